@@ -1,0 +1,1 @@
+"""Outgoing webhooks, incoming hooks, connectors, hardened HTTP and credential encryption."""

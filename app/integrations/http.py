@@ -1,0 +1,214 @@
+"""SSRF-safe outgoing HTTP for webhooks, connectors and OAuth2 token requests.
+
+Built on requests-hardened: its adapter resolves the host once, checks the address and connects to
+that very address (pinning it, with Host/SNI/certificate checks still using the hostname), so a DNS
+answer cannot change between the check and the connect. Two things it does not do, added here:
+
+* it checks only the *first* resolved address; we require every address the name resolves to be
+  public (a name that also resolves to 10.0.0.1 is refused outright);
+* its "allow" switch only covers loopback; ``allow_private`` here (tests/dev only) lifts the filter.
+
+Redirects are never followed (a 3xx is returned as is) and response bodies are capped, so a hostile
+receiver can neither bounce us to an internal address nor exhaust our memory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
+
+DEFAULT_TIMEOUT = 15.0  # seconds, from the Standard Webhooks guidance
+MAX_BODY_BYTES = 64 * 1024  # what we keep of a response body (for logs and the UI)
+USER_AGENT = "Laurel-Webhooks/1.0"
+ALLOWED_SCHEMES = ("http", "https")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Ranges Python's is_global still calls global but that reach internal or translated networks.
+_EXTRA_BLOCKED = tuple(
+    ipaddress.ip_network(n)
+    for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "192.88.99.0/24", "100.64.0.0/10")
+)
+
+
+class UnsafeURLError(requests.exceptions.InvalidURL):
+    """The URL is not allowed as an outgoing target (scheme, host, or a non-public address).
+
+    A subclass of ``requests.RequestException`` so code that catches request errors sees it too.
+    """
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True if ``ip`` is a globally routable unicast address we may connect to."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        # ::ffff:127.0.0.1 is loopback in disguise: judge the embedded IPv4 address.
+        ip = ip.ipv4_mapped
+    if not ip.is_global or ip.is_multicast:
+        return False
+    return not any(ip in net for net in _EXTRA_BLOCKED)
+
+
+def resolve_addresses(host: str, port: int) -> list[IPAddress]:
+    """Resolve ``host`` (name or IP literal) to every IPv4/IPv6 address it has."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise requests.exceptions.ConnectionError(f"cannot resolve host {host!r}: {exc}") from exc
+    addresses: list[IPAddress] = []
+    for family, _type, _proto, _canon, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6):
+            # sockaddr[0] may carry an IPv6 zone ("fe80::1%eth0"); the zone is not part of the address.
+            addresses.append(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
+    return addresses
+
+
+def _host_and_port(url: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeURLError(f"invalid URL {url!r}: {exc}") from None
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise UnsafeURLError(f"only http and https URLs are allowed, not {parts.scheme or 'none'!r}")
+    if not parts.hostname:
+        raise UnsafeURLError(f"URL {url!r} has no host")
+    default_port = 443 if parts.scheme.lower() == "https" else 80
+    return parts.hostname, port or default_port
+
+
+def check_url(url: str, *, allow_private: bool = False) -> list[IPAddress]:
+    """Validate an outgoing URL and return the addresses it resolves to.
+
+    Raises ``UnsafeURLError`` for a non-http(s) URL, a missing host, or (unless ``allow_private``)
+    any resolved address that is not public. Numeric tricks such as ``http://2130706433/`` or
+    ``http://0177.0.0.1/`` resolve to 127.0.0.1 and are refused like the plain form. Use it to
+    validate a URL when an admin saves it; delivery re-checks at connect time anyway.
+    """
+    host, port = _host_and_port(url)
+    addresses = resolve_addresses(host, port)
+    if not addresses:
+        raise requests.exceptions.ConnectionError(f"host {host!r} has no IPv4/IPv6 address")
+    if not allow_private:
+        blocked = [str(a) for a in addresses if not is_public_address(a)]
+        if blocked:
+            raise UnsafeURLError(
+                f"refusing to connect to {host!r}: it resolves to non-public address(es) "
+                f"{', '.join(blocked)}"
+            )
+    return addresses
+
+
+class _PublicOnlyAdapter(IPFilterAdapter):
+    """requests-hardened's pinning adapter, plus our all-addresses-public check before it."""
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
+        # Runs on every send, so redirects issued by hand and pooled connections are checked too.
+        check_url(request.url or "")
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        # The parent resolved again and pinned the first address; its filter is looser than ours
+        # (e.g. it lets 240.0.0.0/4 through on some Pythons), so re-judge the pinned address.
+        pinned = ipaddress.ip_address(host_params["host"].strip("[]"))
+        if not is_public_address(pinned):
+            raise UnsafeURLError(f"refusing to connect to non-public address {pinned}")
+        return host_params, pool_kwargs
+
+
+def make_session(
+    allow_private: bool = False,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    user_agent: str = USER_AGENT,
+) -> requests.Session:
+    """Return a session that never follows redirects, times out, and (by default) only reaches
+    public addresses.
+
+    ``allow_private=True`` is for tests and local development only (e.g. a receiver on 127.0.0.1).
+    The session ignores proxy/netrc environment variables: a proxy would make the SSRF check
+    meaningless (the proxy, not us, would connect to the internal host).
+    Use it as a context manager. Response bodies are *not* capped here; use ``safe_request`` or
+    ``read_capped``.
+    """
+    config = Config(
+        ip_filter_enable=False,  # we mount our own adapter below
+        ip_filter_allow_loopback_ips=False,
+        never_redirect=True,
+        default_timeout=(timeout, timeout),
+        user_agent_override=user_agent,
+    )
+    session = HTTPSession(config)
+    session.trust_env = False
+    session.max_redirects = 0
+    if not allow_private:
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, _PublicOnlyAdapter(is_https_proto=prefix == "https://"))
+    return session
+
+
+def read_capped(
+    response: requests.Response, limit: int = MAX_BODY_BYTES, deadline: float | None = None
+) -> bool:
+    """Read at most ``limit`` bytes of a streamed response into ``response.content`` and close it.
+
+    Returns True when the body was longer and got truncated. ``deadline`` (a ``time.monotonic()``
+    value) bounds the total read time, since the per-read timeout alone lets a server trickle one
+    byte at a time forever.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    truncated = False
+    try:
+        for chunk in response.iter_content(chunk_size=8192):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                truncated = True
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise requests.exceptions.ReadTimeout(f"response body took too long ({size} bytes read)")
+    finally:
+        response.close()
+    # Setting these private fields is how requests itself caches a consumed body; after this,
+    # .content/.text/.json() work normally on the kept prefix.
+    response._content = b"".join(chunks)[:limit]
+    response._content_consumed = True
+    return truncated
+
+
+def safe_request(
+    method: str,
+    url: str,
+    *,
+    allow_private: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_body: int = MAX_BODY_BYTES,
+    session: requests.Session | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """Send one request with the SSRF guard; never follows redirects; body capped at ``max_body``.
+
+    ``kwargs`` go to ``requests.Session.request`` (headers, data, json ...). The returned response
+    has ``.truncated`` (bool). Raises ``UnsafeURLError`` for a refused target and the usual
+    ``requests`` exceptions (ConnectionError, Timeout ...) for network failures. Pass ``session``
+    (from ``make_session``) to reuse connections; its own ``allow_private`` then applies to the
+    connection, while this function's flag still governs the up-front check.
+    """
+    check_url(url, allow_private=allow_private)
+    kwargs["allow_redirects"] = False
+    kwargs["stream"] = True
+    deadline = time.monotonic() + timeout
+    own = session is None
+    http = session or make_session(allow_private, timeout=timeout)
+    try:
+        response = http.request(method, url, timeout=timeout, **kwargs)
+        response.truncated = read_capped(response, max_body, deadline)  # type: ignore[attr-defined]
+        return response
+    finally:
+        if own:
+            http.close()
