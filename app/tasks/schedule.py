@@ -1,0 +1,25 @@
+"""The cron schedule: what the `cron` process enqueues, and when.
+
+Run by `flask --app wsgi cron`; jobs go to the queues and the workers run them.
+"""
+
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from app.queue import get_redis
+
+# (dotted job, queue, keyword: interval seconds or cron expression)
+SCHEDULE: list[tuple[str, str, dict]] = [
+    ("app.tasks.sweep.recover_stuck_work", "low", {"interval": 300}),
+]
+
+
+def build_scheduler() -> CronScheduler:
+    from importlib import import_module
+
+    scheduler = CronScheduler(connection=get_redis(), name="laurel-cron")
+    for dotted, queue, when in SCHEDULE:
+        module, name = dotted.rsplit(".", 1)
+        scheduler.register(getattr(import_module(module), name), queue, **when)
+    return scheduler

@@ -1,0 +1,69 @@
+"""RQ worker classes that run jobs inside a Laurel app context.
+
+`rq worker --with-scheduler -w app.tasks.worker.AppWorker` (Procfile) or `flask --app wsgi worker`.
+The default worker forks a work horse per job; whatever the child loads lazily is paid on every
+job, so the parent warms the app up once before it starts forking.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rq import SimpleWorker, Worker
+
+from app.extensions import db
+
+
+def _make_app():
+    from app import create_app  # late: importing the factory must not build an app
+
+    return create_app()
+
+
+def warm_up(app) -> None:
+    """Load what every job needs before forking (templates, PDF engine when present)."""
+    with app.app_context():
+        app.jinja_env.get_template("emails/_layout.html")
+        try:
+            from app.documents import warm_up as warm_pdf
+        except ImportError:
+            return
+        warm_pdf()
+
+
+class _AppContextMixin:
+    app = None
+
+    def _ensure_app(self):
+        if self.app is None:
+            self.app = _make_app()
+            warm_up(self.app)
+        return self.app
+
+    def perform_job(self, job, queue, *args, **kwargs):
+        app = self._ensure_app()
+        with app.app_context():
+            if os.getpid() != self._laurel_parent_pid:
+                # A forked horse must not reuse the parent's pooled database connections.
+                db.engine.dispose(close=False)
+            try:
+                return super().perform_job(job, queue, *args, **kwargs)
+            finally:
+                db.session.remove()
+
+
+class AppWorker(_AppContextMixin, Worker):
+    def __init__(self, *args, app=None, **kwargs):
+        self.app = app
+        self._laurel_parent_pid = os.getpid()
+        super().__init__(*args, **kwargs)
+        self._ensure_app()
+
+
+class AppSimpleWorker(_AppContextMixin, SimpleWorker):
+    """Runs jobs in its own process (no fork): for tests and the benchmarks' in-process runs."""
+
+    def __init__(self, *args, app=None, **kwargs):
+        self.app = app
+        self._laurel_parent_pid = os.getpid()
+        super().__init__(*args, **kwargs)

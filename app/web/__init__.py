@@ -1,0 +1,1 @@
+"""Web plumbing shared by the blueprints: auth wiring, errors, security headers, page helpers."""
