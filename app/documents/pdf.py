@@ -1,0 +1,233 @@
+"""Certificate HTML + CSS -> PDF bytes with xhtml2pdf, fetching nothing but our own files.
+
+Fonts: the bundled DejaVu faces are declared by a stylesheet prelude under the families
+``"DejaVu Sans"`` and ``"DejaVu Serif"`` (Latin, Greek, Cyrillic, Arabic, Hebrew and more). CJK
+comes from ReportLab's built-in CID fonts, which need no file; the CJK face is only added to
+the font-family lists when the rendered document actually contains CJK text, because naming it
+makes xhtml2pdf register the CID font again on every render (~12 ms).
+
+Resources: a :class:`ResourceAccessPolicy` allows local reads only below the fonts directory and
+the caller's ``asset_dirs``, plus ``data:`` URIs; remote fetching is switched off entirely.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+from app.documents.errors import RenderError
+from app.documents.templating import default_template, render_template, sample_context
+
+__all__ = ["FONTS_DIR", "RenderError", "render_pdf", "warm_up"]
+
+FONTS_DIR: Path = (Path(__file__).parent / "fonts").resolve()
+
+PageSize = Literal["A4", "Letter"]
+Orientation = Literal["landscape", "portrait"]
+
+_PAGE_SIZES: dict[str, str] = {"A4": "a4", "Letter": "letter"}
+
+#: Generous for one page; a render that takes longer is stuck on something pathological.
+MAX_RENDER_SECONDS = 30
+
+log = logging.getLogger(__name__)
+
+
+def _font_face(family: str, filename: str, bold: bool) -> str:
+    weight = "font-weight: bold; " if bold else ""
+    return f'@font-face {{ font-family: "{family}"; src: url("{FONTS_DIR / filename}"); {weight}}}\n'
+
+
+#: Declared before the template's CSS, so the template can use the families by name.
+FONT_PRELUDE: str = "".join(
+    _font_face(family, f"{stem}{suffix}.ttf", bold)
+    for family, stem in (("DejaVu Sans", "DejaVuSans"), ("DejaVu Serif", "DejaVuSerif"))
+    for suffix, bold in (("", False), ("-Bold", True))
+) + 'body { font-family: "DejaVu Sans"; }\n'
+
+
+# --------------------------------------------------------------------------------------------
+# CJK
+# --------------------------------------------------------------------------------------------
+
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f]")
+_FONT_FAMILY = re.compile(r"(font-family\s*:\s*)([^;}{]+?)(\s*(?:!important\s*)?[;}])", re.IGNORECASE)
+
+
+def cjk_face(text: str) -> str | None:
+    """The ReportLab CID face to fall back to for ``text``, or None when it has no CJK.
+
+    Kana means Japanese and Hangul Korean; Han characters alone are taken as Chinese. Japanese
+    names written only in kanji get the Chinese face, which has those characters too.
+    """
+    if _KANA.search(text):
+        return "HeiseiMin-W3"
+    if _HANGUL.search(text):
+        return "HYSMyeongJo-Medium"
+    if _HAN.search(text):
+        return "STSong-Light"
+    return None
+
+
+def _with_fallback(css: str, face: str) -> str:
+    """Append ``face`` to every font-family list, so CJK characters fall through to it.
+
+    xhtml2pdf picks a face per character from the family list (like a browser), so the
+    template's own fonts still draw everything else.
+    """
+    return _FONT_FAMILY.sub(lambda m: f'{m.group(1)}{m.group(2)}, "{face}"{m.group(3)}', css)
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def resource_policy(asset_dirs: Sequence[Path] = ()) -> ResourceAccessPolicy:
+    """The only reads a certificate may make: our fonts, the given asset dirs, data: URIs."""
+    roots = (FONTS_DIR, *(Path(d).resolve() for d in asset_dirs))
+    return ResourceAccessPolicy.server(
+        base_dir=None,  # no "document directory": relative paths resolve nowhere
+        extra_roots=roots,
+        allow_remote=False,
+        max_render_seconds=MAX_RENDER_SECONDS,
+    )
+
+
+def _stylesheet(css: str, page_size: PageSize, orientation: Orientation) -> str:
+    return FONT_PRELUDE + with_page_size(css, f"{_PAGE_SIZES[page_size]} {orientation}")
+
+
+_PAGE_RULE = re.compile(r"@page\b[^{;]*\{")
+_SIZE_DECL = re.compile(r"(?<![\w-])size\s*:\s*[^;{}]*;?", re.IGNORECASE)
+
+
+def with_page_size(css: str, size: str) -> str:
+    """Make every ``@page`` rule in ``css`` use ``size``, adding one rule when there is none.
+
+    The template record's page size and orientation must win over whatever its CSS says, and
+    a second ``@page`` rule cannot do it: xhtml2pdf replaces the first rule's margins and
+    frames with the second's rather than merging them.
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _PAGE_RULE.finditer(css):
+        if match.start() < position:
+            continue  # nested inside a rule already handled
+        end = _closing_brace(css, match.end())
+        body = _SIZE_DECL.sub("", css[match.end() : end])
+        pieces += [css[position : match.end()], f" size: {size};", body]
+        position = end
+    if not pieces:
+        return f"@page {{ size: {size}; }}\n" + css
+    return "".join(pieces) + css[position:]
+
+
+def _closing_brace(css: str, start: int) -> int:
+    """Index of the brace closing the block whose body starts at ``start`` (or the end)."""
+    depth = 1
+    for index in range(start, len(css)):
+        if css[index] == "{":
+            depth += 1
+        elif css[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(css)
+
+
+def build_document(
+    html: str, css: str, context: Mapping[str, Any], page_size: PageSize, orientation: Orientation
+) -> str:
+    """Render the template and return the complete HTML handed to xhtml2pdf."""
+    _check_page(page_size, orientation)
+    marker = "<!--laurel-style-->"
+    document = render_template(html, context, head=marker)
+    stylesheet = _stylesheet(css, page_size, orientation)
+    face = cjk_face(document)
+    if face:
+        stylesheet = _with_fallback(stylesheet, face)
+    return document.replace(marker, f"<style>\n{stylesheet}</style>", 1)
+
+
+def _check_page(page_size: str, orientation: str) -> None:
+    if page_size not in _PAGE_SIZES:
+        raise ValueError(f"page_size must be one of {sorted(_PAGE_SIZES)}, not {page_size!r}")
+    if orientation not in ("landscape", "portrait"):
+        raise ValueError(f"orientation must be 'landscape' or 'portrait', not {orientation!r}")
+
+
+def render_pdf(
+    html: str,
+    css: str,
+    context: Mapping[str, Any],
+    *,
+    page_size: PageSize = "A4",
+    orientation: Orientation = "landscape",
+    asset_dirs: Sequence[Path] = (),
+) -> bytes:
+    """Render a certificate template to PDF bytes.
+
+    ``html`` is the sandboxed Jinja template, ``css`` plain CSS, ``context`` the placeholder
+    values (see :data:`app.documents.templating.PLACEHOLDERS`; ``qr_data_uri`` is made from
+    ``verify_url`` when absent). Images may be data: URIs or absolute paths inside
+    ``asset_dirs``; anything else is refused by the resource policy and left out.
+
+    Raises :class:`RenderError` (or its subclass ``TemplateRenderError``) with the reasons.
+    """
+    document = build_document(html, css, context, page_size, orientation)
+    out = io.BytesIO()
+    with _captured_log() as messages:
+        try:
+            status = pisa.CreatePDF(document, dest=out, resource_policy=resource_policy(asset_dirs))
+        except Exception as exc:
+            raise RenderError(f"the PDF engine failed: {exc}", list(messages)) from exc
+    if status.err:
+        raise RenderError("the PDF engine reported errors", list(messages))
+    return out.getvalue()
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _captured_log() -> Iterator[list[str]]:
+    """Collect xhtml2pdf's warnings for this render: its errors only ever go to the log."""
+    handler = _ListHandler()
+    logger = logging.getLogger("xhtml2pdf")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+    for message in handler.messages:
+        log.info("xhtml2pdf: %s", message)
+
+
+def warm_up() -> float:
+    """Do one throwaway render so fonts, the CSS parser and ReportLab are loaded; return seconds.
+
+    Call it in a worker's parent process before it forks work horses: everything loaded here is
+    shared copy-on-write, instead of every forked job paying ~250 ms for its first render.
+    """
+    started = time.perf_counter()
+    html, css = default_template()
+    render_pdf(html, css, sample_context())
+    return time.perf_counter() - started
