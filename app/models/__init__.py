@@ -1,7 +1,15 @@
 """Tables only, one module per aggregate. Importing this package registers them all."""
 
 from app.models.audit import AuditEvent
+from app.models.catalog import (CERTIFICATION_STATUSES, Certification, Course, certification_courses,
+                                certification_prerequisites)
+from app.models.certificate import CERTIFICATE_STATUSES, Certificate
+from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
 from app.models.notification import OutboxEmail
 from app.models.user import ROLES, ApiToken, User
 
-__all__ = ["ROLES", "ApiToken", "AuditEvent", "OutboxEmail", "User"]
+__all__ = [
+    "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENROLLMENT_STATUSES", "ROLES", "ApiToken", "AuditEvent",
+    "Certificate", "Certification", "Completion", "Course", "Enrollment", "OutboxEmail", "User",
+    "certification_courses", "certification_prerequisites",
+]
