@@ -1,0 +1,539 @@
+"""Moodle / IOMAD connector: a web-service client and an incremental sync planner.
+
+No database here: :func:`fetch_changes` returns plain dataclasses (:class:`SyncBatch`) that the
+caller turns into Laurel courses, users and completions. Facts about the web services (call shape,
+HTTP-200 error bodies, return shapes) come from Moodle's and IOMAD's externallib sources.
+
+Cost model: completion is one call per (course, user), so a full sync of 200 courses x 500 users is
+100,000 calls. The planner only asks for pairs whose completion can have changed: users whose
+``lastcourseaccess`` is at or after the previous cursor (minus a safety overlap). Completions set by a
+teacher without the learner visiting the course do not move ``lastcourseaccess``: run a full sync
+(``since=None``) now and then (e.g. weekly) to catch those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+ENDPOINT_PATH = "/webservice/rest/server.php"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_PAGE_SIZE = 100
+# Re-check users whose last course access lies up to this long before the cursor. Covers Moodle's
+# throttled lastaccess writes (once a minute), completion aggregated later by cron (every few minutes
+# by default), and clock differences. Re-reporting a completion is harmless: consumers are idempotent.
+DEFAULT_OVERLAP = 3600
+
+REQUIRED_FUNCTIONS: tuple[str, ...] = (
+    "core_webservice_get_site_info",
+    "core_course_get_courses_by_field",
+    "core_enrol_get_enrolled_users",
+    "core_completion_get_course_completion_status",
+)
+# core_course_get_courses_by_field is preferred (it carries the category name and skips courses the
+# token cannot see); a token that has these two instead works too.
+COURSE_FALLBACK_FUNCTIONS: tuple[str, ...] = ("core_course_get_courses", "core_course_get_categories")
+IOMAD_FUNCTIONS: tuple[str, ...] = (
+    "block_iomad_company_admin_get_company_courses",
+    "block_iomad_company_admin_get_departments",
+    "block_iomad_company_admin_get_department_users",
+)
+# Per-pair answers of the completion function that mean "no completion here", not a failure.
+NO_COMPLETION_CODES = frozenset({"nocriteriaset", "usernotenroled", "notenroled"})
+# Errors that concern one course only: the rest of the run goes on, that course is retried next time.
+COURSE_LEVEL_CODES = frozenset(
+    {"nopermissions", "errorcoursecontextnotvalid", "cannotviewreport", "invalidrecord", "requireloginerror"}
+)
+USER_FIELDS = "id,username,firstname,lastname,email,department,lastcourseaccess"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class MoodleError(Exception):
+    """A failed web-service call: Moodle's own error body, or an HTTP / network / format problem.
+
+    ``errorcode`` is Moodle's code (``invalidtoken``, ``accessexception`` ...) or one of ours
+    (``connection``, ``timeout``, ``http``, ``redirect``, ``invalidresponse``, ``missingfunctions``,
+    ``nocompany``). ``plain_message`` says it in words an admin can act on; ``str()`` gives the same.
+    """
+
+    def __init__(self, errorcode: str, message: str, *, function: str | None = None,
+                 debuginfo: str | None = None, exception: str | None = None) -> None:
+        super().__init__(message)
+        self.errorcode = errorcode
+        self.message = message
+        self.function = function
+        self.debuginfo = debuginfo
+        self.exception = exception
+
+    @property
+    def plain_message(self) -> str:
+        fn = self.function or "this function"
+        code = self.errorcode
+        if code == "invalidtoken":
+            return "The token is invalid or was deleted."
+        if code == "accessexception":
+            return (f"The token's service does not allow {fn} "
+                    "(or the token expired / IP not allowed).")
+        if code == "nopermissions":
+            return f"Missing capability: {_capability_from(self.message, self.debuginfo)} (needed by {fn})."
+        if code == "invalidparameter":
+            return f"Moodle rejected the parameters of {fn}: {self.debuginfo or self.message}"
+        if code == "invalidrecord" and self.function and "external_functions" in self.message:
+            return f"The site does not know {fn}: is the plugin installed and Moodle recent enough?"
+        if code == "enablewsdescription":
+            return "Web services are disabled on the site (Site administration > Advanced features)."
+        if code == "cannotviewreport":
+            return "The token's user may not view completion reports (capability report/completion:view)."
+        if code == "errorcoursecontextnotvalid":
+            return f"The token's user cannot access a course: {self.message}"
+        if code == "nocriteriaset":
+            return "The course has no completion criteria."
+        if code in ("usernotenroled", "notenroled"):
+            return "The user is not enrolled (as a learner) in the course."
+        if code in _OWN_CODES:
+            return self.message  # our own codes are already worded for people
+        return f"Moodle said: {self.message} ({code})."
+
+    def __str__(self) -> str:
+        return self.plain_message
+
+
+_OWN_CODES = frozenset(
+    {"connection", "timeout", "http", "redirect", "invalidresponse", "missingfunctions", "nocompany"}
+)
+
+
+def _capability_from(message: str, debuginfo: str | None) -> str:
+    # required_capability_exception prints the capability's display name in parentheses; with
+    # debugging on, debuginfo carries its id (e.g. moodle/course:viewparticipants).
+    name = message[message.rfind("(") + 1:message.rfind(")")] if "(" in message else message
+    return f"{name} [{debuginfo}]" if debuginfo else name
+
+
+# --------------------------------------------------------------------------- client
+
+
+def encode_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Flatten nested dicts/lists into PHP-style form fields: ``options[0][name]=limitfrom``.
+
+    Booleans become 1/0 (PHP's idea of true/false), None values are left out, and an empty list sends
+    nothing, which Moodle reads as "use the default".
+    """
+    out: list[tuple[str, str]] = []
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(f"{name}[{key}]", item)
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(f"{name}[{index}]", item)
+        elif isinstance(value, bool):
+            out.append((name, "1" if value else "0"))
+        elif value is not None:
+            out.append((name, str(value)))
+
+    for key, value in params.items():
+        walk(key, value)
+    return out
+
+
+@dataclass(frozen=True)
+class CompletionStatus:
+    """One (course, user) answer: complete or not and when (latest criterion time, UTC)."""
+
+    completed: bool
+    completed_at: datetime | None
+    reason: str | None = None  # set when Moodle said "no completion here" (e.g. nocriteriaset)
+
+
+class MoodleClient:
+    """Calls a Moodle site's REST web services with one token.
+
+    ``session`` is injectable so the caller can pass Laurel's SSRF-safe session; a session we create
+    ourselves is closed by :meth:`close` (or the ``with`` block). ``calls`` counts calls per function.
+    """
+
+    def __init__(self, site_url: str, token: str, *, session: requests.Session | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.site_url = site_url.rstrip("/")
+        self.endpoint = self.site_url + ENDPOINT_PATH
+        self.token = token
+        self.timeout = timeout
+        self._owns_session = session is None
+        self.session = session or requests.Session()
+        self.calls: Counter[str] = Counter()
+        self.server_time: int | None = None  # from the last response's Date header
+        self._site_info: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> MoodleClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport --------------------------------------------------------------------------
+
+    def call(self, function: str, **params: Any) -> Any:
+        """Call ``function`` and return its decoded JSON; raise MoodleError on any kind of failure."""
+        data = [("wstoken", self.token), ("wsfunction", function), ("moodlewsrestformat", "json"),
+                *encode_params(params)]
+        self.calls[function] += 1
+        response = self._post(function, data)
+        self._note_server_time(response)
+        body = self._decode(function, response)
+        if isinstance(body, dict) and "exception" in body and "errorcode" in body:
+            raise MoodleError(str(body["errorcode"]), str(body.get("message", "")), function=function,
+                              debuginfo=body.get("debuginfo"), exception=str(body["exception"]))
+        return body
+
+    def _post(self, function: str, data: list[tuple[str, str]]) -> requests.Response:
+        try:
+            # Redirects are not followed: a POST turned into a GET elsewhere would lose the token.
+            response = self.session.post(self.endpoint, data=data, timeout=self.timeout,
+                                         allow_redirects=False)
+        except requests.Timeout:
+            raise MoodleError("timeout", f"The Moodle site did not answer within {self.timeout:g} seconds.",
+                              function=function) from None
+        except requests.ConnectionError as exc:
+            raise MoodleError("connection", f"Cannot connect to {self.site_url}: {_short(exc)}",
+                              function=function) from None
+        except requests.RequestException as exc:
+            raise MoodleError("connection", f"Request to {self.site_url} failed: {_short(exc)}",
+                              function=function) from None
+        if 300 <= response.status_code < 400:
+            target = response.headers.get("Location", "?")
+            raise MoodleError("redirect", f"The site redirects to {target}; use that address as the "
+                              "site URL.", function=function)
+        if response.status_code != 200:
+            hint = {404: " (is the site URL right?)", 403: " (is the REST protocol enabled?)"}
+            raise MoodleError("http", f"The site answered HTTP {response.status_code} at {self.endpoint}"
+                              f"{hint.get(response.status_code, '')}.", function=function)
+        return response
+
+    def _decode(self, function: str, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            start = response.text[:80].strip().replace("\n", " ")
+            raise MoodleError("invalidresponse", "The site did not answer with JSON; is this the Moodle "
+                              f"site's address? It starts with: {start!r}", function=function) from None
+
+    def _note_server_time(self, response: requests.Response) -> None:
+        # No usable Date header: server_time keeps its value and callers fall back to our own clock.
+        with contextlib.suppress(KeyError, TypeError, ValueError, IndexError):
+            self.server_time = int(parsedate_to_datetime(response.headers["Date"]).timestamp())
+
+    # -- site -------------------------------------------------------------------------------
+
+    def site_info(self) -> dict[str, Any]:
+        """core_webservice_get_site_info (always calls; the answer is kept for :meth:`functions`)."""
+        self._site_info = self.call("core_webservice_get_site_info")
+        return self._site_info
+
+    def functions(self) -> set[str]:
+        """Names of the functions the token's service allows (from site info, fetched once)."""
+        info = self._site_info or self.site_info()
+        return {f["name"] for f in info.get("functions", [])}
+
+    def missing_functions(self, required: Iterable[str] = REQUIRED_FUNCTIONS, *,
+                          iomad: bool = False) -> list[str]:
+        """Which needed functions the token lacks ([] when all is well).
+
+        ``iomad=True`` adds the IOMAD functions (needed only with a company filter).
+        """
+        have = self.functions()
+        needed = list(required) + (list(IOMAD_FUNCTIONS) if iomad else [])
+        missing = [name for name in needed if name not in have]
+        if "core_course_get_courses_by_field" in missing and have.issuperset(COURSE_FALLBACK_FUNCTIONS):
+            missing.remove("core_course_get_courses_by_field")
+        return missing
+
+    # -- catalogue --------------------------------------------------------------------------
+
+    def courses(self) -> list[dict[str, Any]]:
+        """Every course the token can see, without the front page; each has ``categoryname``."""
+        if "core_course_get_courses_by_field" in self.functions():
+            records = self.call("core_course_get_courses_by_field")["courses"]
+        else:
+            records = self.call("core_course_get_courses")
+            names = {c["id"]: c["name"] for c in self.categories()}
+            for record in records:
+                record.setdefault("categoryname", names.get(record.get("categoryid"), ""))
+        site_id = (self._site_info or {}).get("siteid", 1)
+        return [c for c in records if c["id"] != site_id and c.get("format") != "site"]
+
+    def categories(self) -> list[dict[str, Any]]:
+        return self.call("core_course_get_categories")
+
+    def enrolled_users(self, course_id: int, page_size: int = DEFAULT_PAGE_SIZE,
+                       userfields: str | None = USER_FIELDS) -> Iterator[dict[str, Any]]:
+        """Yield the course's enrolled users, fetched ``page_size`` at a time (limitfrom/limitnumber).
+
+        Pages are ordered by user id so offsets stay stable; a user seen twice (enrolments changed
+        between pages) is yielded once.
+        """
+        seen: set[int] = set()
+        offset = 0
+        while True:
+            options = [{"name": "limitfrom", "value": offset}, {"name": "limitnumber", "value": page_size},
+                       {"name": "sortby", "value": "id"}, {"name": "sortdirection", "value": "ASC"}]
+            if userfields:
+                options.append({"name": "userfields", "value": userfields})
+            page = self.call("core_enrol_get_enrolled_users", courseid=course_id, options=options)
+            for user in page:
+                if user["id"] not in seen:
+                    seen.add(user["id"])
+                    yield user
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def completion(self, course_id: int, user_id: int) -> CompletionStatus:
+        """Completion of one user in one course; completion time = latest criterion ``timecompleted``.
+
+        Moodle has no overall completion time. "No criteria set" and "not enrolled" come back as
+        not completed (with ``reason``), not as errors.
+        """
+        try:
+            body = self.call("core_completion_get_course_completion_status", courseid=course_id,
+                             userid=user_id)
+        except MoodleError as exc:
+            if exc.errorcode in NO_COMPLETION_CODES:
+                return CompletionStatus(False, None, exc.errorcode)
+            raise
+        status = body["completionstatus"]
+        if not status.get("completed"):
+            return CompletionStatus(False, None)
+        times = [c["timecompleted"] for c in status.get("completions", [])
+                 if c.get("complete") and c.get("timecompleted")]
+        return CompletionStatus(True, _utc(max(times)) if times else None)
+
+    # -- IOMAD --------------------------------------------------------------------------------
+
+    def company_courses(self, company_id: int, *, include_shared: bool = True) -> list[dict[str, Any]]:
+        """Courses assigned to an IOMAD company (plus shared courses unless told otherwise)."""
+        body = self.call("block_iomad_company_admin_get_company_courses",
+                         criteria=[{"companyid": company_id, "shared": include_shared}])
+        return [course for company in body.get("companies", []) if company.get("id") == company_id
+                for course in company.get("courses", [])]
+
+    def departments(self, company_id: int | None = None) -> list[dict[str, Any]]:
+        """IOMAD departments, optionally of one company.
+
+        Filtered here rather than with ``criteria``: older IOMAD releases declare a different parameter
+        for this function and would reject the criteria as unexpected keys.
+        """
+        departments = self.call("block_iomad_company_admin_get_departments").get("departments", [])
+        if company_id is None:
+            return departments
+        return [d for d in departments if d.get("company") == company_id]
+
+    def department_users(self, department_ids: Iterable[int]) -> list[dict[str, Any]]:
+        ids = list(department_ids)
+        if not ids:
+            return []  # an empty list would mean "no filter" to some IOMAD versions
+        return self.call("block_iomad_company_admin_get_department_users", departmentids=ids).get("users", [])
+
+
+def _utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(int(timestamp), tz=UTC)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+# --------------------------------------------------------------------------- sync planner
+
+
+@dataclass(frozen=True)
+class MoodleCourse:
+    id: int
+    shortname: str
+    fullname: str
+    category_name: str
+    summary: str
+    visible: bool
+    idnumber: str = ""
+
+
+@dataclass(frozen=True)
+class MoodleUser:
+    id: int
+    email: str  # lower-cased; "" when Moodle hides it from the token's user
+    firstname: str
+    lastname: str
+    department: str  # IOMAD department name with a company filter, else the profile field
+    username: str = ""
+
+
+@dataclass(frozen=True)
+class MoodleCompletion:
+    course_id: int
+    user_id: int
+    user_email: str
+    completed_at: datetime  # UTC
+    course_shortname: str = ""
+    time_known: bool = True  # False: Moodle gave no criterion time, completed_at is the sync time
+
+
+@dataclass(frozen=True)
+class CourseIssue:
+    """A course the run could not finish; its cursor was not advanced, so the next run retries it."""
+
+    course_id: int
+    errorcode: str
+    message: str
+
+
+@dataclass
+class SyncBatch:
+    """What changed in Moodle since the last cursor.
+
+    ``cursor`` is the new ``since`` (Moodle's clock at the start of the run) when every course went
+    through; if some failed it stays at the previous value. ``course_cursors`` is exact per course:
+    pass it back as ``since`` to retry only what failed and to scan newly added courses in full.
+    """
+
+    courses: list[MoodleCourse]
+    users: list[MoodleUser]  # users whose completion was checked this run, once each
+    completions: list[MoodleCompletion]
+    cursor: int | None
+    course_cursors: dict[int, int]
+    issues: list[CourseIssue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stats: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.users or self.completions)
+
+
+@dataclass
+class _Scope:
+    """The company filter: which courses and users a run may look at (None: all)."""
+
+    course_ids: set[int] | None = None
+    departments: dict[int, str] | None = None  # user id -> IOMAD department name
+
+
+def fetch_changes(client: MoodleClient, since: int | Mapping[int, int] | None = None,
+                  company_id: int | None = None, *, overlap: int = DEFAULT_OVERLAP,
+                  page_size: int = DEFAULT_PAGE_SIZE) -> SyncBatch:
+    """Plan and run one sync: courses, then enrolled users page by page, then completion per changed pair.
+
+    ``since`` is the cursor of the last successful sync (unix time; None: first sync, ask everyone),
+    or a mapping course id -> cursor (a course missing from it is scanned in full). Only users whose
+    ``lastcourseaccess >= since - overlap`` are asked for completion. With ``company_id`` (IOMAD) only
+    the company's courses and the users in its departments are considered.
+
+    Raises MoodleError for run-level failures (bad token, missing functions, site unreachable);
+    course-level failures land in ``issues`` and the run goes on.
+    """
+    calls_before = sum(client.calls.values())
+    client.site_info()  # also proves the token and gives the server's clock
+    started = client.server_time or int(time.time())
+    missing = client.missing_functions(iomad=company_id is not None)
+    if missing:
+        raise MoodleError("missingfunctions", "The token's service lacks: " + ", ".join(missing)
+                          + ". Add them to the external service in Moodle.")
+    scope = _company_scope(client, company_id) if company_id is not None else _Scope()
+    courses = [_course(c) for c in client.courses()
+               if scope.course_ids is None or c["id"] in scope.course_ids]
+    batch = SyncBatch(courses=courses, users=[], completions=[], cursor=None, course_cursors={})
+    users: dict[int, MoodleUser] = {}
+    for course in courses:
+        previous = since.get(course.id) if isinstance(since, Mapping) else since
+        try:
+            _sync_course(client, course, previous, overlap, page_size, scope, started, batch, users)
+        except MoodleError as exc:
+            if not _course_level(exc):
+                raise
+            batch.issues.append(CourseIssue(course.id, exc.errorcode, exc.plain_message))
+            if previous is not None:
+                batch.course_cursors[course.id] = previous
+            continue
+        batch.course_cursors[course.id] = started
+    batch.users = sorted(users.values(), key=lambda u: u.id)
+    batch.stats["courses"] = len(courses)
+    batch.stats["api_calls"] = sum(client.calls.values()) - calls_before
+    batch.cursor = started if not batch.issues else (since if isinstance(since, int) else None)
+    return batch
+
+
+def _sync_course(client: MoodleClient, course: MoodleCourse, previous: int | None, overlap: int,
+                 page_size: int, scope: _Scope, started: int, batch: SyncBatch,
+                 users: dict[int, MoodleUser]) -> None:
+    threshold = None if previous is None else previous - overlap
+    for record in client.enrolled_users(course.id, page_size):
+        if scope.departments is not None and record["id"] not in scope.departments:
+            continue
+        batch.stats["enrolments_seen"] += 1
+        if threshold is not None and int(record.get("lastcourseaccess") or 0) < threshold:
+            continue  # not in the course since the last sync: completion cannot have changed
+        user = _user(record, scope)
+        users.setdefault(user.id, user)
+        if not user.email:
+            # Without an email we cannot match a Laurel account, so the completion call would be wasted.
+            batch.warnings.append(f"User {user.id} ({user.username}) has no visible email in Moodle; "
+                                  "the token's user needs moodle/site:viewuseridentity.")
+            continue
+        batch.stats["completion_calls"] += 1
+        status = client.completion(course.id, user.id)
+        if status.reason:
+            batch.stats[f"completion_{status.reason}"] += 1
+        if status.completed:
+            batch.completions.append(MoodleCompletion(
+                course.id, user.id, user.email, status.completed_at or _utc(started), course.shortname,
+                time_known=status.completed_at is not None))
+
+
+def _course_level(exc: MoodleError) -> bool:
+    # "invalidrecord" for external_functions means the function itself is unknown: run-level.
+    return exc.errorcode in COURSE_LEVEL_CODES and "external_functions" not in exc.message
+
+
+def _company_scope(client: MoodleClient, company_id: int) -> _Scope:
+    departments = {d["id"]: d.get("name", "") for d in client.departments(company_id)}
+    if not departments:
+        raise MoodleError("nocompany", f"IOMAD company {company_id} has no departments: "
+                          "is the company id right?")
+    members = {u["id"]: departments.get(u.get("departmentid"), "")
+               for u in client.department_users(sorted(departments))}
+    course_ids = {c["id"] for c in client.company_courses(company_id)}
+    return _Scope(course_ids=course_ids, departments=members)
+
+
+def _course(record: Mapping[str, Any]) -> MoodleCourse:
+    return MoodleCourse(
+        id=int(record["id"]), shortname=record.get("shortname", ""), fullname=record.get("fullname", ""),
+        category_name=record.get("categoryname", ""), summary=record.get("summary", ""),
+        visible=bool(record.get("visible", 1)), idnumber=record.get("idnumber", "") or "",
+    )
+
+
+def _user(record: Mapping[str, Any], scope: _Scope) -> MoodleUser:
+    department = record.get("department", "") or ""
+    if scope.departments is not None:
+        department = scope.departments.get(record["id"]) or department
+    return MoodleUser(
+        id=int(record["id"]), email=(record.get("email") or "").strip().lower(),
+        firstname=record.get("firstname", ""), lastname=record.get("lastname", ""),
+        department=department, username=record.get("username", ""),
+    )
