@@ -54,13 +54,21 @@ def _init_extensions(app: Flask) -> None:
     auth.init_app(app)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from app.admin.views import bp as admin_bp
-    from app.auth.views import bp as auth_bp
-    from app.dashboard.views import bp as dashboard_bp
+BLUEPRINTS = (
+    "app.auth.views", "app.dashboard.views", "app.admin.views",
+    "app.certifications.views", "app.verify.views", "app.api.views",
+)
 
-    for blueprint in (auth_bp, dashboard_bp, admin_bp):
-        app.register_blueprint(blueprint)
+
+def _register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    for module_name in BLUEPRINTS:
+        # TODO(lead): explicit imports once every blueprint has landed.
+        if find_spec(module_name.rsplit(".", 1)[0]) is None:
+            continue
+        app.register_blueprint(import_module(module_name).bp)
 
 
 def _load_subscribers() -> None:
