@@ -25,6 +25,7 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from app.documents.errors import RenderError
+from app.documents.shaping import shape_arabic
 from app.documents.templating import default_template, render_template, sample_context
 
 __all__ = ["FONTS_DIR", "RenderError", "render_pdf", "warm_up"]
@@ -52,7 +53,7 @@ FONT_PRELUDE: str = "".join(
     _font_face(family, f"{stem}{suffix}.ttf", bold)
     for family, stem in (("DejaVu Sans", "DejaVuSans"), ("DejaVu Serif", "DejaVuSerif"))
     for suffix, bold in (("", False), ("-Bold", True))
-) + 'body { font-family: "DejaVu Sans"; }\n'
+) + 'html, title, body { font-family: "DejaVu Sans"; }\n'
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,13 +81,20 @@ def cjk_face(text: str) -> str | None:
     return None
 
 
-def _with_fallback(css: str, face: str) -> str:
-    """Append ``face`` to every font-family list, so CJK characters fall through to it.
+def with_fallback_fonts(css: str, faces: Sequence[str]) -> str:
+    """Append ``faces`` to every font-family list in ``css`` that does not name them yet.
 
-    xhtml2pdf picks a face per character from the family list (like a browser), so the
-    template's own fonts still draw everything else.
+    xhtml2pdf picks a face per character from the family list (as a browser does), so the
+    template's own fonts still draw whatever they can and only the rest falls through: DejaVu
+    Serif, say, has no Arabic or Hebrew, which DejaVu Sans draws.
     """
-    return _FONT_FAMILY.sub(lambda m: f'{m.group(1)}{m.group(2)}, "{face}"{m.group(3)}', css)
+
+    def extend(match: re.Match[str]) -> str:
+        families = match.group(2)
+        missing = [f'"{face}"' for face in faces if face.lower() not in families.lower()]
+        return match.group(1) + ", ".join([families, *missing]) + match.group(3)
+
+    return _FONT_FAMILY.sub(extend, css)
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,12 +161,19 @@ def build_document(
     """Render the template and return the complete HTML handed to xhtml2pdf."""
     _check_page(page_size, orientation)
     marker = "<!--laurel-style-->"
-    document = render_template(html, context, head=marker)
-    stylesheet = _stylesheet(css, page_size, orientation)
+    values = {**context, "page_size": page_size, "orientation": orientation}
+    document = _shape_body(render_template(html, values, head=marker))
     face = cjk_face(document)
-    if face:
-        stylesheet = _with_fallback(stylesheet, face)
+    fallbacks = ["DejaVu Sans", face] if face else ["DejaVu Sans"]
+    stylesheet = with_fallback_fonts(_stylesheet(css, page_size, orientation), fallbacks)
     return document.replace(marker, f"<style>\n{stylesheet}</style>", 1)
+
+
+def _shape_body(document: str) -> str:
+    # Only the body: the <title> becomes the PDF's metadata title, which must stay plain text.
+    match = re.search(r"<body\b", document, flags=re.IGNORECASE)
+    start = match.start() if match else 0
+    return document[:start] + shape_arabic(document[start:], FONTS_DIR / "DejaVuSans.ttf")
 
 
 def _check_page(page_size: str, orientation: str) -> None:

@@ -70,6 +70,8 @@ PLACEHOLDERS: dict[str, str] = {
     "logo_url": "Organisation logo: a data URI or an allowed asset path, or None.",
     "signature_url": "Image of the signature: a data URI or an allowed asset path, or None.",
     "background_url": "Full-page background image: a data URI or an allowed asset path, or None.",
+    "page_size": "Set by the renderer: 'A4' or 'Letter'.",
+    "orientation": "Set by the renderer: 'landscape' or 'portrait' (<body class=\"{{ orientation }}\">).",
 }
 
 #: Placeholders a caller may leave out; they render as None (or an empty list) rather than
@@ -177,6 +179,8 @@ def sample_context() -> dict[str, Any]:
         "logo_url": None,
         "signature_url": None,
         "background_url": None,
+        "page_size": "A4",
+        "orientation": "landscape",
     }
 
 
