@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -666,6 +667,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # drop idle keep-alive connections eventually
     site: MoodleSite  # set on the per-server subclass
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without NODELAY, Nagle + delayed ACK on a keep-alive
+        # connection stall every call by ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def version_string(self) -> str:
         return self.server_version
 
@@ -715,7 +722,10 @@ class MoodleSimulator:
         handler = type("BoundHandler", (_Handler,), {"site": self.site})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moodle-sim", daemon=True)
+        # A short poll interval keeps shutdown (once per test) quick.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="moodle-sim", daemon=True)
+        self._stopped = False
 
     @property
     def url(self) -> str:
@@ -732,6 +742,10 @@ class MoodleSimulator:
         return self
 
     def stop(self) -> None:
+        if self._stopped or not self._thread.is_alive():
+            self._server.server_close()
+            return
+        self._stopped = True
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
