@@ -57,6 +57,8 @@ def _init_extensions(app: Flask) -> None:
 BLUEPRINTS = (
     "app.auth.views", "app.dashboard.views", "app.admin.views",
     "app.certifications.views", "app.verify.views", "app.api.views",
+    "app.documents_web.views", "app.sharing.views", "app.integrations_web.views", "app.integrations_web.hooks",
+    "app.analytics.views",
 )
 
 
