@@ -38,10 +38,12 @@ _EXTRA_BLOCKED = tuple(
 )
 
 
-class UnsafeURLError(requests.exceptions.InvalidURL):
+class UnsafeURLError(requests.RequestException):
     """The URL is not allowed as an outgoing target (scheme, host, or a non-public address).
 
     A subclass of ``requests.RequestException`` so code that catches request errors sees it too.
+    Deliberately *not* a ValueError: requests rewraps ValueErrors raised while building the
+    connection into a generic ``InvalidURL``, which would hide the reason.
     """
 
 
@@ -144,7 +146,6 @@ def make_session(
     )
     session = HTTPSession(config)
     session.trust_env = False
-    session.max_redirects = 0
     if not allow_private:
         for prefix in ("http://", "https://"):
             session.mount(prefix, _PublicOnlyAdapter(is_https_proto=prefix == "https://"))

@@ -88,6 +88,7 @@ class _TokenConfig:
     client_id: str | None
     client_secret: str | None
     status: int = 200
+    delay: float = 0.0
 
 
 class Receiver:
@@ -158,14 +159,17 @@ class Receiver:
         client_id: str | None = None,
         client_secret: str | None = None,
         status: int = 200,
+        delay: float = 0.0,
     ) -> str:
         """Serve an OAuth2 token endpoint at ``path`` and return its URL.
 
         When ``client_id``/``client_secret`` are given, requests must authenticate with them
         (HTTP Basic or form fields) or get 401 ``invalid_client``. ``status`` != 200 makes every
-        call fail with an OAuth2 error body. ``expires_in=None`` omits the field.
+        call fail with an OAuth2 error body. ``expires_in=None`` omits the field. ``delay`` slows every
+        answer (to provoke concurrent fetches).
         """
-        self._token = _TokenConfig("/" + path.lstrip("/"), expires_in, client_id, client_secret, status)
+        route = "/" + path.lstrip("/")
+        self._token = _TokenConfig(route, expires_in, client_id, client_secret, status, delay)
         return self.url_for(path)
 
     # -- inspection ------------------------------------------------------------------------------
@@ -219,7 +223,7 @@ class Receiver:
         body: dict[str, Any] = {"access_token": f"token-{number}", "token_type": "Bearer"}
         if config.expires_in is not None:
             body["expires_in"] = config.expires_in
-        return Reply(200, body, headers={"Cache-Control": "no-store"})
+        return Reply(200, body, headers={"Cache-Control": "no-store"}, delay=config.delay)
 
 
 def _client_auth(recorded: Recorded) -> tuple[str | None, str | None]:
