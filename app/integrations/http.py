@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
 DEFAULT_TIMEOUT = 15.0  # seconds, from the Standard Webhooks guidance
@@ -113,7 +114,11 @@ class _PublicOnlyAdapter(IPFilterAdapter):
     def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
         # Runs on every send, so redirects issued by hand and pooled connections are checked too.
         check_url(request.url or "")
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        try:
+            host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        except InvalidIPAddress as exc:
+            # The name resolved differently this time (DNS rebinding): the pin caught it.
+            raise UnsafeURLError(f"refusing to connect to non-public address {exc}") from exc
         # The parent resolved again and pinned the first address; its filter is looser than ours
         # (e.g. it lets 240.0.0.0/4 through on some Pythons), so re-judge the pinned address.
         pinned = ipaddress.ip_address(host_params["host"].strip("[]"))
@@ -200,7 +205,10 @@ def safe_request(
     (from ``make_session``) to reuse connections; its own ``allow_private`` then applies to the
     connection, while this function's flag still governs the up-front check.
     """
-    check_url(url, allow_private=allow_private)
+    _host_and_port(url)  # scheme and host, before anything touches the network
+    if session is not None and not allow_private:
+        # Our own session's adapter checks at connect time; a caller's session might not.
+        check_url(url)
     kwargs["allow_redirects"] = False
     kwargs["stream"] = True
     deadline = time.monotonic() + timeout

@@ -220,6 +220,21 @@ class TestSSRF:
         assert [str(a) for a in http.check_url("https://public.example/")] == ["2606:4700::6810:84e5",
                                                                              "93.184.215.14"]
 
+    def test_dns_rebinding_is_caught_by_the_pinned_address(self, rx, monkeypatch):
+        # First answer public (passes the check), second answer loopback (what we'd connect to).
+        real, calls = socket.getaddrinfo, []
+
+        def rebinding(host, port, *args, **kwargs):
+            calls.append(host)
+            ip = "93.184.215.14" if len(calls) == 1 else "127.0.0.1"
+            return real(ip, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        with pytest.raises(UnsafeURLError, match="127.0.0.1"):
+            http.safe_request("GET", f"http://rebind.example:{rx.port}/")
+        assert len(calls) == 2
+        assert rx.requests == []
+
     def test_session_refuses_loopback_by_default(self, rx):
         with http.make_session() as session, pytest.raises(UnsafeURLError):
             session.get(rx.url)
