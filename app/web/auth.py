@@ -48,7 +48,10 @@ def _unauthorized():
 def _authenticate_request() -> None:
     """Bearer tokens act as their user and skip CSRF; everything else unsafe needs the CSRF token."""
     # Each request authenticates afresh, even when it shares an app context (tests, streaming).
-    for key in ("_login_user", "via_token", "bearer_attempted"):
+    # Flask-WTF caches the CSRF token in g too: a stale one would belong to another session.
+    from flask import current_app
+
+    for key in ("_login_user", "via_token", "bearer_attempted", current_app.config["WTF_CSRF_FIELD_NAME"]):
         g.pop(key, None)
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
