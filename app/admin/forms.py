@@ -6,7 +6,12 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import ROLES
 
-ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
+    from wtforms import SelectChoice
+except ImportError:  # older WTForms
+    ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+else:
+    ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]
 
 
 class InviteForm(FlaskForm):
