@@ -1,0 +1,83 @@
+"""Who may open each endpoint: the one table the authorization matrix test checks.
+
+Every endpoint in `app.url_map` needs an entry here, or tests/foundation/test_authz_matrix.py fails.
+A value is a level name, or a dict {HTTP method: level} when methods differ (e.g. GET for learners,
+POST for admins). Levels:
+
+  public       anyone, logged in or not
+  login        any logged-in user (anonymous: 302 to /login; API token acts as its user)
+  staff        staff and admins (learners: 403)
+  admin        admins only (learners and staff: 403)
+  api-public   under /api/, no login needed
+  api-login    under /api/, any logged-in user or token (anonymous: 401 problem+json)
+  api-staff    under /api/, staff and admins (anonymous 401, learners 403)
+  api-admin    under /api/, admins only (anonymous 401, learners and staff 403)
+  api-token    under /api/, bearer tokens only (browser sessions and anonymous: 401)
+"""
+
+from __future__ import annotations
+
+ROLES = ("anonymous", "learner", "staff", "admin", "token")  # "token": an admin's API token
+
+# level -> role -> expected: "ok" (not refused), "login" (302 to the login page), 401 or 403
+LEVELS: dict[str, dict[str, object]] = {
+    "public": dict.fromkeys(ROLES, "ok"),
+    "login": {"anonymous": "login", "learner": "ok", "staff": "ok", "admin": "ok", "token": "ok"},
+    "staff": {"anonymous": "login", "learner": 403, "staff": "ok", "admin": "ok", "token": "ok"},
+    "admin": {"anonymous": "login", "learner": 403, "staff": 403, "admin": "ok", "token": "ok"},
+    "api-public": dict.fromkeys(ROLES, "ok"),
+    "api-login": {"anonymous": 401, "learner": "ok", "staff": "ok", "admin": "ok", "token": "ok"},
+    "api-staff": {"anonymous": 401, "learner": 403, "staff": "ok", "admin": "ok", "token": "ok"},
+    "api-admin": {"anonymous": 401, "learner": 403, "staff": 403, "admin": "ok", "token": "ok"},
+    "api-token": {"anonymous": 401, "learner": 401, "staff": 401, "admin": 401, "token": "ok"},
+}
+
+RULES: dict[str, str | dict[str, str]] = {
+    "static": "public",
+    # auth
+    "auth.login": "public",
+    "auth.logout": "login",
+    "auth.forgot_password": "public",
+    "auth.reset_password": "public",
+    "auth.set_password": "public",
+    "auth.profile": "login",
+    "auth.update_profile": "login",
+    "auth.change_password": "login",
+    "auth.create_token": "login",
+    "auth.revoke_token": "login",
+    # dashboard
+    "dashboard.index": "login",
+    "dashboard.healthz": "public",
+    # admin
+    "admin.users": "admin",
+    "admin.user_row": "admin",
+    "admin.edit_user_row": "admin",
+    "admin.update_user": "admin",
+    "admin.invite_user": "admin",
+    "admin.export_users": "admin",
+    "admin.mail_log": "admin",
+    "admin.mail_detail": "admin",
+    "admin.resend_mail": "admin",
+    "admin.audit": "admin",
+}
+
+# Endpoints that end the session they are called with: the matrix uses a fresh login for them.
+ENDS_SESSION = {"auth.logout"}
+
+# Dummy values for URL converters ("any" takes its first choice).
+DUMMY_VALUES = {
+    "IntegerConverter": 987654,
+    "FloatConverter": 1.5,
+    "UUIDConverter": "00000000-0000-4000-8000-000000000000",
+    "PathConverter": "no/such/file.txt",
+    "UnicodeConverter": "dummy",
+}
+# Per endpoint/argument overrides when a generic dummy would not reach the view.
+DUMMY_OVERRIDES: dict[tuple[str, str], object] = {}
+
+
+def level_for(endpoint: str, method: str) -> str | None:
+    entry = RULES.get(endpoint)
+    if isinstance(entry, dict):
+        return entry.get(method)
+    return entry
