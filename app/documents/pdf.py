@@ -113,20 +113,27 @@ def resource_policy(asset_dirs: Sequence[Path] = ()) -> ResourceAccessPolicy:
     )
 
 
-def _stylesheet(css: str, page_size: PageSize, orientation: Orientation) -> str:
-    return FONT_PRELUDE + with_page_size(css, f"{_PAGE_SIZES[page_size]} {orientation}")
+def _stylesheet(css: str, page_size: PageSize, orientation: Orientation, background: str | None) -> str:
+    page = f"size: {_PAGE_SIZES[page_size]} {orientation};"
+    if background:
+        # Quotes and parentheses cannot occur in a data URI or a path we accept; refusing them
+        # keeps the value from closing the url() and writing CSS of its own.
+        if re.search(r"[\"'()\\<>{}\s]", background):
+            raise RenderError("background_url must be a data: URI or a plain file path")
+        page += f' background-image: url("{background}");'
+    return FONT_PRELUDE + with_page_declarations(css, page)
 
 
 _PAGE_RULE = re.compile(r"@page\b[^{;]*\{")
 _SIZE_DECL = re.compile(r"(?<![\w-])size\s*:\s*[^;{}]*;?", re.IGNORECASE)
 
 
-def with_page_size(css: str, size: str) -> str:
-    """Make every ``@page`` rule in ``css`` use ``size``, adding one rule when there is none.
+def with_page_declarations(css: str, declarations: str) -> str:
+    """Add ``declarations`` (a size, a background) to every ``@page`` rule, or add one rule.
 
     The template record's page size and orientation must win over whatever its CSS says, and
     a second ``@page`` rule cannot do it: xhtml2pdf replaces the first rule's margins and
-    frames with the second's rather than merging them.
+    frames with the second's rather than merging them. Existing ``size`` declarations go.
     """
     pieces: list[str] = []
     position = 0
@@ -135,10 +142,10 @@ def with_page_size(css: str, size: str) -> str:
             continue  # nested inside a rule already handled
         end = _closing_brace(css, match.end())
         body = _SIZE_DECL.sub("", css[match.end() : end])
-        pieces += [css[position : match.end()], f" size: {size};", body]
+        pieces += [css[position : match.end()], f" {declarations}", body]
         position = end
     if not pieces:
-        return f"@page {{ size: {size}; }}\n" + css
+        return f"@page {{ {declarations} }}\n" + css
     return "".join(pieces) + css[position:]
 
 
@@ -165,7 +172,8 @@ def build_document(
     document = _shape_body(render_template(html, values, head=marker))
     face = cjk_face(document)
     fallbacks = ["DejaVu Sans", face] if face else ["DejaVu Sans"]
-    stylesheet = with_fallback_fonts(_stylesheet(css, page_size, orientation), fallbacks)
+    sheet = _stylesheet(css, page_size, orientation, values.get("background_url"))
+    stylesheet = with_fallback_fonts(sheet, fallbacks)
     return document.replace(marker, f"<style>\n{stylesheet}</style>", 1)
 
 

@@ -69,7 +69,10 @@ PLACEHOLDERS: dict[str, str] = {
     "organisation_name": "Name of the organisation running Laurel.",
     "logo_url": "Organisation logo: a data URI or an allowed asset path, or None.",
     "signature_url": "Image of the signature: a data URI or an allowed asset path, or None.",
-    "background_url": "Full-page background image: a data URI or an allowed asset path, or None.",
+    "background_url": (
+        "Full-page background image (data URI or allowed asset path), or None. The renderer puts "
+        "it under the whole page itself; a template only needs it to adapt (e.g. drop a tint)."
+    ),
     "page_size": "Set by the renderer: 'A4' or 'Letter'.",
     "orientation": "Set by the renderer: 'landscape' or 'portrait' (<body class=\"{{ orientation }}\">).",
 }

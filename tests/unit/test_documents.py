@@ -388,3 +388,12 @@ def test_dates_render_with_the_date_filter() -> None:
 
 def test_warm_up_renders() -> None:
     assert warm_up() > 0
+
+
+def test_background_is_drawn_under_the_page_and_cannot_inject_css() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 42), (230, 240, 255)).save(buffer, "PNG")
+    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    assert (60, 42) in [image.size for image in images(render(background_url=uri))]
+    with pytest.raises(RenderError, match="background_url"):
+        render(background_url="x.png'); } body { color: red; } @page { x: url('y")
