@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select
+from flask import current_app
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload
+from werkzeug.routing import BuildError
 
-from app.models import Certificate
+from app.extensions import db
+from app.models import Certificate, User
+from app.services.catalog import isodate, like_pattern
+from app.services.mail import external_url
 
 
 def certificate_data(cert: Certificate, now: datetime | None = None) -> dict:
     """Public shape: {id, serial, code, user_id, certification_id, status, issued_at, expires_at, revoked_at,
     revoke_reason, renewed_from_id, verify_url} with ISO 8601 UTC datetimes."""
-    raise NotImplementedError
+    return {"id": cert.id, "serial": cert.serial, "code": cert.code, "user_id": cert.user_id,
+            "certification_id": cert.certification_id, "status": cert.status_at(now),
+            "issued_at": isodate(cert.issued_at), "expires_at": isodate(cert.expires_at),
+            "revoked_at": isodate(cert.revoked_at), "revoke_reason": cert.revoke_reason,
+            "renewed_from_id": cert.renewed_from_id, "verify_url": verify_url(cert)}
+
+
+def verify_url(cert: Certificate) -> str:
+    """The public verification link printed on the certificate (absolute, under BASE_URL)."""
+    try:
+        return external_url("verify.show", code=cert.code)
+    except BuildError:  # the verify blueprint is not registered (CLI tools, partial apps): same path
+        return f"{current_app.config['BASE_URL']}/verify/{cert.code}"
+
+
+def _day_start(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)
 
 
 def certificate_query(certification_id: int | None = None, user_id: int | None = None, status: str = "",
@@ -21,9 +45,47 @@ def certificate_query(certification_id: int | None = None, user_id: int | None =
                       now: datetime | None = None) -> Select:
     """A select of certificates, newest first. `issued_to` is inclusive (a date means that whole day);
     `search` matches holder name/email or serial; status is the derived status in SQL."""
-    raise NotImplementedError
+    stmt = (select(Certificate).join(Certificate.user)
+            .options(joinedload(Certificate.user), joinedload(Certificate.certification))
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc()))
+    if certification_id:
+        stmt = stmt.where(Certificate.certification_id == certification_id)
+    if user_id:
+        stmt = stmt.where(Certificate.user_id == user_id)
+    if status:
+        stmt = stmt.where(Certificate.has_status(status, now))
+    if department:
+        stmt = stmt.where(User.department == department)
+    if issued_from:
+        stmt = stmt.where(Certificate.issued_at >= _day_start(issued_from))
+    if issued_to:
+        if isinstance(issued_to, datetime):
+            stmt = stmt.where(Certificate.issued_at <= _day_start(issued_to))
+        else:
+            stmt = stmt.where(Certificate.issued_at < _day_start(issued_to) + timedelta(days=1))
+    if search.strip():
+        pattern = like_pattern(search)
+        stmt = stmt.where(or_(func.lower(User.name).like(pattern, escape="\\"),
+                              User.email.like(pattern, escape="\\"),
+                              func.lower(Certificate.serial).like(pattern, escape="\\")))
+    return stmt
 
 
 def chain(cert: Certificate) -> list[Certificate]:
-    """The renewal chain this certificate belongs to, oldest first (both directions)."""
-    raise NotImplementedError
+    """The renewal chain this certificate belongs to, oldest first (both directions).
+
+    One query: every certificate of the same holder and certification, then the links are followed here.
+    """
+    siblings = db.session.scalars(select(Certificate).where(
+        Certificate.user_id == cert.user_id, Certificate.certification_id == cert.certification_id)).all()
+    by_id = {c.id: c for c in siblings}
+    successor = {c.renewed_from_id: c for c in siblings if c.renewed_from_id}
+    first = cert
+    while first.renewed_from_id in by_id and by_id[first.renewed_from_id] is not cert:
+        first = by_id[first.renewed_from_id]
+    result, current, seen = [], first, set()
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        result.append(current)
+        current = successor.get(current.id)
+    return result
