@@ -76,8 +76,8 @@ def claim(email_id: int, now: datetime | None = None) -> OutboxEmail | None:
 def send(row: OutboxEmail) -> None:
     """Hand the message to the configured backend; raises on failure."""
     message = Message(subject=row.subject, recipients=[row.to], body=row.text_body, html=row.html_body,
-                      sender=current_app.config["MAIL_DEFAULT_SENDER"],
-                      msgId=make_msgid(domain="laurel.local"))
+                      sender=current_app.config["MAIL_DEFAULT_SENDER"])
+    message.msgId = make_msgid(domain="laurel.local")  # Flask-Mail 0.10 takes no msgId argument
     for attachment in row.attachments or []:
         message.attach(attachment["filename"], attachment["content_type"], _attachment_bytes(attachment))
     if current_app.config["MAIL_BACKEND"] == "file":
