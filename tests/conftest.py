@@ -54,6 +54,7 @@ def app(smtp_server):
         "MAIL_BACKEND": "smtp",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_server.port,
+        "MAIL_SUPPRESS_SEND": False,  # Flask-Mail suppresses under TESTING; the SMTP server is real
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
     })
