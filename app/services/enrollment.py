@@ -169,7 +169,7 @@ def update_enrollment(enrollment: Enrollment, fields: dict, *, actor: audit.Acto
     for key, value in changes.items():
         setattr(enrollment, key, value)
     if status == "completed" and "score" in changes and enrollment.completions:
-        enrollment.completions[-1].score = changes["score"]  # a corrected mark
+        max(enrollment.completions, key=lambda c: c.completed_at).score = changes["score"]  # corrected mark
     db.session.flush()
     audit.record(actor, "enrollment.updated", "enrollment", enrollment.id,
                  f"Enrollment of {enrollment.user.email} in {enrollment.course.code} updated",
@@ -217,7 +217,7 @@ def _add_completion(enrollment: Enrollment, score: float | None, completed_at: d
                                                            Completion.completed_at == completed_at))
     if exists is not None:
         return None
-    completion = Completion(enrollment=enrollment, user_id=enrollment.user_id,
+    completion = Completion(enrollment_id=enrollment.id, user_id=enrollment.user_id,
                             course_id=enrollment.course_id, completed_at=completed_at, score=score,
                             source=source)
     try:
@@ -226,6 +226,8 @@ def _add_completion(enrollment: Enrollment, score: float | None, completed_at: d
             db.session.flush()
     except IntegrityError:  # the same completion arriving concurrently
         return None
+    if "completions" in enrollment.__dict__:  # keep an already-loaded collection true (issuing reads it)
+        enrollment.completions.append(completion)
     return completion
 
 

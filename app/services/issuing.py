@@ -74,7 +74,7 @@ def _course_result(enrollment: Enrollment | None, code: str, min_score: float | 
     if not completions:
         return None, f"{code} not completed again since {since:%Y-%m-%d}" if since else f"missing {code}"
     if min_score is None:
-        return completions[-1], None
+        return max(completions, key=lambda c: c.completed_at), None
     scored = [c for c in completions if c.score is not None]
     if not scored:
         return None, f"no score recorded in {code}"
