@@ -58,7 +58,7 @@ BLUEPRINTS = (
     "app.auth.views", "app.dashboard.views", "app.admin.views",
     "app.certifications.views", "app.verify.views", "app.api.views",
     "app.documents_web.views", "app.sharing.views", "app.integrations_web.views", "app.integrations_web.hooks",
-    "app.analytics.views",
+    "app.analytics.views", "app.analytics.api",
 )
 
 
