@@ -51,7 +51,8 @@ def _authenticate_request() -> None:
     # Flask-WTF caches the CSRF token in g too: a stale one would belong to another session.
     from flask import current_app
 
-    for key in ("_login_user", "via_token", "bearer_attempted", current_app.config["WTF_CSRF_FIELD_NAME"]):
+    for key in ("_login_user", "via_token", "bearer_attempted", "csrf_valid",
+                current_app.config["WTF_CSRF_FIELD_NAME"]):
         g.pop(key, None)
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
@@ -64,6 +65,7 @@ def _authenticate_request() -> None:
             abort(401, description="The API token is missing, unknown, revoked, or its user is deactivated.")
         g._login_user = user  # flask-login's per-request user: no session cookie for API calls
         g.via_token = True
+        g.csrf_valid = True  # Flask-WTF's flag: forms then skip their own CSRF check (no cookie to forge)
         return
     view = request.endpoint and _view_function(request.endpoint)
     if request.method not in SAFE_METHODS and not getattr(view, "csrf_exempt", False):
