@@ -46,3 +46,14 @@ def first_aid(make_course, make_certification):
                               renewal_window_days=90, reminder_days="90, 30, 7", issuer_name="Laurel Academy",
                               signatory_name="Dr. Jane Roe", signatory_title="Director")
     return cert, fa101, fa102
+
+
+@pytest.fixture
+def captured_events():
+    """Every lifecycle event emitted during the test, in order (the subscriber is removed afterwards)."""
+    from app.services import events
+
+    seen: list = []
+    events.subscribe("*")(seen.append)
+    yield seen
+    events._subscribers["*"].remove(seen.append)
