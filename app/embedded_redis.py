@@ -7,6 +7,7 @@ Redis only carries work: if this server is lost, the sweep re-enqueues everythin
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import subprocess
 import time
@@ -70,7 +71,6 @@ def stop(instance_path: Path) -> None:
     sock = socket_path(instance_path)
     if not _responds(sock):
         return
-    try:
+    # shutdown closes the connection under us: that is success
+    with contextlib.suppress(redis.ConnectionError):
         redis.Redis(unix_socket_path=str(sock)).shutdown(save=True)
-    except redis.ConnectionError:
-        pass  # shutdown closes the connection under us: that is success

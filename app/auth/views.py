@@ -7,8 +7,14 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.auth.forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm,
-                            SetPasswordForm, TokenForm)
+from app.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    SetPasswordForm,
+    TokenForm,
+)
 from app.extensions import db, limiter
 from app.models import ApiToken
 from app.services import accounts, audit, tokens

@@ -10,9 +10,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import ROLES, User
-from app.database import utcnow
 from app.services import audit, events, mail
 from app.services.errors import NotAllowed, ValidationError
 

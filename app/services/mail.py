@@ -15,9 +15,9 @@ from flask import current_app, render_template
 from flask_mail import Message
 from sqlalchemy import select, update
 
+from app.database import utcnow
 from app.extensions import db, mail
 from app.models import OutboxEmail
-from app.database import utcnow
 from app.queue import enqueue_after_commit
 from app.services import audit
 

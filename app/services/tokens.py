@@ -7,12 +7,12 @@ import secrets
 
 from sqlalchemy import select
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import ApiToken, User
-from app.database import utcnow
 from app.services import audit
 
-TOKEN_PREFIX = "lau_"
+TOKEN_PREFIX = "lau_"  # noqa: S105 (a public marker, not a secret)
 
 
 def _digest(token: str) -> str:
