@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.foundation.access_rules import DUMMY_OVERRIDES, DUMMY_VALUES, ENDS_SESSION, LEVELS, RULES, level_for
+from tests.foundation.access_rules import (
+    DUMMY_OVERRIDES,
+    DUMMY_VALUES,
+    ENDS_SESSION,
+    LEVELS,
+    RULES,
+    level_for,
+)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 CSRF_FAILURE = "The form expired or came from another site"
@@ -95,7 +102,7 @@ def _verdict(response, expected) -> str | None:
     """None when the response matches the expectation, else what went wrong."""
     status = response.status_code
     location = response.headers.get("Location", "")
-    # login_required always sends the page asked for as ?next=; a plain /login redirect (logout) is no refusal.
+    # login_required always sends the page asked for as ?next=; a plain /login redirect (logout) is fine.
     to_login = status in (301, 302, 303) and "/login?next=" in location
     if status >= 500 and status != 503:  # 503: /healthz with no worker is an answer, not a crash
         return f"server error {status}"

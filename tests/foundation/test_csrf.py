@@ -17,7 +17,8 @@ def test_form_post_without_token_is_refused(login_as, learner):
 
 def test_form_post_with_a_forged_token_is_refused(login_as, learner):
     client = login_as(learner)
-    response = client.post("/profile", data={"name": "Hijacked", "csrf_token": "forged." + client.csrf_token[7:]})
+    forged = "forged." + client.csrf_token[7:]
+    response = client.post("/profile", data={"name": "Hijacked", "csrf_token": forged})
     assert response.status_code == 400
 
 

@@ -97,7 +97,8 @@ def test_pages_have_no_inline_script_or_style(app, login_as, admin, learner):
     for url in pages:
         html = client.get(url).get_data(as_text=True)
         for pattern in (INLINE_SCRIPT, INLINE_STYLE, INLINE_HANDLER):
-            assert not pattern.search(html), f"{url}: {pattern.pattern} matches {pattern.search(html).group(0)!r}"
+            found = pattern.search(html)
+            assert not found, f"{url}: {pattern.pattern} matches {found.group(0)!r}"
     for url in ("/login", "/forgot-password", "/reset-password/x"):
         html = anonymous.get(url).get_data(as_text=True)
         assert not INLINE_SCRIPT.search(html) and not INLINE_STYLE.search(html), url
