@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import utcnow
 from app.extensions import db
+from app.models.template import CertificateTemplate
 
 CERTIFICATION_STATUSES = ("draft", "active", "archived")
 DEFAULT_REMINDER_DAYS = [90, 30, 7]
@@ -64,6 +65,9 @@ class Certification(db.Model):
     issuer_name: Mapped[str] = mapped_column(String(200), default="")
     signatory_name: Mapped[str] = mapped_column(String(200), default="")
     signatory_title: Mapped[str] = mapped_column(String(200), default="")
+    # The certificate design (app/models/template.py); None: the default template.
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificate_templates.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -74,6 +78,7 @@ class Certification(db.Model):
         secondaryjoin="Certification.id == certification_prerequisites.c.prerequisite_id",
         order_by="Certification.name",
     )
+    template: Mapped[CertificateTemplate | None] = relationship()
 
     __table_args__ = (Index("ix_certifications_status_name", "status", "name"),)
 
