@@ -103,6 +103,29 @@ def _secret_key(raw: str | None, instance_path: Path) -> str:
     return key
 
 
+def _storage(env: dict) -> dict:
+    """Where PDFs and uploads go (app/documents/storage.py): local files, or an S3-compatible bucket."""
+    backend = (env.get("STORAGE_BACKEND") or "local").strip().lower()
+    if backend not in {"local", "s3"}:
+        raise ConfigError(f"STORAGE_BACKEND must be local or s3, got {backend!r}")
+    endpoint = env.get("S3_ENDPOINT_URL") or None
+    if endpoint and urlsplit(endpoint).scheme not in {"http", "https"}:
+        raise ConfigError(f"S3_ENDPOINT_URL must be an http(s) URL, got {endpoint!r}")
+    bucket = (env.get("S3_BUCKET") or "").strip() or None
+    if backend == "s3" and not bucket:
+        raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+    return {
+        "STORAGE_BACKEND": backend,
+        "STORAGE_ROOT": env.get("STORAGE_ROOT") or None,  # default: instance/files
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": endpoint,
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or None,
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or None,
+        "S3_REGION": env.get("S3_REGION") or None,
+        "S3_PREFIX": env.get("S3_PREFIX") or "",
+    }
+
+
 def load_config(instance_path: Path, env: dict | None = None) -> dict:
     """Build the Flask config dict from the environment, raising ConfigError on bad values."""
     env = dict(os.environ if env is None else env)
@@ -150,4 +173,5 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,  # we call csrf.protect() ourselves: bearer-token API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; pages left open for hours still post
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, 1, 500) * 1024 * 1024,
+        **_storage(env),
     }
