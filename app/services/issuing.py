@@ -53,10 +53,13 @@ class _Facts:
 
     @classmethod
     def load(cls, user: User) -> _Facts:
+        # populate_existing: rows committed by another transaction since we loaded them must count.
+        fresh = {"populate_existing": True}
         enrollments = db.session.scalars(select(Enrollment).where(Enrollment.user_id == user.id)
-                                         .options(selectinload(Enrollment.completions))).all()
+                                         .options(selectinload(Enrollment.completions))
+                                         .execution_options(**fresh)).all()
         certs = db.session.scalars(select(Certificate).where(Certificate.user_id == user.id)
-                                   .order_by(Certificate.cycle)).all()
+                                   .order_by(Certificate.cycle).execution_options(**fresh)).all()
         return cls({e.course_id: e for e in enrollments}, {c.certification_id: c for c in certs})
 
 
@@ -152,11 +155,23 @@ def _active_certifications() -> list[Certification]:
     return list(db.session.scalars(stmt))
 
 
+def _lock_user(user: User) -> None:
+    """Serialise evaluations per learner (SELECT ... FOR UPDATE on the user row; a no-op on SQLite).
+
+    Two completions of *different* last requirements committed at once would otherwise each miss the
+    other's uncommitted row and neither would issue. Behind the lock the second evaluation reads the
+    first one's committed completion (READ COMMITTED) and issues; the unique constraint remains the
+    guarantee against doubles.
+    """
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
 def evaluate(user: User, *, actor: audit.Actor = "system", now: datetime | None = None) -> list[Certificate]:
     """Issue every active certification the user now meets, exactly once (DB constraint + SAVEPOINT).
 
     Returns the certificates issued by this call (renewals included)."""
     now = now or utcnow()
+    _lock_user(user)
     facts = _Facts.load(user)
     issued: list[Certificate] = []
     for cert in _in_prerequisite_order(_active_certifications()):
