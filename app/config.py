@@ -174,4 +174,8 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; pages left open for hours still post
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, 1, 500) * 1024 * 1024,
         **_storage(env),
+        # Sharing, reminders and the digest (app/services/{sharing,reminders}.py)
+        "LINKEDIN_ORGANIZATION_ID": (env.get("LINKEDIN_ORGANIZATION_ID") or "").strip() or None,
+        "DIGEST_WEEKDAY": _int(env, "DIGEST_WEEKDAY", 0, 0, 6),  # ISO weekday - 1: 0 = Monday
+        "SHARE_EMAIL_RATE_LIMIT": _int(env, "SHARE_EMAIL_RATE_LIMIT", 20, 1, 10000),  # recipients/user/hour
     }

@@ -6,11 +6,13 @@ from app.models.catalog import (CERTIFICATION_STATUSES, Certification, Course, c
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
+from app.models.inbox import Notification, ReminderSent
 from app.models.notification import OutboxEmail
 from app.models.user import ROLES, ApiToken, User
 
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "EngagementCounter", "ENROLLMENT_STATUSES", "ROLES", "ApiToken", "AuditEvent",
-    "Certificate", "Certification", "Completion", "Course", "Enrollment", "OutboxEmail", "User",
+    "Certificate", "Certification", "Completion", "Course", "Enrollment", "Notification", "OutboxEmail",
+    "ReminderSent", "User",
     "certification_courses", "certification_prerequisites",
 ]

@@ -1,0 +1,107 @@
+"""Email previews for admins: every template in templates/emails/ rendered with sample data.
+
+A template is a pair `name.txt` + `name.html` (files starting with "_" are layout pieces). Sample data
+is one shared set of realistic values, with per-template extras; a template added later (by another
+capability) previews with the shared set, and anything it needs that the set lacks renders empty
+(strict rendering reports which variable is missing, see `render(strict=True)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from jinja2 import StrictUndefined
+
+SUBJECTS = {
+    "invite": "You are invited to {org}",
+    "password_reset": "Reset your {org} password",
+    "certificate_issued": "Your certificate: First Aid Level 2",
+    "certificate_revoked": "Your certificate LAU-2026-000123 has been revoked",
+    "certificate_reinstated": "Your certificate LAU-2026-000123 is valid again",
+    "certificate_reminder": "Your First Aid Level 2 certificate expires in 30 days",
+    "certificate_expired": "Your First Aid Level 2 certificate has expired",
+    "certificate_shared": "Lena Learner shared a certificate: First Aid Level 2",
+    "admin_digest": "{org} weekly digest (2026-W10)",
+}
+
+
+@dataclass(frozen=True)
+class Preview:
+    name: str
+    subject: str
+    text: str
+    html: str
+    missing: str | None = None  # a variable the sample data lacks (rendered empty), if any
+
+
+def _folder() -> Path:
+    return Path(current_app.template_folder) / "emails"
+
+
+def template_names() -> list[str]:
+    """Every email template that has both a text and an HTML part, sorted."""
+    folder = _folder()
+    names = {p.stem for p in folder.glob("*.html") if not p.name.startswith("_")}
+    return sorted(n for n in names if (folder / f"{n}.txt").exists())
+
+
+def sample_context(name: str) -> dict:
+    base = current_app.config["BASE_URL"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    code = "q8Jx3vT1bXcS0mPzYw4aLg"
+    verify = f"{base}/verify/{code}"
+    context = {
+        "name": "Lena Learner", "certification": "First Aid Level 2", "serial": "LAU-2026-000123",
+        "verify_url": verify, "share_url": f"{base}/s/{code}", "link": f"{base}/set-password/sample-token",
+        "pdf_url": f"{base}/me/certificates", "certificates_url": f"{base}/me/certificates",
+        "preferences_url": f"{base}/profile", "linkedin_url": f"{base}/c/{code}/linkedin",
+        "issued_at": now - timedelta(days=700), "expires_at": now + timedelta(days=30), "days_left": 30,
+        "revoked_at": now, "reason": "Issued by mistake: the CPR assessment was not completed.",
+        "courses": ["First aid basics", "CPR and AED"], "sender": "Lena Learner",
+        "message": "Here is my first aid certificate, as requested for the placement.",
+        "certificate": {"serial": "LAU-2026-000123", "code": code},
+        "holder": "Lena Learner", "score": 88.5,
+    }
+    if name == "admin_digest":
+        context |= {
+            "name": "Ada Admin", "week": "2026-W10", "expiring_count": 3,
+            "expiring": [
+                {"holder": "Sam Staff", "certification": "First Aid Level 2", "serial": "LAU-2026-000101",
+                 "expires_at": now + timedelta(days=6), "verify_url": verify},
+                {"holder": "Lena Learner", "certification": "Fire Safety", "serial": "LAU-2026-000087",
+                 "expires_at": now + timedelta(days=19), "verify_url": verify},
+            ],
+            "failed_mail_count": 1,
+            "failed_mail": [{"to": "old.address@example.com", "subject": "Your certificate: Fire Safety",
+                             "error": "SMTPRecipientsRefused: 550 mailbox unavailable"}],
+            "failed_pdf_count": 1,
+            "failed_pdfs": [{"serial": "LAU-2026-000090", "error": "TemplateError: line 12: unexpected '}'"}],
+            "sections": [{"title": "Failing webhook endpoints", "count": 1,
+                          "items": ["https://hr.example.com/hooks/laurel: 503 for 2 days"], "link": None}],
+            "mail_log_url": f"{base}/admin/mail?status=failed", "dashboard_url": f"{base}/",
+        }
+    return context
+
+
+def render(name: str, *, strict: bool = False) -> Preview:
+    """Render both parts of one template with sample data, the way `mail.queue_email` does."""
+    if name not in template_names():
+        raise KeyError(name)
+    org = current_app.config["ORG_NAME"]
+    subject = SUBJECTS.get(name, name.replace("_", " ").capitalize()).format(org=org)
+    context = sample_context(name) | {"org_name": org, "base_url": current_app.config["BASE_URL"],
+                                      "subject": subject}
+    env = current_app.jinja_env.overlay(undefined=StrictUndefined)
+    missing = None
+    try:
+        parts = [env.get_template(f"emails/{name}.{ext}").render(context) for ext in ("txt", "html")]
+    except Exception as exc:  # noqa: BLE001 - shown to the admin; the lenient render follows
+        if strict:
+            raise
+        missing = f"{type(exc).__name__}: {exc}"
+        env = current_app.jinja_env
+        parts = [env.get_template(f"emails/{name}.{ext}").render(context) for ext in ("txt", "html")]
+    return Preview(name=name, subject=subject, text=parts[0], html=parts[1], missing=missing)
