@@ -63,7 +63,7 @@ def _create(user: User, course: Course, *, actor: audit.Actor, source: str) -> E
     enrollment = Enrollment(user_id=user.id, course_id=course.id, source=source, status="enrolled")
     enrollment.user, enrollment.course = user, course
     try:
-        with db.session.begin_nested():
+        with issuing.savepoint():
             db.session.add(enrollment)
             db.session.flush()
     except IntegrityError:
@@ -189,6 +189,7 @@ def record_completion(user: User, course: Course, *, score: float | None = None,
     certificates.
     """
     values = _clean({"score": score, "completed_at": completed_at})
+    issuing.lock_learner(user)  # first: concurrent completions for one learner take turns (no deadlock)
     enrollment = _find(user, course) or _create(user, course, actor=actor, source=source)
     return _complete(enrollment, score=values["score"], completed_at=values["completed_at"], actor=actor,
                      source=source, now=now)
@@ -197,6 +198,7 @@ def record_completion(user: User, course: Course, *, score: float | None = None,
 def _complete(enrollment: Enrollment, *, score: float | None, completed_at: datetime | None,
               actor: audit.Actor, source: str, now: datetime | None = None) -> list[Certificate]:
     completed_at = completed_at or now or utcnow()
+    issuing.lock_learner(enrollment.user)
     if _add_completion(enrollment, score, completed_at, source) is None:
         return []  # already recorded (a retry or a re-import): nothing changes
     latest = max(completed_at, enrollment.completed_at or completed_at)
@@ -221,7 +223,7 @@ def _add_completion(enrollment: Enrollment, score: float | None, completed_at: d
                             course_id=enrollment.course_id, completed_at=completed_at, score=score,
                             source=source)
     try:
-        with db.session.begin_nested():
+        with issuing.savepoint():
             db.session.add(completion)
             db.session.flush()
     except IntegrityError:  # the same completion arriving concurrently

@@ -155,7 +155,20 @@ def _active_certifications() -> list[Certification]:
     return list(db.session.scalars(stmt))
 
 
-def _lock_user(user: User) -> None:
+def savepoint():
+    """`db.session.begin_nested()` that stays inside the caller's transaction on SQLite too.
+
+    pysqlite (legacy transaction control) only BEGINs before a data change; a SAVEPOINT issued first
+    opens the transaction itself, and its RELEASE then commits everything, so a later rollback would
+    not undo it. Starting the transaction explicitly keeps "services flush, the caller commits" true.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+    return db.session.begin_nested()
+
+
+def lock_learner(user: User) -> None:
     """Serialise evaluations per learner (SELECT ... FOR UPDATE on the user row; a no-op on SQLite).
 
     Two completions of *different* last requirements committed at once would otherwise each miss the
@@ -171,7 +184,7 @@ def evaluate(user: User, *, actor: audit.Actor = "system", now: datetime | None 
 
     Returns the certificates issued by this call (renewals included)."""
     now = now or utcnow()
-    _lock_user(user)
+    lock_learner(user)
     facts = _Facts.load(user)
     issued: list[Certificate] = []
     for cert in _in_prerequisite_order(_active_certifications()):
@@ -240,7 +253,7 @@ def _insert(user: User, cert: Certification, *, actor: audit.Actor, now: datetim
         snapshot=_snapshot(user, cert, completions, now, expires_at),
     )
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.add(row)
             db.session.flush()
             row.serial = f"LAU-{now.year}-{row.id:06d}"

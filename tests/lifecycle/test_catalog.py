@@ -102,6 +102,7 @@ def test_enroll_duplicate_capacity_archived(make_course, make_user):
     course = make_course("LD-300", capacity=2)
     a, b, c = (make_user() for _ in range(3))
     enrollment.enroll(a, course, actor="test")
+    db.session.commit()
     assert "already enrolled" in errors_of(enrollment.enroll, a, course, actor="test")["user_id"]
     created, errors = enrollment.enroll_many([a.id, b.id, c.id, 9999], course, actor="test")
     assert [e.user_id for e in created] == [b.id]
@@ -135,3 +136,12 @@ def test_update_enrollment_validation_and_completion(first_aid, learner):
     found = db.session.scalars(enrollment.enrollment_query(search="lena"))
     assert [e.id for e in found] == [other.id, row.id]
     assert db.session.scalars(enrollment.enrollment_query(status="withdrawn")).all() == []
+
+
+def test_a_rolled_back_change_leaves_nothing(make_course, learner):
+    """Services never commit: even the SAVEPOINTs they use stay inside the caller's transaction."""
+    course, other = make_course("FA-101"), make_course("FA-102")
+    enrollment.enroll(learner, course, actor="test")
+    enrollment.record_completion(learner, other, score=50, actor="test")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Enrollment.id))) == 0

@@ -74,7 +74,7 @@ def test_racing_issuers_are_stopped_by_the_constraint(app, postgres_only, first_
     lets one win and the others' SAVEPOINTs roll back cleanly (their transactions still commit)."""
     cert, fa101, fa102 = first_aid
     monkeypatch.setattr(issuing, "evaluate", issuing.evaluate)  # restored after the test
-    monkeypatch.setattr(issuing, "_lock_user", lambda user: None)
+    monkeypatch.setattr(issuing, "lock_learner", lambda user: None)
     original = issuing._insert
     barrier = threading.Barrier(THREADS, timeout=30)
 
