@@ -1,0 +1,100 @@
+"""Forms for the lifecycle pages. They carry and render values; the services do the validating."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.models import CERTIFICATION_STATUSES, ENROLLMENT_STATUSES
+
+try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
+    from wtforms import SelectChoice
+except ImportError:  # older WTForms
+    def SelectChoice(value, label):  # noqa: N802
+        return (value, label)
+
+
+def choices(pairs) -> list:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class CourseForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(message="Enter a course code."), Length(max=40)])
+    title = StringField("Title", validators=[DataRequired(message="Enter a title."), Length(max=200)])
+    category = StringField("Category", validators=[Optional(), Length(max=80)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(min=1)])
+    starts_on = DateField("Starts", validators=[Optional()])
+    ends_on = DateField("Ends", validators=[Optional()])
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in ("code", "title", "category", "description", "capacity",
+                                                   "starts_on", "ends_on")}
+
+
+class CertificationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="Enter a name."), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    status = SelectField("Status", choices=choices((s, s.capitalize()) for s in CERTIFICATION_STATUSES),
+                         default="draft")
+    course_ids = SelectMultipleField("Required courses", coerce=int, validate_choice=False)
+    prerequisite_ids = SelectMultipleField("Prerequisites", coerce=int, validate_choice=False)
+    min_score = DecimalField("Minimum score", places=None,
+                             validators=[Optional(), NumberRange(min=0, max=100)])
+    validity_months = IntegerField("Validity (months)", validators=[Optional(), NumberRange(min=1, max=1200)])
+    renewal_window_days = IntegerField("Renewal window (days)", default=90,
+                                       validators=[Optional(), NumberRange(min=0, max=3650)])
+    reminder_days = StringField("Reminder days", default="90, 30, 7",
+                                validators=[Optional(), Length(max=200)])
+    issuer_name = StringField("Issuer", validators=[Optional(), Length(max=200)])
+    signatory_name = StringField("Signatory", validators=[Optional(), Length(max=200)])
+    signatory_title = StringField("Signatory title", validators=[Optional(), Length(max=200)])
+
+    def set_choices(self, courses, certifications) -> None:
+        self.course_ids.choices = choices((c.id, f"{c.code} · {c.title}") for c in courses)
+        self.prerequisite_ids.choices = choices((c.id, c.name) for c in certifications)
+
+    def values(self) -> dict:
+        data = {name: self[name].data for name in (
+            "name", "description", "status", "course_ids", "prerequisite_ids", "validity_months",
+            "renewal_window_days", "reminder_days", "issuer_name", "signatory_name", "signatory_title")}
+        data["min_score"] = float(self.min_score.data) if self.min_score.data is not None else None
+        data["course_ids"] = data["course_ids"] or []
+        data["prerequisite_ids"] = data["prerequisite_ids"] or []
+        return data
+
+
+class EnrollmentForm(FlaskForm):
+    status = SelectField("Status", choices=choices((s, s.replace("_", " ")) for s in ENROLLMENT_STATUSES))
+    progress = IntegerField("Progress %", validators=[Optional(), NumberRange(min=0, max=100)])
+    score = DecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
+
+    def values(self) -> dict:
+        progress = self.progress.data if self.progress.data is not None else 0
+        return {"status": self.status.data, "progress": progress,
+                "score": float(self.score.data) if self.score.data is not None else None}
+
+
+class ManualIssueForm(FlaskForm):
+    certification_id = IntegerField("Certification", validators=[DataRequired()])
+    note = TextAreaField("Why is it issued by hand?", validators=[
+        DataRequired(message="Write a note: it is kept in the audit log."), Length(max=2000)])
+
+
+class RevokeForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[
+        DataRequired(message="Give the reason for revoking: verifiers will see it."), Length(max=1000)])
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired(message="Choose a CSV file.")])
