@@ -389,8 +389,7 @@ def clean_reminder_days(value: object) -> list[int]:
     return sorted(days, reverse=True)
 
 
-def isodate(value: date | datetime | None) -> str | None:
-    """ISO 8601; datetimes are UTC-aware in this app, so they carry +00:00."""
+def isodate(value: date | datetime | None) -> str | None:  # aware UTC datetimes carry +00:00
     return value.isoformat() if value else None
 
 
