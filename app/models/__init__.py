@@ -8,11 +8,12 @@ from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
 from app.models.inbox import Notification, ReminderSent
 from app.models.notification import OutboxEmail
+from app.models.report import REPORT_FREQUENCIES, ReportSubscription
 from app.models.user import ROLES, ApiToken, User
 
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "EngagementCounter", "ENROLLMENT_STATUSES", "ROLES", "ApiToken", "AuditEvent",
     "Certificate", "Certification", "Completion", "Course", "Enrollment", "Notification", "OutboxEmail",
-    "ReminderSent", "User",
+    "REPORT_FREQUENCIES", "ReminderSent", "ReportSubscription", "User",
     "certification_courses", "certification_prerequisites",
 ]
