@@ -173,6 +173,11 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,  # we call csrf.protect() ourselves: bearer-token API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; pages left open for hours still post
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, 1, 500) * 1024 * 1024,
+        # Integrations (docs/integrations.md): Fernet keys, newest first, comma-separated; unset = a key
+        # derived from SECRET_KEY. WEBHOOKS_ALLOW_PRIVATE lets deliveries reach private/loopback hosts (dev/tests).
+        "INTEGRATIONS_ENCRYPTION_KEYS": (env.get("INTEGRATIONS_ENCRYPTION_KEYS") or "").strip() or None,
+        "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "WEBHOOKS_ALLOW_PRIVATE", False),
+        "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
         **_storage(env),
         # Sharing, reminders and the digest (app/services/{sharing,reminders}.py)
         "LINKEDIN_ORGANIZATION_ID": (env.get("LINKEDIN_ORGANIZATION_ID") or "").strip() or None,

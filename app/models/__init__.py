@@ -6,6 +6,8 @@ from app.models.catalog import (CERTIFICATION_STATUSES, Certification, Course, c
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
+from app.models.integration import (IncomingReceipt, Integration, IntegrationLog, SyncRun, WebhookDelivery,
+                                    WebhookEvent)
 from app.models.inbox import Notification, ReminderSent
 from app.models.notification import OutboxEmail
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
@@ -16,4 +18,5 @@ __all__ = [
     "Certificate", "Certification", "Completion", "Course", "Enrollment", "Notification", "OutboxEmail",
     "REPORT_FREQUENCIES", "ReminderSent", "ReportSubscription", "User",
     "certification_courses", "certification_prerequisites",
+    "IncomingReceipt", "Integration", "IntegrationLog", "SyncRun", "WebhookDelivery", "WebhookEvent",
 ]

@@ -1,0 +1,58 @@
+"""/api/v1/certificates: issued certificates (read), revoke and reinstate (admins).
+
+Certificates are issued by the domain when requirements are met (complete an enrollment), never created
+through this API.
+"""
+
+from __future__ import annotations
+
+from app.api.base import Param, actor, bp, commit, endpoint, paginate, scoped_user_id
+from app.api.schemas import ID
+from app.models import CERTIFICATE_STATUSES, Certificate
+from app.services import certificates, revocation
+
+TAG = "Certificates"
+FILTERS = (
+    Param("certification_id", ID, "Only this certification."),
+    Param("user_id", ID, "Only this holder (learners always see only their own)."),
+    Param("status", {"type": "string", "enum": list(CERTIFICATE_STATUSES)},
+          "Only this derived status (expiring = inside the renewal window)."),
+)
+
+
+@bp.get("/certificates")
+@endpoint("List certificates", access="login", tag=TAG, response="Certificate", paginated=True,
+          params=FILTERS, description="Newest first. Learners get only their own certificates.")
+def list_certificates(query: dict):
+    stmt = certificates.certificate_query(certification_id=query["certification_id"],
+                                          user_id=scoped_user_id(query["user_id"]),
+                                          status=query["status"] or "")
+    return paginate(stmt, query, certificates.certificate_data)
+
+
+@bp.get("/certificates/<int:id>")
+@endpoint("Get a certificate", access="login", tag=TAG, response="Certificate", load=Certificate,
+          own="user_id", description="Learners may read only their own (others: 404).")
+def get_certificate(item: Certificate):
+    return certificates.certificate_data(item)
+
+
+@bp.post("/certificates/<int:id>/revoke")
+@endpoint("Revoke a certificate", access="admin", tag=TAG, response="Certificate", load=Certificate,
+          body="Revoke", errors=(409,),
+          description="The reason is shown to anyone verifying the certificate; the holder is told by mail. "
+                      "Already revoked: 409.")
+def revoke_certificate(item: Certificate, body: dict):
+    revocation.revoke(item, body["reason"], actor=actor())
+    commit()
+    return certificates.certificate_data(item)
+
+
+@bp.post("/certificates/<int:id>/reinstate")
+@endpoint("Reinstate a revoked certificate", access="admin", tag=TAG, response="Certificate",
+          load=Certificate, body="Empty", errors=(409,),
+          description="No body (or `{}`). Not revoked: 409. The holder is told by mail.")
+def reinstate_certificate(item: Certificate, body: dict):
+    revocation.reinstate(item, actor=actor())
+    commit()
+    return certificates.certificate_data(item)
