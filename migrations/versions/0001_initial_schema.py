@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:20:01.110953
+Create Date: 2026-11-23 11:22:26.722953
 
 """
 from alembic import op
@@ -73,6 +73,17 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_department'), ['department'], unique=False)
         batch_op.create_index('ix_users_role_name', ['role', 'name'], unique=False)
+
+    op.create_table('webhook_events',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('type', sa.String(length=60), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', app.database.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_events'))
+    )
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_events_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_events_type'), ['type'], unique=False)
 
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -300,6 +311,43 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_completions_enrollment_id'), ['enrollment_id'], unique=False)
         batch_op.create_index('ix_completions_user_course_at', ['user_id', 'course_id', 'completed_at'], unique=False)
 
+    op.create_table('integrations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('type', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('config', sa.JSON(), nullable=False),
+    sa.Column('auth_type', sa.String(length=16), nullable=False),
+    sa.Column('credentials_encrypted', sa.Text(), nullable=True),
+    sa.Column('credential_hints', sa.JSON(), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('condition_certification_id', sa.Integer(), nullable=True),
+    sa.Column('condition_department', sa.String(length=120), nullable=True),
+    sa.Column('signing_secret_encrypted', sa.Text(), nullable=True),
+    sa.Column('signing_secret_hint', sa.String(length=16), nullable=True),
+    sa.Column('previous_secret_encrypted', sa.Text(), nullable=True),
+    sa.Column('previous_secret_until', app.database.UTCDateTime(), nullable=True),
+    sa.Column('incoming_token', sa.String(length=64), nullable=True),
+    sa.Column('sync_every_minutes', sa.Integer(), nullable=True),
+    sa.Column('cursor', sa.JSON(), nullable=True),
+    sa.Column('last_run_at', app.database.UTCDateTime(), nullable=True),
+    sa.Column('last_success_at', app.database.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_error_at', app.database.UTCDateTime(), nullable=True),
+    sa.Column('failing_since', app.database.UTCDateTime(), nullable=True),
+    sa.Column('disabled_reason', sa.String(length=500), nullable=True),
+    sa.Column('deleted_at', app.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', app.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', app.database.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['condition_certification_id'], ['certifications.id'], name=op.f('fk_integrations_condition_certification_id_certifications'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_integrations')),
+    sa.UniqueConstraint('incoming_token', name=op.f('uq_integrations_incoming_token'))
+    )
+    with op.batch_alter_table('integrations', schema=None) as batch_op:
+        batch_op.create_index('ix_integrations_active_type', ['active', 'type'], unique=False)
+        batch_op.create_index(batch_op.f('ix_integrations_deleted_at'), ['deleted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_integrations_type'), ['type'], unique=False)
+
     op.create_table('pdf_exports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
@@ -334,6 +382,30 @@ def upgrade():
     with op.batch_alter_table('engagement_counters', schema=None) as batch_op:
         batch_op.create_index('ix_engagement_counters_day_kind', ['day', 'kind'], unique=False)
 
+    op.create_table('incoming_receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('integration_id', sa.Integer(), nullable=False),
+    sa.Column('webhook_id', sa.String(length=200), nullable=False),
+    sa.Column('event_type', sa.String(length=60), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('received_at', app.database.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['integration_id'], ['integrations.id'], name=op.f('fk_incoming_receipts_integration_id_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incoming_receipts')),
+    sa.UniqueConstraint('integration_id', 'webhook_id', name='uq_incoming_receipts_webhook')
+    )
+    op.create_table('integration_logs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('integration_id', sa.Integer(), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('message', sa.String(length=1000), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('at', app.database.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['integration_id'], ['integrations.id'], name=op.f('fk_integration_logs_integration_id_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_integration_logs'))
+    )
+    with op.batch_alter_table('integration_logs', schema=None) as batch_op:
+        batch_op.create_index('ix_integration_logs_integration_at', ['integration_id', 'at'], unique=False)
+
     op.create_table('reminders_sent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('certificate_id', sa.Integer(), nullable=False),
@@ -344,13 +416,71 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminders_sent')),
     sa.UniqueConstraint('certificate_id', 'days', name='uq_reminders_sent_certificate_days')
     )
+    op.create_table('sync_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('integration_id', sa.Integer(), nullable=False),
+    sa.Column('trigger', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created', sa.Integer(), nullable=False),
+    sa.Column('updated', sa.Integer(), nullable=False),
+    sa.Column('unchanged', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('started_at', app.database.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', app.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['integration_id'], ['integrations.id'], name=op.f('fk_sync_runs_integration_id_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
+    )
+    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
+        batch_op.create_index('ix_sync_runs_integration_started', ['integration_id', 'started_at'], unique=False)
+
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('integration_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', app.database.UTCDateTime(), nullable=False),
+    sa.Column('delivering_since', app.database.UTCDateTime(), nullable=True),
+    sa.Column('request_headers', sa.JSON(), nullable=False),
+    sa.Column('request_body', sa.Text(), nullable=True),
+    sa.Column('response_status', sa.Integer(), nullable=True),
+    sa.Column('response_body', sa.Text(), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', app.database.UTCDateTime(), nullable=False),
+    sa.Column('last_attempt_at', app.database.UTCDateTime(), nullable=True),
+    sa.Column('delivered_at', app.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['event_id'], ['webhook_events.id'], name=op.f('fk_webhook_deliveries_event_id_webhook_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['integration_id'], ['integrations.id'], name=op.f('fk_webhook_deliveries_integration_id_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('event_id', 'integration_id', name='uq_webhook_deliveries_event_integration')
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_integration_created', ['integration_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_status_next', ['status', 'next_attempt_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    op.drop_table('report_subscriptions')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_deliveries_status_next')
+        batch_op.drop_index('ix_webhook_deliveries_integration_created')
+
+    op.drop_table('webhook_deliveries')
+    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_sync_runs_integration_started')
+
+    op.drop_table('sync_runs')
     op.drop_table('reminders_sent')
+    with op.batch_alter_table('integration_logs', schema=None) as batch_op:
+        batch_op.drop_index('ix_integration_logs_integration_at')
+
+    op.drop_table('integration_logs')
+    op.drop_table('incoming_receipts')
     with op.batch_alter_table('engagement_counters', schema=None) as batch_op:
         batch_op.drop_index('ix_engagement_counters_day_kind')
 
@@ -359,6 +489,12 @@ def downgrade():
         batch_op.drop_index('ix_pdf_exports_certification_created')
 
     op.drop_table('pdf_exports')
+    with op.batch_alter_table('integrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_integrations_type'))
+        batch_op.drop_index(batch_op.f('ix_integrations_deleted_at'))
+        batch_op.drop_index('ix_integrations_active_type')
+
+    op.drop_table('integrations')
     with op.batch_alter_table('completions', schema=None) as batch_op:
         batch_op.drop_index('ix_completions_user_course_at')
         batch_op.drop_index(batch_op.f('ix_completions_enrollment_id'))
@@ -381,6 +517,7 @@ def downgrade():
 
     op.drop_table('certificates')
     op.drop_table('template_assets')
+    op.drop_table('report_subscriptions')
     with op.batch_alter_table('outbox_emails', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_emails_user_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_emails_to'))
@@ -414,6 +551,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
     op.drop_table('api_tokens')
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_events_type'))
+        batch_op.drop_index(batch_op.f('ix_webhook_events_created_at'))
+
+    op.drop_table('webhook_events')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('ix_users_role_name')
         batch_op.drop_index(batch_op.f('ix_users_department'))

@@ -1,0 +1,1 @@
+"""The integrations console (admin) and the incoming webhook endpoint."""

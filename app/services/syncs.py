@@ -1,0 +1,246 @@
+"""Sync runs: Moodle/IOMAD, SQL source and CSV drop folder, on a schedule or on demand.
+
+A run is a `SyncRun` row with counts (created / updated / unchanged / failed). Runs of one integration
+never overlap (a Redis lock held by the job). Every item is applied inside its own savepoint, so an item
+that fails changes nothing half-way while the rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from redis.lock import Lock
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.database import utcnow
+from app.extensions import db
+from app.integrations import file_drop, sql_source
+from app.integrations.moodle import MoodleError
+from app.models.integration import SYNC_TYPES, Integration, SyncRun
+from app.queue import enqueue_after_commit, get_redis
+from app.services import imports, integrations, recovery
+from app.services.errors import NotAllowed, ValidationError
+
+RUN_JOB = "app.tasks.integrations.run_sync"
+LOCK_TIMEOUT = 2 * 3600  # seconds; a run longer than this is assumed dead
+ITEM_ERRORS = (ValidationError, NotAllowed, SQLAlchemyError, ValueError, LookupError)
+
+
+def actor_for(integration: Integration) -> str:
+    return f"integration:{integration.id}"
+
+
+def lock(integration_id: int) -> Lock:
+    return get_redis().lock(f"laurel:lock:integration-sync:{integration_id}", timeout=LOCK_TIMEOUT, blocking=False)
+
+
+# --------------------------------------------------------------------------- run bookkeeping
+
+
+def start(integration: Integration, trigger: str) -> SyncRun:
+    run = SyncRun(integration_id=integration.id, trigger=trigger, status="running", details={})
+    db.session.add(run)
+    integration.last_run_at = run.started_at = utcnow()
+    db.session.flush()
+    return run
+
+
+def count(run: SyncRun, kind: str, outcome: str, n: int = 1, *, total: bool = True) -> None:
+    """Add to the run's totals (unless `total` is False) and to its per-kind details."""
+    if total:
+        setattr(run, outcome, getattr(run, outcome) + n)
+    details = dict(run.details or {})
+    bucket = dict(details.get(kind, {}))
+    bucket[outcome] = bucket.get(outcome, 0) + n
+    details[kind] = bucket
+    run.details = details
+
+
+def item(run: SyncRun, integration: Integration, kind: str, label: str, apply: Callable[[], str]) -> str:
+    """Apply one item in a savepoint; `apply` returns created/updated/unchanged. Failures are counted."""
+    try:
+        with db.session.begin_nested():
+            outcome = apply()
+    except ITEM_ERRORS as exc:
+        count(run, kind, "failed")
+        integrations.log(integration, "warning", f"{kind[:-1].capitalize()} {label} failed: {exc}", run_id=run.id)
+        return "failed"
+    count(run, kind, outcome)
+    return outcome
+
+
+def finish(run: SyncRun, integration: Integration, message: str | None = None, error: str | None = None) -> None:
+    run.finished_at = utcnow()
+    run.message = error or message
+    run.status = "failed" if error else ("partial" if run.failed else "succeeded")
+    summary = f"created {run.created}, updated {run.updated}, unchanged {run.unchanged}, failed {run.failed}"
+    if error:
+        integrations.note_failure(integration, error)
+        integrations.log(integration, "error", f"Sync failed: {error}", run_id=run.id)
+    else:
+        integrations.note_success(integration)
+        integrations.log(integration, "warning" if run.failed else "info", f"Sync {run.status}: {summary}",
+                         run_id=run.id, **(run.details or {}))
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def run(integration_id: int, *, trigger: str = "schedule") -> dict:
+    """Run one sync now (caller holds the lock and commits). Returns a summary with post-commit work."""
+    integration = integrations.get(integration_id)
+    if integration is None or integration.type not in SYNC_TYPES:
+        return {"status": "skipped", "reason": "no such sync integration"}
+    if not integration.active and trigger == "schedule":
+        return {"status": "skipped", "reason": "inactive"}
+    sync_run = start(integration, trigger)
+    summary: dict = {"run_id": sync_run.id, "moves": []}
+    try:
+        message = _RUNNERS[integration.type](integration, sync_run, summary)
+    except (MoodleError, OSError, file_drop.FolderError, sql_source.SourceError) as exc:
+        finish(sync_run, integration, error=str(exc))
+    else:
+        finish(sync_run, integration, message)
+    summary.update(status=sync_run.status, created=sync_run.created, updated=sync_run.updated,
+                   unchanged=sync_run.unchanged, failed=sync_run.failed, message=sync_run.message)
+    return summary
+
+
+def after_commit(summary: dict) -> None:
+    """File moves happen only once the imported rows are committed (a crash before re-imports: harmless)."""
+    for path, outcome, report in summary.get("moves", []):
+        file_drop.move(path, outcome, report)
+
+
+def enqueue(integration: Integration, trigger: str = "manual") -> None:
+    """Queue a run after commit (the lock makes a second, overlapping one a no-op)."""
+    if integration.type not in SYNC_TYPES:
+        raise NotAllowed("Only Moodle, SQL and file integrations sync.")
+    enqueue_after_commit(db.session, RUN_JOB, integration.id, trigger, queue="low")
+
+
+def enqueue_due(now: datetime | None = None) -> int:
+    """Queue every active sync integration whose frequency has elapsed since its last run."""
+    now = now or utcnow()
+    candidates = db.session.scalars(select(Integration).where(
+        Integration.active.is_(True), Integration.deleted_at.is_(None), Integration.type.in_(SYNC_TYPES),
+        Integration.sync_every_minutes.is_not(None))).all()
+    queued = 0
+    for integration in candidates:
+        last = integration.last_run_at
+        if last is None or last + timedelta(minutes=integration.sync_every_minutes) <= now:
+            integration.last_run_at = now  # the next cron tick must not queue it again meanwhile
+            enqueue(integration, "schedule")
+            queued += 1
+    return queued
+
+
+@recovery.register
+def recover_runs(now: datetime | None = None) -> dict:
+    """Sweep step: a run still `running` after the lock timeout died with its worker."""
+    now = now or utcnow()
+    stale = db.session.scalars(select(SyncRun).where(
+        SyncRun.status == "running", SyncRun.started_at < now - timedelta(seconds=LOCK_TIMEOUT))).all()
+    for stale_run in stale:
+        stale_run.status, stale_run.finished_at = "failed", now
+        stale_run.message = "The worker stopped during this run."
+    return {"sync_runs": len(stale)}
+
+
+def test(integration: Integration) -> dict:
+    """A dry check that changes nothing: connect, read, validate, and say what a run would see."""
+    try:
+        if integration.type == "moodle":
+            from app.services import moodle_sync
+
+            return moodle_sync.test(integration)
+        if integration.type == "sql":
+            return _test_sql(integration)
+        if integration.type == "file_drop":
+            files = file_drop.ready_files(integration.config["folder"], 0)
+            return {"ok": True, "message": f"Folder is readable; {len(files)} CSV file(s) waiting.",
+                    "files": [f.name for f in files[:20]]}
+    except (sql_source.SourceError, file_drop.FolderError, OSError) as exc:
+        return {"ok": False, "error": str(exc)}
+    raise NotAllowed("This integration type has no dry run.")
+
+
+# --------------------------------------------------------------------------- SQL and file sources
+
+
+def _apply_preview(run: SyncRun, integration: Integration, preview: imports.ImportPreview, kind: str) -> None:
+    """Apply the good rows (all at once, or row by row if a row fails) and count the outcome."""
+    actor = actor_for(integration)
+    try:
+        with db.session.begin_nested():
+            results = [imports.apply(imports.ImportPreview(rows=list(preview.rows)), actor=actor)]
+    except ITEM_ERRORS:
+        results = []
+        for row in preview.rows:
+            try:
+                with db.session.begin_nested():
+                    results.append(imports.apply(imports.ImportPreview(rows=[row]), actor=actor))
+            except ITEM_ERRORS as exc:
+                count(run, kind, "failed")
+                integrations.log(integration, "warning", f"Row {row.line} ({row.email}, {row.course_code}) "
+                                 f"failed: {exc}", run_id=run.id)
+    for result in results:
+        count(run, kind, "created", result.users_created + result.enrollments_created)
+        count(run, kind, "updated", result.enrollments_updated + result.completions_recorded)
+        count(run, kind, "unchanged", result.unchanged)
+
+
+def _run_sql(integration: Integration, run: SyncRun, summary: dict) -> str:
+    creds = integrations.credentials(integration)
+    rows = sql_source.fetch_rows(creds["database_url"], integration.config["query"])
+    preview = imports.parse(sql_source.to_csv(rows))
+    for line, reason in preview.errors:
+        count(run, "rows", "failed")
+        integrations.log(integration, "warning", f"Row {line - 1} rejected: {reason}", run_id=run.id)
+    if preview.rows:
+        _apply_preview(run, integration, imports.ImportPreview(rows=preview.rows), "rows")
+    return f"{len(rows)} row(s) read"
+
+
+def _test_sql(integration: Integration) -> dict:
+    creds = integrations.credentials(integration)
+    rows = sql_source.fetch_rows(creds["database_url"], integration.config["query"], limit=sql_source.MAX_ROWS)
+    preview = imports.parse(sql_source.to_csv(rows)) if rows else imports.ImportPreview()
+    return {"ok": True, "message": f"The query returned {len(rows)} row(s); {len(preview.rows)} valid, "
+            f"{len(preview.errors)} with errors.", "errors": [f"row {n - 1}: {r}" for n, r in preview.errors[:10]]}
+
+
+def _run_file_drop(integration: Integration, run: SyncRun, summary: dict) -> str:
+    settle = float((integration.config or {}).get("settle_seconds") or 5)
+    files = file_drop.ready_files(integration.config["folder"], settle)
+    for path in files:
+        preview = imports.parse(path.read_bytes())
+        if preview.errors:
+            report = "\n".join(f"line {line}: {reason}" for line, reason in preview.errors) + "\n"
+            count(run, "files", "failed", total=False)
+            count(run, "rows", "failed", len(preview.errors))
+            integrations.log(integration, "warning", f"{path.name}: {len(preview.errors)} bad row(s); moved to failed/",
+                             run_id=run.id, errors=preview.errors[:50])
+            summary["moves"].append((path, file_drop.FAILED, report))
+            continue
+        before = run.failed
+        _apply_preview(run, integration, preview, "rows")
+        outcome = file_drop.DONE if run.failed == before else file_drop.FAILED
+        report = None if outcome == file_drop.DONE else "Some rows failed to apply; see the integration log.\n"
+        count(run, "files", "done" if outcome == file_drop.DONE else "failed", total=False)
+        integrations.log(integration, "info", f"{path.name}: {len(preview.rows)} row(s) imported", run_id=run.id)
+        summary["moves"].append((path, outcome, report))
+    return f"{len(files)} file(s) processed"
+
+
+def _run_moodle(integration: Integration, run: SyncRun, summary: dict) -> str:
+    from app.services import moodle_sync
+
+    return moodle_sync.run(integration, run)
+
+
+_RUNNERS: dict[str, Callable[[Integration, SyncRun, dict], str]] = {
+    "moodle": _run_moodle, "sql": _run_sql, "file_drop": _run_file_drop,
+}
