@@ -73,10 +73,10 @@ def enroll(course_id: int):
                                empty=True), 422
     created, errors = enrollment.enroll_many(user_ids, course, actor=current_user)
     db.session.commit()
-    names = dict(db.session.execute(select(User.id, User.name).where(
-        User.id.in_(list(errors))))) if errors else {}
-    html = render_template("certifications/_enroll_result.html", course=course, created=created,
-                           errors=errors, names=names, **_list_context(course))
+    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(list(errors)))).all() if errors else []
+    names = {user_id: name for user_id, name in rows}
+    html = render_template("certifications/_enroll_result.html", created=created, errors=errors, names=names,
+                           **_list_context(course))
     return html, 422 if errors and not created else 200, {"HX-Trigger": "enrolled"}
 
 
