@@ -1,0 +1,1 @@
+"""Certificate documents on the web: template designer, PDF downloads, regenerate, ZIP exports."""

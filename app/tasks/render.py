@@ -1,0 +1,40 @@
+"""Rendering certificate PDFs and building bulk ZIP exports."""
+
+from __future__ import annotations
+
+from app.documents import RenderError, TemplateRenderError
+from app.extensions import db
+from app.models import Certificate
+from app.services import downloads, rendering
+
+
+def render_certificate(cert_id: int, try_number: int = 1) -> str:
+    """Render one certificate. Safe to run any number of times: only a pending row is claimed,
+    and only the claimed version is published (see app/services/rendering.py)."""
+    version = rendering.claim(cert_id)
+    db.session.commit()  # visible claim: a second job for the same certificate now skips
+    if version is None:
+        return "skipped"
+    cert = db.session.get(Certificate, cert_id)
+    if cert is None:
+        return "gone"
+    try:
+        key = rendering.produce(cert, version)
+    except Exception as exc:  # every failure is recorded on the row and shown; template faults do not retry
+        db.session.rollback()
+        retryable = not isinstance(exc, TemplateRenderError)
+        message = str(exc) if isinstance(exc, RenderError) else f"{type(exc).__name__}: {exc}"
+        outcome = rendering.mark_failed(cert_id, version, message, try_number=try_number, retryable=retryable)
+        db.session.commit()
+        return outcome
+    won, obsolete = rendering.mark_ready(cert, version, key)
+    db.session.commit()
+    rendering.discard(obsolete)
+    return "ready" if won else "superseded"
+
+
+def build_zip(export_id: int) -> str:
+    """Build one bulk ZIP export, committing progress as it goes."""
+    outcome = downloads.build_export(export_id, progress=db.session.commit)
+    db.session.commit()
+    return outcome
