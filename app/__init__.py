@@ -43,6 +43,11 @@ def _init_extensions(app: Flask) -> None:
     from app.web import auth
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from app.database import configure_sqlite
+
+        with app.app_context():
+            configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
@@ -68,7 +73,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module_name in BLUEPRINTS:
         # TODO(lead): explicit imports once every blueprint has landed.
-        if find_spec(module_name.rsplit(".", 1)[0]) is None:
+        if find_spec(module_name.rsplit(".", 1)[0]) is None or find_spec(module_name) is None:
             continue
         app.register_blueprint(import_module(module_name).bp)
 

@@ -46,3 +46,28 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
                         type_annotation_map={datetime: UTCDateTime()})
+
+
+def configure_sqlite(engine) -> None:
+    """Make SQLite behave like a real transactional database.
+
+    - pysqlite begins transactions lazily and commits on its own around SAVEPOINTs; taking over BEGIN
+      makes `begin_nested()` a true savepoint (a failed item rolls back alone, the rest stays pending).
+    - WAL + a busy timeout let the web server and the worker write the same file without "database is
+      locked"; foreign keys make ON DELETE rules real, as on PostgreSQL.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")

@@ -156,15 +156,7 @@ def _active_certifications() -> list[Certification]:
 
 
 def savepoint():
-    """`db.session.begin_nested()` that stays inside the caller's transaction on SQLite too.
-
-    pysqlite (legacy transaction control) only BEGINs before a data change; a SAVEPOINT issued first
-    opens the transaction itself, and its RELEASE then commits everything, so a later rollback would
-    not undo it. Starting the transaction explicitly keeps "services flush, the caller commits" true.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+    """A SAVEPOINT inside the caller's transaction (true on SQLite too: see database.configure_sqlite)."""
     return db.session.begin_nested()
 
 
