@@ -73,7 +73,8 @@ def enroll(course_id: int):
                                empty=True), 422
     created, errors = enrollment.enroll_many(user_ids, course, actor=current_user)
     db.session.commit()
-    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(list(errors)))).all() if errors else []
+    stmt = select(User.id, User.name).where(User.id.in_(list(errors)))
+    rows = db.session.execute(stmt).all() if errors else []
     names = {user_id: name for user_id, name in rows}
     html = render_template("certifications/_enroll_result.html", created=created, errors=errors, names=names,
                            **_list_context(course))

@@ -69,7 +69,8 @@ def test_course_inline_edit(login_as, admin, make_course):
     assert f'id="course-{course.id}"' in edit and 'value="FA-101"' in edit
     bad = post(client, f"/courses/{course.id}", {"code": "FA-101", "title": ""})
     assert bad.status_code == 422 and "Enter a title." in bad.get_data(as_text=True)
-    ok = post(client, f"/courses/{course.id}", {"code": "FA-101", "title": "First aid basics", "category": "Safety"})
+    ok = post(client, f"/courses/{course.id}", {"code": "FA-101", "title": "First aid basics",
+                                                 "category": "Safety"})
     assert ok.status_code == 200 and "row-saved" in ok.get_data(as_text=True)
     db.session.refresh(course)
     assert course.title == "First aid basics" and course.category == "Safety"
@@ -148,7 +149,8 @@ def test_certification_inline_edit_and_prerequisite_cycle(login_as, admin, make_
     client = login_as(admin)
     edit = client.get(f"/certifications/{basic.id}/edit", headers=HX).get_data(as_text=True)
     assert 'name="course_ids"' in edit and "90, 30, 7" in edit
-    cycle = post(client, f"/certifications/{basic.id}", {**_cert_form(name="Basic"), "course_ids": [str(course.id)],
+    cycle = post(client, f"/certifications/{basic.id}", {**_cert_form(name="Basic"),
+                                                         "course_ids": [str(course.id)],
                                                          "prerequisite_ids": [str(advanced.id)]})
     assert cycle.status_code == 422 and "would be a cycle" in cycle.get_data(as_text=True)
     ok = post(client, f"/certifications/{basic.id}", {**_cert_form(name="Basic 2", min_score="75"),
