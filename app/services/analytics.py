@@ -237,10 +237,11 @@ def table(name: str, f: Filters, now: datetime | None = None, limit: int | None 
     now = now or utcnow()
     figure = TABLES[name]
     keys = [key for key, _ in TABLE_COLUMNS[name]]
-    rows = [dict(zip(keys, map(_value, row), strict=True))
-            for row in _table_rows(name, f, now, limit or figure.default_limit)]
+    limit = limit or figure.default_limit
+    rows = [dict(zip(keys, map(_value, row), strict=True)) for row in _table_rows(name, f, now, limit)]
     result = {"name": name, "title": figure.title, "description": figure.description, "filters": f.data(),
-              "columns": [{"key": k, "label": label} for k, label in TABLE_COLUMNS[name]], "rows": rows}
+              "limit": limit, "columns": [{"key": k, "label": label} for k, label in TABLE_COLUMNS[name]],
+              "rows": rows}
     if name == "expiring":
         result["summary"] = _expiring_summary(f, now)
     return result

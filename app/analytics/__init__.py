@@ -1,0 +1,1 @@
+"""The Analytics page, its CSV exports, and the analytics JSON API (`api.py`)."""
