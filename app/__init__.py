@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(instance))
     if config:
         app.config.update(config)
+        _derive_from_base_url(app, config)
     _init_extensions(app)
     _register_blueprints(app)
     _load_subscribers()
@@ -35,6 +36,16 @@ def create_app(config: dict | None = None) -> Flask:
     nav.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _derive_from_base_url(app: Flask, overrides: dict) -> None:
+    """Cookie security follows BASE_URL, also when a test or embedding app overrides only BASE_URL."""
+    secure = app.config["BASE_URL"].startswith("https://")
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if key not in overrides:
+            app.config[key] = secure
+    if "PREFERRED_URL_SCHEME" not in overrides:
+        app.config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
 
 
 def _init_extensions(app: Flask) -> None:
