@@ -1,31 +1,37 @@
-"""View helpers for the sharing pages: what a certificate card shows, and serving a stored PDF."""
+"""View helpers for the sharing pages: what a certificate card shows, where its PDF is."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, url_for
-from werkzeug.routing import BuildError
+from flask import current_app, url_for
 
 from app.models import Certificate
-from app.services import engagement, sharing
+from app.services import sharing
 from app.services.certificates import verify_url
 from app.sharing.forms import ShareEmailForm
 
 STATUS_COLORS = {"valid": "success", "expiring": "warning", "expired": "secondary", "revoked": "danger"}
-# The documents blueprint's download route, when it exists (tried in order, with cert_id).
-DOWNLOAD_ENDPOINTS = ("documents_web.download", "documents_web.download_pdf", "documents_web.certificate_pdf")
+# PDFs are served by the documents blueprint (app/documents_web/pdf_views.py), with its access rules.
+OWN_PDF = "documents_web.certificate_pdf"
+PUBLIC_PDF = "documents_web.public_pdf"
+PDF_STATUS = "documents_web.pdf_status"
+
+
+def _has(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
 
 
 def pdf_url(cert: Certificate) -> str | None:
-    """Where the holder downloads the PDF: the documents blueprint's route, else ours."""
-    if cert.pdf_status != "ready":
+    """The holder's download link, once a PDF exists."""
+    if not cert.pdf_key or not _has(OWN_PDF):
         return None
-    for endpoint in DOWNLOAD_ENDPOINTS:
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, cert_id=cert.id)
-            except BuildError:
-                continue
-    return url_for("sharing.my_pdf", cert_id=cert.id)
+    return url_for(OWN_PDF, certificate_id=cert.id)
+
+
+def public_pdf_url(cert: Certificate) -> str | None:
+    """The share page's download link: public, not revoked, PDF stored."""
+    if not cert.public or cert.revoked_at is not None or not cert.pdf_key or not _has(PUBLIC_PDF):
+        return None
+    return url_for(PUBLIC_PDF, code=cert.code)
 
 
 def card_context(cert: Certificate) -> dict:
@@ -33,28 +39,8 @@ def card_context(cert: Certificate) -> dict:
     return {
         "cert": cert, "status": status, "status_color": STATUS_COLORS.get(status, "secondary"),
         "name": (cert.snapshot or {}).get("certification_name") or cert.certification.name,
-        "pdf_url": pdf_url(cert), "verify_url": verify_url(cert),
+        "pdf_url": pdf_url(cert), "pdf_status_fragment": _has(PDF_STATUS), "verify_url": verify_url(cert),
         "share_url": sharing.share_url(cert) if cert.public else None,
         "can_share": cert.revoked_at is None,
         "form": ShareEmailForm(formdata=None),
     }
-
-
-def pdf_response(cert: Certificate) -> Response:
-    """Stream the stored PDF and count the download (no viewer data kept)."""
-    try:
-        from app.documents.storage import get_storage
-    except ImportError:  # the documents capability is not installed
-        abort(404)
-    try:
-        data = get_storage().read(cert.pdf_key)
-    except (FileNotFoundError, KeyError):
-        abort(404)
-    engagement.record(cert.id, "download")
-    from app.extensions import db
-
-    db.session.commit()
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{cert.serial or "certificate"}.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

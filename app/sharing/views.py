@@ -15,7 +15,7 @@ from app.services.certificates import verify_url
 from app.services.errors import NotAllowed, ValidationError
 from app.services.verification import verification_data
 from app.sharing.forms import ShareEmailForm
-from app.sharing.helpers import card_context, pdf_response
+from app.sharing.helpers import card_context, public_pdf_url
 from app.web import nav
 from app.web.auth import login_required
 from app.web.pages import is_fragment_request
@@ -104,28 +104,9 @@ def public_page(code: str):
     if not (current_user.is_authenticated and current_user.id == cert.user_id):
         engagement.record(cert.id, "view")
     db.session.commit()
-    pdf_url = url_for("sharing.public_pdf", code=cert.code) if cert.pdf_status == "ready" else None
+    pdf_url = public_pdf_url(cert)
     return render_template("sharing/public.html", cert=cert, data=verification_data(cert),
                            verify_url=verify_url(cert), pdf_url=pdf_url)
-
-
-@bp.get("/s/<code>/certificate.pdf")
-@limiter.limit("30 per minute")
-def public_pdf(code: str):
-    cert = sharing.public_certificate(code)
-    if cert is None or cert.pdf_status != "ready" or not cert.pdf_key:
-        abort(404)
-    return pdf_response(cert)
-
-
-@bp.get("/me/certificates/<int:cert_id>/certificate.pdf")
-@login_required
-def my_pdf(cert_id: int):
-    """The holder's own PDF (used when the documents blueprint offers no download route)."""
-    cert = _own_or_404(cert_id)
-    if cert.pdf_status != "ready" or not cert.pdf_key:
-        abort(404)
-    return pdf_response(cert)
 
 
 @bp.get("/c/<code>/linkedin")

@@ -87,6 +87,8 @@ def test_sweep_holds_a_lock(app, learner, issue):
 
 
 def _concurrently(app, target, n: int = 2) -> list:
+    """Run target() in n threads released together. On SQLite two writers can make one give up with
+    "database is locked" (a failed run the next sweep repeats, never a duplicate); PostgreSQL must not."""
     results, errors = [], []
     barrier = threading.Barrier(n)
 
@@ -105,7 +107,8 @@ def _concurrently(app, target, n: int = 2) -> list:
         t.start()
     for t in threads:
         t.join(60)
-    assert not errors, errors
+    sqlite = db.engine.dialect.name == "sqlite"
+    assert all(sqlite and "database is locked" in str(e) for e in errors), errors
     return results
 
 
@@ -131,7 +134,9 @@ def test_two_sweeps_without_the_lock_still_send_once(app, make_user, issue):
     for _ in range(6):
         issue(make_user("learner"), at(2026, 1, 10, 9))
     results = _concurrently(app, lambda: run_steps(at(2027, 10, 13)))
-    assert sum(r["reminders"] for r in results) == 6
+    run_steps(at(2027, 10, 13, 1))  # the next sweep finishes what a failed run left
+    assert sum(r["reminders"] for r in results) <= 6
     _concurrently(app, lambda: run_steps(at(2028, 1, 11)))
+    run_steps(at(2028, 1, 11, 1))
     assert _counts() == (6, 6, 6)
     assert all(c.expired_notified_at for c in db.session.scalars(select(Certificate)))
