@@ -21,9 +21,21 @@ def _make_app():
 
 
 def warm_up(app) -> None:
-    """Load what every job needs before forking (templates, PDF engine when present)."""
+    """Load what every job needs before forking (job modules, email templates, PDF engine)."""
+    from importlib import import_module
+    from pkgutil import iter_modules
+
+    import app.tasks as tasks
+
     with app.app_context():
-        app.jinja_env.get_template("emails/_layout.html")
+        # RQ imports a job's module in the work horse: import them all once here instead.
+        for module in iter_modules(tasks.__path__):
+            try:
+                import_module(f"app.tasks.{module.name}")
+            except Exception:  # a broken job module fails its own jobs, not the worker
+                app.logger.exception("could not import app.tasks.%s", module.name)
+        for name in app.jinja_env.list_templates(filter_func=lambda n: n.startswith("emails/")):
+            app.jinja_env.get_template(name)
         try:
             from app.documents import warm_up as warm_pdf
         except ImportError:
@@ -57,7 +69,10 @@ class AppWorker(_AppContextMixin, Worker):
         self.app = app
         self._laurel_parent_pid = os.getpid()
         super().__init__(*args, **kwargs)
-        self._ensure_app()
+        if app is None:
+            self._ensure_app()
+        else:
+            warm_up(app)  # the parent warms up once; every forked horse inherits it
 
 
 class AppSimpleWorker(_AppContextMixin, SimpleWorker):
