@@ -108,6 +108,12 @@ def run(integration_id: int, *, trigger: str = "schedule") -> dict:
     return summary
 
 
+def skipped(integration_id: int, reason: str) -> None:
+    integration = integrations.get(integration_id)
+    if integration is not None:
+        integrations.log(integration, "info", f"Sync skipped: {reason}")
+
+
 def after_commit(summary: dict) -> None:
     """File moves happen only once the imported rows are committed (a crash before re-imports: harmless)."""
     for path, outcome, report in summary.get("moves", []):

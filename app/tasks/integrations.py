@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from redis.exceptions import LockError
+
 from app.extensions import db
 from app.services import syncs, webhooks
 
@@ -20,14 +24,22 @@ def deliver(delivery_id: int, attempt: int = 0) -> str:
 
 def run_sync(integration_id: int, trigger: str = "schedule") -> dict:
     """Run one sync (Moodle, SQL or file drop); a run never overlaps another of the same integration."""
+    lock = syncs.lock(integration_id)
+    if not lock.acquire():
+        syncs.skipped(integration_id, "another run of this integration is still going")
+        db.session.commit()
+        return {"status": "skipped"}
     try:
         summary = syncs.run(integration_id, trigger=trigger)
         db.session.commit()
+        syncs.after_commit(summary)
+        return {k: v for k, v in summary.items() if k != "moves"}
     except Exception:
         db.session.rollback()
         raise
-    syncs.after_commit(summary)
-    return summary
+    finally:
+        with contextlib.suppress(LockError):  # expired meanwhile: nothing left to release
+            lock.release()
 
 
 def run_due_syncs() -> dict:
