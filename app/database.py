@@ -49,10 +49,12 @@ class Base(DeclarativeBase):
 
 
 def configure_sqlite(engine) -> None:
-    """Make SQLite behave like a real transactional database.
+    """Make SQLite behave like the transactional database the services expect.
 
-    - pysqlite begins transactions lazily and commits on its own around SAVEPOINTs; taking over BEGIN
-      makes `begin_nested()` a true savepoint (a failed item rolls back alone, the rest stays pending).
+    - pysqlite opens a transaction lazily, only before a data change; a SAVEPOINT issued first would
+      open it implicitly and its RELEASE would then commit everything. Starting the transaction just
+      before any savepoint keeps `begin_nested()` a true savepoint inside the caller's transaction.
+      (Plain reads stay outside transactions, so a long-lived session never holds a stale snapshot.)
     - WAL + a busy timeout let the web server and the worker write the same file without "database is
       locked"; foreign keys make ON DELETE rules real, as on PostgreSQL.
     """
@@ -60,7 +62,6 @@ def configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
@@ -68,6 +69,7 @@ def configure_sqlite(engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+    @event.listens_for(engine, "savepoint")
+    def _begin_before_savepoint(conn, _name):
+        if not conn.connection.driver_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN")
