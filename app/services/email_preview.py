@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from jinja2 import StrictUndefined
+from jinja2 import ChainableUndefined, StrictUndefined
 
 SUBJECTS = {
     "invite": "You are invited to {org}",
@@ -25,6 +25,8 @@ SUBJECTS = {
     "certificate_expired": "Your First Aid Level 2 certificate has expired",
     "certificate_shared": "Lena Learner shared a certificate: First Aid Level 2",
     "admin_digest": "{org} weekly digest (2026-W10)",
+    "integration_disabled": "Integration disabled: HR system webhook",
+    "report": "{org} weekly report: 2 – 8 March 2026",
 }
 
 
@@ -64,6 +66,12 @@ def sample_context(name: str) -> dict:
         "message": "Here is my first aid certificate, as requested for the placement.",
         "certificate": {"serial": "LAU-2026-000123", "code": code},
         "holder": "Lena Learner", "score": 88.5,
+        "renewal": False, "issued_on": now - timedelta(days=700), "expires_on": now + timedelta(days=30),
+        "url": f"{base}/admin/integrations/1", "analytics_url": f"{base}/analytics",
+        "integration": {"name": "HR system webhook", "type": "webhook"},
+        "numbers": {"completions": 148, "issued": 97, "held": 1204, "revoked": 2, "expiring_30_days": 31,
+                    "top_certifications": [("First Aid Level 2", 41), ("Fire Safety", 27)]},
+        "period": {"frequency": "weekly", "label": "2 – 8 March 2026"},
     }
     if name == "admin_digest":
         context |= {
@@ -102,6 +110,6 @@ def render(name: str, *, strict: bool = False) -> Preview:
         if strict:
             raise
         missing = f"{type(exc).__name__}: {exc}"
-        env = current_app.jinja_env
+        env = current_app.jinja_env.overlay(undefined=ChainableUndefined)
         parts = [env.get_template(f"emails/{name}.{ext}").render(context) for ext in ("txt", "html")]
     return Preview(name=name, subject=subject, text=parts[0], html=parts[1], missing=missing)
