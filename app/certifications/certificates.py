@@ -66,11 +66,9 @@ def _certificate(certificate_id: int) -> Certificate:
 @staff_required
 def certificate_detail(certificate_id: int):
     cert = _certificate(certificate_id)
-    events = db.session.scalars(audit_log.audit_query(subject_type="certificate", subject_id=str(cert.id))
-                                .limit(100)).all()
     return render_template("certifications/certificate_detail.html", cert=cert,
-                           chain=certificates.chain(cert), events=events, form=RevokeForm(formdata=None),
-                           verify_url=certificates.verify_url(cert))
+                           form=RevokeForm(formdata=None), verify_url=certificates.verify_url(cert),
+                           **_history(cert))
 
 
 @bp.post("/certificates/<int:certificate_id>/revoke")
@@ -108,6 +106,13 @@ def reinstate_certificate(certificate_id: int):
     return _status_panel(cert, form, "Certificate reinstated.")
 
 
+def _history(cert: Certificate) -> dict:
+    stmt = audit_log.audit_query(subject_type="certificate", subject_id=str(cert.id)).limit(100)
+    return {"chain": certificates.chain(cert), "events": db.session.scalars(stmt).all()}
+
+
 def _status_panel(cert: Certificate, form: RevokeForm, message: str | None = None, status: int = 200):
+    """The status card; after a change, the chain and history cards too (out of band)."""
+    extra = _history(cert) if message else {}
     return render_template("certifications/_certificate_status.html", cert=cert, form=form, message=message,
-                           verify_url=certificates.verify_url(cert)), status
+                           verify_url=certificates.verify_url(cert), oob=bool(message), **extra), status

@@ -72,6 +72,7 @@ def test_revoke_requires_reason_then_reinstate(login_as, admin, staff, learner, 
     html = revoked.get_data(as_text=True)
     assert revoked.status_code == 200 and "Certificate revoked." in html and "Issued by mistake" in html
     assert "Reinstate" in html
+    assert 'id="certificate-history" hx-swap-oob="true"' in html and "certificate.revoked" in html
     db.session.refresh(cert)
     assert cert.status == "revoked"
     again = post(client, f"/certificates/{cert.id}/revoke", {"reason": "twice"})
