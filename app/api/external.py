@@ -1,59 +1,38 @@
-"""OpenAPI descriptions of API routes that live in other blueprints (they do not use `@endpoint`).
+"""OpenAPI fragments of API routes that live in other blueprints (they do not use `@endpoint`).
 
-Keyed by endpoint name. The analytics API (app/analytics/api.py) enforces these rules itself; keep the two
-in step (tests/api/test_openapi.py checks every /api/ route is described and answers as described).
+A fragment is a module with `openapi_paths() -> {path: {method: operation}}` and `SCHEMAS` (component
+schemas it references; `Problem` and `ValidationProblem` come from the main document). The analytics API
+(app/analytics/api.py) describes itself in app/analytics/openapi.py. tests/api/test_openapi.py checks that
+every /api/ route is described, by an `@endpoint` or by a fragment.
 """
 
 from __future__ import annotations
 
-from app.api.base import Operation, Param
+from importlib import import_module
+from importlib.util import find_spec
 
-_FILTERS = (
-    Param("from", {"type": "string", "format": "date"}, "First day (UTC, inclusive), 2000..2100."),
-    Param("to", {"type": "string", "format": "date"}, "Last day (UTC, inclusive); not before `from`."),
-    Param("certification", {"type": "integer", "minimum": 1, "maximum": 999_999_999},
-          "Only this certification (an existing id)."),
-    Param("department", {"type": "string", "maxLength": 120}, "Only holders in this department."),
-    Param("category", {"type": "string", "maxLength": 120}, "Only this course category."),
-)
+FRAGMENTS = ("app.analytics.openapi",)
 
 
-def _figure_names() -> list[str]:
-    from app.services.analytics import FIGURES
-
-    return list(FIGURES)
-
-
-class _LazyFigures(dict):
-    """Path schema for `name`, read when the document is built (the analytics module may be absent)."""
-
-    def get(self, key, default=None):
-        if key == "name":
-            return {"type": "string", "enum": _figure_names()}
-        return default
+def fragments() -> list:
+    """The fragment modules present in this installation."""
+    found = []
+    for name in FRAGMENTS:
+        if find_spec(name.rsplit(".", 1)[0]) is not None and find_spec(name) is not None:
+            found.append(import_module(name))
+    return found
 
 
-OPERATIONS: dict[str, Operation] = {
-    "analytics_api.index": Operation(
-        "List the analytics figures", "staff", "Analytics", response="AnalyticsIndex",
-        description="Every chart and table the Analytics page shows, with its URL."),
-    "analytics_api.figure": Operation(
-        "One analytics chart or table", "staff", "Analytics", response="AnalyticsFigure",
-        params=(*_FILTERS, Param("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
-                                 "Tables only: number of rows (default per table).")),
-        path_schemas=_LazyFigures(),
-        description="Charts: {name, title, type, description, filters, dimension, labels, datasets, "
-                    "details}. Tables: {name, title, description, filters, columns, rows[, summary]}."),
-}
+def paths() -> dict[str, dict]:
+    merged: dict[str, dict] = {}
+    for module in fragments():
+        for path, item in module.openapi_paths().items():
+            merged.setdefault(path, {}).update(item)
+    return merged
 
-SCHEMAS: dict[str, dict] = {
-    "AnalyticsIndex": {"type": "object", "required": ["figures"], "properties": {"figures": {
-        "type": "array", "items": {"type": "object", "required": ["name", "title", "kind", "url"],
-                                   "properties": {
-            "name": {"type": "string"}, "title": {"type": "string"},
-            "kind": {"type": "string", "enum": ["chart", "table"]}, "description": {"type": "string"},
-            "url": {"type": "string"}}}}}},
-    "AnalyticsFigure": {"type": "object", "required": ["name", "title", "description", "filters"],
-                        "properties": {"name": {"type": "string"}, "title": {"type": "string"},
-                                       "description": {"type": "string"}, "filters": {"type": "object"}}},
-}
+
+def schemas() -> dict[str, dict]:
+    merged: dict[str, dict] = {}
+    for module in fragments():
+        merged.update(module.SCHEMAS)
+    return merged

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document, built from the routes themselves.
 
 Every rule under /api/ in `app.url_map` is described by the `Operation` its view carries (`@endpoint`),
-or, for API routes of other blueprints (analytics), by an entry in `app.api.external.OPERATIONS`.
+or, for API routes of other blueprints (analytics), by the OpenAPI fragment they provide
+(`app.api.external`).
 tests/api/test_openapi.py fails when a route has neither, or the document names a route that does not exist.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import Rule
 
+from app.api import external
 from app.api.base import Operation
 from app.api.schemas import BODIES, MAX_ID, PROBLEM, RESOURCES, STATS, VALIDATION_PROBLEM
 
@@ -27,10 +29,7 @@ PAGE_HEADERS = {"Link": {"description": "RFC 8288 links: first, last, and next/p
 
 
 def operation_for(app: Flask, endpoint: str) -> Operation | None:
-    from app.api.external import OPERATIONS
-
-    view = app.view_functions.get(endpoint)
-    return getattr(view, "operation", None) or OPERATIONS.get(endpoint)
+    return getattr(app.view_functions.get(endpoint), "operation", None)
 
 
 def api_rules(app: Flask) -> list[Rule]:
@@ -56,9 +55,12 @@ def build_document(app: Flask) -> dict:
     for rule in api_rules(app):
         operation = operation_for(app, rule.endpoint)
         if operation is None:
-            continue  # undocumented: the coverage test names it
+            continue  # described by a fragment, or undocumented (the coverage test names it)
         for method in methods(rule):
             paths.setdefault(openapi_path(rule), {})[method] = _operation(rule, method, operation)
+    for path, item in external.paths().items():
+        paths.setdefault(path, {}).update(item)
+    paths = dict(sorted(paths.items()))
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{app.config.get('ORG_NAME', 'Laurel')} API (Laurel)", "version": "1.0.0",
@@ -93,9 +95,7 @@ def _schemas() -> dict:
             "total": {"type": "integer", "minimum": 0},
             "next": {"type": ["string", "null"], "format": "uri",
                      "description": "The next page's URL; null on the last page."}}}
-    from app.api.external import SCHEMAS
-
-    schemas.update(SCHEMAS)
+    schemas.update(external.schemas())
     return schemas
 
 
@@ -127,7 +127,7 @@ def _path_params(rule: Rule, op: Operation) -> list[dict]:
         if type(converter).__name__ == "IntegerConverter":
             schema: dict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         else:
-            schema = op.path_schemas.get(name, {"type": "string"}) if op.path_schemas else {"type": "string"}
+            schema = (op.path_schemas or {}).get(name, {"type": "string"})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
 
