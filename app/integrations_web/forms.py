@@ -40,7 +40,8 @@ class IntegrationForm(FlaskForm):
     event_types = SelectMultipleField("Events", choices=_choices((t, t) for t in EVENT_TYPES))
     condition_certification_id = SelectField("Only for certification", choices=[], validate_choice=False)
     condition_department = StringField("Only for department", validators=[Optional(), Length(max=120)])
-    auth_type = SelectField("Authentication", choices=_choices((a, AUTH_LABELS[a]) for a in AUTH_TYPES))
+    auth_type = SelectField("Authentication", choices=_choices((a, AUTH_LABELS[a]) for a in AUTH_TYPES),
+                            validate_choice=False)  # the service validates; other templates do not send it
     header_name = StringField("API key header name", validators=[Optional(), Length(max=100)])
     api_key = PasswordField("API key", validators=[Optional(), Length(max=2000)])
     token = PasswordField("Bearer token", validators=[Optional(), Length(max=4000)])
@@ -55,7 +56,8 @@ class IntegrationForm(FlaskForm):
     company_id = StringField("IOMAD company id (optional)", validators=[Optional(), Length(max=20)])
     create_users = BooleanField("Create learners Laurel does not know yet", default=True)
     signature_scheme = SelectField("Signature", choices=_choices((("standard", "Standard Webhooks"),
-                                                                  ("github", "GitHub-style X-Hub-Signature-256"))))
+                                                                  ("github", "GitHub-style X-Hub-Signature-256"))),
+                                   validate_choice=False)
     database_url = PasswordField("Database URL (read-only user)", validators=[Optional(), Length(max=2000)])
     query = TextAreaField("Query", validators=[Optional(), Length(max=5000)])
     folder = StringField("Folder", validators=[Optional(), Length(max=1000)])

@@ -38,10 +38,10 @@ def _form(kind: str) -> IntegrationForm:
     return form
 
 
-def _errors_into(form: IntegrationForm, exc: ValidationError) -> None:
+def _errors_into(form: IntegrationForm, kind: str, exc: ValidationError) -> None:
     for field, message in exc.errors.items():
-        target = getattr(form, field, None)
-        (target.errors if target is not None and isinstance(target.errors, list) else form.form_errors).append(message)
+        shown = field in TYPE_FIELDS[kind] and isinstance(getattr(form, field).errors, list)
+        (getattr(form, field).errors if shown else form.form_errors).append(message)
 
 
 @bp.get("/")
@@ -73,7 +73,7 @@ def create(kind: str):
             integration, secret = integrations.create(kind, form.service_fields(kind), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            _errors_into(form, exc)
+            _errors_into(form, kind, exc)
         else:
             db.session.commit()
             return render_template("integrations_web/created.html", integration=integration, secret=secret,
@@ -105,7 +105,7 @@ def edit(integration_id: int):
             integrations.update(integration, form.service_fields(integration.type), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            _errors_into(form, exc)
+            _errors_into(form, integration.type, exc)
         else:
             db.session.commit()
             flash("Saved.", "success")
@@ -195,7 +195,8 @@ def deliveries(integration_id: int):
     pagination = db.paginate(webhooks.delivery_query(integration, status), page=page, per_page=per_page,
                              error_out=False)
     return render_page_or_fragment("integrations_web/deliveries.html", "integrations_web/_deliveries_table.html",
-                                   integration=integration, pagination=pagination, status=status, replay=ReplayForm())
+                                   integration=integration, pagination=pagination, status_filter=status,
+                                   replay=ReplayForm())
 
 
 @bp.get("/deliveries/<int:delivery_id>")
