@@ -20,7 +20,8 @@ def test_local_storage_roundtrip(tmp_path):
     assert storage.read("certificates/1/a.pdf") == b"%PDF-1"
     storage.put("certificates/1/a.pdf", b"%PDF-2")
     assert storage.read("certificates/1/a.pdf") == b"%PDF-2"
-    assert [p.name for p in (tmp_path / "files" / "certificates" / "1").iterdir()] == ["a.pdf"]  # no temp left
+    folder = tmp_path / "files" / "certificates" / "1"
+    assert [p.name for p in folder.iterdir()] == ["a.pdf"]  # no temp file left behind
     assert storage.url("certificates/1/a.pdf") is None
     storage.delete("certificates/1/a.pdf")
     storage.delete("certificates/1/a.pdf")  # idempotent
