@@ -14,3 +14,10 @@ class ShareEmailForm(FlaskForm):
         description=f"Up to {MAX_RECIPIENTS}, separated by commas or new lines.",
         render_kw={"rows": 2, "autocomplete": "email", "inputmode": "email"})
     message = TextAreaField("Message (optional)", validators=[Length(max=MAX_MESSAGE)], render_kw={"rows": 3})
+
+
+def share_form(cert_id: int, formdata: object = None) -> ShareEmailForm:
+    """One form per certificate card: the prefix keeps field ids unique on the page."""
+    if formdata is None:
+        return ShareEmailForm(formdata=None, prefix=f"share{cert_id}")
+    return ShareEmailForm(prefix=f"share{cert_id}")

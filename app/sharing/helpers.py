@@ -7,7 +7,7 @@ from flask import current_app, url_for
 from app.models import Certificate
 from app.services import sharing
 from app.services.certificates import verify_url
-from app.sharing.forms import ShareEmailForm
+from app.sharing.forms import share_form
 
 STATUS_COLORS = {"valid": "success", "expiring": "warning", "expired": "secondary", "revoked": "danger"}
 # PDFs are served by the documents blueprint (app/documents_web/pdf_views.py), with its access rules.
@@ -42,5 +42,5 @@ def card_context(cert: Certificate) -> dict:
         "pdf_url": pdf_url(cert), "pdf_status_fragment": _has(PDF_STATUS), "verify_url": verify_url(cert),
         "share_url": sharing.share_url(cert) if cert.public else None,
         "can_share": cert.revoked_at is None,
-        "form": ShareEmailForm(formdata=None),
+        "form": share_form(cert.id),
     }

@@ -14,7 +14,7 @@ from app.services import engagement, sharing
 from app.services.certificates import verify_url
 from app.services.errors import NotAllowed, ValidationError
 from app.services.verification import verification_data
-from app.sharing.forms import ShareEmailForm
+from app.sharing.forms import share_form
 from app.sharing.helpers import card_context, public_pdf_url
 from app.web import nav
 from app.web.auth import login_required
@@ -66,7 +66,7 @@ def toggle_public(cert_id: int):
 @login_required
 def share_email(cert_id: int):
     cert = _own_or_404(cert_id)
-    form = ShareEmailForm()
+    form = share_form(cert.id, request.form)
     status, sent = 422, None
     if form.validate_on_submit():
         try:
@@ -82,7 +82,7 @@ def share_email(cert_id: int):
             status = 429 if "an hour" in str(exc) else 403
         else:
             db.session.commit()
-            status, form = 200, ShareEmailForm(formdata=None)
+            status, form = 200, share_form(cert.id)
     if not is_fragment_request():
         if sent:
             flash(f"Shared with {', '.join(sent)}.", "success")

@@ -20,6 +20,9 @@ TOKEN_RE = re.compile(r'(name="csrf_token" value=|"X-CSRFToken": )"[^"]+"')
 
 def _post(client, url: str, data: dict | None = None, htmx: bool = True):
     headers = {"X-CSRFToken": client.csrf_token, **(HTMX if htmx else {})}
+    match = re.fullmatch(r"/me/certificates/(\d+)/share", url)
+    if match and data:  # the share form's fields are prefixed per certificate card
+        data = {f"share{match.group(1)}-{k}": v for k, v in data.items()}
     return client.post(url, data=data or {}, headers=headers)
 
 
