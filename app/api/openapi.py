@@ -156,7 +156,7 @@ def _errors(rule: Rule, method: str, op: Operation) -> dict:
     if op.all_params or op.body:
         statuses.add(422)
     if method != "get":
-        statuses.add(400)
+        statuses.update((400, 409))  # CSRF/JSON; a business rule may refuse any write
     if op.body:
         statuses.add(415)
     return {str(status): {"description": ERROR_TEXT.get(status, "Error"), "content": {PROBLEM_JSON: {

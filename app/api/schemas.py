@@ -12,12 +12,14 @@ from app.models import CERTIFICATE_STATUSES, CERTIFICATION_STATUSES, ENROLLMENT_
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; larger ones can never match
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL characters
 DATE_TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
 
 
 def text(max_length: int, *, min_length: int = 0, nullable: bool = False) -> dict:
-    schema: dict = {"type": ["string", "null"] if nullable else "string", "maxLength": max_length}
+    schema: dict = {"type": ["string", "null"] if nullable else "string", "maxLength": max_length,
+                    "pattern": NO_NUL}
     if min_length:
         schema["minLength"] = min_length
     return schema
@@ -147,7 +149,8 @@ BODIES = {
         "type": "boolean", "description": "Archived courses take no new enrollments."}}),
     "CertificationCreate": body(_CERTIFICATION_FIELDS, ("name",)),
     "CertificationUpdate": body(_CERTIFICATION_FIELDS),
-    "UserCreate": body({"email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 254},
+    "UserCreate": body({"email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 254,
+                                  "pattern": NO_NUL},
                         **_USER_FIELDS,
                         "invite": {"type": "boolean",
                                    "description": "Mail an invitation to set a password."}},

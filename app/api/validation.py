@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from app.services.errors import ValidationError
 
@@ -68,6 +68,9 @@ def _string_problem(value: str, schema: dict) -> str | None:
             f"At least {schema['minLength']} characters."
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         return f"At most {schema['maxLength']} characters."
+    if "pattern" in schema and not re.search(schema["pattern"], value):
+        return "Contains characters that are not allowed." if "\x00" in value else \
+            f"Must match {schema['pattern']}."
     fmt = schema.get("format")
     if fmt == "date-time":
         return None if _DATE_TIME.match(value) and _parses(datetime, value) else \
@@ -81,8 +84,10 @@ def _string_problem(value: str, schema: dict) -> str | None:
 
 def _parses(kind: type, value: str) -> bool:
     try:
-        kind.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        parsed = kind.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        if isinstance(parsed, datetime):
+            parsed.astimezone(UTC)  # 0001-01-01T00:00:00+14:00 is not a representable UTC moment
+    except (ValueError, OverflowError):
         return False
     return True
 

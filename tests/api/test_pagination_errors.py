@@ -76,3 +76,15 @@ def test_stats_are_the_dashboard_tiles(as_staff, world):
     assert body | {"generated_at": None} == {
         "certificates_valid": 2, "active_certifications": 1, "learners": 2, "completion_rate": 100.0,
         "issued_this_month": 2, "expiring_30_days": 0, "generated_at": None}
+
+
+def test_values_postgresql_cannot_store_are_422_not_500(as_admin, world):
+    nul = as_admin.post("/courses", json={"code": "N-1", "title": "a\x00b"})
+    assert nul.status_code == 422 and "title" in nul.get_json()["errors"]
+    assert as_admin.get("/courses?q=a%00b").status_code == 422
+    edge = as_admin.patch(f"/enrollments/{world.lena_fa101.id}",
+                          json={"completed_at": "0001-01-01T00:00:00+14:00"})
+    assert edge.status_code == 422 and "completed_at" in edge.get_json()["errors"]
+    huge = as_admin.post("/courses", json={"code": "H-1", "title": "H", "capacity": 10**30})
+    assert huge.status_code == 422 and "capacity" in huge.get_json()["errors"]
+    assert as_admin.get("/certificates?user_id=99999999999").status_code == 422
