@@ -80,7 +80,12 @@
 
   document.addEventListener("DOMContentLoaded", initAll);
   document.addEventListener("htmx:beforeSwap", function (evt) { destroyAll(evt.detail.target); });
-  document.addEventListener("htmx:beforeHistorySave", function () { destroyAll(document); });
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    destroyAll(document);
+    // Empty style="" attributes (left by scripts and the browser's form autofill) would also be refused
+    // by the CSP when htmx restores the snapshot; they carry nothing, so drop them.
+    document.querySelectorAll('[style=""]').forEach(function (el) { el.removeAttribute("style"); });
+  });
   document.addEventListener("htmx:afterSettle", initAll);
   document.addEventListener("htmx:afterRequest", initAll);
   document.addEventListener("htmx:historyRestore", function () { syncForm(); initAll(); });
