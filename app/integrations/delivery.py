@@ -23,7 +23,7 @@ SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"}
 
 @dataclass
 class Attempt:
-    """What happened on one attempt; `outcome` is retry.classify's verdict ("ok", "retry", "disable", "fail")."""
+    """One attempt's result; `outcome` is retry.classify's verdict: "ok", "retry", "disable" or "fail"."""
 
     outcome: retry.Outcome
     request_headers: dict[str, str]
@@ -45,14 +45,24 @@ def encode(payload: Any) -> bytes:
 
 def loggable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers for the delivery log, with credentials masked (signatures are safe to show)."""
-    return {k: ("••••" if k.lower() in SENSITIVE_HEADERS or k.lower().startswith("x-api") else v)
-            for k, v in headers.items()}
+    return {
+        k: ("••••" if k.lower() in SENSITIVE_HEADERS or k.lower().startswith("x-api") else v)
+        for k, v in headers.items()
+    }
 
 
-def send(url: str, msg_id: str, body: bytes, signing_secrets: list[str], *,
-         auth_headers: Mapping[str, str] | None = None, allow_private: bool = False,
-         timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None,
-         now: float | None = None) -> Attempt:
+def send(
+    url: str,
+    msg_id: str,
+    body: bytes,
+    signing_secrets: list[str],
+    *,
+    auth_headers: Mapping[str, str] | None = None,
+    allow_private: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    session: requests.Session | None = None,
+    now: float | None = None,
+) -> Attempt:
     """POST ``body`` to ``url`` signed per Standard Webhooks; never raises for network trouble."""
     timestamp = int(now if now is not None else time.time())
     headers = signing.build_headers(msg_id, timestamp, body, signing_secrets)
@@ -61,8 +71,15 @@ def send(url: str, msg_id: str, body: bytes, signing_secrets: list[str], *,
     shown = loggable_headers(headers)
     started = time.perf_counter()
     try:
-        response = safe_request("POST", url, data=body, headers=headers, allow_private=allow_private,
-                                timeout=timeout, session=session)
+        response = safe_request(
+            "POST",
+            url,
+            data=body,
+            headers=headers,
+            allow_private=allow_private,
+            timeout=timeout,
+            session=session,
+        )
     except UnsafeURLError as exc:
         return Attempt("fail", shown, duration_ms=_ms(started), error=f"Refused: {exc}")
     except requests.Timeout:
@@ -71,11 +88,25 @@ def send(url: str, msg_id: str, body: bytes, signing_secrets: list[str], *,
         return Attempt("fail", shown, duration_ms=_ms(started), error=f"{type(exc).__name__}: {exc}"[:1000])
     text = response.content.decode("utf-8", "replace")[:RESPONSE_EXCERPT]
     outcome = retry.classify(response.status_code)
-    error = None if outcome == "ok" else f"HTTP {response.status_code}" + (
-        f" (redirect to {response.headers.get('Location')}; redirects are not followed)"
-        if 300 <= response.status_code < 400 else "")
-    return Attempt(outcome, shown, response.status_code, text,
-                   {k.lower(): v for k, v in response.headers.items()}, _ms(started), error)
+    error = (
+        None
+        if outcome == "ok"
+        else f"HTTP {response.status_code}"
+        + (
+            f" (redirect to {response.headers.get('Location')}; redirects are not followed)"
+            if 300 <= response.status_code < 400
+            else ""
+        )
+    )
+    return Attempt(
+        outcome,
+        shown,
+        response.status_code,
+        text,
+        {k.lower(): v for k, v in response.headers.items()},
+        _ms(started),
+        error,
+    )
 
 
 def _ms(started: float) -> int:

@@ -33,8 +33,11 @@ def ready_files(folder: str, settle_seconds: float = 5.0, now: float | None = No
     """CSV files directly in the folder, oldest first, that have settled."""
     path = check_folder(folder)
     current = time.time() if now is None else now
-    files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"
-             and current - p.stat().st_mtime >= settle_seconds]
+    files = [
+        p
+        for p in path.iterdir()
+        if p.is_file() and p.suffix.lower() == ".csv" and current - p.stat().st_mtime >= settle_seconds
+    ]
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
 

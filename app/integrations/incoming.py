@@ -55,8 +55,9 @@ class Incoming:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def authenticate(headers: Mapping[str, str], body: bytes, scheme: str, secrets: list[str],
-                 now: float | None = None) -> str:
+def authenticate(
+    headers: Mapping[str, str], body: bytes, scheme: str, secrets: list[str], now: float | None = None
+) -> str:
     """Verify the signature; return the webhook id used for idempotency. Raises IncomingError (401)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     if scheme == "github":
@@ -70,13 +71,20 @@ def authenticate(headers: Mapping[str, str], body: bytes, scheme: str, secrets: 
                 return msg_id
             except signing.SignatureError as exc:
                 errors.append(str(exc))
-        raise IncomingError(401, "invalid_signature", errors[0] if errors else "No signing secret configured.")
+        raise IncomingError(
+            401, "invalid_signature", errors[0] if errors else "No signing secret configured."
+        )
     try:
         signing.verify(lowered, body, secrets, now=now)
     except signing.SignatureError as exc:
         text = str(exc)
-        code = ("stale_timestamp" if "too old" in text or "future" in text
-                else "missing_headers" if text.startswith("missing") else "invalid_signature")
+        code = (
+            "stale_timestamp"
+            if "too old" in text or "future" in text
+            else "missing_headers"
+            if text.startswith("missing")
+            else "invalid_signature"
+        )
         raise IncomingError(401, code, text) from None
     return lowered["webhook-id"]
 
@@ -126,8 +134,20 @@ def parse(webhook_id: str, body: bytes) -> Incoming:
         fields["name"] = "At most 200 characters."
     if fields:
         raise IncomingError(422, "invalid_payload", "The payload has invalid fields.", fields)
-    return Incoming(webhook_id, kind, email, code, external, name, (str(data.get("department") or "").strip()
-                    or None), status, score, None if progress is None else int(progress), completed_at, payload)
+    return Incoming(
+        webhook_id,
+        kind,
+        email,
+        code,
+        external,
+        name,
+        (str(data.get("department") or "").strip() or None),
+        status,
+        score,
+        None if progress is None else int(progress),
+        completed_at,
+        payload,
+    )
 
 
 def _number(value: Any, name: str, low: float, high: float, fields: dict[str, str]) -> float | None:

@@ -32,7 +32,9 @@ def _who(data: dict[str, Any]) -> str:
     user = data.get("user") or {}
     if user.get("name"):
         return f"{_escape(user['name'])} ({_escape(user.get('email', ''))})"
-    return _escape(data.get("email") or data.get("name") or (f"user #{data['user_id']}" if "user_id" in data else ""))
+    return _escape(
+        data.get("email") or data.get("name") or (f"user #{data['user_id']}" if "user_id" in data else "")
+    )
 
 
 def _line(event_type: str, data: dict[str, Any]) -> str:
@@ -45,8 +47,11 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
             parts.append(f"serial `{_escape(data['serial'])}`")
         if event_type == "certificate.revoked" and data.get("revoke_reason"):
             parts.append(f"reason: {_escape(data['revoke_reason'])}")
-        if data.get("expires_at") and event_type in ("certificate.issued", "certificate.renewed",
-                                                     "certificate.expiring"):
+        if data.get("expires_at") and event_type in (
+            "certificate.issued",
+            "certificate.renewed",
+            "certificate.expiring",
+        ):
             parts.append(f"expires {data['expires_at'][:10]}")
         if data.get("verify_url"):
             parts.append(f"<{data['verify_url']}|verify>")
@@ -69,4 +74,7 @@ def format_message(envelope: dict[str, Any]) -> dict[str, Any]:
     title = _TITLES.get(event_type, f"Laurel event {event_type}")
     line = _line(event_type, envelope.get("data") or {})
     text = f"{title}: {line}" if line else title
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{line}"}}]}
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{line}"}}],
+    }

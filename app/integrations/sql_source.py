@@ -35,7 +35,7 @@ def normalise_url(url: str) -> str:
     url = url.strip()
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -70,9 +70,11 @@ def fetch_rows(url: str, query: str, *, limit: int = MAX_ROWS) -> list[dict[str,
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 conn.exec_driver_sql(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
             result = conn.execute(text(query))
-            columns = [c.lower() for c in result.keys()]
-            rows = [dict(zip(columns, (_cell(v) for v in record), strict=True))
-                    for record in result.fetchmany(limit)]
+            columns = [c.lower() for c in result.keys()]  # noqa: SIM118 - a Result, not a dict
+            rows = [
+                dict(zip(columns, (_cell(v) for v in record), strict=True))
+                for record in result.fetchmany(limit)
+            ]
             conn.rollback()
     except SQLAlchemyError as exc:
         message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -81,8 +83,9 @@ def fetch_rows(url: str, query: str, *, limit: int = MAX_ROWS) -> list[dict[str,
         engine.dispose()
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise SourceError(f"The query must return the column(s) {', '.join(missing)} "
-                          f"(expected {', '.join(COLUMNS)}).")
+        raise SourceError(
+            f"The query must return the column(s) {', '.join(missing)} (expected {', '.join(COLUMNS)})."
+        )
     return rows
 
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.validators import Length, Optional
 
 from app.integrations.oauth2 import AUTH_TYPES
@@ -12,21 +20,42 @@ from app.services.integrations import EVENT_TYPES, SECRET_FIELDS
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
     from wtforms import SelectChoice
 except ImportError:  # older WTForms
+
     def SelectChoice(value, label):  # noqa: N802 - mirrors the WTForms class
         return (value, label)
 
+
 TYPE_FIELDS: dict[str, tuple[str, ...]] = {
-    "generic_webhook": ("name", "url", "event_types", "condition_certification_id", "condition_department",
-                        "auth_type", "header_name", "api_key", "token", "username", "password", "token_url",
-                        "client_id", "client_secret", "scope"),
+    "generic_webhook": (
+        "name",
+        "url",
+        "event_types",
+        "condition_certification_id",
+        "condition_department",
+        "auth_type",
+        "header_name",
+        "api_key",
+        "token",
+        "username",
+        "password",
+        "token_url",
+        "client_id",
+        "client_secret",
+        "scope",
+    ),
     "slack": ("name", "webhook_url", "event_types", "condition_certification_id", "condition_department"),
     "moodle": ("name", "site_url", "moodle_token", "company_id", "create_users", "sync_every_minutes"),
     "incoming": ("name", "signature_scheme", "create_users"),
     "sql": ("name", "database_url", "query", "sync_every_minutes"),
     "file_drop": ("name", "folder", "settle_seconds", "sync_every_minutes"),
 }
-AUTH_LABELS = {"none": "None", "api_key": "API key header", "bearer": "Bearer token", "basic": "Basic (user + password)",
-               "oauth2": "OAuth2 client credentials"}
+AUTH_LABELS = {
+    "none": "None",
+    "api_key": "API key header",
+    "bearer": "Bearer token",
+    "basic": "Basic (user + password)",
+    "oauth2": "OAuth2 client credentials",
+}
 
 
 def _choices(pairs):
@@ -40,8 +69,9 @@ class IntegrationForm(FlaskForm):
     event_types = SelectMultipleField("Events", choices=_choices((t, t) for t in EVENT_TYPES))
     condition_certification_id = SelectField("Only for certification", choices=[], validate_choice=False)
     condition_department = StringField("Only for department", validators=[Optional(), Length(max=120)])
-    auth_type = SelectField("Authentication", choices=_choices((a, AUTH_LABELS[a]) for a in AUTH_TYPES),
-                            validate_choice=False)  # the service validates; other templates do not send it
+    auth_type = SelectField(
+        "Authentication", choices=_choices((a, AUTH_LABELS[a]) for a in AUTH_TYPES), validate_choice=False
+    )  # the service validates; other templates do not send it
     header_name = StringField("API key header name", validators=[Optional(), Length(max=100)])
     api_key = PasswordField("API key", validators=[Optional(), Length(max=2000)])
     token = PasswordField("Bearer token", validators=[Optional(), Length(max=4000)])
@@ -55,15 +85,20 @@ class IntegrationForm(FlaskForm):
     moodle_token = PasswordField("Web service token", validators=[Optional(), Length(max=200)])
     company_id = StringField("IOMAD company id (optional)", validators=[Optional(), Length(max=20)])
     create_users = BooleanField("Create learners Laurel does not know yet", default=True)
-    signature_scheme = SelectField("Signature", choices=_choices((("standard", "Standard Webhooks"),
-                                                                  ("github", "GitHub-style X-Hub-Signature-256"))),
-                                   validate_choice=False)
+    signature_scheme = SelectField(
+        "Signature",
+        choices=_choices((("standard", "Standard Webhooks"), ("github", "GitHub-style X-Hub-Signature-256"))),
+        validate_choice=False,
+    )
     database_url = PasswordField("Database URL (read-only user)", validators=[Optional(), Length(max=2000)])
     query = TextAreaField("Query", validators=[Optional(), Length(max=5000)])
     folder = StringField("Folder", validators=[Optional(), Length(max=1000)])
-    settle_seconds = StringField("Wait until a file is unchanged for (seconds)", default="5",
-                                 validators=[Optional(), Length(max=6)])
-    sync_every_minutes = StringField("Sync every (minutes, empty = on demand)", validators=[Optional(), Length(max=6)])
+    settle_seconds = StringField(
+        "Wait until a file is unchanged for (seconds)", default="5", validators=[Optional(), Length(max=6)]
+    )
+    sync_every_minutes = StringField(
+        "Sync every (minutes, empty = on demand)", validators=[Optional(), Length(max=6)]
+    )
 
     def service_fields(self, kind: str) -> dict:
         """The submitted values of this template's fields, as the service expects them."""

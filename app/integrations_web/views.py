@@ -12,7 +12,7 @@ from app.extensions import db
 from app.integrations_web.forms import TYPE_FIELDS, IntegrationForm, ReplayForm, SelectChoice
 from app.models import Certification
 from app.models.integration import INTEGRATION_TYPES, LOG_LEVELS, Integration, SyncRun, WebhookDelivery
-from app.services import integrations, syncs, webhooks  # webhooks: subscribes to lifecycle events
+from app.services import integration_health, integrations, syncs, webhooks  # webhooks subscribes to events
 from app.services.errors import NotAllowed, ValidationError
 from app.web import nav
 from app.web.auth import admin_required
@@ -32,9 +32,13 @@ def _integration(integration_id: int) -> Integration:
 
 def _form(kind: str) -> IntegrationForm:
     form = IntegrationForm()
-    certs = db.session.execute(select(Certification.id, Certification.name).order_by(Certification.name)).all()
-    form.condition_certification_id.choices = [SelectChoice("", "Any certification"),
-                                               *(SelectChoice(str(i), n) for i, n in certs)]
+    certs = db.session.execute(
+        select(Certification.id, Certification.name).order_by(Certification.name)
+    ).all()
+    form.condition_certification_id.choices = [
+        SelectChoice("", "Any certification"),
+        *(SelectChoice(str(i), n) for i, n in certs),
+    ]
     return form
 
 
@@ -47,11 +51,16 @@ def _errors_into(form: IntegrationForm, kind: str, exc: ValidationError) -> None
 @bp.get("/")
 @admin_required
 def index():
-    rows = db.session.scalars(integrations.integration_query(request.args.get("type", ""),
-                                                             request.args.get("status", ""))).all()
-    return render_page_or_fragment("integrations_web/index.html", "integrations_web/_table.html",
-                                   rows=rows, counts={i.id: integrations.counts(i) for i in rows},
-                                   health=integrations.health())
+    rows = db.session.scalars(
+        integrations.integration_query(request.args.get("type", ""), request.args.get("status", ""))
+    ).all()
+    return render_page_or_fragment(
+        "integrations_web/index.html",
+        "integrations_web/_table.html",
+        rows=rows,
+        counts={i.id: integrations.counts(i) for i in rows},
+        health=integration_health.health(),
+    )
 
 
 @bp.get("/new")
@@ -76,21 +85,40 @@ def create(kind: str):
             _errors_into(form, kind, exc)
         else:
             db.session.commit()
-            return render_template("integrations_web/created.html", integration=integration, secret=secret,
-                                   incoming_url=integrations.incoming_url(integration))
+            return render_template(
+                "integrations_web/created.html",
+                integration=integration,
+                secret=secret,
+                incoming_url=integrations.incoming_url(integration),
+            )
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("integrations_web/form.html", form=form, kind=kind, fields=TYPE_FIELDS[kind],
-                           integration=None, template=integrations.TEMPLATES[kind]), status
+    return render_template(
+        "integrations_web/form.html",
+        form=form,
+        kind=kind,
+        fields=TYPE_FIELDS[kind],
+        integration=None,
+        template=integrations.TEMPLATES[kind],
+    ), status
 
 
 @bp.get("/<int:integration_id>")
 @admin_required
 def detail(integration_id: int):
     integration = _integration(integration_id)
-    runs = db.session.scalars(select(SyncRun).where(SyncRun.integration_id == integration.id)
-                              .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(10)).all()
-    return render_template("integrations_web/detail.html", integration=integration, runs=runs,
-                           data=integrations.integration_data(integration), replay=ReplayForm())
+    runs = db.session.scalars(
+        select(SyncRun)
+        .where(SyncRun.integration_id == integration.id)
+        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+        .limit(10)
+    ).all()
+    return render_template(
+        "integrations_web/detail.html",
+        integration=integration,
+        runs=runs,
+        data=integrations.integration_data(integration),
+        replay=ReplayForm(),
+    )
 
 
 @bp.route("/<int:integration_id>/edit", methods=["GET", "POST"])
@@ -111,8 +139,14 @@ def edit(integration_id: int):
             flash("Saved.", "success")
             return redirect(url_for(".detail", integration_id=integration.id))
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("integrations_web/form.html", form=form, kind=integration.type, integration=integration,
-                           fields=TYPE_FIELDS[integration.type], template=integrations.TEMPLATES[integration.type]), status
+    return render_template(
+        "integrations_web/form.html",
+        form=form,
+        kind=integration.type,
+        integration=integration,
+        fields=TYPE_FIELDS[integration.type],
+        template=integrations.TEMPLATES[integration.type],
+    ), status
 
 
 @bp.post("/<int:integration_id>/<any(activate, deactivate):action>")
@@ -140,8 +174,11 @@ def delete(integration_id: int):
 def test(integration_id: int):
     integration = _integration(integration_id)
     try:
-        result = (webhooks.send_test(integration, actor=current_user) if integration.is_outgoing
-                  else syncs.test(integration))
+        result = (
+            webhooks.send_test(integration, actor=current_user)
+            if integration.is_outgoing
+            else syncs.test(integration)
+        )
     except NotAllowed as exc:
         result = {"ok": False, "error": str(exc)}
     db.session.commit()
@@ -170,8 +207,13 @@ def rotate_secret(integration_id: int):
     except NotAllowed as exc:
         abort(409, description=str(exc))
     db.session.commit()
-    return render_template("integrations_web/created.html", integration=integration, secret=secret, rotated=True,
-                           incoming_url=integrations.incoming_url(integration))
+    return render_template(
+        "integrations_web/created.html",
+        integration=integration,
+        secret=secret,
+        rotated=True,
+        incoming_url=integrations.incoming_url(integration),
+    )
 
 
 @bp.get("/<int:integration_id>/logs")
@@ -180,10 +222,17 @@ def logs(integration_id: int):
     integration = _integration(integration_id)
     level = request.args.get("level", "")
     page, per_page = page_args(50)
-    pagination = db.paginate(integrations.log_query(integration, level), page=page, per_page=per_page,
-                             error_out=False)
-    return render_page_or_fragment("integrations_web/logs.html", "integrations_web/_logs_table.html",
-                                   integration=integration, pagination=pagination, level=level, levels=LOG_LEVELS)
+    pagination = db.paginate(
+        integrations.log_query(integration, level), page=page, per_page=per_page, error_out=False
+    )
+    return render_page_or_fragment(
+        "integrations_web/logs.html",
+        "integrations_web/_logs_table.html",
+        integration=integration,
+        pagination=pagination,
+        level=level,
+        levels=LOG_LEVELS,
+    )
 
 
 @bp.get("/<int:integration_id>/deliveries")
@@ -192,11 +241,17 @@ def deliveries(integration_id: int):
     integration = _integration(integration_id)
     status = request.args.get("status", "")
     page, per_page = page_args()
-    pagination = db.paginate(webhooks.delivery_query(integration, status), page=page, per_page=per_page,
-                             error_out=False)
-    return render_page_or_fragment("integrations_web/deliveries.html", "integrations_web/_deliveries_table.html",
-                                   integration=integration, pagination=pagination, status_filter=status,
-                                   replay=ReplayForm())
+    pagination = db.paginate(
+        webhooks.delivery_query(integration, status), page=page, per_page=per_page, error_out=False
+    )
+    return render_page_or_fragment(
+        "integrations_web/deliveries.html",
+        "integrations_web/_deliveries_table.html",
+        integration=integration,
+        pagination=pagination,
+        status_filter=status,
+        replay=ReplayForm(),
+    )
 
 
 @bp.get("/deliveries/<int:delivery_id>")
@@ -245,7 +300,7 @@ def replay(integration_id: int):
 @bp.get("/health")
 @admin_required
 def health():
-    summary = integrations.health()
+    summary = integration_health.health()
     if wants_json():
         return jsonify(summary)
     return render_template("integrations_web/health.html", health=summary)

@@ -38,7 +38,8 @@ class Integration(db.Model):
     credential_hints: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> "••••abcd"
     event_types: Mapped[list] = mapped_column(JSON, default=list)
     condition_certification_id: Mapped[int | None] = mapped_column(
-        ForeignKey("certifications.id", ondelete="SET NULL"))
+        ForeignKey("certifications.id", ondelete="SET NULL")
+    )
     condition_department: Mapped[str | None] = mapped_column(String(120))
     signing_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     signing_secret_hint: Mapped[str | None] = mapped_column(String(16))
@@ -75,7 +76,8 @@ class Integration(db.Model):
         if not self.active:
             return "inactive"
         if self.failing_since is not None or (
-                self.last_error_at and (self.last_success_at is None or self.last_error_at > self.last_success_at)):
+            self.last_error_at and (self.last_success_at is None or self.last_error_at > self.last_success_at)
+        ):
             return "failing"
         return "active"
 

@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.integrations.http import make_session
-from app.integrations.moodle import MoodleClient, MoodleCompletion, MoodleCourse, MoodleError, MoodleUser, fetch_changes
+from app.integrations.moodle import (
+    MoodleClient,
+    MoodleCompletion,
+    MoodleCourse,
+    MoodleError,
+    MoodleUser,
+    fetch_changes,
+)
 from app.models import Completion, Course, Enrollment, User
 from app.models.integration import Integration, SyncRun
 from app.services import accounts, catalog, enrollment, integrations
@@ -28,8 +35,9 @@ _TAGS = re.compile(r"<[^>]+>")
 def client_for(integration: Integration) -> MoodleClient:
     session = make_session(integrations.allow_private(), timeout=TIMEOUT)
     creds = integrations.credentials(integration)
-    return MoodleClient(integration.config["site_url"], creds.get("moodle_token", ""), session=session,
-                        timeout=TIMEOUT)
+    return MoodleClient(
+        integration.config["site_url"], creds.get("moodle_token", ""), session=session, timeout=TIMEOUT
+    )
 
 
 def _company(integration: Integration) -> int | None:
@@ -47,11 +55,17 @@ def test(integration: Integration) -> dict:
         return {"ok": False, "error": exc.plain_message, "errorcode": exc.errorcode}
     finally:
         client.session.close()
-    message = f"Connected to {info.get('sitename')} (Moodle {info.get('release', '?')}) as {info.get('username')}."
+    message = (
+        f"Connected to {info.get('sitename')} (Moodle {info.get('release', '?')}) as {info.get('username')}."
+    )
     if missing:
         message += " The token's service lacks: " + ", ".join(missing) + "."
-    return {"ok": not missing, "message": message, "site_name": info.get("sitename"),
-            "missing_functions": missing}
+    return {
+        "ok": not missing,
+        "message": message,
+        "site_name": info.get("sitename"),
+        "missing_functions": missing,
+    }
 
 
 def run(integration: Integration, sync_run: SyncRun) -> str:
@@ -66,7 +80,9 @@ def run(integration: Integration, sync_run: SyncRun) -> str:
     courses: dict[int, Course] = {}
     failed_courses: set[int] = set()
     for mc in batch.courses:
-        outcome = item(sync_run, integration, "courses", mc.shortname, lambda mc=mc: _course(integration, source, mc))
+        outcome = item(
+            sync_run, integration, "courses", mc.shortname, lambda mc=mc: _course(integration, source, mc)
+        )
         found = _find_course(source, mc.id)
         if outcome == "failed" or found is None:
             failed_courses.add(mc.id)
@@ -78,25 +94,39 @@ def run(integration: Integration, sync_run: SyncRun) -> str:
             item(sync_run, integration, "users", mu.email, lambda mu=mu: _user(integration, mu, create_users))
     for mc_done in batch.completions:
         label = f"{mc_done.user_email} in {mc_done.course_shortname or mc_done.course_id}"
-        outcome = item(sync_run, integration, "completions", label,
-                       lambda c=mc_done: _completion(integration, c, courses))
+        outcome = item(
+            sync_run,
+            integration,
+            "completions",
+            label,
+            lambda c=mc_done: _completion(integration, c, courses),
+        )
         if outcome == "failed":
             failed_courses.add(mc_done.course_id)
     for issue in batch.issues:
-        integrations.log(integration, "warning", f"Course {issue.course_id}: {issue.message}", run_id=sync_run.id)
+        integrations.log(
+            integration, "warning", f"Course {issue.course_id}: {issue.message}", run_id=sync_run.id
+        )
     for warning in sorted(set(batch.warnings))[:20]:
         integrations.log(integration, "warning", warning, run_id=sync_run.id)
     new_cursor = {cid: ts for cid, ts in batch.course_cursors.items() if cid not in failed_courses}
     new_cursor.update({cid: cursor[cid] for cid in failed_courses if cid in cursor})
     integration.cursor = {"courses": {str(k): v for k, v in sorted(new_cursor.items())}}
-    sync_run.details = {**(sync_run.details or {}), "api_calls": batch.stats.get("api_calls", 0),
-                        "course_issues": len(batch.issues)}
-    return (f"{len(batch.courses)} course(s), {len(batch.users)} learner(s) checked, "
-            f"{len(batch.completions)} completion(s) reported, {batch.stats.get('api_calls', 0)} API calls")
+    sync_run.details = {
+        **(sync_run.details or {}),
+        "api_calls": batch.stats.get("api_calls", 0),
+        "course_issues": len(batch.issues),
+    }
+    return (
+        f"{len(batch.courses)} course(s), {len(batch.users)} learner(s) checked, "
+        f"{len(batch.completions)} completion(s) reported, {batch.stats.get('api_calls', 0)} API calls"
+    )
 
 
 def _find_course(source: str, moodle_id: int) -> Course | None:
-    return db.session.scalar(select(Course).where(Course.source == source, Course.external_id == str(moodle_id)))
+    return db.session.scalar(
+        select(Course).where(Course.source == source, Course.external_id == str(moodle_id))
+    )
 
 
 def _free_code(shortname: str, moodle_id: int) -> str:
@@ -107,13 +137,18 @@ def _free_code(shortname: str, moodle_id: int) -> str:
 
 
 def _course(integration: Integration, source: str, mc: MoodleCourse) -> str:
-    fields = {"title": (mc.fullname or mc.shortname)[:200], "category": mc.category_name[:80] or None,
-              "description": html.unescape(_TAGS.sub(" ", mc.summary or "")).strip()[:5000]}
+    fields = {
+        "title": (mc.fullname or mc.shortname)[:200],
+        "category": mc.category_name[:80] or None,
+        "description": html.unescape(_TAGS.sub(" ", mc.summary or "")).strip()[:5000],
+    }
     actor = actor_for(integration)
     course = _find_course(source, mc.id)
     if course is None:
-        catalog.create_course({**fields, "code": _free_code(mc.shortname, mc.id), "source": source,
-                               "external_id": str(mc.id)}, actor=actor)
+        catalog.create_course(
+            {**fields, "code": _free_code(mc.shortname, mc.id), "source": source, "external_id": str(mc.id)},
+            actor=actor,
+        )
         return "created"
     changed = {k: v for k, v in fields.items() if (getattr(course, k) or None) != (v or None)}
     if not changed:
@@ -141,16 +176,25 @@ def _completion(integration: Integration, done: MoodleCompletion, courses: dict[
         raise LookupError(f"no Laurel account for {done.user_email}")
     if _already(user, course, done):
         return "unchanged"
-    enrollment.record_completion(user, course, completed_at=done.completed_at, actor=actor_for(integration),
-                                 source="moodle")
+    enrollment.record_completion(
+        user, course, completed_at=done.completed_at, actor=actor_for(integration), source="moodle"
+    )
     return "created"
 
 
 def _already(user: User, course: Course, done: MoodleCompletion) -> bool:
-    row = db.session.scalar(select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id))
+    row = db.session.scalar(
+        select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+    )
     if row is None:
         return False
     if not done.time_known:  # Moodle gave no time: the sync time would differ on every run
         return row.status == "completed"
-    return db.session.scalar(select(Completion.id).where(Completion.enrollment_id == row.id,
-                                                         Completion.completed_at == done.completed_at)) is not None
+    return (
+        db.session.scalar(
+            select(Completion.id).where(
+                Completion.enrollment_id == row.id, Completion.completed_at == done.completed_at
+            )
+        )
+        is not None
+    )

@@ -33,7 +33,9 @@ def actor_for(integration: Integration) -> str:
 
 
 def lock(integration_id: int) -> Lock:
-    return get_redis().lock(f"laurel:lock:integration-sync:{integration_id}", timeout=LOCK_TIMEOUT, blocking=False)
+    return get_redis().lock(
+        f"laurel:lock:integration-sync:{integration_id}", timeout=LOCK_TIMEOUT, blocking=False
+    )
 
 
 # --------------------------------------------------------------------------- run bookkeeping
@@ -65,13 +67,17 @@ def item(run: SyncRun, integration: Integration, kind: str, label: str, apply: C
             outcome = apply()
     except ITEM_ERRORS as exc:
         count(run, kind, "failed")
-        integrations.log(integration, "warning", f"{kind[:-1].capitalize()} {label} failed: {exc}", run_id=run.id)
+        integrations.log(
+            integration, "warning", f"{kind[:-1].capitalize()} {label} failed: {exc}", run_id=run.id
+        )
         return "failed"
     count(run, kind, outcome)
     return outcome
 
 
-def finish(run: SyncRun, integration: Integration, message: str | None = None, error: str | None = None) -> None:
+def finish(
+    run: SyncRun, integration: Integration, message: str | None = None, error: str | None = None
+) -> None:
     run.finished_at = utcnow()
     run.message = error or message
     run.status = "failed" if error else ("partial" if run.failed else "succeeded")
@@ -81,8 +87,13 @@ def finish(run: SyncRun, integration: Integration, message: str | None = None, e
         integrations.log(integration, "error", f"Sync failed: {error}", run_id=run.id)
     else:
         integrations.note_success(integration)
-        integrations.log(integration, "warning" if run.failed else "info", f"Sync {run.status}: {summary}",
-                         run_id=run.id, **(run.details or {}))
+        integrations.log(
+            integration,
+            "warning" if run.failed else "info",
+            f"Sync {run.status}: {summary}",
+            run_id=run.id,
+            **(run.details or {}),
+        )
 
 
 # --------------------------------------------------------------------------- entry points
@@ -103,8 +114,14 @@ def run(integration_id: int, *, trigger: str = "schedule") -> dict:
         finish(sync_run, integration, error=str(exc))
     else:
         finish(sync_run, integration, message)
-    summary.update(status=sync_run.status, created=sync_run.created, updated=sync_run.updated,
-                   unchanged=sync_run.unchanged, failed=sync_run.failed, message=sync_run.message)
+    summary.update(
+        status=sync_run.status,
+        created=sync_run.created,
+        updated=sync_run.updated,
+        unchanged=sync_run.unchanged,
+        failed=sync_run.failed,
+        message=sync_run.message,
+    )
     return summary
 
 
@@ -130,9 +147,14 @@ def enqueue(integration: Integration, trigger: str = "manual") -> None:
 def enqueue_due(now: datetime | None = None) -> int:
     """Queue every active sync integration whose frequency has elapsed since its last run."""
     now = now or utcnow()
-    candidates = db.session.scalars(select(Integration).where(
-        Integration.active.is_(True), Integration.deleted_at.is_(None), Integration.type.in_(SYNC_TYPES),
-        Integration.sync_every_minutes.is_not(None))).all()
+    candidates = db.session.scalars(
+        select(Integration).where(
+            Integration.active.is_(True),
+            Integration.deleted_at.is_(None),
+            Integration.type.in_(SYNC_TYPES),
+            Integration.sync_every_minutes.is_not(None),
+        )
+    ).all()
     queued = 0
     for integration in candidates:
         last = integration.last_run_at
@@ -147,8 +169,11 @@ def enqueue_due(now: datetime | None = None) -> int:
 def recover_runs(now: datetime | None = None) -> dict:
     """Sweep step: a run still `running` after the lock timeout died with its worker."""
     now = now or utcnow()
-    stale = db.session.scalars(select(SyncRun).where(
-        SyncRun.status == "running", SyncRun.started_at < now - timedelta(seconds=LOCK_TIMEOUT))).all()
+    stale = db.session.scalars(
+        select(SyncRun).where(
+            SyncRun.status == "running", SyncRun.started_at < now - timedelta(seconds=LOCK_TIMEOUT)
+        )
+    ).all()
     for stale_run in stale:
         stale_run.status, stale_run.finished_at = "failed", now
         stale_run.message = "The worker stopped during this run."
@@ -166,8 +191,11 @@ def test(integration: Integration) -> dict:
             return _test_sql(integration)
         if integration.type == "file_drop":
             files = file_drop.ready_files(integration.config["folder"], 0)
-            return {"ok": True, "message": f"Folder is readable; {len(files)} CSV file(s) waiting.",
-                    "files": [f.name for f in files[:20]]}
+            return {
+                "ok": True,
+                "message": f"Folder is readable; {len(files)} CSV file(s) waiting.",
+                "files": [f.name for f in files[:20]],
+            }
     except (sql_source.SourceError, file_drop.FolderError, OSError) as exc:
         return {"ok": False, "error": str(exc)}
     raise NotAllowed("This integration type has no dry run.")
@@ -190,8 +218,12 @@ def _apply_preview(run: SyncRun, integration: Integration, preview: imports.Impo
                     results.append(imports.apply(imports.ImportPreview(rows=[row]), actor=actor))
             except ITEM_ERRORS as exc:
                 count(run, kind, "failed")
-                integrations.log(integration, "warning", f"Row {row.line} ({row.email}, {row.course_code}) "
-                                 f"failed: {exc}", run_id=run.id)
+                integrations.log(
+                    integration,
+                    "warning",
+                    f"Row {row.line} ({row.email}, {row.course_code}) failed: {exc}",
+                    run_id=run.id,
+                )
     for result in results:
         count(run, kind, "created", result.users_created + result.enrollments_created)
         count(run, kind, "updated", result.enrollments_updated + result.completions_recorded)
@@ -212,10 +244,16 @@ def _run_sql(integration: Integration, run: SyncRun, summary: dict) -> str:
 
 def _test_sql(integration: Integration) -> dict:
     creds = integrations.credentials(integration)
-    rows = sql_source.fetch_rows(creds["database_url"], integration.config["query"], limit=sql_source.MAX_ROWS)
+    rows = sql_source.fetch_rows(
+        creds["database_url"], integration.config["query"], limit=sql_source.MAX_ROWS
+    )
     preview = imports.parse(sql_source.to_csv(rows)) if rows else imports.ImportPreview()
-    return {"ok": True, "message": f"The query returned {len(rows)} row(s); {len(preview.rows)} valid, "
-            f"{len(preview.errors)} with errors.", "errors": [f"row {n - 1}: {r}" for n, r in preview.errors[:10]]}
+    return {
+        "ok": True,
+        "message": f"The query returned {len(rows)} row(s); {len(preview.rows)} valid, "
+        f"{len(preview.errors)} with errors.",
+        "errors": [f"row {n - 1}: {r}" for n, r in preview.errors[:10]],
+    }
 
 
 def _run_file_drop(integration: Integration, run: SyncRun, summary: dict) -> str:
@@ -227,16 +265,25 @@ def _run_file_drop(integration: Integration, run: SyncRun, summary: dict) -> str
             report = "\n".join(f"line {line}: {reason}" for line, reason in preview.errors) + "\n"
             count(run, "files", "failed", total=False)
             count(run, "rows", "failed", len(preview.errors))
-            integrations.log(integration, "warning", f"{path.name}: {len(preview.errors)} bad row(s); moved to failed/",
-                             run_id=run.id, errors=preview.errors[:50])
+            integrations.log(
+                integration,
+                "warning",
+                f"{path.name}: {len(preview.errors)} bad row(s); moved to failed/",
+                run_id=run.id,
+                errors=preview.errors[:50],
+            )
             summary["moves"].append((path, file_drop.FAILED, report))
             continue
         before = run.failed
         _apply_preview(run, integration, preview, "rows")
         outcome = file_drop.DONE if run.failed == before else file_drop.FAILED
-        report = None if outcome == file_drop.DONE else "Some rows failed to apply; see the integration log.\n"
+        report = (
+            None if outcome == file_drop.DONE else "Some rows failed to apply; see the integration log.\n"
+        )
         count(run, "files", "done" if outcome == file_drop.DONE else "failed", total=False)
-        integrations.log(integration, "info", f"{path.name}: {len(preview.rows)} row(s) imported", run_id=run.id)
+        integrations.log(
+            integration, "info", f"{path.name}: {len(preview.rows)} row(s) imported", run_id=run.id
+        )
         summary["moves"].append((path, outcome, report))
     return f"{len(files)} file(s) processed"
 
@@ -248,5 +295,7 @@ def _run_moodle(integration: Integration, run: SyncRun, summary: dict) -> str:
 
 
 _RUNNERS: dict[str, Callable[[Integration, SyncRun, dict], str]] = {
-    "moodle": _run_moodle, "sql": _run_sql, "file_drop": _run_file_drop,
+    "moodle": _run_moodle,
+    "sql": _run_sql,
+    "file_drop": _run_file_drop,
 }

@@ -46,7 +46,12 @@ def _enrich(data: dict) -> dict:
     if isinstance(data.get("user_id"), int) and "user" not in data:
         user = db.session.get(User, data["user_id"])
         if user is not None:
-            data["user"] = {"id": user.id, "email": user.email, "name": user.name, "department": user.department}
+            data["user"] = {
+                "id": user.id,
+                "email": user.email,
+                "name": user.name,
+                "department": user.department,
+            }
     if isinstance(data.get("certification_id"), int) and "certification" not in data:
         cert = db.session.get(Certification, data["certification_id"])
         if cert is not None:
@@ -62,7 +67,9 @@ def _matches(integration: Integration, event_type: str, data: dict) -> bool:
     if event_type not in (integration.event_types or []):
         return False
     if integration.condition_certification_id is not None:
-        cert_id = data.get("certification_id", data.get("id") if event_type.startswith("certification.") else None)
+        cert_id = data.get(
+            "certification_id", data.get("id") if event_type.startswith("certification.") else None
+        )
         if cert_id != integration.condition_certification_id:
             return False
     if integration.condition_department:
@@ -75,9 +82,13 @@ def _matches(integration: Integration, event_type: str, data: dict) -> bool:
 @events.subscribe("*")
 def on_event(event: events.Event) -> None:
     """Queue a delivery per matching active outgoing integration (same transaction as the change)."""
-    targets = db.session.scalars(select(Integration).where(
-        Integration.active.is_(True), Integration.deleted_at.is_(None),
-        Integration.type.in_(OUTGOING_TYPES))).all()
+    targets = db.session.scalars(
+        select(Integration).where(
+            Integration.active.is_(True),
+            Integration.deleted_at.is_(None),
+            Integration.type.in_(OUTGOING_TYPES),
+        )
+    ).all()
     targets = [t for t in targets if event.type in (t.event_types or [])]
     if not targets:
         return
@@ -87,11 +98,13 @@ def on_event(event: events.Event) -> None:
         queue_event(event.id, event.type, data, event.timestamp, targets)
 
 
-def queue_event(event_id: str, event_type: str, data: dict, timestamp: datetime,
-                targets: list[Integration]) -> list[WebhookDelivery]:
+def queue_event(
+    event_id: str, event_type: str, data: dict, timestamp: datetime, targets: list[Integration]
+) -> list[WebhookDelivery]:
     """Store the event and one pending delivery per target; jobs go out after commit."""
-    row = WebhookEvent(id=event_id, type=event_type, payload=envelope(event_type, data, timestamp),
-                       created_at=timestamp)
+    row = WebhookEvent(
+        id=event_id, type=event_type, payload=envelope(event_type, data, timestamp), created_at=timestamp
+    )
     db.session.add(row)
     deliveries = [WebhookDelivery(event_id=event_id, integration_id=t.id, status="pending") for t in targets]
     db.session.add_all(deliveries)
@@ -103,8 +116,15 @@ def queue_event(event_id: str, event_type: str, data: dict, timestamp: datetime,
 
 def _enqueue(row: WebhookDelivery, delay: timedelta | None = None) -> None:
     # The job carries the attempt count it expects: a stale duplicate (sweep, redeliver) claims nothing.
-    enqueue_after_commit(db.session, DELIVER_JOB, row.id, row.attempt, queue="default", delay=delay,
-                         job_id=f"whd-{row.id}-{row.attempt}")
+    enqueue_after_commit(
+        db.session,
+        DELIVER_JOB,
+        row.id,
+        row.attempt,
+        queue="default",
+        delay=delay,
+        job_id=f"whd-{row.id}-{row.attempt}",
+    )
 
 
 # --------------------------------------------------------------------------- one attempt
@@ -115,10 +135,14 @@ def claim(delivery_id: int, expected_attempt: int) -> WebhookDelivery | None:
     now = utcnow()
     result = db.session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.attempt == expected_attempt,
-               WebhookDelivery.status.in_(("pending", "failed")))
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.attempt == expected_attempt,
+            WebhookDelivery.status.in_(("pending", "failed")),
+        )
         .values(status="delivering", attempt=WebhookDelivery.attempt + 1, delivering_since=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         return None
     row = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
@@ -139,13 +163,23 @@ def attempt(row: WebhookDelivery, *, schedule_retry: bool = True) -> http_delive
     url = creds.get("webhook_url") if integration.type == "slack" else (integration.config or {}).get("url")
     private = integrations.allow_private()
     try:
-        extra = auth_headers(integration.auth_type, integration.config or {}, creds,
-                             session_factory=lambda: make_session(private))
+        extra = auth_headers(
+            integration.auth_type,
+            integration.config or {},
+            creds,
+            session_factory=lambda: make_session(private),
+        )
     except (AuthConfigError, OAuth2Error) as exc:
         result = http_delivery.Attempt("fail", {}, error=f"Authentication failed: {exc}")
     else:
-        result = http_delivery.send(url or "", row.event_id, body, integrations.signing_secrets(integration),
-                                    auth_headers=extra, allow_private=private)
+        result = http_delivery.send(
+            url or "",
+            row.event_id,
+            body,
+            integrations.signing_secrets(integration),
+            auth_headers=extra,
+            allow_private=private,
+        )
     _record(row, body, result, schedule_retry)
     return result
 
@@ -156,8 +190,13 @@ def _record(row: WebhookDelivery, body: bytes, result: http_delivery.Attempt, sc
     row.request_headers, row.request_body = result.request_headers, body.decode("utf-8")
     row.response_status, row.response_body = result.status_code, result.response_body
     row.duration_ms, row.last_attempt_at, row.delivering_since = result.duration_ms, now, None
-    data = {"delivery_id": row.id, "event_id": row.event_id, "attempt": row.attempt,
-            "status_code": result.status_code, "duration_ms": result.duration_ms}
+    data = {
+        "delivery_id": row.id,
+        "event_id": row.event_id,
+        "attempt": row.attempt,
+        "status_code": result.status_code,
+        "duration_ms": result.duration_ms,
+    }
     if result.outcome == "ok":
         row.status, row.delivered_at, row.last_error = "delivered", now, None
         integrations.note_success(integration)
@@ -175,12 +214,17 @@ def _record(row: WebhookDelivery, body: bytes, result: http_delivery.Attempt, sc
         return
     if integration.failing_since and now - integration.failing_since >= FAILING_LIMIT:
         row.status = "gave_up"
-        disable(integration, f"Deliveries failed for 5 days (since {integration.failing_since:%Y-%m-%d %H:%M} UTC).")
+        disable(
+            integration,
+            f"Deliveries failed for 5 days (since {integration.failing_since:%Y-%m-%d %H:%M} UTC).",
+        )
         return
     delay = retry.next_delay(row.attempt, result.retry_after, status_code=result.status_code)
     if delay is None:
         row.status = "gave_up"
-        integrations.log(integration, "error", f"Gave up on {row.event.type} after {row.attempt} attempts", **data)
+        integrations.log(
+            integration, "error", f"Gave up on {row.event.type} after {row.attempt} attempts", **data
+        )
         return
     row.status, row.next_attempt_at = "failed", now + timedelta(seconds=delay)
     _enqueue(row, timedelta(seconds=delay))
@@ -193,10 +237,18 @@ def disable(integration: Integration, reason: str) -> None:
     admins = db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
     stamp = int((integration.failing_since or utcnow()).timestamp())
     for admin in admins:
-        mail.queue_email(admin.email, "integration_disabled", subject=f"Integration disabled: {integration.name}",
-                         context={"integration": integration, "reason": reason,
-                                  "url": mail.external_url("integrations_web.detail", integration_id=integration.id)},
-                         user_id=admin.id, dedupe_key=f"integration-disabled:{integration.id}:{stamp}:{admin.id}")
+        mail.queue_email(
+            admin.email,
+            "integration_disabled",
+            subject=f"Integration disabled: {integration.name}",
+            context={
+                "integration": integration,
+                "reason": reason,
+                "url": mail.external_url("integrations_web.detail", integration_id=integration.id),
+            },
+            user_id=admin.id,
+            dedupe_key=f"integration-disabled:{integration.id}:{stamp}:{admin.id}",
+        )
 
 
 # --------------------------------------------------------------------------- admin actions
@@ -207,16 +259,30 @@ def send_test(integration: Integration, *, actor: audit.Actor) -> dict:
     now = utcnow()
     event_id = f"evt_{uuid.uuid4().hex}"
     data = {"message": "Laurel can reach this endpoint.", "integration_id": integration.id}
-    db.session.add(WebhookEvent(id=event_id, type="ping", payload=envelope("ping", data, now), created_at=now))
-    row = WebhookDelivery(event_id=event_id, integration_id=integration.id, status="delivering", attempt=1,
-                          delivering_since=now)
+    db.session.add(
+        WebhookEvent(id=event_id, type="ping", payload=envelope("ping", data, now), created_at=now)
+    )
+    row = WebhookDelivery(
+        event_id=event_id, integration_id=integration.id, status="delivering", attempt=1, delivering_since=now
+    )
     db.session.add(row)
     db.session.flush()
     result = attempt(row, schedule_retry=False)
-    audit.record(actor, "integration.tested", "integration", integration.id,
-                 f"Test ping to {integration.name}: {'ok' if result.outcome == 'ok' else result.error}")
-    return {"ok": result.outcome == "ok", "status_code": result.status_code, "duration_ms": result.duration_ms,
-            "error": result.error, "delivery_id": row.id, "response_body": result.response_body[:500]}
+    audit.record(
+        actor,
+        "integration.tested",
+        "integration",
+        integration.id,
+        f"Test ping to {integration.name}: {'ok' if result.outcome == 'ok' else result.error}",
+    )
+    return {
+        "ok": result.outcome == "ok",
+        "status_code": result.status_code,
+        "duration_ms": result.duration_ms,
+        "error": result.error,
+        "delivery_id": row.id,
+        "response_body": result.response_body[:500],
+    }
 
 
 def redeliver(row: WebhookDelivery, *, actor: audit.Actor) -> None:
@@ -233,14 +299,26 @@ def replay_failed(integration: Integration, since: datetime, *, actor: audit.Act
     """Queue again every failed or abandoned delivery created since `since`; returns the count."""
     if not integration.active:
         raise NotAllowed("Activate the integration first.")
-    rows = db.session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.integration_id == integration.id, WebhookDelivery.created_at >= since,
-        WebhookDelivery.status.in_(("failed", "gave_up")))).all()
+    rows = db.session.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.integration_id == integration.id,
+            WebhookDelivery.created_at >= since,
+            WebhookDelivery.status.in_(("failed", "gave_up")),
+        )
+    ).all()
     for row in rows:
         _reset(row)
-    audit.record(actor, "webhook.replayed", "integration", integration.id,
-                 f"{len(rows)} failed deliveries of {integration.name} replayed", since=since.isoformat())
-    integrations.log(integration, "info", f"Replay of {len(rows)} failed deliveries since {since:%Y-%m-%d %H:%M} UTC")
+    audit.record(
+        actor,
+        "webhook.replayed",
+        "integration",
+        integration.id,
+        f"{len(rows)} failed deliveries of {integration.name} replayed",
+        since=since.isoformat(),
+    )
+    integrations.log(
+        integration, "info", f"Replay of {len(rows)} failed deliveries since {since:%Y-%m-%d %H:%M} UTC"
+    )
     return len(rows)
 
 
@@ -256,13 +334,26 @@ def recover(now: datetime | None = None) -> dict:
     now = now or utcnow()
     db.session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.status == "delivering", WebhookDelivery.delivering_since < now - STUCK_DELIVERING)
-        .values(status="failed", delivering_since=None, next_attempt_at=now,
-                last_error="The worker stopped during this attempt.")
-        .execution_options(synchronize_session=False))
-    due = db.session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.status.in_(("pending", "failed")), WebhookDelivery.next_attempt_at <= now - OVERDUE)
-        .join(Integration).where(Integration.active.is_(True))).all()
+        .where(
+            WebhookDelivery.status == "delivering", WebhookDelivery.delivering_since < now - STUCK_DELIVERING
+        )
+        .values(
+            status="failed",
+            delivering_since=None,
+            next_attempt_at=now,
+            last_error="The worker stopped during this attempt.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    due = db.session.scalars(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.status.in_(("pending", "failed")),
+            WebhookDelivery.next_attempt_at <= now - OVERDUE,
+        )
+        .join(Integration)
+        .where(Integration.active.is_(True))
+    ).all()
     for row in due:
         _enqueue(row)
     return {"webhooks": len(due)}
@@ -283,13 +374,26 @@ def delivery_query(integration: Integration | None = None, status: str = "", eve
 
 
 def delivery_data(row: WebhookDelivery, *, full: bool = False) -> dict:
-    shape = {"id": row.id, "event_id": row.event_id, "event_type": row.event.type,
-             "integration_id": row.integration_id, "status": row.status, "attempt": row.attempt,
-             "next_attempt_at": integrations._iso(row.next_attempt_at) if row.status == "failed" else None,
-             "response_status": row.response_status, "duration_ms": row.duration_ms, "last_error": row.last_error,
-             "created_at": integrations._iso(row.created_at), "last_attempt_at": integrations._iso(row.last_attempt_at),
-             "delivered_at": integrations._iso(row.delivered_at)}
+    shape = {
+        "id": row.id,
+        "event_id": row.event_id,
+        "event_type": row.event.type,
+        "integration_id": row.integration_id,
+        "status": row.status,
+        "attempt": row.attempt,
+        "next_attempt_at": integrations._iso(row.next_attempt_at) if row.status == "failed" else None,
+        "response_status": row.response_status,
+        "duration_ms": row.duration_ms,
+        "last_error": row.last_error,
+        "created_at": integrations._iso(row.created_at),
+        "last_attempt_at": integrations._iso(row.last_attempt_at),
+        "delivered_at": integrations._iso(row.delivered_at),
+    }
     if full:
-        shape.update(request_headers=row.request_headers or {}, request_body=row.request_body,
-                     response_body=row.response_body, payload=row.event.payload)
+        shape.update(
+            request_headers=row.request_headers or {},
+            request_body=row.request_body,
+            response_body=row.response_body,
+            payload=row.event.payload,
+        )
     return shape

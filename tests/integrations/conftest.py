@@ -26,10 +26,11 @@ def receiver():
 
 @pytest.fixture
 def make_webhook(allow_private):
-    """make_webhook(url, events=("certificate.issued",), kind="generic_webhook", **fields) -> (integration, secret)."""
+    """make_webhook(url, events=, kind="generic_webhook", active=True, **fields) -> (integration, secret)."""
 
-    def factory(url: str, events=("certificate.issued",), kind: str = "generic_webhook", active: bool = True,
-                **fields):
+    def factory(
+        url: str, events=("certificate.issued",), kind: str = "generic_webhook", active: bool = True, **fields
+    ):
         base = {"name": fields.pop("name", "Receiver"), "event_types": list(events)}
         base.update({"url": url} if kind == "generic_webhook" else {"webhook_url": url})
         integration, secret = integrations.create(kind, {**base, **fields}, actor="test")
@@ -45,8 +46,10 @@ def make_webhook(allow_private):
 def catalog_one():
     """One active certification requiring one course: completing FA-101 issues a certificate."""
     course = catalog.create_course({"code": "FA-101", "title": "First aid basics"}, actor="test")
-    cert = catalog.create_certification({"name": "First Aid", "status": "active", "course_ids": [course.id],
-                                         "validity_months": 24}, actor="test")
+    cert = catalog.create_certification(
+        {"name": "First Aid", "status": "active", "course_ids": [course.id], "validity_months": 24},
+        actor="test",
+    )
     db.session.commit()
     return cert, course
 

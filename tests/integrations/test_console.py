@@ -1,4 +1,4 @@
-"""The integrations console: admins only, create from a template, secrets shown once, logs, deliveries, health."""
+"""The integrations console: admins only, templates, secrets shown once, logs, deliveries, health."""
 
 from __future__ import annotations
 
@@ -18,12 +18,21 @@ def test_only_admins_get_in(login_as, staff, learner, client):
 def test_create_from_template_shows_the_secret_once(admin, login_as, receiver, allow_private):
     client = login_as(admin)
     assert "CSV drop folder" in client.get("/integrations/new").get_data(as_text=True)
-    response = client.post("/integrations/new/generic_webhook", data={
-        "csrf_token": client.csrf_token, "name": "School ERP", "url": receiver.url_for("/hook"),
-        "event_types": ["certificate.issued", "certificate.revoked"], "auth_type": "bearer",
-        "token": "tok-SUPERSECRET-9876"})
+    response = client.post(
+        "/integrations/new/generic_webhook",
+        data={
+            "csrf_token": client.csrf_token,
+            "name": "School ERP",
+            "url": receiver.url_for("/hook"),
+            "event_types": ["certificate.issued", "certificate.revoked"],
+            "auth_type": "bearer",
+            "token": "tok-SUPERSECRET-9876",
+        },
+    )
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "will not be shown again" in page, page[page.find("<main"):][:3000]
+    assert response.status_code == 200 and "will not be shown again" in page, page[page.find("<main") :][
+        :3000
+    ]
     integration = db.session.scalars(select(Integration)).one()
     secret = integrations.signing_secrets(integration)[0]
     assert secret in page
@@ -32,9 +41,17 @@ def test_create_from_template_shows_the_secret_once(admin, login_as, receiver, a
     assert "••••9876" in detail and integration.signing_secret_hint in detail
     edit = client.get(f"/integrations/{integration.id}/edit").get_data(as_text=True)
     assert "tok-SUPERSECRET-9876" not in edit and "leave blank to keep it" in edit
-    saved = client.post(f"/integrations/{integration.id}/edit", data={
-        "csrf_token": client.csrf_token, "name": "School ERP 2", "url": receiver.url_for("/hook"),
-        "event_types": ["certificate.issued"], "auth_type": "bearer", "token": ""})
+    saved = client.post(
+        f"/integrations/{integration.id}/edit",
+        data={
+            "csrf_token": client.csrf_token,
+            "name": "School ERP 2",
+            "url": receiver.url_for("/hook"),
+            "event_types": ["certificate.issued"],
+            "auth_type": "bearer",
+            "token": "",
+        },
+    )
     assert saved.status_code == 302
     db.session.expire_all()
     assert integrations.credentials(integration) == {"token": "tok-SUPERSECRET-9876"}
@@ -42,8 +59,10 @@ def test_create_from_template_shows_the_secret_once(admin, login_as, receiver, a
 
 def test_form_errors_rerender_with_422(admin, login_as):
     client = login_as(admin)
-    response = client.post("/integrations/new/generic_webhook", data={
-        "csrf_token": client.csrf_token, "name": "", "url": "http://127.0.0.1/x", "auth_type": "none"})
+    response = client.post(
+        "/integrations/new/generic_webhook",
+        data={"csrf_token": client.csrf_token, "name": "", "url": "http://127.0.0.1/x", "auth_type": "none"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "non-public" in page and "Choose at least one event type." in page
@@ -62,8 +81,9 @@ def test_activate_deactivate_delete_keeps_history(admin, login_as, make_webhook,
     assert row.deleted_at is not None and not row.active
     assert client.get(f"/integrations/{integration.id}").status_code == 404
     assert "Receiver" not in client.get("/integrations/").get_data(as_text=True)
-    messages = db.session.scalars(select(IntegrationLog.message).where(
-        IntegrationLog.integration_id == integration.id)).all()
+    messages = db.session.scalars(
+        select(IntegrationLog.message).where(IntegrationLog.integration_id == integration.id)
+    ).all()
     assert {"Integration activated", "Integration deactivated", "Integration deleted"} <= set(messages)
 
 
@@ -92,8 +112,10 @@ def test_deliveries_log_and_redeliver(admin, login_as, make_webhook, receiver, c
     assert "certificate.issued" in listing and "delivered" in listing
     detail = client.get(f"/integrations/deliveries/{row.id}").get_data(as_text=True)
     assert "webhook-signature" in detail and "&#34;type&#34;:&#34;certificate.issued&#34;" in detail
-    again = client.post(f"/integrations/deliveries/{row.id}/redeliver",
-                        headers={"X-CSRFToken": client.csrf_token, "HX-Request": "true"})
+    again = client.post(
+        f"/integrations/deliveries/{row.id}/redeliver",
+        headers={"X-CSRFToken": client.csrf_token, "HX-Request": "true"},
+    )
     assert again.status_code == 200 and "pending" in again.get_data(as_text=True)
     jobs()
     assert len(receiver.wait_for(2)) == 2
@@ -109,3 +131,34 @@ def test_health_page_and_json(admin, login_as, make_webhook, receiver):
     assert data["failing"][0]["last_error"] == "HTTP 500"
     assert "Integration health" in client.get("/integrations/health").get_data(as_text=True)
     assert "Integrations" in client.get("/integrations/").get_data(as_text=True)
+
+
+def test_api_service_functions_and_openapi_fragment(admin, receiver, allow_private):
+    import pytest
+
+    from app.integrations_web.openapi import openapi_paths
+    from app.services import integrations_api
+    from app.services.errors import ValidationError
+
+    created = integrations_api.create_integration(
+        {"type": "generic_webhook", "name": "API hook", "url": receiver.url_for("/h"),
+         "event_types": ["ping"]},
+        actor=admin)
+    db.session.commit()
+    assert created["signing_secret_once"].startswith("whsec_") and created["active"] is False
+    assert integrations_api.activate(created["id"], actor=admin)["status"] == "active"
+    assert integrations_api.test(created["id"], actor=admin)["ok"] is True
+    db.session.commit()
+    assert integrations_api.deliveries(created["id"])["items"][0]["request_headers"]["webhook-id"]
+    assert integrations_api.logs(created["id"], level="info")["total"] >= 2
+    assert integrations_api.list_integrations()["items"][0]["name"] == "API hook"
+    assert integrations_api.health()["integrations"]["active"] == 1
+    with pytest.raises(ValidationError):
+        integrations_api.logs(created["id"], level="loud")
+    with pytest.raises(LookupError):
+        integrations_api.get_integration(999)
+    paths = openapi_paths()
+    assert {"/api/v1/integrations", "/api/v1/integrations/{id}", "/api/v1/integrations/{id}/test",
+            "/api/v1/integrations/{id}/activate", "/api/v1/integrations/{id}/deactivate",
+            "/api/v1/integrations/{id}/logs", "/api/v1/integrations/{id}/deliveries",
+            "/api/v1/integrations/health"} == set(paths)

@@ -21,9 +21,12 @@ def site():
 
 @pytest.fixture
 def make_moodle(allow_private):
-    def factory(url: str, token: str = "full", **fields) -> Integration:
-        integration, _ = integrations.create("moodle", {"name": "Campus Moodle", "site_url": url,
-                                                        "moodle_token": token, **fields}, actor="test")
+    def factory(url: str, token: str = "full", **fields) -> Integration:  # noqa: S107 - a simulator token
+        integration, _ = integrations.create(
+            "moodle",
+            {"name": "Campus Moodle", "site_url": url, "moodle_token": token, **fields},
+            actor="test",
+        )
         integrations.set_active(integration, True, actor="test")
         db.session.commit()
         return integration
@@ -51,7 +54,9 @@ def test_sync_maps_courses_users_and_completions_and_rerun_is_a_noop(site, make_
     assert run.details["courses"] == {"created": 3}
     assert run.details["completions"] == {"created": 2}
     assert (run.failed, run.updated) == (0, 0)
-    fire = db.session.scalar(select(Course).where(Course.source == f"moodle:{integration.id}", Course.code == "FIRE101"))
+    fire = db.session.scalar(
+        select(Course).where(Course.source == f"moodle:{integration.id}", Course.code == "FIRE101")
+    )
     assert (fire.title, fire.category, fire.description) == ("Fire safety", "Safety", "Evacuation drills")
     ada = db.session.scalar(select(User).where(User.email.like("ada.lovelace%")))
     assert ada is not None and ada.role == "learner"
@@ -69,13 +74,20 @@ def test_new_completion_is_picked_up_incrementally_and_issues_a_certificate(site
     integration = make_moodle(site.url)
     sync(integration, jobs)
     fire = db.session.scalar(select(Course).where(Course.code == "FIRE101"))
-    catalog.create_certification({"name": "Fire Warden", "status": "active", "course_ids": [fire.id]}, actor="test")
+    catalog.create_certification(
+        {"name": "Fire Warden", "status": "active", "course_ids": [fire.id]}, actor="test"
+    )
     db.session.commit()
     grace = next(u for u in site.site.users.values() if u.firstname == "Grace")
     site.site.complete(int(fire.external_id), grace.id)
     run = sync(integration, jobs)
     assert run.details["completions"] == {"created": 1}
-    assert db.session.scalar(select(Certificate).join(User, Certificate.user_id == User.id).where(User.email == grace.email)) is not None
+    assert (
+        db.session.scalar(
+            select(Certificate).join(User, Certificate.user_id == User.id).where(User.email == grace.email)
+        )
+        is not None
+    )
 
 
 def test_invalid_token_fails_the_run_in_plain_words_and_changes_nothing(site, make_moodle, jobs):
@@ -98,11 +110,16 @@ def test_enrolled_users_are_paged(allow_private, make_moodle, jobs):
             site.complete(big, learner, int(site.clock()) - 86400 * 11, touch=False)
     with MoodleSimulator(site) as sim:
         run = sync(make_moodle(sim.url), jobs)
-        pages = [r for r in sim.site.requests if r.function == "core_enrol_get_enrolled_users"
-                 and dict(r.fields).get("courseid") == str(big.id)]
+        pages = [
+            r
+            for r in sim.site.requests
+            if r.function == "core_enrol_get_enrolled_users" and dict(r.fields).get("courseid") == str(big.id)
+        ]
     assert len(pages) == 2  # 100 + 50
     assert run.status == "succeeded"
-    assert db.session.scalar(select(func.count()).select_from(User).where(User.email.like("p%.pager.%"))) == 150
+    assert (
+        db.session.scalar(select(func.count()).select_from(User).where(User.email.like("p%.pager.%"))) == 150
+    )
     assert run.details["completions"]["created"] == 2 + 3
 
 
@@ -152,4 +169,7 @@ def test_cron_queues_due_syncs_once(site, make_moodle, jobs):
     jobs()
     db.session.commit()
     assert total(Course) == 3
-    assert db.session.scalar(select(SyncRun.trigger).where(SyncRun.integration_id == integration.id)) == "schedule"
+    assert (
+        db.session.scalar(select(SyncRun.trigger).where(SyncRun.integration_id == integration.id))
+        == "schedule"
+    )

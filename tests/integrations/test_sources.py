@@ -1,4 +1,4 @@
-"""SQL source against a real second database (SQLite file; PostgreSQL when reachable) and the CSV drop folder."""
+"""SQL source against a real second database (SQLite; PostgreSQL when reachable) and the CSV drop folder."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from app.models import Certificate, Completion, User
 from app.models.integration import SyncRun
 from app.services import integrations, syncs
 
-QUERY = ("SELECT learner_email AS email, learner_name AS name, course AS course_code, state AS status, "
-         "mark AS score, finished AS completed_at FROM lms_results ORDER BY id")
+QUERY = (
+    "SELECT learner_email AS email, learner_name AS name, course AS course_code, state AS status, "
+    "mark AS score, finished AS completed_at FROM lms_results ORDER BY id"
+)
 ROWS = [
     (1, "ann@example.com", "Ann Archer", "FA-101", "completed", 91, "2026-01-10T08:00:00Z"),
     (2, "bob@example.com", "Bob Baker", "FA-101", "in_progress", None, None),
@@ -29,12 +31,18 @@ def _fill(url: str) -> None:
     engine = create_engine(sql_source.normalise_url(url))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS lms_results"))
-        conn.execute(text("CREATE TABLE lms_results (id INTEGER PRIMARY KEY, learner_email VARCHAR(200), "
-                          "learner_name VARCHAR(200), course VARCHAR(40), state VARCHAR(20), mark INTEGER, "
-                          "finished VARCHAR(40))"))
+        conn.execute(
+            text(
+                "CREATE TABLE lms_results (id INTEGER PRIMARY KEY, learner_email VARCHAR(200), "
+                "learner_name VARCHAR(200), course VARCHAR(40), state VARCHAR(20), mark INTEGER, "
+                "finished VARCHAR(40))"
+            )
+        )
         for row in ROWS:
-            conn.execute(text("INSERT INTO lms_results VALUES (:a, :b, :c, :d, :e, :f, :g)"),
-                         dict(zip("abcdefg", row, strict=True)))
+            conn.execute(
+                text("INSERT INTO lms_results VALUES (:a, :b, :c, :d, :e, :f, :g)"),
+                dict(zip("abcdefg", row, strict=True)),
+            )
     engine.dispose()
 
 
@@ -42,8 +50,9 @@ def _postgres_source() -> str | None:
     base = os.environ.get("TEST_SOURCE_PG_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
     name = f"laurel_src_{uuid.uuid4().hex[:8]}"
     try:
-        admin = create_engine(sql_source.normalise_url(base), isolation_level="AUTOCOMMIT",
-                              connect_args={"connect_timeout": 2})
+        admin = create_engine(
+            sql_source.normalise_url(base), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2}
+        )
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
@@ -63,8 +72,9 @@ def source_url(request, tmp_path):
     _fill(url)
     yield url
     if request.param == "postgresql":
-        admin = create_engine(sql_source.normalise_url(url.rsplit("/", 1)[0] + "/postgres"),
-                              isolation_level="AUTOCOMMIT")
+        admin = create_engine(
+            sql_source.normalise_url(url.rsplit("/", 1)[0] + "/postgres"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
         admin.dispose()
@@ -79,8 +89,9 @@ def run_now(integration, jobs) -> SyncRun:
 
 
 def test_sql_source_imports_like_a_csv_file_and_rerun_changes_nothing(source_url, catalog_one, jobs):
-    integration, _ = integrations.create("sql", {"name": "HR DB", "database_url": source_url, "query": QUERY},
-                                         actor="test")
+    integration, _ = integrations.create(
+        "sql", {"name": "HR DB", "database_url": source_url, "query": QUERY}, actor="test"
+    )
     integrations.set_active(integration, True, actor="test")
     db.session.commit()
     assert syncs.test(integration)["ok"]
@@ -106,8 +117,9 @@ def test_sql_source_is_read_only(tmp_path):
 
 
 def test_sql_url_is_encrypted_and_query_must_select(catalog_one):
-    integration, _ = integrations.create("sql", {"name": "HR", "database_url": "postgresql://ro:pa55word@db/hr",
-                                                 "query": QUERY}, actor="test")
+    integration, _ = integrations.create(
+        "sql", {"name": "HR", "database_url": "postgresql://ro:pa55word@db/hr", "query": QUERY}, actor="test"
+    )
     db.session.commit()
     raw = db.session.execute(text("SELECT credentials_encrypted FROM integrations")).scalar()
     assert "pa55word" not in raw
@@ -126,12 +138,17 @@ def write(folder: Path, name: str, content: str) -> Path:
 
 
 def test_file_drop_moves_files_to_done_and_failed(tmp_path, catalog_one, jobs):
-    write(tmp_path, "good.csv", "email,name,course_code,status,score,completed_at\n"
-                                "dee@example.com,Dee Drop,FA-101,completed,80,2026-02-01\n")
+    write(
+        tmp_path,
+        "good.csv",
+        "email,name,course_code,status,score,completed_at\n"
+        "dee@example.com,Dee Drop,FA-101,completed,80,2026-02-01\n",
+    )
     write(tmp_path, "bad.csv", "email,name,course_code\nnot-an-email,X,FA-101\neve@example.com,Eve,NOPE\n")
     (tmp_path / "notes.txt").write_text("ignored")
-    integration, _ = integrations.create("file_drop", {"name": "Drop", "folder": str(tmp_path),
-                                                       "settle_seconds": "1"}, actor="test")
+    integration, _ = integrations.create(
+        "file_drop", {"name": "Drop", "folder": str(tmp_path), "settle_seconds": "1"}, actor="test"
+    )
     integrations.set_active(integration, True, actor="test")
     db.session.commit()
     assert "2 CSV file(s) waiting" in syncs.test(integration)["message"]
@@ -148,8 +165,9 @@ def test_file_drop_moves_files_to_done_and_failed(tmp_path, catalog_one, jobs):
 
 
 def test_file_drop_missing_folder_fails_the_run(tmp_path, jobs):
-    integration, _ = integrations.create("file_drop", {"name": "Drop", "folder": str(tmp_path / "nope")},
-                                         actor="test")
+    integration, _ = integrations.create(
+        "file_drop", {"name": "Drop", "folder": str(tmp_path / "nope")}, actor="test"
+    )
     db.session.commit()
     run = run_now(integration, jobs)
     assert run.status == "failed" and "does not exist" in run.message

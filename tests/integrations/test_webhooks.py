@@ -1,4 +1,4 @@
-"""Outgoing webhooks end to end: lifecycle change -> RQ job -> real receiver, verified with `standardwebhooks`."""
+"""Outgoing webhooks end to end: lifecycle change -> RQ job -> real receiver, checked by standardwebhooks."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def verified(secret: str, recorded) -> dict:
 
 
 def complete(learner, course) -> None:
-    enrollment.record_completion(learner, course, score=90, completed_at=utcnow() - timedelta(hours=1), actor="test")
+    enrollment.record_completion(
+        learner, course, score=90, completed_at=utcnow() - timedelta(hours=1), actor="test"
+    )
     db.session.commit()
 
 
@@ -42,8 +44,9 @@ def delivery() -> WebhookDelivery:
 
 def test_issued_certificate_is_delivered_signed(receiver, make_webhook, catalog_one, learner, jobs):
     cert, course = catalog_one
-    integration, secret = make_webhook(receiver.url_for("/hook"),
-                                       events=["certificate.issued", "enrollment.completed"])
+    integration, secret = make_webhook(
+        receiver.url_for("/hook"), events=["certificate.issued", "enrollment.completed"]
+    )
     complete(learner, course)
     jobs()
     received = receiver.wait_for(2)
@@ -61,8 +64,9 @@ def test_issued_certificate_is_delivered_signed(receiver, make_webhook, catalog_
     assert db.session.get(Integration, integration.id).last_success_at is not None
 
 
-def test_500_then_200_is_delivered_on_retry_with_the_same_id(app, receiver, make_webhook, catalog_one, learner,
-                                                              jobs):
+def test_500_then_200_is_delivered_on_retry_with_the_same_id(
+    app, receiver, make_webhook, catalog_one, learner, jobs
+):
     _, course = catalog_one
     _, secret = make_webhook(receiver.url_for("/hook"))
     receiver.script(500, 200)
@@ -70,7 +74,9 @@ def test_500_then_200_is_delivered_on_retry_with_the_same_id(app, receiver, make
     jobs()
     row = delivery()
     assert (row.status, row.attempt, row.response_status) == ("failed", 1, 500)
-    assert timedelta(seconds=3) < row.next_attempt_at - row.last_attempt_at < timedelta(seconds=7)  # 5 s +-20%
+    assert (
+        timedelta(seconds=3) < row.next_attempt_at - row.last_attempt_at < timedelta(seconds=7)
+    )  # 5 s +-20%
     assert run_scheduled(app, seconds_ahead=10) == 1
     jobs()
     first, second = receiver.wait_for(2)
@@ -92,8 +98,9 @@ def test_retry_after_is_honoured(receiver, make_webhook, catalog_one, learner, j
     assert row.next_attempt_at - row.last_attempt_at >= timedelta(seconds=119)
 
 
-def test_410_disables_the_endpoint_and_tells_the_admins(receiver, make_webhook, catalog_one, learner, admin, jobs,
-                                                         smtp_server):
+def test_410_disables_the_endpoint_and_tells_the_admins(
+    receiver, make_webhook, catalog_one, learner, admin, jobs, smtp_server
+):
     _, course = catalog_one
     integration, _ = make_webhook(receiver.url_for("/hook"))
     receiver.script(410)
@@ -119,7 +126,9 @@ def admin_mail(smtp_server, admin, timeout: float = 10):
     raise AssertionError("no 'integration disabled' mail to the admin")
 
 
-def test_failing_for_five_days_disables(receiver, make_webhook, catalog_one, learner, admin, jobs, smtp_server):
+def test_failing_for_five_days_disables(
+    receiver, make_webhook, catalog_one, learner, admin, jobs, smtp_server
+):
     _, course = catalog_one
     integration, _ = make_webhook(receiver.url_for("/hook"))
     integration.failing_since = utcnow() - timedelta(days=5, minutes=1)
@@ -133,16 +142,27 @@ def test_failing_for_five_days_disables(receiver, make_webhook, catalog_one, lea
     assert "5 days" in admin_mail(smtp_server, admin).get_body(("plain",)).get_content()
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "http://169.254.169.254/latest",
-                                 "http://[::1]:9/hook", "http://2130706433/hook"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest",
+        "http://[::1]:9/hook",
+        "http://2130706433/hook",
+    ],
+)
 def test_private_targets_are_refused_by_default(url):
     with pytest.raises(ValidationError) as caught:
-        integrations.create("generic_webhook", {"name": "x", "url": url, "event_types": ["ping"]}, actor="test")
+        integrations.create(
+            "generic_webhook", {"name": "x", "url": url, "event_types": ["ping"]}, actor="test"
+        )
     assert "non-public" in caught.value.errors["url"]
 
 
-def test_delivery_to_loopback_is_refused_at_send_time(app, receiver, make_webhook, catalog_one, learner, jobs,
-                                                      monkeypatch):
+def test_delivery_to_loopback_is_refused_at_send_time(
+    app, receiver, make_webhook, catalog_one, learner, jobs, monkeypatch
+):
     _, course = catalog_one
     make_webhook(receiver.url_for("/hook"))
     monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", False)  # e.g. the setting was turned off later
@@ -153,7 +173,9 @@ def test_delivery_to_loopback_is_refused_at_send_time(app, receiver, make_webhoo
     assert receiver.requests == []
 
 
-def test_redeliver_one_and_replay_failed_since(app, receiver, make_webhook, catalog_one, learner, make_user, jobs):
+def test_redeliver_one_and_replay_failed_since(
+    app, receiver, make_webhook, catalog_one, learner, make_user, jobs
+):
     _, course = catalog_one
     integration, secret = make_webhook(receiver.url_for("/hook"), events=["enrollment.completed"])
     receiver.default = Reply(500)
@@ -174,7 +196,10 @@ def test_redeliver_one_and_replay_failed_since(app, receiver, make_webhook, cata
     db.session.commit()
     jobs()
     last = receiver.requests[-1]
-    assert last.headers["webhook-id"] == row.event_id and verified(secret, last)["type"] == "enrollment.completed"
+    assert (
+        last.headers["webhook-id"] == row.event_id
+        and verified(secret, last)["type"] == "enrollment.completed"
+    )
     assert delivery_count_for(row.event_id) == 1
 
 
@@ -197,15 +222,23 @@ def test_lost_jobs_are_recovered_by_the_sweep(app, receiver, make_webhook, catal
     assert delivery().status == "delivered" and len(receiver.wait_for(1)) == 1
 
 
-def test_oauth2_client_credentials_token_is_fetched_once_and_sent(receiver, make_webhook, catalog_one, learner,
-                                                                   make_user, jobs):
+def test_oauth2_client_credentials_token_is_fetched_once_and_sent(
+    receiver, make_webhook, catalog_one, learner, make_user, jobs
+):
     from app.integrations.oauth2 import DEFAULT_CACHE
 
     DEFAULT_CACHE.clear()
     _, course = catalog_one
     token_url = receiver.token_endpoint("/oauth/token", client_id="laurel", client_secret="s3cr3t-client")
-    make_webhook(receiver.url_for("/hook"), events=["enrollment.completed"], auth_type="oauth2",
-                 token_url=token_url, client_id="laurel", client_secret="s3cr3t-client", scope="hooks")
+    make_webhook(
+        receiver.url_for("/hook"),
+        events=["enrollment.completed"],
+        auth_type="oauth2",
+        token_url=token_url,
+        client_id="laurel",
+        client_secret="s3cr3t-client",
+        scope="hooks",
+    )
     complete(learner, course)
     complete(make_user("learner"), course)
     jobs()
@@ -222,8 +255,9 @@ def delivery_rows_masked() -> bool:
 
 
 def test_secrets_are_not_in_the_database_in_clear(receiver, make_webhook):
-    integration, secret = make_webhook(receiver.url_for("/hook"), auth_type="api_key", header_name="X-Api-Key",
-                                       api_key="key-THE-API-KEY-123")
+    integration, secret = make_webhook(
+        receiver.url_for("/hook"), auth_type="api_key", header_name="X-Api-Key", api_key="key-THE-API-KEY-123"
+    )
     row = db.session.execute(text("SELECT * FROM integrations WHERE id = :id"), {"id": integration.id}).one()
     stored = " ".join(str(v) for v in row)
     assert "key-THE-API-KEY-123" not in stored
@@ -266,8 +300,12 @@ def test_slack_message_is_readable(receiver, make_webhook, catalog_one, learner,
 def test_test_button_pings_inline(receiver, make_webhook, admin, login_as):
     integration, secret = make_webhook(receiver.url_for("/hook"), active=False)
     client = login_as(admin)
-    response = client.post(f"/integrations/{integration.id}/test", headers={"X-CSRFToken": client.csrf_token,
-                                                                            "HX-Request": "true"})
+    response = client.post(
+        f"/integrations/{integration.id}/test",
+        headers={"X-CSRFToken": client.csrf_token, "HX-Request": "true"},
+    )
     assert response.status_code == 200 and "It works." in response.get_data(as_text=True)
     assert verified(secret, receiver.wait_for(1)[0])["type"] == "ping"
-    assert db.session.scalar(select(IntegrationLog.message).where(IntegrationLog.message.like("Delivered ping%")))
+    assert db.session.scalar(
+        select(IntegrationLog.message).where(IntegrationLog.message.like("Delivered ping%"))
+    )
