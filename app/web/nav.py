@@ -23,10 +23,38 @@ def add(endpoint: str, label: str, roles: tuple[str, ...], prefix: str = "", ord
         _items.append(item)
 
 
-def items_for(user) -> list[NavItem]:
+# The menu's shape lives here, in one place: these entries fold into dropdowns; the rest stay top-level.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Catalog": ("certifications.courses", "certifications.programs", "certifications.enrollments",
+                "certifications.import_csv"),
+    "Admin": ("admin.users", "integrations_web.index", "documents_web.templates", "admin.mail_log",
+              "sharing.email_previews", "admin.audit"),
+}
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    label: str
+    items: tuple[NavItem, ...]
+    order: int
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return tuple(i.prefix or i.endpoint for i in self.items)
+
+
+def items_for(user) -> list[NavItem | NavGroup]:
+    """The menu for this user's role: top-level items and dropdown groups, in order."""
     if not user.is_authenticated:
         return []
-    return sorted((i for i in _items if user.role in i.roles), key=lambda i: i.order)
+    visible = sorted((i for i in _items if user.role in i.roles), key=lambda i: i.order)
+    grouped = {e for endpoints in GROUPS.values() for e in endpoints}
+    menu: list[NavItem | NavGroup] = [i for i in visible if i.endpoint not in grouped]
+    for label, endpoints in GROUPS.items():
+        members = tuple(i for e in endpoints for i in visible if i.endpoint == e)
+        if members:
+            menu.append(NavGroup(label, members, min(i.order for i in members)))
+    return sorted(menu, key=lambda entry: entry.order)
 
 
 ALL = ("admin", "staff", "learner")
