@@ -195,7 +195,8 @@ def issue(user: User, certification: Certification, *, actor: audit.Actor, note:
           renewed_from: Certificate | None = None, now: datetime | None = None,
           cycle: int | None = None) -> Certificate:
     """Issue one certificate (manual issue when `note` is given). Audited; emits certificate.issued
-    (and certificate.renewed). Raises NotAllowed if that cycle was issued already."""
+    (and certificate.renewed). Raises NotAllowed if the learner holds a valid one already (outside its
+    renewal window) or that cycle was issued already."""
     note = (note or "").strip() or None
     if note is not None and len(note) > 2000:
         raise ValidationError({"note": "At most 2000 characters."})
@@ -206,8 +207,10 @@ def issue(user: User, certification: Certification, *, actor: audit.Actor, note:
         completion, _ = _course_result(facts.enrollments.get(course.id), course.code, None, None)
         if completion is not None:
             completions.append((course, completion))
+    latest = facts.latest.get(certification.id)
+    if latest is not None and renewed_from is None and latest.status_at(now) == "valid":
+        raise NotAllowed(f"{user.name} already holds {certification.name} ({latest.serial}).")
     if cycle is None:
-        latest = facts.latest.get(certification.id)
         cycle = (renewed_from.cycle if renewed_from else (latest.cycle if latest else 0)) + 1
     created = _insert(user, certification, actor=actor, now=now, completions=completions,
                       renewed_from=renewed_from, note=note, cycle=cycle)
