@@ -78,6 +78,10 @@ def parse(file_bytes: bytes) -> ImportPreview:
     except UnicodeDecodeError as exc:
         preview.errors.append((1, f"The file is not UTF-8 text (byte {exc.start})."))
         return preview
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        preview.errors.append((line, "The file contains a NUL character: is it really a CSV file?"))
+        return preview
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]

@@ -82,3 +82,17 @@ def test_sample_csv_parses(first_aid, make_course):
     preview = imports.parse(imports.SAMPLE_CSV.encode())
     assert preview.errors == [] and len(preview.rows) == 4
     assert imports.SAMPLE_CSV.splitlines()[0].split(",") == list(imports.COLUMNS)
+
+
+def test_a_nul_character_is_reported_not_stored():
+    from app.services import imports
+
+    preview = imports.parse(b"email,name,department,course_code,status,score,completed_at\n"
+                            b"a\x00@example.com,A,B,FA-101,completed,80,2026-01-01\n")
+    assert not preview.ok
+    assert preview.errors == [(2, "The file contains a NUL character: is it really a CSV file?")]
+
+
+def test_forms_refuse_nul_characters(client):
+    response = client.get("/login?next=%00")
+    assert response.status_code == 400
