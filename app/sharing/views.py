@@ -124,4 +124,4 @@ def linkedin(code: str):
     return redirect(target, 302)
 
 
-from app.sharing import inbox, previews  # noqa: E402,F401  (their routes join this blueprint)
+from app.sharing import commands, inbox, previews  # noqa: E402,F401  (they join this blueprint)

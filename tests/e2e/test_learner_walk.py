@@ -117,3 +117,20 @@ def test_learner_walk(app, holder, live_server, new_page, monkeypatch):
     assert response.status == 404
     assert re.search(r"Not found", visitor.content())
     shot(visitor, "learner-public-page-private")
+
+
+def test_admin_previews_emails(app, admin, live_server, new_page):
+    """The preview page shows the HTML part in a sandboxed iframe with its own CSP: no violations."""
+    from playwright.sync_api import expect
+
+    page = new_page()
+    _log_in(page, live_server, admin.email)
+    page.goto(f"{live_server}/admin/emails")
+    expect(page.get_by_role("heading", name="Email previews")).to_be_visible()
+    page.get_by_role("link", name="Preview certificate_reminder").click()
+    frame = page.frame_locator("iframe.email-preview-frame")
+    expect(frame.get_by_text("Serial LAU-2026-000123")).to_be_visible()
+    shot(page, "admin-email-preview-html")
+    page.get_by_role("tab", name="Plain text").click()
+    expect(page.get_by_test_id("text-part")).to_contain_text("Turn them off in your profile")
+    assert_clean(page)
