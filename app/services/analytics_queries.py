@@ -169,9 +169,9 @@ def engagement(f: Filters, start: datetime, end: datetime) -> Select:
     stmt = (select(bucket.label("month"), EngagementCounter.kind, total)
             .where(EngagementCounter.day >= first_day, EngagementCounter.day < after_last)
             .group_by(bucket, EngagementCounter.kind))
-    if f.narrows_certificates:
-        stmt = stmt.where(EngagementCounter.certificate_id.in_(
-            select(Certificate.id).where(*certificate_scope(f, dates=False))))
+    if f.narrows_certificates:  # a join, not IN (...): the planner hashes the (few) matching certificates
+        stmt = (stmt.join(Certificate, Certificate.id == EngagementCounter.certificate_id)
+                .where(*certificate_scope(f, dates=False)))
     return stmt
 
 
@@ -180,26 +180,30 @@ def engagement(f: Filters, start: datetime, end: datetime) -> Select:
 def top_performers(f: Filters, now: datetime, limit: int | None) -> Select:
     """(user id, name, email, department, certificates held, average score) best first.
 
-    Held certificates are counted per holder in SQL; the average score (completed enrolments in scope) is a
-    correlated subquery evaluated only for holders that can still make the top `limit`.
+    Held certificates are counted per holder in SQL (a CTE). The average score (completed enrolments in
+    scope) is aggregated only for the candidates: holders whose count reaches the `limit`-th best, so ties
+    at the cut-off are still ordered by score without averaging every learner's enrolments.
     """
     held_counts = (select(Certificate.user_id, func.count().label("held"))
                    .where(held(now), *certificate_scope(f)).group_by(Certificate.user_id).cte("held_counts"))
-    avg_score = (select(func.avg(Enrollment.score))
-                 .where(Enrollment.user_id == held_counts.c.user_id, Enrollment.status == "completed",
-                        Enrollment.score.is_not(None),
-                        *course_scope(Filters(certification_id=f.certification_id, category=f.category),
-                                      Enrollment.user_id, Enrollment.course_id),
-                        *_in_range(Enrollment.completed_at, f))
-                 .scalar_subquery().label("avg_score"))
-    stmt = (select(User.id, User.name, User.email, User.department, held_counts.c.held, avg_score)
-            .join(held_counts, held_counts.c.user_id == User.id)
-            .order_by(held_counts.c.held.desc(), avg_score.desc().nulls_last(), User.name, User.id))
+    candidates = select(held_counts.c.user_id)
     if limit is not None:
         cutoff = (select(held_counts.c.held).order_by(held_counts.c.held.desc())
                   .offset(limit - 1).limit(1).scalar_subquery())
-        stmt = stmt.where(held_counts.c.held >= func.coalesce(cutoff, 0)).limit(limit)
-    return stmt
+        candidates = candidates.where(held_counts.c.held >= func.coalesce(cutoff, 0))
+    scores = (select(Enrollment.user_id, func.avg(Enrollment.score).label("avg_score"))
+              .where(Enrollment.user_id.in_(candidates), Enrollment.status == "completed",
+                     Enrollment.score.is_not(None),
+                     *course_scope(Filters(certification_id=f.certification_id, category=f.category),
+                                   Enrollment.user_id, Enrollment.course_id),
+                     *_in_range(Enrollment.completed_at, f))
+              .group_by(Enrollment.user_id).subquery("scores"))
+    stmt = (select(User.id, User.name, User.email, User.department, held_counts.c.held, scores.c.avg_score)
+            .join(held_counts, held_counts.c.user_id == User.id)
+            .outerjoin(scores, scores.c.user_id == User.id)
+            .where(User.id.in_(candidates))
+            .order_by(held_counts.c.held.desc(), scores.c.avg_score.desc().nulls_last(), User.name, User.id))
+    return stmt.limit(limit) if limit is not None else stmt
 
 
 def recent_completions(f: Filters, limit: int | None) -> Select:

@@ -79,7 +79,7 @@ def test_table_limit(bearer):
     ("from=2026-02-30", "from"), ("to=tomorrow", "to"), ("from=2026-05-02&to=2026-05-01", "to"),
     ("certification=0", "certification"), ("certification=1e3", "certification"),
     ("certification=123456789", "certification"), ("certification=99999999999999999999999", "certification"),
-    ("department=%00", "department"), ("category=" + "x" * 121, "category"), ("limit=0", "limit"),
+("category=" + "x" * 121, "category"), ("limit=0", "limit"),
     ("limit=1001", "limit"), ("limit=-5", "limit"), ("from=0001-01-01", "from"), ("from=9999-12-31", "from"),
 ])
 def test_bad_filters_are_422_problems(bearer, query, field):
