@@ -143,7 +143,10 @@ def parse_query(params: Iterable[Param]) -> dict:
 
 def read_body(schema: dict) -> dict:
     """The JSON object sent, checked against `schema`. An empty body is {} (PATCH nothing, reinstate)."""
-    if not request.get_data(cache=True):
+    # A form body was already parsed (and its stream consumed) by the app-wide NUL check: look at the form
+    # too, or "code=X" sent as a form would pass for an empty body (422 instead of 415).
+    sent = request.content_length or request.form or request.files or request.get_data(cache=True)
+    if not sent:
         return check_body({}, schema)
     if not request.is_json:
         abort(415, "Send the body as JSON with 'Content-Type: application/json'.")

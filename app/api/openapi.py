@@ -17,10 +17,12 @@ from app.api.schemas import BODIES, MAX_ID, PROBLEM, RESOURCES, STATS, VALIDATIO
 
 PROBLEM_JSON = "application/problem+json"
 ERROR_TEXT = {
-    400: "Malformed JSON, or a browser session writing without the CSRF header.",
+    400: "Malformed request: a NUL character in the query string, JSON that does not parse, or a browser "
+         "session writing without the CSRF header.",
     401: "No bearer token, or it is unknown, revoked, or its user is deactivated.",
     403: "Your role may not do this.", 404: "No such item (or not yours to see).",
     409: "Refused by a business rule (the detail says why).",
+    413: "The body is larger than the upload limit (MAX_UPLOAD_MB).",
     415: "The body is not sent as application/json.",
     422: "Invalid values; `errors` maps each field or query parameter to a message.",
 }
@@ -60,6 +62,8 @@ def build_document(app: Flask) -> dict:
             paths.setdefault(openapi_path(rule), {})[method] = _operation(rule, method, operation)
     for path, item in external.paths().items():
         paths.setdefault(path, {}).update(item)
+    paths = {path: {method: _with_app_wide_errors(op) for method, op in item.items()}
+             for path, item in paths.items()}
     paths = dict(sorted(paths.items()))
     return {
         "openapi": "3.1.0",
@@ -158,6 +162,27 @@ def _errors(rule: Rule, method: str, op: Operation) -> dict:
     if method != "get":
         statuses.update((400, 409))  # CSRF/JSON; a business rule may refuse any write
     if op.body:
-        statuses.add(415)
+        statuses.update((413, 415))
     return {str(status): {"description": ERROR_TEXT.get(status, "Error"), "content": {PROBLEM_JSON: {
         "schema": _ref("ValidationProblem" if status == 422 else "Problem")}}} for status in sorted(statuses)}
+
+
+# What the application answers before any view runs, whichever blueprint serves the route (fragments too):
+# app/web/inputs.py refuses NUL characters in every query string (400), app/web/auth.py refuses a bearer
+# token it does not know (401, even where no token is needed), MAX_CONTENT_LENGTH caps bodies (413).
+APP_WIDE_ERRORS = {
+    400: "A NUL character in the query string (or, for writes, malformed JSON / no CSRF header).",
+    401: "The Authorization header names an unknown, revoked or deactivated user's token "
+         "(where no token is needed, leave the header out).",
+}
+
+
+def _with_app_wide_errors(operation: dict) -> dict:
+    statuses = dict(APP_WIDE_ERRORS)
+    if "requestBody" in operation:
+        statuses[413] = ERROR_TEXT[413]
+    responses = dict(operation["responses"])
+    for status, description in statuses.items():
+        responses.setdefault(str(status), {"description": description, "content": {
+            PROBLEM_JSON: {"schema": _ref("Problem")}}})
+    return {**operation, "responses": dict(sorted(responses.items()))}

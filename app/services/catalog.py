@@ -68,7 +68,10 @@ def _clean_course(fields: dict, course: Course | None) -> dict:
             except ValueError as exc:
                 errors[key] = str(exc)
     if "code" in values and not errors.get("code"):
-        taken = select(Course.id).where(func.lower(Course.code) == values["code"].lower())
+        # Exact match too: the database's lower() may not fold what Python's does (SQLite: ASCII only),
+        # and the unique index is on the exact value.
+        taken = select(Course.id).where(or_(Course.code == values["code"],
+                                            func.lower(Course.code) == values["code"].lower()))
         if course is not None:
             taken = taken.where(Course.id != course.id)
         if db.session.scalar(taken) is not None:
@@ -215,7 +218,8 @@ def _status(value: object) -> str:
 def _clean_certification(fields: dict, cert: Certification | None) -> dict:
     values, errors = _clean_cert_scalars(fields)
     if "name" in values:
-        taken = select(Certification.id).where(func.lower(Certification.name) == values["name"].lower())
+        taken = select(Certification.id).where(or_(Certification.name == values["name"],
+                                                   func.lower(Certification.name) == values["name"].lower()))
         if cert is not None:
             taken = taken.where(Certification.id != cert.id)
         if db.session.scalar(taken) is not None:
