@@ -5,9 +5,8 @@ Every lifecycle event (`events.emit`) that an active outgoing integration subscr
 integration, in the same transaction as the change itself; the delivery job is enqueued after commit.
 The database is the truth: `recover` (a sweep step) re-enqueues deliveries whose job got lost.
 
-Retries follow app.integrations.retry (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with
-jitter; Retry-After honoured). 410 Gone disables the integration; one failing for 5 days is disabled
-and the admins are emailed.
+Retries follow app.integrations.retry (Retry-After honoured). 410 Gone disables the integration; one
+failing for 5 days is disabled and the admins are emailed.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.integrations import delivery as http_delivery
 from app.integrations import retry, slack
+from app.integrations.crypto import CryptoError
 from app.integrations.http import make_session
 from app.integrations.oauth2 import AuthConfigError, OAuth2Error, auth_headers
 from app.models import Certification, Course, User
@@ -159,26 +159,26 @@ def attempt(row: WebhookDelivery, *, schedule_retry: bool = True) -> http_delive
     integration = row.integration
     payload = row.event.payload
     body = http_delivery.encode(slack.format_message(payload) if integration.type == "slack" else payload)
-    creds = integrations.credentials(integration)
-    url = creds.get("webhook_url") if integration.type == "slack" else (integration.config or {}).get("url")
     private = integrations.allow_private()
     try:
+        creds = integrations.credentials(integration)
+        signing_secrets = integrations.signing_secrets(integration)
         extra = auth_headers(
             integration.auth_type,
             integration.config or {},
             creds,
             session_factory=lambda: make_session(private),
         )
+    except CryptoError as exc:  # keys changed: visible on the delivery, retried once the keys are fixed
+        result = http_delivery.Attempt("fail", {}, error=f"Stored secrets unreadable: {exc}")
     except (AuthConfigError, OAuth2Error) as exc:
         result = http_delivery.Attempt("fail", {}, error=f"Authentication failed: {exc}")
     else:
+        url = (
+            creds.get("webhook_url") if integration.type == "slack" else (integration.config or {}).get("url")
+        )
         result = http_delivery.send(
-            url or "",
-            row.event_id,
-            body,
-            integrations.signing_secrets(integration),
-            auth_headers=extra,
-            allow_private=private,
+            url or "", row.event_id, body, signing_secrets, auth_headers=extra, allow_private=private
         )
     _record(row, body, result, schedule_retry)
     return result

@@ -1,0 +1,203 @@
+"""Webhook delivery and Moodle sync benchmark (not collected by pytest).
+
+1. 1,000 lifecycle events x 3 endpoints: events go through the real subscriber (one WebhookEvent + 3
+   deliveries each, committed in batches of 100), 2 `flask worker --burst` processes (the production
+   AppWorker, fork per job) deliver them to a local receiver. Reports wall time (first commit -> last
+   delivery received), throughput and p50/p95 latency (event created -> request received).
+2. Moodle sync of 100 courses x 200 users from the simulator: full run, then an incremental re-run.
+
+PostgreSQL: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/laurel_bench; a database
+`laurel_bench_webhooks` is created next to it). Redis: REDIS_URL, else the embedded one.
+
+    .venv/bin/python tests/benchmarks/bench_webhooks.py [--events 1000] [--workers 2] [--simple]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "laurel_bench_webhooks"
+
+
+def database_url() -> str:
+    url = make_url(
+        os.environ.get("BENCH_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/laurel_bench"
+    )
+    url = url.set(drivername="postgresql+psycopg", database=DB_NAME)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def make_app(instance: str, db_url: str):
+    os.environ.update(
+        LAUREL_INSTANCE_PATH=instance, DATABASE_URL=db_url, WEBHOOKS_ALLOW_PRIVATE="1", MAIL_BACKEND="file"
+    )
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789")
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def start_workers(n: int, env: dict, simple: bool) -> list[subprocess.Popen]:
+    """`flask worker` (AppWorker: a forked horse per job, the production default) or, with `simple`,
+    `rq worker -w app.tasks.worker.AppSimpleWorker` (jobs run in the worker process itself)."""
+    if simple:
+        cmd = [
+            str(ROOT / ".venv/bin/rq"),
+            "worker",
+            "-w",
+            "app.tasks.worker.AppSimpleWorker",
+            "--url",
+            env["REDIS_URL"],
+            "high",
+            "default",
+            "low",
+        ]
+    else:
+        cmd = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "worker", "--no-scheduler"]
+    return [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(n)
+    ]
+
+
+def bench_webhooks(app, n_events: int, n_endpoints: int, n_workers: int, simple: bool) -> None:
+    """Workers run while the events are emitted (100 per transaction), as in production."""
+    from app.extensions import db
+    from app.models.integration import Integration, WebhookDelivery, WebhookEvent
+    from app.queue import redis_url
+    from app.services import events, integrations
+    from tests.support.receiver import Receiver
+
+    with Receiver() as rx, app.app_context():
+        for old in db.session.query(Integration):
+            old.active = False
+        for i in range(n_endpoints):
+            hook, _ = integrations.create(
+                "generic_webhook",
+                {"name": f"Endpoint {i}", "url": rx.url_for(f"/e{i}"), "event_types": ["user.created"]},
+                actor="bench",
+            )
+            integrations.set_active(hook, True, actor="bench")
+        db.session.commit()
+        workers = start_workers(n_workers, {**os.environ, "REDIS_URL": redis_url()}, simple)
+        time.sleep(3)  # let the workers start
+        started = time.perf_counter()
+        for batch in range(0, n_events, 100):
+            for n in range(batch, min(batch + 100, n_events)):
+                events.emit(
+                    "user.created",
+                    {
+                        "id": n,
+                        "email": f"user{n}@example.com",
+                        "name": f"User {n}",
+                        "role": "learner",
+                        "department": None,
+                        "active": True,
+                    },
+                )
+            db.session.commit()
+        emitted = time.perf_counter() - started
+        try:
+            rx.wait_for(n_events * n_endpoints, timeout=1800)
+        finally:
+            wall = time.perf_counter() - started
+            for worker in workers:
+                worker.terminate()
+                worker.wait(timeout=60)
+        ids = {e.id: e.created_at.timestamp() for e in db.session.query(WebhookEvent)}
+        latencies = sorted(r.time - ids[r.headers["webhook-id"]] for r in rx.requests)
+        statuses = dict(
+            db.session.query(WebhookDelivery.status, db.func.count()).group_by(WebhookDelivery.status)
+        )
+        total = n_events * n_endpoints
+        kind = "simple (no fork)" if simple else "forking AppWorker"
+        print(
+            f"webhooks: {n_events} events x {n_endpoints} endpoints = {total} deliveries, "
+            f"{n_workers} {kind} workers"
+        )
+        print(
+            f"  events emitted+committed in {emitted:.2f} s; all delivered after {wall:.2f} s "
+            f"({total / wall:.0f} deliveries/s); rows: {statuses}"
+        )
+        print(
+            f"  latency event->received: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+            f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms, "
+            f"max {latencies[-1] * 1000:.0f} ms"
+        )
+
+
+def bench_moodle(app, courses: int, users: int) -> None:
+    from app.extensions import db
+    from app.models.integration import SyncRun
+    from app.services import integrations, syncs
+    from tests.support.moodle_simulator import MoodleSimulator, big_site
+
+    with MoodleSimulator(big_site(courses, users)) as sim, app.app_context():
+        integration, _ = integrations.create(
+            "moodle", {"name": "Big Moodle", "site_url": sim.url, "moodle_token": "full"}, actor="bench"
+        )
+        integrations.set_active(integration, True, actor="bench")
+        db.session.commit()
+        for label in ("full", "incremental"):
+            started = time.perf_counter()
+            summary = syncs.run(integration.id, trigger="manual")
+            db.session.commit()
+            took = time.perf_counter() - started
+            run = db.session.get(SyncRun, summary["run_id"])
+            print(
+                f"moodle {label} sync of {courses} courses x {users} users: {took:.2f} s, "
+                f"status {run.status}, created {run.created}, updated {run.updated}, "
+                f"unchanged {run.unchanged}, failed {run.failed}, "
+                f"{run.details.get('api_calls')} API calls"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--endpoints", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--courses", type=int, default=100)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--simple", action="store_true", help="non-forking workers (AppSimpleWorker)")
+    parser.add_argument("--skip-moodle", action="store_true")
+    args = parser.parse_args()
+    instance = tempfile.mkdtemp(prefix="laurel-bw-")
+    app = make_app(instance, database_url())
+    try:
+        bench_webhooks(app, args.events, args.endpoints, args.workers, args.simple)
+        if not args.skip_moodle:
+            bench_moodle(app, args.courses, args.users)
+    finally:
+        if not os.environ.get("REDIS_URL"):
+            subprocess.run(
+                ["redis-cli", "-s", f"{instance}/redis.sock", "shutdown", "nosave"],
+                check=False,
+                capture_output=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
