@@ -60,10 +60,10 @@ def build_document(app: Flask) -> dict:
             continue  # described by a fragment, or undocumented (the coverage test names it)
         for method in methods(rule):
             paths.setdefault(openapi_path(rule), {})[method] = _operation(rule, method, operation)
-    for path, item in external.paths().items():
+    for path, item in external.paths(app).items():
         paths.setdefault(path, {}).update(item)
-    paths = {path: {method: _with_app_wide_errors(op) for method, op in item.items()}
-             for path, item in paths.items()}
+    paths = {path: {key: _with_app_wide_errors(value) if key in external.HTTP_METHODS else value
+                    for key, value in item.items()} for path, item in paths.items()}
     paths = dict(sorted(paths.items()))
     return {
         "openapi": "3.1.0",
@@ -72,9 +72,10 @@ def build_document(app: Flask) -> dict:
                                 "docs/api.md. Authenticate with `Authorization: Bearer <token>`."},
         "servers": [{"url": app.config.get("BASE_URL") or "/"}],
         "tags": [{"name": name}
-                 for name in sorted({o["tags"][0] for p in paths.values() for o in p.values()})],
+                 for name in sorted({o["tags"][0] for p in paths.values() for m, o in p.items()
+                                     if m in external.HTTP_METHODS and o.get("tags")})],
         "paths": paths,
-        "components": {"schemas": _schemas(), "securitySchemes": {"bearerAuth": {
+        "components": {"schemas": _schemas(app), "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer",
             "description": "A personal API token (profile page, or `flask create-token EMAIL --name NAME`). "
                            "Browser sessions work too; their writes need the X-CSRFToken header."}}},
@@ -86,7 +87,7 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _schemas() -> dict:
+def _schemas(app: Flask) -> dict:
     schemas = {**RESOURCES, "Stats": STATS, "Problem": PROBLEM, "ValidationProblem": VALIDATION_PROBLEM,
                **BODIES, "OpenAPI": {"type": "object", "description": "This document."}}
     for name in RESOURCES:
@@ -99,7 +100,7 @@ def _schemas() -> dict:
             "total": {"type": "integer", "minimum": 0},
             "next": {"type": ["string", "null"], "format": "uri",
                      "description": "The next page's URL; null on the last page."}}}
-    schemas.update(external.schemas())
+    schemas.update(external.schemas(app))
     return schemas
 
 
@@ -181,7 +182,7 @@ def _with_app_wide_errors(operation: dict) -> dict:
     statuses = dict(APP_WIDE_ERRORS)
     if "requestBody" in operation:
         statuses[413] = ERROR_TEXT[413]
-    responses = dict(operation["responses"])
+    responses = dict(operation.get("responses", {}))
     for status, description in statuses.items():
         responses.setdefault(str(status), {"description": description, "content": {
             PROBLEM_JSON: {"schema": _ref("Problem")}}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.api import external
 from app.api.openapi import api_rules, build_document, methods, openapi_path
 from app.api.schemas import BODIES
 
@@ -15,7 +16,8 @@ def document(app, anon):
 
 def test_every_api_route_is_documented_and_vice_versa(app, document):
     routes = {(openapi_path(rule), method) for rule in api_rules(app) for method in methods(rule)}
-    documented = {(path, method) for path, item in document["paths"].items() for method in item}
+    documented = {(path, method) for path, item in document["paths"].items() for method in item
+                  if method in external.HTTP_METHODS}
     assert routes - documented == set(), "API routes missing from the OpenAPI document"
     assert documented - routes == set(), "documented operations that no route serves"
 
@@ -42,6 +44,8 @@ def test_document_is_valid_openapi_3_1(document):
 def test_every_operation_documents_its_errors(document):
     for path, item in document["paths"].items():
         for method, operation in item.items():
+            if method not in external.HTTP_METHODS:
+                continue  # path-level parameters, summary...
             responses = operation["responses"]
             assert operation["operationId"]
             if operation.get("security") != []:
@@ -78,3 +82,23 @@ def test_analytics_routes_answer_as_documented(as_staff, as_learner, world):
         assert as_staff.get(f"/api/v1/analytics/{figure['name']}").status_code == 200
     assert as_staff.get("/api/v1/analytics/status?from=nonsense").status_code == 422
     assert as_learner.get("/api/v1/analytics").status_code == 403
+
+
+def test_fragments_are_found_by_convention(app):
+    """app/analytics/api.py serves /api/ routes, so app/analytics/openapi.py describes them (no list)."""
+    assert "app.analytics.openapi" in {module.__name__ for module in external.fragments(app)}
+
+
+def test_fragments_may_have_path_level_keys_and_get_the_app_wide_errors(app, monkeypatch):
+    fragment = {"/api/v1/things/{id}": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "get": {"summary": "A thing", "tags": ["Things"], "responses": {"200": {"description": "OK"}}},
+        "put": {"summary": "Replace", "requestBody": {"content": {"application/json": {"schema": {}}}},
+                "responses": {"401": {"description": "Theirs, kept"}}}}}
+    monkeypatch.setattr(external, "paths", lambda app=None: fragment)
+    item = build_document(app)["paths"]["/api/v1/things/{id}"]
+    assert item["parameters"] == fragment["/api/v1/things/{id}"]["parameters"]
+    assert set(item["get"]["responses"]) == {"200", "400", "401"}
+    assert set(item["put"]["responses"]) == {"400", "401", "413"}
+    assert item["put"]["responses"]["401"]["description"] == "Theirs, kept"
+    assert set(fragment["/api/v1/things/{id}"]["put"]["responses"]) == {"401"}  # the fragment is not mutated
