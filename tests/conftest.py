@@ -65,6 +65,10 @@ def app(smtp_server):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if not app.config.get("REDIS_URL"):
+        from app import embedded_redis
+
+        embedded_redis.stop(_INSTANCE)  # the embedded server this run started must not outlive it
     shutil.rmtree(_INSTANCE, ignore_errors=True)
 
 

@@ -54,7 +54,9 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     screenshot(page, "lifecycle-dashboard-desktop")
 
     # 1. Create the certification inline; a first try without courses shows the error in place.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Certifications").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("button", name="Catalog").click()  # the catalog pages sit in a dropdown
+    nav.get_by_role("link", name="Certifications").click()
     page.get_by_text("New certification").click()
     form = page.locator("#program-create")
     form.get_by_label("Name").fill("First Aid Level 2")
