@@ -7,6 +7,7 @@ job, so the parent warms the app up once before it starts forking.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from rq import SimpleWorker, Worker
@@ -25,9 +26,12 @@ def warm_up(app) -> None:
     from importlib import import_module
     from pkgutil import iter_modules
 
+    from sqlalchemy.orm import configure_mappers
+
     import app.tasks as tasks
 
     with app.app_context():
+        configure_mappers()
         # RQ imports a job's module in the work horse: import them all once here instead.
         for module in iter_modules(tasks.__path__):
             try:
@@ -73,6 +77,10 @@ class AppWorker(_AppContextMixin, Worker):
             self._ensure_app()
         else:
             warm_up(app)  # the parent warms up once; every forked horse inherits it
+        # Keep the warmed-up heap out of the collector's reach: a horse's GC pass would otherwise
+        # touch (and so copy) every inherited page.
+        gc.collect()
+        gc.freeze()
 
 
 class AppSimpleWorker(_AppContextMixin, SimpleWorker):

@@ -1,0 +1,243 @@
+"""The certificate pipeline against raw rendering: is the queue machinery cheap enough?
+
+    python tests/benchmarks/bench_pipeline.py [--n 500] [--workers 1,2] [--big 2000]
+                                              [--worker-class app.tasks.worker.AppWorker]
+
+1. raw: the default template rendered ``--n`` times with xhtml2pdf in this process (warm);
+2. pipeline: ``--n`` certificates issued in one transaction -> render jobs -> PDFs stored ->
+   "certificate issued" mails queued in the outbox, with 1 and with 2 real worker processes
+   (``rq worker -w <class> default``; mails are queued, not sent: workers only take the render
+   queue);
+3. wall time of ``--big`` certificates with 2 workers.
+
+Reports per-certificate times, pipeline rate per worker / raw rate (goal >= 0.8), and the
+peak RSS of the worker processes (parent, and the forked work horses). Uses DATABASE_URL and
+REDIS_URL when set (PostgreSQL: give it an empty scratch database), else SQLite + embedded
+Redis in a temporary instance folder. Not collected by pytest (no test_ prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run from anywhere, no install
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500, help="certificates per run (default 500)")
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    parser.add_argument("--big", type=int, default=2000,
+                        help="certificates for the 2-worker wall time (0: skip)")
+    parser.add_argument("--worker-class", default="app.tasks.worker.AppWorker")
+    return parser.parse_args()
+
+
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:  # the process ended meanwhile
+        pass
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    out = []
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((child / "stat").read_text().split(") ", 1)[1].split()[1]) == pid:
+                out.append(int(child.name))
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    return out
+
+
+class MemoryWatch(threading.Thread):
+    """Samples the workers' RSS (parents' VmHWM, horses' VmRSS) until stopped."""
+
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.pids, self.parent_kb, self.horse_kb, self.stop = pids, 0, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for pid in self.pids:
+                self.parent_kb = max(self.parent_kb, rss_kb(pid, "VmHWM"))
+                for child in descendants(pid):
+                    self.horse_kb = max(self.horse_kb, rss_kb(child))
+            time.sleep(0.1)
+
+
+def raw(n: int) -> float:
+    """Seconds per certificate, rendering the default template in this process (warm)."""
+    from app.documents import default_template, render_pdf, sample_context, warm_up
+
+    warm_up()
+    html, css = default_template()
+    context = sample_context()
+    timings = []
+    for i in range(n):
+        context["serial"] = f"LAU-2026-{i:06d}"
+        started = time.perf_counter()
+        render_pdf(html, css, context)
+        timings.append(time.perf_counter() - started)
+    print(f"raw      n={n}: median {statistics.median(timings) * 1000:.1f} ms, "
+          f"mean {statistics.fmean(timings) * 1000:.1f} ms, {n / sum(timings):.1f} certificates/s")
+    return statistics.fmean(timings)
+
+
+def make_app(env: dict[str, str]):
+    os.environ.update(env)
+    from app import create_app
+
+    return create_app()
+
+
+def reset_database(app) -> None:
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(directory=str(ROOT / "migrations"))
+        from app.queue import get_redis
+
+        get_redis().flushdb()
+
+
+def issue_batch(app, n: int, run: str) -> float:
+    """Create n learners and issue n certificates in one transaction; returns the commit moment."""
+    from app.extensions import db
+    from app.models import User
+    from app.services import catalog, issuing
+
+    with app.app_context():
+        course = catalog.create_course({"code": f"B-{run}", "title": "Benchmarking"}, actor="bench")
+        certification = catalog.create_certification(
+            {"name": f"Bench {run}", "status": "active", "course_ids": [course.id], "validity_months": 24},
+            actor="bench")
+        users = [User(email=f"{run}-{i}@example.com", name=f"Learner {run} {i}", role="learner",
+                      password_hash="x") for i in range(n)]
+        db.session.add_all(users)
+        db.session.flush()
+        for user in users:
+            issuing.issue(user, certification, actor="bench", note="benchmark")
+        started = time.perf_counter()
+        db.session.commit()  # the render jobs are enqueued now
+        return started
+
+
+def count_done(app, run: str) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Certificate, Certification, OutboxEmail
+
+    with app.app_context():
+        cert_ids = select(Certification.id).where(Certification.name == f"Bench {run}").scalar_subquery()
+        ready = db.session.scalar(select(func.count()).select_from(Certificate).where(
+            Certificate.certification_id == cert_ids, Certificate.pdf_status == "ready"))
+        mails = db.session.scalar(select(func.count()).select_from(OutboxEmail)
+                                  .where(OutboxEmail.to.like(f"{run}-%")))
+        db.session.remove()
+        return ready, mails
+
+
+def start_workers(count: int, env: dict[str, str], worker_class: str, redis: str) -> list[subprocess.Popen]:
+    command = [str(Path(sys.executable).parent / "rq"), "worker", "-w", worker_class, "--url", redis,
+               "--disable-job-desc-logging", "--logging_level", "WARNING", "default"]
+    return [subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+            for _ in range(count)]
+
+
+def wait_registered(app, count: int) -> None:
+    from rq import Worker
+
+    from app.queue import get_redis
+
+    with app.app_context():
+        deadline = time.monotonic() + 120
+        while len(Worker.all(connection=get_redis())) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not start")
+            time.sleep(0.05)
+
+
+def pipeline(app, env, n: int, workers: int, worker_class: str, run: str) -> tuple[float, int, int]:
+    """Seconds from the commit that enqueues n renders to n PDFs stored + n mails queued."""
+    from app.queue import redis_url
+
+    with app.app_context():
+        redis = redis_url()
+    procs = start_workers(workers, env, worker_class, redis)
+    watch = MemoryWatch([p.pid for p in procs])
+    try:
+        wait_registered(app, workers)
+        watch.start()
+        started = issue_batch(app, n, run)
+        while True:
+            ready, mails = count_done(app, run)
+            if ready == n and mails == n:
+                break
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a worker died")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        watch.stop.set()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+    return elapsed, watch.parent_kb, watch.horse_kb
+
+
+def main() -> None:
+    args = parse_args()
+    instance = Path(tempfile.mkdtemp(prefix="laurel-bench-"))
+    env = {"LAUREL_INSTANCE_PATH": str(instance), "MAIL_BACKEND": "file", "BASE_URL": "http://localhost",
+           "RATELIMIT_ENABLED": "false", "STORAGE_ROOT": str(instance / "files")}
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    app = make_app(env)
+    reset_database(app)
+    database = app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1]
+    print(f"database {database}, worker class {args.worker_class}, load average {os.getloadavg()[0]:.1f}")
+
+    raw_seconds = raw(args.n)
+    raw_rate = 1 / raw_seconds
+    for workers in [int(w) for w in args.workers.split(",")]:
+        elapsed, parent_kb, horse_kb = pipeline(app, env, args.n, workers, args.worker_class, f"w{workers}")
+        rate = args.n / elapsed
+        print(f"pipeline n={args.n} workers={workers}: {elapsed:.2f} s wall, "
+              f"{elapsed / args.n * 1000:.1f} ms/certificate, {rate:.1f} certificates/s; "
+              f"per worker {rate / workers:.1f}/s = {rate / workers / raw_rate:.2f} x raw; "
+              f"peak RSS parent {parent_kb / 1024:.0f} MB, horse {horse_kb / 1024:.0f} MB")
+    if args.big:
+        elapsed, parent_kb, horse_kb = pipeline(app, env, args.big, 2, args.worker_class, "big")
+        print(f"pipeline n={args.big} workers=2: {elapsed:.1f} s wall "
+              f"({args.big / elapsed:.1f} certificates/s); "
+              f"peak RSS parent {parent_kb / 1024:.0f} MB, horse {horse_kb / 1024:.0f} MB")
+    if not os.environ.get("REDIS_URL"):
+        subprocess.run(["redis-cli", "-s", str(instance / "redis.sock"), "shutdown", "nosave"],
+                       check=False, capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
