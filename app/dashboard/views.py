@@ -25,11 +25,12 @@ def index():
     if current_user.is_staff:
         return render_template("dashboard/admin.html", **_staff_context())
     user = current_user._get_current_object()
+    # The path first: it reloads the learner's rows fresh, which would drop the lists' eager loads.
+    path = issuing.learning_path(user)
     return render_template(
-        "dashboard/learner.html", now=utcnow(),
+        "dashboard/learner.html", now=utcnow(), path=path,
         certificates=db.session.scalars(certificates.certificate_query(user_id=user.id)).all(),
-        enrollments=db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all(),
-        path=issuing.learning_path(user))
+        enrollments=db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all())
 
 
 @bp.get("/dashboard/tiles")

@@ -1,22 +1,35 @@
 """Tables only, one module per aggregate. Importing this package registers them all."""
 
 from app.models.audit import AuditEvent
-from app.models.catalog import (CERTIFICATION_STATUSES, Certification, Course, certification_courses,
-                                certification_prerequisites)
+from app.models.catalog import (
+                                CERTIFICATION_STATUSES,
+                                Certification,
+                                Course,
+                                certification_courses,
+                                certification_prerequisites,
+)
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
-from app.models.integration import (IncomingReceipt, Integration, IntegrationLog, SyncRun, WebhookDelivery,
-                                    WebhookEvent)
 from app.models.inbox import Notification, ReminderSent
+from app.models.integration import (
+                                IncomingReceipt,
+                                Integration,
+                                IntegrationLog,
+                                SyncRun,
+                                WebhookDelivery,
+                                WebhookEvent,
+)
 from app.models.notification import OutboxEmail
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
 
 __all__ = [
-    "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "EngagementCounter", "ENROLLMENT_STATUSES", "ROLES", "ApiToken", "AuditEvent",
-    "Certificate", "Certification", "Completion", "Course", "Enrollment", "Notification", "OutboxEmail",
-    "REPORT_FREQUENCIES", "ReminderSent", "ReportSubscription", "User",
+    "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
+    "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "Certificate", "CertificateTemplate",
+    "Certification", "Completion", "Course", "EngagementCounter", "Enrollment", "IncomingReceipt",
+    "Integration", "IntegrationLog", "Notification", "OutboxEmail", "PdfExport", "ReminderSent",
+    "ReportSubscription", "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
-    "IncomingReceipt", "Integration", "IntegrationLog", "SyncRun", "WebhookDelivery", "WebhookEvent",
 ]

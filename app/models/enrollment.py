@@ -39,6 +39,8 @@ class Enrollment(db.Model):
         UniqueConstraint("user_id", "course_id", name="uq_enrollments_user_course"),
         Index("ix_enrollments_course_status", "course_id", "status"),
         Index("ix_enrollments_status_completed", "status", "completed_at"),
+        Index("ix_enrollments_created_at_id", "created_at", "id"),  # the lists' newest-first order
+        Index("ix_enrollments_user_status", "user_id", "status"),
     )
 
 
@@ -62,4 +64,5 @@ class Completion(db.Model):
         # The same completion arriving twice (re-import, webhook retry) is one row.
         UniqueConstraint("enrollment_id", "completed_at", name="uq_completions_enrollment_completed_at"),
         Index("ix_completions_user_course_at", "user_id", "course_id", "completed_at"),
+        Index("ix_completions_completed_at_id", "completed_at", "id"),  # recent completions
     )

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
 from app.database import utcnow
+from app.extensions import db
 
 MAIL_STATUSES = ("queued", "sending", "sent", "failed")
 

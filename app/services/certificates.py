@@ -45,7 +45,7 @@ def certificate_query(certification_id: int | None = None, user_id: int | None =
                       now: datetime | None = None) -> Select:
     """A select of certificates, newest first. `issued_to` is inclusive (a date means that whole day);
     `search` matches holder name/email or serial; status is the derived status in SQL."""
-    stmt = (select(Certificate).join(Certificate.user)
+    stmt = (select(Certificate)
             .options(joinedload(Certificate.user), joinedload(Certificate.certification))
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc()))
     if certification_id:
@@ -55,7 +55,7 @@ def certificate_query(certification_id: int | None = None, user_id: int | None =
     if status:
         stmt = stmt.where(Certificate.has_status(status, now))
     if department:
-        stmt = stmt.where(User.department == department)
+        stmt = stmt.where(Certificate.user_id.in_(select(User.id).where(User.department == department)))
     if issued_from:
         stmt = stmt.where(Certificate.issued_at >= _day_start(issued_from))
     if issued_to:
@@ -65,9 +65,12 @@ def certificate_query(certification_id: int | None = None, user_id: int | None =
             stmt = stmt.where(Certificate.issued_at < _day_start(issued_to) + timedelta(days=1))
     if search.strip():
         pattern = like_pattern(search)
-        stmt = stmt.where(or_(func.lower(User.name).like(pattern, escape="\\"),
-                              User.email.like(pattern, escape="\\"),
-                              func.lower(Certificate.serial).like(pattern, escape="\\")))
+        # Subqueries, not a join: pages and counts must not hash-join every user.
+        matches = [Certificate.user_id.in_(select(User.id).where(or_(
+            func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))))]
+        if any(ch.isdigit() for ch in search):  # serials look like LAU-2026-000123
+            matches.append(func.lower(Certificate.serial).like(pattern, escape="\\"))
+        stmt = stmt.where(or_(*matches))
     return stmt
 
 

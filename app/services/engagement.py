@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.database import utcnow
 from app.extensions import db
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
+from app.services import recovery
 
 
 def record(certificate_id: int, kind: str, day: date | None = None) -> None:
@@ -37,3 +38,62 @@ def totals(certificate_id: int) -> dict[str, int]:
     counts = dict.fromkeys(ENGAGEMENT_KINDS, 0)
     counts.update({kind: int(total) for kind, total in rows})
     return counts
+
+
+PENDING_KEY = "laurel:engagement:pending"
+
+
+def count_later(certificate_id: int | None, kind: str = "view") -> None:
+    """Count without touching the database: one Redis HINCRBY, the same for a hit and a miss.
+
+    The public verify page must answer in the same time whether or not a code exists; the
+    counts reach the database when the sweep calls `flush_pending()`.
+    """
+    from app.queue import get_redis
+
+    field = f"{certificate_id or 0}:{kind}:{utcnow().date().isoformat()}"
+    try:
+        get_redis().hincrby(PENDING_KEY, field, 1)
+    except Exception:  # a lost view count must never break the verify page
+        return
+
+
+def flush_pending() -> dict:
+    """Move counts gathered in Redis into the daily counters.
+
+    The hash is renamed first, so views arriving meanwhile start a fresh one and nothing is counted
+    twice; a crash before the caller commits loses that batch of view counts (never anything else).
+    """
+    from app.queue import get_redis
+
+    redis = get_redis()
+    batch_key = f"{PENDING_KEY}:flushing"
+    try:
+        redis.rename(PENDING_KEY, batch_key)
+    except Exception:  # no pending counts (RENAME of a missing key is an error)
+        return {"engagement": 0}
+    pending = redis.hgetall(batch_key)
+    redis.delete(batch_key)
+    moved = 0
+    for field, count in pending.items():
+        cert_id, kind, day = field.decode().split(":")
+        if cert_id != "0" and kind in ENGAGEMENT_KINDS:
+            _add(int(cert_id), kind, date.fromisoformat(day), int(count))
+            moved += int(count)
+    return {"engagement": moved}
+
+
+def _add(certificate_id: int, kind: str, day: date, count: int) -> None:
+    from app.models import Certificate
+
+    if db.session.get(Certificate, certificate_id) is None:
+        return  # deleted since it was viewed
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(EngagementCounter).values(certificate_id=certificate_id, kind=kind, day=day, count=count)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["certificate_id", "kind", "day"],
+        set_={"count": EngagementCounter.count + count},
+    ))
+
+
+recovery.register(flush_pending)

@@ -27,8 +27,8 @@ def enrollment_data(enrollment: Enrollment) -> dict:
 
 def enrollment_query(course_id: int | None = None, user_id: int | None = None, status: str = "",
                      search: str = "") -> Select:
-    """A select of enrollments (joined to user for `search` on name/email), newest first."""
-    stmt = (select(Enrollment).join(Enrollment.user)
+    """A select of enrollments, newest first (`search` matches the learner's name/email)."""
+    stmt = (select(Enrollment)
             .options(joinedload(Enrollment.user), joinedload(Enrollment.course))
             .order_by(Enrollment.created_at.desc(), Enrollment.id.desc()))
     if course_id:
@@ -39,8 +39,9 @@ def enrollment_query(course_id: int | None = None, user_id: int | None = None, s
         stmt = stmt.where(Enrollment.status == status)
     if search.strip():
         pattern = like_pattern(search)
-        stmt = stmt.where(or_(func.lower(User.name).like(pattern, escape="\\"),
-                              User.email.like(pattern, escape="\\")))
+        # A subquery, not a join: counting pages must not hash-join every user.
+        stmt = stmt.where(Enrollment.user_id.in_(select(User.id).where(or_(
+            func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\")))))
     return stmt
 
 

@@ -59,7 +59,9 @@ def expiring_soon(days: int = 30, limit: int = 10, now: datetime | None = None) 
     """Non-revoked certificates expiring within `days`, soonest first (user and certification loaded)."""
     now = now or utcnow()
     stmt = (select(Certificate)
-            .where(_held(now), Certificate.expires_at <= now + timedelta(days=days))
+            # The explicit lower bound lets the expires_at index skip everything already expired.
+            .where(_held(now), Certificate.expires_at > now,
+                   Certificate.expires_at <= now + timedelta(days=days))
             .order_by(Certificate.expires_at, Certificate.id).limit(limit)
             .options(joinedload(Certificate.user), joinedload(Certificate.certification)))
     return list(db.session.scalars(stmt))

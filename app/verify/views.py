@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from app.extensions import limiter
 from app.models import Certificate
-from app.services import verification
+from app.services import engagement, verification
 from app.services.mail import external_url
 from app.web.errors import problem
 
@@ -27,6 +27,7 @@ def _wants_json() -> bool:
 
 def _verify(code: str, as_json: bool):
     cert = verification.lookup(code)
+    engagement.count_later(cert.id if cert else None, "view")
     # A miss computes the same data on a stand-in (same chain query) so both take the same time.
     data = verification.verification_data(cert or Certificate(code="", user_id=0, certification_id=0))
     if as_json:

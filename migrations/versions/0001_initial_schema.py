@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:22:26.722953
+Create Date: 2026-11-23 12:12:26.023086
 
 """
 from alembic import op
@@ -162,7 +162,9 @@ def upgrade():
     )
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.create_index('ix_enrollments_course_status', ['course_id', 'status'], unique=False)
+        batch_op.create_index('ix_enrollments_created_at_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_enrollments_status_completed', ['status', 'completed_at'], unique=False)
+        batch_op.create_index('ix_enrollments_user_status', ['user_id', 'status'], unique=False)
 
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -308,6 +310,7 @@ def upgrade():
     sa.UniqueConstraint('enrollment_id', 'completed_at', name='uq_completions_enrollment_completed_at')
     )
     with op.batch_alter_table('completions', schema=None) as batch_op:
+        batch_op.create_index('ix_completions_completed_at_id', ['completed_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_completions_enrollment_id'), ['enrollment_id'], unique=False)
         batch_op.create_index('ix_completions_user_course_at', ['user_id', 'course_id', 'completed_at'], unique=False)
 
@@ -498,6 +501,7 @@ def downgrade():
     with op.batch_alter_table('completions', schema=None) as batch_op:
         batch_op.drop_index('ix_completions_user_course_at')
         batch_op.drop_index(batch_op.f('ix_completions_enrollment_id'))
+        batch_op.drop_index('ix_completions_completed_at_id')
 
     op.drop_table('completions')
     with op.batch_alter_table('certification_prerequisites', schema=None) as batch_op:
@@ -530,7 +534,9 @@ def downgrade():
 
     op.drop_table('notifications')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
+        batch_op.drop_index('ix_enrollments_user_status')
         batch_op.drop_index('ix_enrollments_status_completed')
+        batch_op.drop_index('ix_enrollments_created_at_id')
         batch_op.drop_index('ix_enrollments_course_status')
 
     op.drop_table('enrollments')
