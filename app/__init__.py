@@ -71,25 +71,35 @@ def _init_extensions(app: Flask) -> None:
     auth.init_app(app)
 
 
-BLUEPRINTS = (
-    "app.auth.views", "app.dashboard.views", "app.admin.views",
-    "app.certifications.views", "app.verify.views", "app.api.views",
-    "app.documents_web.views", "app.sharing.views", "app.integrations_web.views", "app.integrations_web.hooks",
-    "app.analytics.views", "app.analytics.api",
-)
-
-
 def _register_blueprints(app: Flask) -> None:
-    from importlib import import_module
-    from importlib.util import find_spec
+    from app.admin.views import bp as admin
+    from app.analytics.api import bp as analytics_api
+    from app.analytics.views import bp as analytics
+    from app.api.views import bp as api
+    from app.auth.views import bp as auth
+    from app.certifications.views import bp as certifications
+    from app.dashboard.views import bp as dashboard
+    from app.documents_web.views import bp as documents_web
+    from app.integrations_web.hooks import bp as hooks
+    from app.integrations_web.views import bp as integrations_web
+    from app.sharing.views import bp as sharing
+    from app.verify.views import bp as verify
 
-    for module_name in BLUEPRINTS:
-        # TODO(lead): explicit imports once every blueprint has landed.
-        if find_spec(module_name.rsplit(".", 1)[0]) is None or find_spec(module_name) is None:
-            continue
-        app.register_blueprint(import_module(module_name).bp)
+    for blueprint in (auth, dashboard, admin, certifications, verify, api, documents_web, sharing,
+                      integrations_web, hooks, analytics, analytics_api):
+        app.register_blueprint(blueprint)
 
 
 def _load_subscribers() -> None:
-    """Import the modules whose functions subscribe to lifecycle events."""
+    """Import every module that subscribes to lifecycle events or registers sweep/digest steps.
+
+    Explicit here so a worker, the cron process and the web app all react to events the same way,
+    whichever blueprints they happen to import.
+    """
     import app.models  # noqa: F401  (register every table)
+    import app.services.engagement  # noqa: F401  (sweep: flush verify-page view counts)
+    import app.services.notifications  # noqa: F401  (in-app notifications on certificate events)
+    import app.services.reminders  # noqa: F401  (digest sections)
+    import app.services.rendering  # noqa: F401  (render the PDF on certificate.issued / renewed)
+    import app.services.syncs  # noqa: F401  (sweep: integration syncs)
+    import app.services.webhooks  # noqa: F401  (webhook deliveries for every event)
