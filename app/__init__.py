@@ -80,13 +80,14 @@ def _register_blueprints(app: Flask) -> None:
     from app.certifications.views import bp as certifications
     from app.dashboard.views import bp as dashboard
     from app.documents_web.views import bp as documents_web
+    from app.integrations_web.api import bp as integrations_api
     from app.integrations_web.hooks import bp as hooks
     from app.integrations_web.views import bp as integrations_web
     from app.sharing.views import bp as sharing
     from app.verify.views import bp as verify
 
     for blueprint in (auth, dashboard, admin, certifications, verify, api, documents_web, sharing,
-                      integrations_web, hooks, analytics, analytics_api):
+                      integrations_web, integrations_api, hooks, analytics, analytics_api):
         app.register_blueprint(blueprint)
 
 

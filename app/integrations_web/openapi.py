@@ -70,8 +70,49 @@ _PAGED = {
 }
 
 
+# operationId per (path suffix, method): the view function names in app/integrations_web/api.py.
+_OPERATION_IDS = {
+    ("", "get"): "list_integrations", ("", "post"): "create_integration", ("/health", "get"): "health",
+    ("/{id}", "get"): "get_integration", ("/{id}", "patch"): "update_integration",
+    ("/{id}", "delete"): "delete_integration", ("/{id}/test", "post"): "test_integration",
+    ("/{id}/activate", "post"): "activate_integration", ("/{id}/deactivate", "post"): "deactivate_integration",
+    ("/{id}/logs", "get"): "integration_logs", ("/{id}/deliveries", "get"): "integration_deliveries",
+}
+
+
 def openapi_paths() -> dict:
     """The `paths` entries for /api/v1/integrations and its sub-resources."""
+    paths = _paths()
+    for path, item in paths.items():
+        suffix = path.removeprefix("/api/v1/integrations")
+        for method, operation in item.items():
+            if (suffix, method) in _OPERATION_IDS:
+                _complete(operation, _OPERATION_IDS[(suffix, method)], has_id="{id}" in path)
+    return paths
+
+
+def _problem(description: str, schema: str = "Problem") -> dict:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _complete(operation: dict, operation_id: str, has_id: bool) -> None:
+    """The errors every operation here can answer, as the main document describes them."""
+    operation["operationId"] = operation_id
+    operation.setdefault("parameters", [])
+    responses = operation["responses"]
+    responses["401"] = _problem("No valid API token or session")
+    responses["403"] = _problem("Admins only")
+    if has_id:
+        responses["404"] = _problem("No such integration")
+    if operation.get("requestBody") or any(p["in"] == "query" for p in operation["parameters"]):
+        responses["422"] = _problem("Validation errors per field", "ValidationProblem")
+    if operation_id in ("update_integration", "delete_integration", "activate_integration",
+                        "deactivate_integration", "test_integration"):
+        responses["409"] = _problem("Refused by a rule (e.g. the integration was deleted)")
+
+
+def _paths() -> dict:
     one = {"parameters": [_ID]}
     return {
         "/api/v1/integrations": {
