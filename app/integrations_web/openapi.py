@@ -75,7 +75,8 @@ _OPERATION_IDS = {
     ("", "get"): "list_integrations", ("", "post"): "create_integration", ("/health", "get"): "health",
     ("/{id}", "get"): "get_integration", ("/{id}", "patch"): "update_integration",
     ("/{id}", "delete"): "delete_integration", ("/{id}/test", "post"): "test_integration",
-    ("/{id}/activate", "post"): "activate_integration", ("/{id}/deactivate", "post"): "deactivate_integration",
+    ("/{id}/activate", "post"): "activate_integration",
+    ("/{id}/deactivate", "post"): "deactivate_integration",
     ("/{id}/logs", "get"): "integration_logs", ("/{id}/deliveries", "get"): "integration_deliveries",
 }
 

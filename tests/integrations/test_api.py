@@ -19,8 +19,8 @@ def test_create_activate_test_and_read_logs(client, admin, receiver, allow_priva
     assert body["signing_secret_once"].startswith("whsec_")
     integration_id = body["id"]
 
-    assert client.get(f"/api/v1/integrations/{integration_id}", headers=auth).get_json()["name"] == "HR"
-    assert "signing_secret_once" not in client.get(f"/api/v1/integrations/{integration_id}", headers=auth).get_json()
+    shown = client.get(f"/api/v1/integrations/{integration_id}", headers=auth).get_json()
+    assert shown["name"] == "HR" and "signing_secret_once" not in shown
     activated = client.post(f"/api/v1/integrations/{integration_id}/activate", headers=auth)
     assert activated.get_json()["active"] is True
     tested = client.post(f"/api/v1/integrations/{integration_id}/test", headers=auth)
