@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from rq import Retry
 from sqlalchemy import func, select, update
 
 from app.database import utcnow
@@ -39,6 +40,9 @@ RENDER_JOB = "app.tasks.render.render_certificate"
 #: Transient failures (storage down, a crash) are retried this many times in all, with backoff.
 MAX_TRIES = 4
 BACKOFF_SECONDS = (15, 60, 300)
+#: RQ-level retries for what breaks before the row is claimed (database locked or unreachable);
+#: render failures themselves are handled on the row (mark_failed), never by raising.
+JOB_RETRY = (0, 10, 60)
 #: Defaults, overridable in app.config: a claimed render older than this was interrupted (worker
 #: killed); a pending one older than the grace period lost its job (Redis flushed).
 STUCK_SECONDS = 900
@@ -157,7 +161,11 @@ def request_render(cert: Certificate, *, try_number: int = 1, delay: timedelta |
     """Enqueue the render after commit. The job id names the version and try: duplicates collapse
     to one render through :func:`claim`."""
     enqueue_after_commit(db.session, RENDER_JOB, cert.id, try_number, queue=queue, delay=delay,
-                         job_id=f"pdf-{cert.id}-{cert.pdf_attempts}-{try_number}")
+                         job_id=f"pdf-{cert.id}-{cert.pdf_attempts}-{try_number}", retry=_job_retry())
+
+
+def _job_retry() -> Retry:
+    return Retry(max=len(JOB_RETRY), interval=list(JOB_RETRY))
 
 
 def claim(cert_id: int, now: datetime | None = None) -> int | None:
@@ -302,7 +310,7 @@ def regenerate_certification(certification: Certification, *, actor: audit.Actor
         select(Certificate.id, Certificate.pdf_attempts)
         .where(Certificate.certification_id == certification.id))}
     for cert_id in ids:
-        enqueue_after_commit(db.session, RENDER_JOB, cert_id, 1, queue="low",
+        enqueue_after_commit(db.session, RENDER_JOB, cert_id, 1, queue="low", retry=_job_retry(),
                              job_id=f"pdf-{cert_id}-{versions[cert_id]}-1")
     return len(ids)
 

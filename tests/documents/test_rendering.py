@@ -203,3 +203,22 @@ def test_names_in_other_scripts(make_user, issue, jobs, name):
     cert = _reload(cert)
     assert cert.pdf_status == "ready"
     assert name in pdf_text(get_storage().read(cert.pdf_key))
+
+
+def test_database_error_before_the_claim_is_retried_by_rq(learner, issue, jobs, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    real_claim = rendering.claim
+    calls = {"n": 0}
+
+    def locked_once(cert_id, now=None):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("UPDATE certificates", {}, Exception("database is locked"))
+        return real_claim(cert_id, now)
+
+    monkeypatch.setattr(rendering, "claim", locked_once)
+    cert = issue(learner)
+    jobs()
+    assert calls["n"] == 2
+    assert _reload(cert).pdf_status == "ready"
