@@ -159,6 +159,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 6, 1, 50),
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute"),
+        "VERIFY_RATE_LIMIT": env.get("VERIFY_RATE_LIMIT", "60 per minute"),
         "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600, 60),
         "INVITE_MAX_AGE": _int(env, "INVITE_MAX_AGE", 7 * 86400, 60),
         "WORKER_HEARTBEAT_MAX_AGE": _int(env, "WORKER_HEARTBEAT_MAX_AGE", 120, 5),
@@ -173,12 +174,12 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,  # we call csrf.protect() ourselves: bearer-token API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; pages left open for hours still post
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, 1, 500) * 1024 * 1024,
+        **_storage(env),
         # Integrations (docs/integrations.md): Fernet keys, newest first, comma-separated; unset = a key
         # derived from SECRET_KEY. WEBHOOKS_ALLOW_PRIVATE lets deliveries reach private/loopback hosts (dev/tests).
         "INTEGRATIONS_ENCRYPTION_KEYS": (env.get("INTEGRATIONS_ENCRYPTION_KEYS") or "").strip() or None,
         "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "WEBHOOKS_ALLOW_PRIVATE", False),
         "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
-        **_storage(env),
         # Sharing, reminders and the digest (app/services/{sharing,reminders}.py)
         "LINKEDIN_ORGANIZATION_ID": (env.get("LINKEDIN_ORGANIZATION_ID") or "").strip() or None,
         "DIGEST_WEEKDAY": _int(env, "DIGEST_WEEKDAY", 0, 0, 6),  # ISO weekday - 1: 0 = Monday
