@@ -176,7 +176,8 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, 1, 500) * 1024 * 1024,
         **_storage(env),
         # Integrations (docs/integrations.md): Fernet keys, newest first, comma-separated; unset = a key
-        # derived from SECRET_KEY. WEBHOOKS_ALLOW_PRIVATE lets deliveries reach private/loopback hosts (dev/tests).
+        # derived from SECRET_KEY. WEBHOOKS_ALLOW_PRIVATE lets deliveries reach private/loopback hosts
+        # (dev/tests only).
         "INTEGRATIONS_ENCRYPTION_KEYS": (env.get("INTEGRATIONS_ENCRYPTION_KEYS") or "").strip() or None,
         "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "WEBHOOKS_ALLOW_PRIVATE", False),
         "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
