@@ -6,10 +6,14 @@ through this API.
 
 from __future__ import annotations
 
+from flask import Response
+
 from app.api.base import Param, actor, bp, commit, endpoint, paginate, scoped_user_id
 from app.api.schemas import ID
+from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
-from app.services import certificates, revocation
+from app.services import certificates, downloads, engagement, revocation
+from app.web.errors import problem
 
 TAG = "Certificates"
 FILTERS = (
@@ -56,3 +60,19 @@ def reinstate_certificate(item: Certificate, body: dict):
     revocation.reinstate(item, actor=actor())
     commit()
     return certificates.certificate_data(item)
+
+
+@bp.get("/certificates/<int:id>/pdf")
+@endpoint("Download a certificate's PDF", access="login", tag=TAG, load=Certificate, own="user_id",
+          media="application/pdf",
+          description="Same access as the certificate: learners their own, staff and admins any. "
+                      "404 until the PDF is ready (see `pdf_status`).")
+def certificate_pdf(item: Certificate):
+    try:
+        data, filename = downloads.read_pdf(item)
+    except LookupError:
+        return problem(404, f"The PDF of {item.serial} is not ready (pdf_status: {item.pdf_status}).")
+    engagement.record(item.id, "download")
+    db.session.commit()
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})

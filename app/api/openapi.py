@@ -138,6 +138,9 @@ def _path_params(rule: Rule, op: Operation) -> list[dict]:
 
 
 def _success(op: Operation) -> dict:
+    if op.media:
+        return {str(op.status): {"description": "The file.", "content": {
+            op.media: {"schema": {"type": "string", "format": "binary"}}}}}
     if op.response is None:
         return {str(op.status): {"description": "Done; no content."}}
     schema = _ref(f"{op.response}Page" if op.paginated else op.response)

@@ -8,6 +8,7 @@ rules (unique codes, unknown ids, cycles) and answer with a field map the API re
 from __future__ import annotations
 
 from app.models import CERTIFICATE_STATUSES, CERTIFICATION_STATUSES, ENROLLMENT_STATUSES, ROLES
+from app.models.certificate import PDF_STATES
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; larger ones can never match
 
@@ -76,6 +77,10 @@ CERTIFICATE = {"type": "object", "properties": {
     "issued_at": DATE_TIME, "expires_at": nullable(DATE_TIME), "revoked_at": nullable(DATE_TIME),
     "revoke_reason": {"type": ["string", "null"]}, "renewed_from_id": {"type": ["integer", "null"]},
     "verify_url": {"type": "string", "format": "uri"},
+    "public": {"type": "boolean", "description": "The holder made it public (share page and PDF)."},
+    "pdf_status": {"type": "string", "enum": list(PDF_STATES)},
+    "pdf_url": {"type": ["string", "null"], "format": "uri",
+                "description": "GET it with the same token; null until the PDF is ready."},
 }}
 
 STATS = {"type": "object", "properties": {

@@ -17,12 +17,23 @@ from app.services.mail import external_url
 
 def certificate_data(cert: Certificate, now: datetime | None = None) -> dict:
     """Public shape: {id, serial, code, user_id, certification_id, status, issued_at, expires_at, revoked_at,
-    revoke_reason, renewed_from_id, verify_url} with ISO 8601 UTC datetimes."""
+    revoke_reason, renewed_from_id, verify_url, public, pdf_status, pdf_url} with ISO 8601 UTC datetimes."""
     return {"id": cert.id, "serial": cert.serial, "code": cert.code, "user_id": cert.user_id,
             "certification_id": cert.certification_id, "status": cert.status_at(now),
             "issued_at": isodate(cert.issued_at), "expires_at": isodate(cert.expires_at),
             "revoked_at": isodate(cert.revoked_at), "revoke_reason": cert.revoke_reason,
-            "renewed_from_id": cert.renewed_from_id, "verify_url": verify_url(cert)}
+            "renewed_from_id": cert.renewed_from_id, "verify_url": verify_url(cert),
+            "public": cert.public, "pdf_status": cert.pdf_status, "pdf_url": pdf_url(cert)}
+
+
+def pdf_url(cert: Certificate) -> str | None:
+    """The API download link, once a PDF exists (the last ready one stays served while re-rendering)."""
+    if not cert.pdf_key:
+        return None
+    try:
+        return external_url("api.certificate_pdf", id=cert.id)
+    except BuildError:  # the API blueprint is not registered (CLI tools, partial apps)
+        return f"{current_app.config['BASE_URL']}/api/v1/certificates/{cert.id}/pdf"
 
 
 def verify_url(cert: Certificate) -> str:

@@ -16,6 +16,8 @@ from app.services.errors import ValidationError
 
 
 def _get(integration_id: int):
+    if not 0 < integration_id <= 2_147_483_647:  # beyond PostgreSQL's integer: simply not found
+        raise LookupError(f"No integration {integration_id}.")
     integration = integrations.get(integration_id)
     if integration is None:
         raise LookupError(f"No integration {integration_id}.")

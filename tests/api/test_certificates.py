@@ -6,7 +6,8 @@ from app.extensions import db
 from app.models import AuditEvent, OutboxEmail
 
 CONTRACT = {"id", "serial", "code", "user_id", "certification_id", "status", "issued_at", "expires_at",
-            "revoked_at", "revoke_reason", "renewed_from_id", "verify_url"}
+            "revoked_at", "revoke_reason", "renewed_from_id", "verify_url",
+            "public", "pdf_status", "pdf_url"}  # issue 3's contract + issue 4's document fields
 
 
 def test_fields_exactly(as_staff, world):

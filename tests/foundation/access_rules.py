@@ -138,6 +138,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "api.revoke_certificate": "api-admin",
     "api.reinstate_certificate": "api-admin",
     "api.get_stats": "api-staff",
+    "api.certificate_pdf": "api-login",
     # analytics
     "analytics.index": "staff",
     "analytics.export": "staff",
