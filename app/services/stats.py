@@ -50,7 +50,8 @@ def dashboard_tiles(now: datetime | None = None) -> dict:
 def recent_activity(limit: int = 15) -> list[AuditEvent]:
     """Latest lifecycle audit events (certificates, enrollments, catalog), newest first."""
     lifecycle = or_(*(AuditEvent.action.like(f"{prefix}%") for prefix in LIFECYCLE_PREFIXES))
-    stmt = (select(AuditEvent).where(lifecycle)
+    # Document plumbing (PDF rendered/failed/regenerated) has its own page; it would drown the feed.
+    stmt = (select(AuditEvent).where(lifecycle, ~AuditEvent.action.like("certificate.pdf%"))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
     return list(db.session.scalars(stmt.options(joinedload(AuditEvent.actor))))
 
