@@ -23,8 +23,6 @@ from app.models import (
     certification_courses,
 )
 
-# Browser fixtures (live_server, page, screenshot...) from the foundation's e2e conftest.
-from tests.e2e.conftest import assert_clean, browser, live_server, new_page, page, screenshot  # noqa: F401
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
