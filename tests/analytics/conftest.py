@@ -23,7 +23,6 @@ from app.models import (
     certification_courses,
 )
 
-
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
