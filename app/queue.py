@@ -70,6 +70,10 @@ def enqueue_now(job: PendingJob):
 
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        # SQLAlchemy 2.1 also fires after_commit when a SAVEPOINT is released: the outer
+        # transaction is still open, so a worker would not see the rows yet.
+        return
     jobs = session.info.pop("laurel_pending_jobs", [])
     for job in jobs:
         try:

@@ -222,3 +222,14 @@ def test_database_error_before_the_claim_is_retried_by_rq(learner, issue, jobs, 
     jobs()
     assert calls["n"] == 2
     assert _reload(cert).pdf_status == "ready"
+
+
+def test_jobs_wait_for_the_real_commit_not_a_savepoint(learner, certification):
+    """issuing uses a SAVEPOINT per certificate; SQLAlchemy 2.1 fires after_commit on its release."""
+    from app.queue import get_queue
+    from app.services import issuing
+
+    issuing.issue(learner, certification, actor="test", note="savepoint")  # released SAVEPOINT inside
+    assert get_queue("default").count == 0  # a worker must not see the job before the row
+    db.session.commit()
+    assert get_queue("default").count == 1
