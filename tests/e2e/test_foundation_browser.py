@@ -46,7 +46,7 @@ def test_admin_invites_and_edits_inline(page, live_server, demo_data, screenshot
 
     _log_in(page, live_server)
     screenshot(page, "foundation-dashboard-desktop")
-    _nav(page).get_by_role("button", name="Admin").click()  # People sits in the Admin dropdown
+    _nav(page).get_by_role("button", name="Admin", exact=True).click()  # People sits in the Admin dropdown
     _nav(page).get_by_role("link", name="People").click()
     expect(page.get_by_role("heading", name="People")).to_be_visible()
     screenshot(page, "foundation-people-desktop")
@@ -128,7 +128,7 @@ def test_phone_layout(new_page, live_server, demo_data, screenshot):
     screenshot(page, "foundation-people-phone")
 
     # The menu collapses behind the toggler and opens on tap.
-    admin_menu = _nav(page).get_by_role("button", name="Admin")
+    admin_menu = _nav(page).get_by_role("button", name="Admin", exact=True)
     expect(admin_menu).to_be_hidden()
     page.get_by_role("button", name="Menu").click()
     expect(admin_menu).to_be_visible()
@@ -148,7 +148,7 @@ def test_logout_from_the_menu(page, live_server, demo_data):
     from playwright.sync_api import expect
 
     _log_in(page, live_server, "learner@example.com")
-    expect(_nav(page).get_by_role("button", name="Admin")).to_have_count(0)  # role-aware navigation
+    expect(_nav(page).get_by_role("button", name="Admin", exact=True)).to_have_count(0)  # role-aware navigation
     expect(_nav(page).get_by_role("link", name="People")).to_have_count(0)
     page.get_by_role("button", name=re.compile("Lena Fischer")).click()
     page.get_by_role("button", name="Log out").click()

@@ -55,7 +55,7 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
 
     # 1. Create the certification inline; a first try without courses shows the error in place.
     nav = page.get_by_role("navigation", name="Main")
-    nav.get_by_role("button", name="Catalog").click()  # the catalog pages sit in a dropdown
+    nav.get_by_role("button", name="Catalog", exact=True).click()  # the catalog pages sit in a dropdown
     nav.get_by_role("link", name="Certifications").click()
     page.get_by_text("New certification").click()
     form = page.locator("#program-create")
@@ -77,7 +77,8 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     screenshot(page, "lifecycle-certifications-desktop")
 
     # 2. Enroll the learner in FA-102 through the searchable picker.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Courses").click()
+    nav.get_by_role("button", name="Catalog", exact=True).click()
+    nav.get_by_role("link", name="Courses").click()
     page.locator(f"#course-{fa102.id}").get_by_role("link", name="Enrollments").click()
     page.get_by_label("Find learners by name or email").fill("lena")
     page.get_by_label(re.compile("Lena Fischer")).check()
