@@ -23,7 +23,12 @@ def certificate_data(cert: Certificate, now: datetime | None = None) -> dict:
             "issued_at": isodate(cert.issued_at), "expires_at": isodate(cert.expires_at),
             "revoked_at": isodate(cert.revoked_at), "revoke_reason": cert.revoke_reason,
             "renewed_from_id": cert.renewed_from_id, "verify_url": verify_url(cert),
-            "public": cert.public, "pdf_status": cert.pdf_status, "pdf_url": pdf_url(cert)}
+            "public": cert.public, "pdf_status": pdf_state(cert), "pdf_url": pdf_url(cert)}
+
+
+def pdf_state(cert: Certificate) -> str:
+    """pending | ready | failed, as the API and pages show it (a running render is pending)."""
+    return "pending" if cert.pdf_status == "rendering" else cert.pdf_status
 
 
 def pdf_url(cert: Certificate) -> str | None:

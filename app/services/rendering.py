@@ -4,7 +4,7 @@ State on the certificate row (the database is the truth, Redis only carries work
 
 - ``pending``: a render is wanted (just issued, regenerate asked, or a retry is due);
 - ``rendering``: a job claimed it (conditional UPDATE) and bumped ``pdf_attempts`` -- the
-  *version* of the PDF being made. Shown to users as pending (:func:`pdf_state`);
+  *version* of the PDF being made. Shown to users as pending (`certificates.pdf_state`);
 - ``ready`` with ``pdf_key``; ``failed`` with ``pdf_error`` after the retries ran out (or at
   once for a template mistake, which retrying cannot fix).
 
@@ -49,11 +49,6 @@ STUCK_SECONDS = 900
 PENDING_GRACE_SECONDS = 120
 INTERRUPTED = "the render was interrupted (worker stopped); retried by the sweep"
 ISSUED_MAIL = "certificate_issued"
-
-
-def pdf_state(cert: Certificate) -> str:
-    """pending | ready | failed, as the API and pages show it (a running render is pending)."""
-    return "pending" if cert.pdf_status == "rendering" else cert.pdf_status
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import AuditEvent, Certificate, OutboxEmail
 from app.models.template import CertificateTemplate
 from app.queue import get_redis
-from app.services import rendering
+from app.services import certificates, rendering
 from app.tasks import render as render_tasks
 from app.tasks.sweep import recover_stuck_work
 from tests.documents.conftest import pdf_text, stored_files
@@ -39,7 +39,7 @@ def test_issue_renders_pdf_through_worker(learner, issue, jobs, fresh_storage):
     assert cert.serial in text
     assert f"http://localhost/verify/{cert.code}" in text.replace("\n", "")
     assert "Workplace First Aider" in text
-    assert rendering.pdf_state(cert) == "ready"
+    assert certificates.pdf_state(cert) == "ready"
 
 
 def test_issued_mail_has_pdf_attached_once(learner, issue, jobs, smtp_server):
