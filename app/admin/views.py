@@ -21,6 +21,7 @@ from app.models import ROLES, OutboxEmail, User
 from app.services import accounts, audit_log, mail, reports
 from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required
+from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,8 +83,7 @@ def invite_user():
                                         actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            for field, message in exc.errors.items():
-                (getattr(form, field).errors if field else form.form_errors).append(message)
+            put_errors(form, exc)
         else:
             db.session.commit()
             flash(f"Invitation sent to {user.email}.", "success")

@@ -7,12 +7,13 @@ from flask_login import current_user
 
 from app.certifications import bp
 from app.certifications.forms import RevokeForm
-from app.certifications.helpers import filters, int_arg, put_errors
+from app.certifications.helpers import filters, int_arg
 from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
 from app.services import accounts, audit_log, catalog, certificates, reports, revocation
 from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required, staff_required
+from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 
 EXPORT_HEADER = ["serial", "holder", "email", "department", "certification", "status", "issued_at",

@@ -7,12 +7,13 @@ from flask_login import current_user
 
 from app.certifications import bp
 from app.certifications.forms import CourseForm
-from app.certifications.helpers import filters, put_errors
+from app.certifications.helpers import filters
 from app.extensions import db
 from app.models import Course
 from app.services import catalog
 from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required, staff_required
+from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 
 

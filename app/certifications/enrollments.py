@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from app.certifications import bp
 from app.certifications.forms import EnrollmentForm
-from app.certifications.helpers import filters, int_arg, put_errors
+from app.certifications.helpers import filters, int_arg
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
 from app.services import accounts, catalog, enrollment
 from app.services.errors import ValidationError
 from app.web.auth import admin_required, staff_required
+from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 
 

@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from app.certifications import bp
 from app.certifications.forms import ManualIssueForm
-from app.certifications.helpers import put_errors
 from app.extensions import db
 from app.models import Certification, User
 from app.services import certificates, enrollment, issuing
 from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required, staff_required
+from app.web.forms import put_errors
 
 
 def _page(user: User, form: ManualIssueForm, status: int = 200):

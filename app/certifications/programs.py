@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from app.certifications import bp
 from app.certifications.forms import CertificationForm
-from app.certifications.helpers import filters, put_errors
+from app.certifications.helpers import filters
 from app.extensions import db
 from app.models import Certification, Course
 from app.services import catalog, certificates
 from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required, staff_required
+from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 
 

@@ -22,6 +22,7 @@ from app.services import templates_admin
 from app.services.errors import NotAllowed, ValidationError
 from app.web import nav
 from app.web.auth import admin_required
+from app.web.forms import put_errors
 
 bp = Blueprint("documents_web", __name__)
 nav.add("documents_web.templates", "Templates", nav.ADMIN, prefix="documents_web.template", order=70)
@@ -33,12 +34,6 @@ BLANK_HTML = "<html><head></head><body>\n<h1>{{ holder_name }}</h1>\n</body></ht
 def _form_values(form: TemplateForm) -> dict:
     return {name: getattr(form, name).data for name in ("name", "html", "css", "page_size", "orientation",
                                                         "is_default")}
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    for field, message in exc.errors.items():
-        target = getattr(form, field, None)
-        (target.errors if target is not None and field else form.form_errors).append(message)
 
 
 def _template_or_404(template_id: int) -> CertificateTemplate:
@@ -65,7 +60,7 @@ def template_new():
             template = templates_admin.create_template(_form_values(form), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            _apply_errors(form, exc)
+            put_errors(form, exc)
         else:
             db.session.commit()
             flash(f"Template “{template.name}” saved. Add images and assign it to certifications.", "success")
@@ -85,7 +80,7 @@ def template_edit(template_id: int):
             changed = templates_admin.update_template(template, _form_values(form), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            _apply_errors(form, exc)
+            put_errors(form, exc)
         else:
             db.session.commit()
             flash("Template saved." if changed else "No changes.", "success" if changed else "info")

@@ -17,6 +17,7 @@ from app.services.errors import NotAllowed, ValidationError
 from app.web import nav
 from app.web.auth import admin_required
 from app.web.errors import wants_json
+from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 
 bp = Blueprint("integrations_web", __name__, url_prefix="/integrations")
@@ -40,12 +41,6 @@ def _form(kind: str) -> IntegrationForm:
         *(SelectChoice(str(i), n) for i, n in certs),
     ]
     return form
-
-
-def _errors_into(form: IntegrationForm, kind: str, exc: ValidationError) -> None:
-    for field, message in exc.errors.items():
-        shown = field in TYPE_FIELDS[kind] and isinstance(getattr(form, field).errors, list)
-        (getattr(form, field).errors if shown else form.form_errors).append(message)
 
 
 @bp.get("/")
@@ -82,7 +77,7 @@ def create(kind: str):
             integration, secret = integrations.create(kind, form.service_fields(kind), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            _errors_into(form, kind, exc)
+            put_errors(form, exc, fields=TYPE_FIELDS[kind])
         else:
             db.session.commit()
             return render_template(
@@ -133,7 +128,7 @@ def edit(integration_id: int):
             integrations.update(integration, form.service_fields(integration.type), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            _errors_into(form, integration.type, exc)
+            put_errors(form, exc, fields=TYPE_FIELDS[integration.type])
         else:
             db.session.commit()
             flash("Saved.", "success")

@@ -18,6 +18,7 @@ from app.sharing.forms import share_form
 from app.sharing.helpers import card_context, public_pdf_url
 from app.web import nav
 from app.web.auth import login_required
+from app.web.forms import put_errors
 from app.web.pages import is_fragment_request
 
 bp = Blueprint("sharing", __name__)
@@ -74,8 +75,7 @@ def share_email(cert_id: int):
                                           actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            for field, message in exc.errors.items():
-                (getattr(form, field).errors if hasattr(form, field) else form.form_errors).append(message)
+            put_errors(form, exc)
         except NotAllowed as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
