@@ -13,3 +13,7 @@ class ValidationError(Exception):
 
 class NotAllowed(Exception):
     """The action is understood but refused by a business rule (e.g. last admin)."""
+
+
+class RateLimited(NotAllowed):
+    """Refused for now because of a rate limit; trying later works (HTTP 429)."""

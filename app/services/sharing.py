@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import AuditEvent, Certificate, User
 from app.services import audit, engagement, events, mail
 from app.services.certificates import certificate_data, verify_url
-from app.services.errors import NotAllowed, ValidationError
+from app.services.errors import NotAllowed, RateLimited, ValidationError
 from app.services.verification import MAX_CODE
 
 MAX_RECIPIENTS = 5
@@ -122,7 +122,7 @@ def share_by_email(cert: Certificate, recipients: str | list[str], message: str 
         raise ValidationError({"message": f"At most {MAX_MESSAGE} characters."})
     limit = current_app.config["SHARE_EMAIL_RATE_LIMIT"]
     if recipients_last_hour(actor, now) + len(addresses) > limit:
-        raise NotAllowed(f"You can share with at most {limit} addresses an hour. Try again later.")
+        raise RateLimited(f"You can share with at most {limit} addresses an hour. Try again later.")
     name = (cert.snapshot or {}).get("certification_name") or cert.certification.name
     context = {"sender": actor.name, "certification": name, "serial": cert.serial, "message": message,
                "share_url": share_url(cert), "verify_url": verify_url(cert), "issued_at": cert.issued_at,

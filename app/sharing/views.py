@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.extensions import db, limiter
 from app.services import engagement, sharing
 from app.services.certificates import verify_url
-from app.services.errors import NotAllowed, ValidationError
+from app.services.errors import NotAllowed, RateLimited, ValidationError
 from app.services.verification import verification_data
 from app.sharing.forms import share_form
 from app.sharing.helpers import card_context, public_pdf_url
@@ -79,7 +79,7 @@ def share_email(cert_id: int):
         except NotAllowed as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
-            status = 429 if "an hour" in str(exc) else 403
+            status = 429 if isinstance(exc, RateLimited) else 403
         else:
             db.session.commit()
             status, form = 200, share_form(cert.id)
