@@ -74,20 +74,27 @@ def flush_pending() -> dict:
         return {"engagement": 0}
     pending = redis.hgetall(batch_key)
     redis.delete(batch_key)
-    moved = 0
+    counts = []
     for field, count in pending.items():
         cert_id, kind, day = field.decode().split(":")
-        if cert_id != "0" and kind in ENGAGEMENT_KINDS:
-            _add(int(cert_id), kind, date.fromisoformat(day), int(count))
-            moved += int(count)
-    return {"engagement": moved}
+        if cert_id != "0" and kind in ENGAGEMENT_KINDS:  # "0": views of unknown codes
+            counts.append((int(cert_id), kind, date.fromisoformat(day), int(count)))
+    existing = _existing_certificates({cert_id for cert_id, *_ in counts})
+    for cert_id, kind, day, count in counts:
+        if cert_id in existing:  # else deleted since it was viewed
+            _add(cert_id, kind, day, count)
+    return {"engagement": sum(count for cert_id, *_, count in counts if cert_id in existing)}
+
+
+def _existing_certificates(ids: set[int]) -> set[int]:
+    from app.models import Certificate
+
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Certificate.id).where(Certificate.id.in_(ids))))
 
 
 def _add(certificate_id: int, kind: str, day: date, count: int) -> None:
-    from app.models import Certificate
-
-    if db.session.get(Certificate, certificate_id) is None:
-        return  # deleted since it was viewed
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(EngagementCounter).values(certificate_id=certificate_id, kind=kind, day=day, count=count)
     db.session.execute(stmt.on_conflict_do_update(
