@@ -64,7 +64,7 @@ def _create(user: User, course: Course, *, actor: audit.Actor, source: str) -> E
     enrollment = Enrollment(user_id=user.id, course_id=course.id, source=source, status="enrolled")
     enrollment.user, enrollment.course = user, course
     try:
-        with issuing.savepoint():
+        with db.session.begin_nested():
             db.session.add(enrollment)
             db.session.flush()
     except IntegrityError:
@@ -224,7 +224,7 @@ def _add_completion(enrollment: Enrollment, score: float | None, completed_at: d
                             course_id=enrollment.course_id, completed_at=completed_at, score=score,
                             source=source)
     try:
-        with issuing.savepoint():
+        with db.session.begin_nested():
             db.session.add(completion)
             db.session.flush()
     except IntegrityError:  # the same completion arriving concurrently

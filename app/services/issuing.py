@@ -155,11 +155,6 @@ def _active_certifications() -> list[Certification]:
     return list(db.session.scalars(stmt))
 
 
-def savepoint():
-    """A SAVEPOINT inside the caller's transaction (true on SQLite too: see database.configure_sqlite)."""
-    return db.session.begin_nested()
-
-
 def lock_learner(user: User) -> None:
     """Serialise evaluations per learner (SELECT ... FOR UPDATE on the user row; a no-op on SQLite).
 
@@ -248,7 +243,7 @@ def _insert(user: User, cert: Certification, *, actor: audit.Actor, now: datetim
         snapshot=_snapshot(user, cert, completions, now, expires_at),
     )
     try:
-        with savepoint():
+        with db.session.begin_nested():  # a real SAVEPOINT on SQLite too (database.configure_sqlite)
             db.session.add(row)
             db.session.flush()
             row.serial = f"LAU-{now.year}-{row.id:06d}"
