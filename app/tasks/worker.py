@@ -2,7 +2,8 @@
 
 `rq worker --with-scheduler -w app.tasks.worker.AppWorker` (Procfile) or `flask --app wsgi worker`.
 The default worker forks a work horse per job; whatever the child loads lazily is paid on every
-job, so the parent warms the app up once before it starts forking.
+job, so the parent warms the app up once before it starts forking. Short, bounded jobs
+(`IN_PROCESS_JOBS`: renders, webhook deliveries, mail) skip the fork and run in the warm parent.
 """
 
 from __future__ import annotations
@@ -69,21 +70,50 @@ class _AppContextMixin:
                 db.session.remove()
 
 
-#: Jobs run inside the warm worker process instead of a forked horse. Forking costs ~90 ms of CPU
-#: per job here (the horse copies the pages it touches), more than the render job needs beyond
-#: the PDF itself (tests/benchmarks/bench_pipeline.py). These jobs are short, bounded (the PDF
-#: engine's own time limit, the RQ timeout) and recovered from the database if a worker dies.
-IN_PROCESS_JOBS = frozenset({"app.tasks.render.render_certificate"})
+#: Jobs run inside the warm worker process instead of a forked horse, each with the longest it may run
+#: there (seconds; None = the job's own RQ timeout). Forking costs ~90 ms of CPU per job here (the horse
+#: copies the pages it touches, opens a fresh database connection, warms SQLAlchemy's caches): more than
+#: these jobs need themselves (tests/benchmarks/bench_pipeline.py, bench_webhooks.py). Only jobs that are
+#: short, bounded and recovered from the database if the worker dies belong here; the long ones (syncs,
+#: ZIP exports, sweeps, reports) keep the horse so that memory they grab goes away with it.
+#: In-process, RQ's death penalty (SIGALRM, `job.timeout`) is what stops a stuck job, so the limits
+#: below are enforced by lowering `job.timeout` before it runs (see `_bound`).
+IN_PROCESS_JOBS: dict[str, int | None] = {
+    # The PDF engine's own limits bound it; a stuck "rendering" row is re-queued by the sweep.
+    "app.tasks.render.render_certificate": None,
+    # One HTTP attempt: 15 s connect + 15 s per read with a 15 s body deadline, an OAuth2 token request
+    # at most as long again. 90 s stays below the sweep's STUCK_DELIVERING (2 min): a delivery cut off
+    # here is freed and retried by the sweep, never sent twice at the same time. The row is the truth.
+    "app.tasks.integrations.deliver": 90,
+    # One SMTP conversation. Flask-Mail sets no socket timeout, so this limit is the only bound on a
+    # server that stops answering; the row stays "sending" and the sweep re-queues it (STUCK_SENDING).
+    "app.tasks.mail.send_email": 120,
+}
+
+
+def _bound(job) -> None:
+    """Lower the job's RQ timeout to its in-process limit (the death penalty reads `job.timeout`)."""
+    limit = IN_PROCESS_JOBS[job.func_name]
+    if limit is not None and (job.timeout is None or job.timeout < 0 or job.timeout > limit):
+        job.timeout = limit
 
 
 class AppWorker(_AppContextMixin, Worker):
     def execute_job(self, job, queue):
         if job.func_name not in IN_PROCESS_JOBS:
             return super().execute_job(job, queue)
+        _bound(job)
         execution = self.prepare_execution(job)
-        self.perform_job(job, queue, execution)
+        self.perform_job(job, queue, execution)  # RQ's perform_job wraps the call in the death penalty
         self.set_state(WorkerStatus.IDLE)
         return None
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        # No horse monitor refreshes the heartbeat while an in-process job runs: keep the worker and
+        # the job registered for the whole timeout, as RQ's SimpleWorker does.
+        if job.func_name in IN_PROCESS_JOBS:
+            return SimpleWorker.get_heartbeat_ttl(self, job, working_time)
+        return super().get_heartbeat_ttl(job, working_time)
 
     def __init__(self, *args, app=None, **kwargs):
         self.app = app
