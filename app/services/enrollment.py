@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Select, func, or_, select
@@ -180,6 +181,15 @@ def update_enrollment(enrollment: Enrollment, fields: dict, *, actor: audit.Acto
     return issuing.evaluate(enrollment.user, actor=actor) if status == "completed" else []
 
 
+@dataclass
+class Recorded:
+    """What `apply_completion` did: `completion` is None when it was recorded already (nothing changed)."""
+
+    enrollment: Enrollment
+    completion: Completion | None
+    certificates: list[Certificate]
+
+
 def record_completion(user: User, course: Course, *, score: float | None = None,
                       completed_at: datetime | None = None, actor: audit.Actor,
                       source: str = "manual", now: datetime | None = None) -> list[Certificate]:
@@ -189,19 +199,42 @@ def record_completion(user: User, course: Course, *, score: float | None = None,
     apply: the learner did complete. `now` is the issuing clock (demo data and tests). Returns new
     certificates.
     """
+    return apply_completion(user, course, score=score, completed_at=completed_at, actor=actor, source=source,
+                            now=now).certificates
+
+
+def apply_completion(user: User, course: Course, *, score: float | None = None,
+                     completed_at: datetime | None = None, actor: audit.Actor,
+                     source: str = "manual", now: datetime | None = None, locked: bool = False) -> Recorded:
+    """`record_completion`, also telling whether the completion was new (syncs count it).
+
+    `locked`: this transaction holds `issuing.lock_learner(user)` already (a sync taking it once)."""
     values = _clean({"score": score, "completed_at": completed_at})
-    issuing.lock_learner(user)  # first: concurrent completions for one learner take turns (no deadlock)
-    enrollment = _find(user, course) or _create(user, course, actor=actor, source=source)
-    return _complete(enrollment, score=values["score"], completed_at=values["completed_at"], actor=actor,
-                     source=source, now=now)
+    if not locked:
+        issuing.lock_learner(user)  # first: concurrent completions for one learner take turns (no deadlock)
+    enrollment = _find(user, course)
+    fresh = enrollment is None
+    if fresh:
+        enrollment = _create(user, course, actor=actor, source=source)
+    completion, issued = _record(enrollment, score=values["score"], completed_at=values["completed_at"],
+                                 actor=actor, source=source, now=now, fresh=fresh)
+    return Recorded(enrollment, completion, issued)
 
 
 def _complete(enrollment: Enrollment, *, score: float | None, completed_at: datetime | None,
               actor: audit.Actor, source: str, now: datetime | None = None) -> list[Certificate]:
-    completed_at = completed_at or now or utcnow()
     issuing.lock_learner(enrollment.user)
-    if _add_completion(enrollment, score, completed_at, source) is None:
-        return []  # already recorded (a retry or a re-import): nothing changes
+    return _record(enrollment, score=score, completed_at=completed_at, actor=actor, source=source, now=now)[1]
+
+
+def _record(enrollment: Enrollment, *, score: float | None, completed_at: datetime | None,
+            actor: audit.Actor, source: str, now: datetime | None = None,
+            fresh: bool = False) -> tuple[Completion | None, list[Certificate]]:
+    """Add the completion and evaluate; the caller holds the learner lock (`issuing.lock_learner`)."""
+    completed_at = completed_at or now or utcnow()
+    completion = _add_completion(enrollment, score, completed_at, source, fresh=fresh)
+    if completion is None:
+        return None, []  # already recorded (a retry or a re-import): nothing changes
     latest = max(completed_at, enrollment.completed_at or completed_at)
     enrollment.status, enrollment.progress, enrollment.completed_at = "completed", 100, latest
     if latest == completed_at:
@@ -211,24 +244,31 @@ def _complete(enrollment: Enrollment, *, score: float | None, completed_at: date
                  f"{enrollment.user.email} completed {enrollment.course.code}", source=source, score=score,
                  completed_at=isodate(completed_at))
     events.emit("enrollment.completed", enrollment_data(enrollment))
-    return issuing.evaluate(enrollment.user, actor=actor, now=now)
+    return completion, issuing.evaluate(enrollment.user, actor=actor, now=now, locked=True)
 
 
 def _add_completion(enrollment: Enrollment, score: float | None, completed_at: datetime,
-                    source: str) -> Completion | None:
-    exists = db.session.scalar(select(Completion.id).where(Completion.enrollment_id == enrollment.id,
-                                                           Completion.completed_at == completed_at))
-    if exists is not None:
-        return None
+                    source: str, *, fresh: bool = False) -> Completion | None:
+    """Insert the completion unless (enrollment, completed_at) exists. `fresh`: the enrollment was created
+    in this transaction, so no other transaction can have (or be adding) a completion for it: no check,
+    no savepoint."""
+    if not fresh:
+        exists = db.session.scalar(select(Completion.id).where(Completion.enrollment_id == enrollment.id,
+                                                               Completion.completed_at == completed_at))
+        if exists is not None:
+            return None
     completion = Completion(enrollment_id=enrollment.id, user_id=enrollment.user_id,
                             course_id=enrollment.course_id, completed_at=completed_at, score=score,
                             source=source)
-    try:
-        with db.session.begin_nested():
-            db.session.add(completion)
-            db.session.flush()
-    except IntegrityError:  # the same completion arriving concurrently
-        return None
+    if fresh:
+        db.session.add(completion)
+    else:
+        try:
+            with db.session.begin_nested():
+                db.session.add(completion)
+                db.session.flush()
+        except IntegrityError:  # the same completion arriving concurrently
+            return None
     if "completions" in enrollment.__dict__:  # keep an already-loaded collection true (issuing reads it)
         enrollment.completions.append(completion)
     return completion

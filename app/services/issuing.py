@@ -8,13 +8,15 @@ other's SAVEPOINT is rolled back, so exactly one certificate exists whatever the
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.database import utcnow
 from app.extensions import db
@@ -56,8 +58,8 @@ class _Facts:
         # populate_existing: rows committed by another transaction since we loaded them must count.
         fresh = {"populate_existing": True}
         enrollments = db.session.scalars(select(Enrollment).where(Enrollment.user_id == user.id)
-                                         .options(selectinload(Enrollment.completions))
-                                         .execution_options(**fresh)).all()
+                                         .options(joinedload(Enrollment.completions))  # one round trip
+                                         .execution_options(**fresh)).unique().all()
         certs = db.session.scalars(select(Certificate).where(Certificate.user_id == user.id)
                                    .order_by(Certificate.cycle).execution_options(**fresh)).all()
         return cls({e.course_id: e for e in enrollments}, {c.certification_id: c for c in certs})
@@ -155,6 +157,35 @@ def _active_certifications() -> list[Certification]:
     return list(db.session.scalars(stmt))
 
 
+_RULES_KEY = "laurel_issuing_rules"
+
+
+def _rules() -> list[Certification]:
+    """Active certifications, prerequisites first: loaded per call, or once per `rules_snapshot` block."""
+    cached = db.session.info.get(_RULES_KEY)
+    if cached is not None:
+        return cached
+    return _in_prerequisite_order(_active_certifications())
+
+
+@contextmanager
+def rules_snapshot() -> Iterator[None]:
+    """Evaluate every completion inside the block against the certification rules as they are now.
+
+    For bulk work in one transaction (a sync applies thousands of completions): loading the active
+    certifications with their courses and prerequisites costs three queries, per completion otherwise.
+    A certification changed by someone else during the block applies from the next evaluation after it.
+    """
+    if _RULES_KEY in db.session.info:  # nested: the outer snapshot holds
+        yield
+        return
+    db.session.info[_RULES_KEY] = _in_prerequisite_order(_active_certifications())
+    try:
+        yield
+    finally:
+        db.session.info.pop(_RULES_KEY, None)
+
+
 def lock_learner(user: User) -> None:
     """Serialise evaluations per learner (SELECT ... FOR UPDATE on the user row; a no-op on SQLite).
 
@@ -166,15 +197,21 @@ def lock_learner(user: User) -> None:
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
-def evaluate(user: User, *, actor: audit.Actor = "system", now: datetime | None = None) -> list[Certificate]:
+def evaluate(user: User, *, actor: audit.Actor = "system", now: datetime | None = None,
+             locked: bool = False) -> list[Certificate]:
     """Issue every active certification the user now meets, exactly once (DB constraint + SAVEPOINT).
 
+    `locked`: the caller already holds `lock_learner(user)` in this transaction (no second round trip).
     Returns the certificates issued by this call (renewals included)."""
     now = now or utcnow()
-    lock_learner(user)
+    if not locked:
+        lock_learner(user)
+    rules = _rules()
+    if not rules:
+        return []  # nothing can be met: no need to read what the learner has done
     facts = _Facts.load(user)
     issued: list[Certificate] = []
-    for cert in _in_prerequisite_order(_active_certifications()):
+    for cert in rules:
         assessment, completions = _assess(user, cert, facts, now)
         if not assessment.met:
             continue
@@ -279,7 +316,7 @@ def learning_path(user: User, now: datetime | None = None) -> list[PathStep]:
     now = now or utcnow()
     facts = _Facts.load(user)
     steps = []
-    for cert in _in_prerequisite_order(_active_certifications()):
+    for cert in _rules():
         assessment, _ = _assess(user, cert, facts, now)
         if assessment.held is None:
             steps.append(PathStep(cert, assessment, facts.latest.get(cert.id)))

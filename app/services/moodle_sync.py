@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -25,7 +28,7 @@ from app.integrations.moodle import (
 )
 from app.models import Completion, Course, Enrollment, User
 from app.models.integration import Integration, SyncRun
-from app.services import accounts, catalog, enrollment, integrations
+from app.services import accounts, catalog, enrollment, integrations, issuing
 from app.services.syncs import actor_for, item
 
 TIMEOUT = 30.0
@@ -92,17 +95,7 @@ def run(integration: Integration, sync_run: SyncRun) -> str:
     for mu in batch.users:
         if mu.email:
             item(sync_run, integration, "users", mu.email, lambda mu=mu: _user(integration, mu, create_users))
-    for mc_done in batch.completions:
-        label = f"{mc_done.user_email} in {mc_done.course_shortname or mc_done.course_id}"
-        outcome = item(
-            sync_run,
-            integration,
-            "completions",
-            label,
-            lambda c=mc_done: _completion(integration, c, courses),
-        )
-        if outcome == "failed":
-            failed_courses.add(mc_done.course_id)
+    failed_courses |= _completions(integration, sync_run, batch.completions, courses)
     for issue in batch.issues:
         integrations.log(
             integration, "warning", f"Course {issue.course_id}: {issue.message}", run_id=sync_run.id
@@ -167,34 +160,121 @@ def _user(integration: Integration, mu: MoodleUser, create: bool) -> str:
     return "created"
 
 
-def _completion(integration: Integration, done: MoodleCompletion, courses: dict[int, Course]) -> str:
+def _completions(
+    integration: Integration,
+    sync_run: SyncRun,
+    completions: list[MoodleCompletion],
+    courses: dict[int, Course],
+) -> set[int]:
+    """Apply every completion in its own savepoint; returns the Moodle ids of courses where one failed."""
+    failed: set[int] = set()
+    # One reading of the certification rules and of what Laurel already has, not 3-6 queries per item.
+    with issuing.rules_snapshot():
+        known = _Known.load(completions, courses)
+        for done in completions:
+            label = f"{done.user_email} in {done.course_shortname or done.course_id}"
+            known.locking = None
+            outcome = item(
+                sync_run, integration, "completions", label,
+                lambda c=done: _completion(integration, c, courses, known),
+            )
+            if outcome == "failed":
+                failed.add(done.course_id)
+            elif known.locking is not None:
+                # The item's savepoint was released: its learner lock stays held until the run commits
+                # (a savepoint rolled back would have dropped it), so later items need not ask again.
+                known.locked.add(known.locking)
+    return failed
+
+
+def _email_key(email: str) -> str:
+    return email.strip().lower()  # as accounts.find_by_email
+
+
+@dataclass
+class _Known:
+    """What Laurel had before the completions were applied, read in a few set-based queries.
+
+    Only used to skip work that is certainly done already (a completion is never removed by a sync) and
+    to find learners; everything else takes the authoritative path (`enrollment.apply_completion` under
+    the learner lock), so the outcome per item is what it would be without this.
+    """
+
+    users: dict[str, User]  # _email_key -> user
+    recorded: set[tuple[int, int, datetime]]  # (user id, course id, completed_at)
+    completed: set[tuple[int, int]]  # (user id, course id) of enrollments with status completed
+    locked: set[int] = field(default_factory=set)  # learners whose lock this transaction holds
+    locking: int | None = None  # the learner the current item locks
+
+    @classmethod
+    def load(cls, completions: list[MoodleCompletion], courses: dict[int, Course]) -> _Known:
+        users: dict[str, User] = {}
+        for chunk in _chunks(sorted({_email_key(c.user_email) for c in completions})):
+            users.update((u.email, u) for u in db.session.scalars(select(User).where(User.email.in_(chunk))))
+        user_ids = sorted({u.id for u in users.values()})
+        course_ids = sorted({c.id for c in courses.values()})
+        recorded: set[tuple[int, int, datetime]] = set()
+        completed: set[tuple[int, int]] = set()
+        need_status = any(not c.time_known for c in completions)
+        for users_chunk in _chunks(user_ids):
+            for courses_chunk in _chunks(course_ids):
+                recorded.update(tuple(row) for row in db.session.execute(
+                    select(Completion.user_id, Completion.course_id, Completion.completed_at).where(
+                        Completion.user_id.in_(users_chunk), Completion.course_id.in_(courses_chunk)
+                    )
+                ))
+                if need_status:
+                    completed.update(tuple(row) for row in db.session.execute(
+                        select(Enrollment.user_id, Enrollment.course_id).where(
+                            Enrollment.user_id.in_(users_chunk), Enrollment.course_id.in_(courses_chunk),
+                            Enrollment.status == "completed",
+                        )
+                    ))
+        return cls(users, recorded, completed)
+
+    def user(self, email: str) -> User | None:
+        # A learner created meanwhile by someone else is still found, as before.
+        return self.users.get(_email_key(email)) or accounts.find_by_email(email)
+
+    def already(self, user: User, course: Course, done: MoodleCompletion) -> bool:
+        if not done.time_known:
+            return (user.id, course.id) in self.completed
+        return (user.id, course.id, done.completed_at) in self.recorded
+
+
+def _chunks(values: list, size: int = 500) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _completion(
+    integration: Integration, done: MoodleCompletion, courses: dict[int, Course], known: _Known
+) -> str:
     course = courses.get(done.course_id)
     if course is None:
         raise LookupError(f"course {done.course_id} was not synced")
-    user = accounts.find_by_email(done.user_email)
+    user = known.user(done.user_email)
     if user is None:
         raise LookupError(f"no Laurel account for {done.user_email}")
-    if _already(user, course, done):
+    if known.already(user, course, done):
         return "unchanged"
-    enrollment.record_completion(
-        user, course, completed_at=done.completed_at, actor=actor_for(integration), source="moodle"
+    if not done.time_known and _already(user, course, done):
+        return "unchanged"  # completed since we looked: a time-less completion must not be added again
+    known.locking = user.id
+    recorded = enrollment.apply_completion(
+        user,
+        course,
+        completed_at=done.completed_at,
+        actor=actor_for(integration),
+        source="moodle",
+        locked=user.id in known.locked,
     )
-    return "created"
+    return "created" if recorded.completion is not None else "unchanged"
 
 
 def _already(user: User, course: Course, done: MoodleCompletion) -> bool:
+    """Moodle gave no time: the sync time would differ on every run, so a completed enrollment counts."""
     row = db.session.scalar(
         select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
     )
-    if row is None:
-        return False
-    if not done.time_known:  # Moodle gave no time: the sync time would differ on every run
-        return row.status == "completed"
-    return (
-        db.session.scalar(
-            select(Completion.id).where(
-                Completion.enrollment_id == row.id, Completion.completed_at == done.completed_at
-            )
-        )
-        is not None
-    )
+    return row is not None and row.status == "completed"
