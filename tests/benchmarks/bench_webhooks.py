@@ -1,15 +1,19 @@
 """Webhook delivery and Moodle sync benchmark (not collected by pytest).
 
 1. 1,000 lifecycle events x 3 endpoints: events go through the real subscriber (one WebhookEvent + 3
-   deliveries each, committed in batches of 100), 2 `flask worker --burst` processes (the production
-   AppWorker, fork per job) deliver them to a local receiver. Reports wall time (first commit -> last
-   delivery received), throughput and p50/p95 latency (event created -> request received).
-2. Moodle sync of 100 courses x 200 users from the simulator: full run, then an incremental re-run.
+   deliveries each, committed in batches of 100), 2 `flask worker` processes (the production AppWorker,
+   as `make run` starts it: deliveries run in the worker process, see IN_PROCESS_JOBS) deliver them to a
+   local receiver. Reports wall time (first commit -> last delivery received), throughput and p50/p95
+   latency (event created -> request received).
+2. Moodle sync of 100 courses x 200 users from the simulator: full run, then an incremental re-run, with
+   the SQL statements each ran. `--certifications N` first creates N active certifications requiring 2
+   of the Moodle courses each (so completions issue certificates, as on a real site).
 
 PostgreSQL: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/laurel_bench; a database
 `laurel_bench_webhooks` is created next to it). Redis: REDIS_URL, else the embedded one.
 
     .venv/bin/python tests/benchmarks/bench_webhooks.py [--events 1000] [--workers 2] [--simple]
+        [--skip-webhooks] [--skip-moodle] [--courses 100] [--users 200] [--certifications 0]
 """
 
 from __future__ import annotations
@@ -60,8 +64,9 @@ def make_app(instance: str, db_url: str):
 
 
 def start_workers(n: int, env: dict, simple: bool) -> list[subprocess.Popen]:
-    """`flask worker` (AppWorker: a forked horse per job, the production default) or, with `simple`,
-    `rq worker -w app.tasks.worker.AppSimpleWorker` (jobs run in the worker process itself)."""
+    """`flask worker` (AppWorker, the production default: a forked horse per job except the short ones in
+    IN_PROCESS_JOBS, deliveries among them) or, with `simple`, `rq worker -w
+    app.tasks.worker.AppSimpleWorker` (every job runs in the worker process itself)."""
     if simple:
         cmd = [
             str(ROOT / ".venv/bin/rq"),
@@ -132,7 +137,7 @@ def bench_webhooks(app, n_events: int, n_endpoints: int, n_workers: int, simple:
             db.session.query(WebhookDelivery.status, db.func.count()).group_by(WebhookDelivery.status)
         )
         total = n_events * n_endpoints
-        kind = "simple (no fork)" if simple else "forking AppWorker"
+        kind = "simple (no fork)" if simple else "AppWorker (production)"
         print(
             f"webhooks: {n_events} events x {n_endpoints} endpoints = {total} deliveries, "
             f"{n_workers} {kind} workers"
@@ -148,30 +153,79 @@ def bench_webhooks(app, n_events: int, n_endpoints: int, n_workers: int, simple:
         )
 
 
-def bench_moodle(app, courses: int, users: int) -> None:
+def bench_moodle(app, courses: int, users: int, certifications: int = 0) -> None:
+    from sqlalchemy import event
+
     from app.extensions import db
     from app.models.integration import SyncRun
-    from app.services import integrations, syncs
+    from app.services import integrations, moodle_sync, syncs
     from tests.support.moodle_simulator import MoodleSimulator, big_site
+
+    statements = [0]
+
+    def count(*_args) -> None:
+        statements[0] += 1
 
     with MoodleSimulator(big_site(courses, users)) as sim, app.app_context():
         integration, _ = integrations.create(
             "moodle", {"name": "Big Moodle", "site_url": sim.url, "moodle_token": "full"}, actor="bench"
         )
         integrations.set_active(integration, True, actor="bench")
+        if certifications:
+            _certifications(sim, integration, certifications)
         db.session.commit()
+        event.listen(db.engine, "before_cursor_execute", count)
+        fetching = [0.0]
+        real_fetch = moodle_sync.fetch_changes
+
+        def timed_fetch(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return real_fetch(*args, **kwargs)
+            finally:
+                fetching[0] = time.perf_counter() - started
+
+        moodle_sync.fetch_changes = timed_fetch
         for label in ("full", "incremental"):
+            statements[0] = 0
             started = time.perf_counter()
             summary = syncs.run(integration.id, trigger="manual")
             db.session.commit()
             took = time.perf_counter() - started
             run = db.session.get(SyncRun, summary["run_id"])
             print(
-                f"moodle {label} sync of {courses} courses x {users} users: {took:.2f} s, "
+                f"moodle {label} sync of {courses} courses x {users} users "
+                f"({certifications} certifications): {took:.2f} s (fetching {fetching[0]:.2f} s), "
                 f"status {run.status}, created {run.created}, updated {run.updated}, "
                 f"unchanged {run.unchanged}, failed {run.failed}, "
-                f"{run.details.get('api_calls')} API calls"
+                f"{run.details.get('api_calls')} API calls, {statements[0]} SQL statements"
             )
+        event.remove(db.engine, "before_cursor_execute", count)
+        moodle_sync.fetch_changes = real_fetch
+        issued = db.session.scalar(text("SELECT count(*) FROM certificates"))
+        print(f"  certificates issued: {issued}")
+
+
+def _certifications(sim, integration, n: int) -> None:
+    """The Moodle courses as the sync would key them, and `n` certifications needing 2 of them each."""
+    from app.services import catalog
+
+    moodle_courses = [c for c in sim.site.courses.values() if c.format != "site"]
+    laurel = [
+        catalog.create_course(
+            {"code": c.shortname, "title": c.fullname, "source": f"moodle:{integration.id}",
+             "external_id": str(c.id)},
+            actor="bench",
+        )
+        for c in moodle_courses
+    ]
+    for i in range(n):
+        pair = [laurel[(2 * i) % len(laurel)].id, laurel[(2 * i + 1) % len(laurel)].id]
+        catalog.create_certification(
+            {"name": f"Certification {i + 1}", "status": "active", "course_ids": pair,
+             "validity_months": 24},
+            actor="bench",
+        )
 
 
 def main() -> None:
@@ -182,14 +236,17 @@ def main() -> None:
     parser.add_argument("--courses", type=int, default=100)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--simple", action="store_true", help="non-forking workers (AppSimpleWorker)")
+    parser.add_argument("--certifications", type=int, default=0)
     parser.add_argument("--skip-moodle", action="store_true")
+    parser.add_argument("--skip-webhooks", action="store_true")
     args = parser.parse_args()
     instance = tempfile.mkdtemp(prefix="laurel-bw-")
     app = make_app(instance, database_url())
     try:
-        bench_webhooks(app, args.events, args.endpoints, args.workers, args.simple)
+        if not args.skip_webhooks:
+            bench_webhooks(app, args.events, args.endpoints, args.workers, args.simple)
         if not args.skip_moodle:
-            bench_moodle(app, args.courses, args.users)
+            bench_moodle(app, args.courses, args.users, args.certifications)
     finally:
         if not os.environ.get("REDIS_URL"):
             subprocess.run(

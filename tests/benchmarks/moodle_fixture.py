@@ -1,4 +1,7 @@
-"""Moodle sync benchmark: a big simulated site (100 courses x 200 users), full then incremental sync.
+"""Moodle fetch benchmark: a big simulated site (100 courses x 200 users), full then incremental.
+
+Times the web-service side only (`fetch_changes`: what a sync asks Moodle); the whole sync, applying
+the completions in Laurel included, is measured by bench_webhooks.py (part 2).
 
 Run: ``.venv/bin/python tests/benchmarks/moodle_fixture.py [courses] [users]``. Other benchmarks can use
 :func:`big_moodle` to get a running simulator and a connected client.
