@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 
-import boto3
 import pytest
 
 from app.config import ConfigError, load_config
 from app.documents.storage import LocalStorage, S3Storage, StorageError, build_storage, get_storage
+from tests.support import s3
+from tests.support.s3 import moto_server
 
 
 def test_local_storage_roundtrip(tmp_path):
@@ -36,24 +36,11 @@ def test_unsafe_keys_refused(tmp_path, key):
         LocalStorage(tmp_path).put(key, b"x")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                 region_name="us-east-1").create_bucket(Bucket="laurel-test")
-    yield endpoint
-    server.stop()
+    with moto_server() as endpoint:
+        s3.client(endpoint).create_bucket(Bucket="laurel-test")
+        yield endpoint
 
 
 def test_s3_storage_roundtrip_and_presigned_url(s3_server):
