@@ -100,6 +100,7 @@ def _load_subscribers() -> None:
     import app.models  # noqa: F401  (register every table)
     import app.services.engagement  # noqa: F401  (sweep: flush verify-page view counts)
     import app.services.notifications  # noqa: F401  (in-app notifications on certificate events)
+    import app.services.pdf_exports  # noqa: F401  (copy each new PDF out; sweep: lost copies)
     import app.services.reminders  # noqa: F401  (digest sections)
     import app.services.rendering  # noqa: F401  (render the PDF on certificate.issued / renewed)
     import app.services.syncs  # noqa: F401  (sweep: integration syncs)

@@ -2,19 +2,51 @@
 
 No database here. A file still being written is left alone until it has not changed for
 ``settle_seconds``. Moves never overwrite: a name already taken gets a timestamp suffix.
+
+The sync runner sees a folder and an S3 bucket (app.integrations.s3_bucket.S3DropSource) through
+one small interface, :class:`DropSource`: list what is ready, read one, move it when done.
+:class:`FolderTarget` is the folder side of the certificate PDF export.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 DONE, FAILED = "done", "failed"
+#: A CSV larger than this goes to failed/ unread rather than into memory.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DropFile:
+    name: str  # what admins see in logs and reports
+    ref: str  # where the source finds it again (a path, an object key)
+
+
+class DropSource(Protocol):
+    def describe(self) -> str: ...
+    def ready(self, settle_seconds: float = 5.0, now: float | None = None) -> list[DropFile]: ...
+    def read(self, item: DropFile) -> bytes: ...
+    def move(self, item: DropFile, outcome: str, report: str | None = None) -> str: ...
 
 
 class FolderError(Exception):
     """The folder is missing or not usable (message is for admins)."""
+
+
+class TooLarge(Exception):
+    """One file is over MAX_FILE_BYTES: it goes to failed/ and the run goes on."""
+
+
+def check_size(name: str, size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise TooLarge(f"{name} is larger than {MAX_FILE_BYTES // 1024 // 1024} MB; not imported.")
 
 
 def check_folder(folder: str) -> Path:
@@ -56,3 +88,61 @@ def move(file: Path, outcome: str, report: str | None = None) -> Path:
     if report:
         target.with_name(target.name + ".errors.txt").write_text(report, encoding="utf-8")
     return target
+
+
+class FolderSource:
+    """The drop folder as a :class:`DropSource`."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def describe(self) -> str:
+        return self.folder
+
+    def ready(self, settle_seconds: float = 5.0, now: float | None = None) -> list[DropFile]:
+        return [DropFile(p.name, str(p)) for p in ready_files(self.folder, settle_seconds, now)]
+
+    def read(self, item: DropFile) -> bytes:
+        path = Path(item.ref)
+        check_size(item.name, path.stat().st_size)
+        return path.read_bytes()
+
+    def move(self, item: DropFile, outcome: str, report: str | None = None) -> str:
+        return str(move(Path(item.ref), outcome, report))
+
+
+class FolderTarget:
+    """Export files into a folder. Writes are atomic (temp file + rename), so a reader never sees half
+    a PDF, and a regenerated PDF replaces the old one under the same name."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def describe(self) -> str:
+        return self.folder
+
+    def _dir(self) -> Path:
+        path = Path(self.folder).expanduser()
+        if not path.is_dir():
+            raise FolderError(f"The folder {self.folder} does not exist (or is not a folder).")
+        return path
+
+    def put(self, name: str, data: bytes, content_type: str) -> str:
+        target = self._dir() / name
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise FolderError(f"Cannot write in {self.folder}: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return str(target)
+
+    def check(self) -> str:
+        self.put(".laurel-write-test", b"laurel", "text/plain")
+        (self._dir() / ".laurel-write-test").unlink(missing_ok=True)
+        return f"Laurel can write to {self.folder}."

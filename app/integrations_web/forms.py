@@ -47,8 +47,32 @@ TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "moodle": ("name", "site_url", "moodle_token", "company_id", "create_users", "sync_every_minutes"),
     "incoming": ("name", "signature_scheme", "create_users"),
     "sql": ("name", "database_url", "query", "sync_every_minutes"),
-    "file_drop": ("name", "folder", "settle_seconds", "sync_every_minutes"),
+    "file_drop": (
+        "name",
+        "location",
+        "folder",
+        "bucket",
+        "prefix",
+        "region",
+        "endpoint_url",
+        "access_key_id",
+        "secret_access_key",
+        "settle_seconds",
+        "sync_every_minutes",
+    ),
+    "pdf_export": (
+        "name",
+        "location",
+        "folder",
+        "bucket",
+        "prefix",
+        "region",
+        "endpoint_url",
+        "access_key_id",
+        "secret_access_key",
+    ),
 }
+S3_ONLY = "Only for an S3 bucket."
 AUTH_LABELS = {
     "none": "None",
     "api_key": "API key header",
@@ -92,7 +116,32 @@ class IntegrationForm(FlaskForm):
     )
     database_url = PasswordField("Database URL (read-only user)", validators=[Optional(), Length(max=2000)])
     query = TextAreaField("Query", validators=[Optional(), Length(max=5000)])
-    folder = StringField("Folder", validators=[Optional(), Length(max=1000)])
+    location = SelectField(
+        "Location",
+        choices=_choices((("folder", "A folder on the Laurel server"), ("s3", "An S3 bucket"))),
+        validate_choice=False,
+    )
+    folder = StringField(
+        "Folder", validators=[Optional(), Length(max=1000)], description="Only for a folder: its full path."
+    )
+    bucket = StringField("Bucket", validators=[Optional(), Length(max=63)], description=S3_ONLY)
+    prefix = StringField(
+        "Prefix (folder in the bucket, e.g. laurel/incoming/)",
+        validators=[Optional(), Length(max=500)],
+        description=S3_ONLY,
+    )
+    region = StringField("Region", validators=[Optional(), Length(max=40)], description=S3_ONLY)
+    endpoint_url = URLField(
+        "Endpoint URL (MinIO, Ceph ...; empty for AWS)",
+        validators=[Optional(), Length(max=2000)],
+        description=S3_ONLY,
+    )
+    access_key_id = PasswordField(
+        "Access key id", validators=[Optional(), Length(max=200)], description=S3_ONLY
+    )
+    secret_access_key = PasswordField(
+        "Secret access key", validators=[Optional(), Length(max=200)], description=S3_ONLY
+    )
     settle_seconds = StringField(
         "Wait until a file is unchanged for (seconds)", default="5", validators=[Optional(), Length(max=6)]
     )

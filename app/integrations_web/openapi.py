@@ -15,7 +15,9 @@ _INTEGRATION = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
-        "type": {"enum": ["generic_webhook", "slack", "moodle", "incoming", "sql", "file_drop"]},
+        "type": {
+            "enum": ["generic_webhook", "slack", "moodle", "incoming", "sql", "file_drop", "pdf_export"]
+        },
         "name": {"type": "string"},
         "active": {"type": "boolean"},
         "status": {"enum": ["active", "inactive", "failing", "deleted"]},
@@ -37,7 +39,8 @@ _INTEGRATION = {
 _INPUT = {
     "type": "object",
     "description": "Template fields. Secrets (api_key, token, password, client_secret, moodle_token, "
-    "database_url, webhook_url) are write-only; omit them to keep the stored value.",
+    "database_url, webhook_url, access_key_id, secret_access_key) are write-only; omit them to keep "
+    "the stored value.",
     "properties": {
         "type": _INTEGRATION["properties"]["type"],
         "name": {"type": "string"},
@@ -47,6 +50,11 @@ _INPUT = {
         "site_url": {"type": "string"},
         "query": {"type": "string"},
         "folder": {"type": "string"},
+        "location": {"enum": ["folder", "s3"]},
+        "bucket": {"type": "string"},
+        "prefix": {"type": "string"},
+        "region": {"type": "string"},
+        "endpoint_url": {"type": "string"},
         "sync_every_minutes": {"type": ["integer", "string", "null"]},
     },
 }

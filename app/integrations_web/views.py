@@ -12,7 +12,13 @@ from app.extensions import db
 from app.integrations_web.forms import TYPE_FIELDS, IntegrationForm, ReplayForm, SelectChoice
 from app.models import Certification
 from app.models.integration import INTEGRATION_TYPES, LOG_LEVELS, Integration, SyncRun, WebhookDelivery
-from app.services import integration_health, integrations, syncs, webhooks  # webhooks subscribes to events
+from app.services import (  # webhooks subscribes to events
+    integration_health,
+    integrations,
+    pdf_exports,
+    syncs,
+    webhooks,
+)
 from app.services.errors import NotAllowed, ValidationError
 from app.web import nav
 from app.web.auth import admin_required
@@ -107,12 +113,18 @@ def detail(integration_id: int):
         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
         .limit(10)
     ).all()
+    failed_exports = (
+        db.session.execute(pdf_exports.failed_query(integration).limit(50)).all()
+        if integration.type == "pdf_export"
+        else []
+    )
     return render_template(
         "integrations_web/detail.html",
         integration=integration,
         runs=runs,
         data=integrations.integration_data(integration),
         replay=ReplayForm(),
+        failed_exports=failed_exports,
     )
 
 
@@ -190,6 +202,23 @@ def sync_now(integration_id: int):
         abort(409, description=str(exc))
     db.session.commit()
     flash("Sync queued; its result appears in the log.", "success")
+    return redirect(url_for(".detail", integration_id=integration.id))
+
+
+@bp.post("/<int:integration_id>/retry-exports")
+@admin_required
+def retry_exports(integration_id: int):
+    """Queue failed PDF copies again: the one named by `export_id`, or all of them."""
+    integration = _integration(integration_id)
+    raw = request.form.get("export_id", "")
+    try:
+        queued = pdf_exports.retry_failed(
+            integration, actor=current_user, row_id=int(raw) if raw.isdigit() else None
+        )
+    except NotAllowed as exc:
+        abort(409, description=str(exc))
+    db.session.commit()
+    flash(f"{queued} PDF copies queued again.", "success")
     return redirect(url_for(".detail", integration_id=integration.id))
 
 

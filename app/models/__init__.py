@@ -13,6 +13,7 @@ from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
 from app.models.inbox import Notification, ReminderSent
 from app.models.integration import (
+                                ExportedPdf,
                                 IncomingReceipt,
                                 Integration,
                                 IntegrationLog,
@@ -28,7 +29,8 @@ from app.models.user import ROLES, ApiToken, User
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
     "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "Certificate", "CertificateTemplate",
-    "Certification", "Completion", "Course", "EngagementCounter", "Enrollment", "IncomingReceipt",
+    "Certification", "Completion", "Course", "EngagementCounter", "Enrollment", "ExportedPdf",
+    "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OutboxEmail", "PdfExport", "ReminderSent",
     "ReportSubscription", "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import utcnow
 from app.extensions import db
 
-INTEGRATION_TYPES = ("generic_webhook", "slack", "moodle", "incoming", "sql", "file_drop")
+INTEGRATION_TYPES = ("generic_webhook", "slack", "moodle", "incoming", "sql", "file_drop", "pdf_export")
 OUTGOING_TYPES = ("generic_webhook", "slack")
 SYNC_TYPES = ("moodle", "sql", "file_drop")
+EXPORT_STATUSES = ("pending", "exported", "failed")
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "gave_up")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "skipped")
@@ -173,3 +174,32 @@ class SyncRun(db.Model):
     finished_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_sync_runs_integration_started", "integration_id", "started_at"),)
+
+
+class ExportedPdf(db.Model):
+    """A certificate's PDF copied by a "Certificate PDF export" integration: one row per pair.
+
+    The outbox the export job works from (the database is the truth, Redis only carries the job):
+    `pdf_key` is the stored version to copy; a regenerated PDF sets the new key and makes the row
+    pending again, so the copy is overwritten under the same name.
+    """
+
+    __tablename__ = "exported_pdfs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"), index=True)
+    pdf_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)  # attempts at the current pdf_key
+    location: Mapped[str | None] = mapped_column(String(1000))  # where the copy was written
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)  # when the job is due
+    exported_at: Mapped[datetime | None]
+
+    integration: Mapped[Integration] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("integration_id", "certificate_id", name="uq_exported_pdfs_integration_certificate"),
+        Index("ix_exported_pdfs_status_next", "status", "next_attempt_at"),
+    )

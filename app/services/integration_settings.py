@@ -7,6 +7,8 @@ Outgoing URLs are checked against the SSRF rules when saved (delivery checks aga
 
 from __future__ import annotations
 
+import re
+
 import requests
 from flask import current_app
 
@@ -42,6 +44,8 @@ SECRET_FIELDS = (
     "moodle_token",
     "database_url",
     "webhook_url",
+    "access_key_id",
+    "secret_access_key",
 )
 CONFIG_FIELDS = {
     "generic_webhook": ("url", "header_name", "username", "token_url", "client_id", "scope", "auth_method"),
@@ -49,8 +53,11 @@ CONFIG_FIELDS = {
     "moodle": ("site_url", "company_id", "create_users"),
     "incoming": ("signature_scheme", "create_users"),
     "sql": ("query",),
-    "file_drop": ("folder", "settle_seconds"),
+    "file_drop": ("location", "folder", "settle_seconds", "bucket", "prefix", "region", "endpoint_url"),
+    "pdf_export": ("location", "folder", "bucket", "prefix", "region", "endpoint_url"),
 }
+LOCATIONS = ("folder", "s3")  # where the file integrations read or write (app.services.file_locations)
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 REQUIRED_SECRETS = {"slack": ("webhook_url",), "moodle": ("moodle_token",), "sql": ("database_url",)}
 
 
@@ -130,8 +137,8 @@ def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
         errors["query"] = (
             "Enter a SELECT query returning email, name, course_code, status, score, completed_at."
         )
-    if kind == "file_drop" and not config.get("folder"):
-        errors["folder"] = "Enter the folder to watch."
+    if kind in ("file_drop", "pdf_export"):
+        _clean_location(kind, fields, config, have, errors)
     if kind in SYNC_TYPES and "sync_every_minutes" in fields:
         raw = _text(fields, "sync_every_minutes")
         if raw and (not raw.isdigit() or not 5 <= int(raw) <= 10080):
@@ -172,6 +179,31 @@ def _clean_auth(
                 errors[key] = "This is required for OAuth2."
         if config.get("token_url") and "token_url" in fields:
             _check_url(config["token_url"], errors, "token_url")
+
+
+def _clean_location(kind: str, fields: dict, config: dict, have: set, errors: dict) -> None:
+    """A folder, or an S3 bucket with its keys (the endpoint URL under the webhook SSRF policy)."""
+    location = config.get("location") or "folder"
+    config["location"] = location
+    if location not in LOCATIONS:
+        errors["location"] = "Choose a folder or an S3 bucket."
+        return
+    if kind == "file_drop":
+        settle = str(config.get("settle_seconds") or "5")
+        if not settle.isdigit() or int(settle) > 86400:
+            errors["settle_seconds"] = "A whole number of seconds (0 to 86400)."
+    if location == "folder":
+        if not config.get("folder"):
+            errors["folder"] = "Enter the folder to watch." if kind == "file_drop" else "Enter the folder."
+        return
+    if not _BUCKET_RE.match(config.get("bucket") or ""):
+        errors["bucket"] = "Enter the bucket name (3-63 lower-case letters, digits, dots and hyphens)."
+    config["prefix"] = (config.get("prefix") or "").strip().lstrip("/")
+    if config.get("endpoint_url") and "endpoint_url" in fields:
+        _check_url(config["endpoint_url"], errors, "endpoint_url")
+    for key in ("access_key_id", "secret_access_key"):
+        if key not in have:
+            errors[key] = "This is required for an S3 bucket."
 
 
 def _clean_conditions(fields: dict, values: dict, errors: dict) -> None:

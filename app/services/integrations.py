@@ -23,6 +23,7 @@ from app.models.integration import (
     INTEGRATION_TYPES,
     LOG_LEVELS,
     OUTGOING_TYPES,
+    ExportedPdf,
     Integration,
     IntegrationLog,
     SyncRun,
@@ -41,7 +42,14 @@ TEMPLATES: dict[str, dict] = {
         "summary": "Other systems post signed completions to Laurel.",
     },
     "sql": {"label": "SQL database", "summary": "Pull completions from a read-only SQL query."},
-    "file_drop": {"label": "CSV drop folder", "summary": "Import CSV files dropped into a folder."},
+    "file_drop": {
+        "label": "CSV drop folder / S3",
+        "summary": "Import CSV files dropped into a folder or an S3 bucket.",
+    },
+    "pdf_export": {
+        "label": "Certificate PDF export",
+        "summary": "Copy each new certificate PDF to a folder or an S3 bucket, as <serial>.pdf.",
+    },
 }
 SECRET_GRACE = timedelta(hours=24)
 
@@ -157,6 +165,10 @@ def set_active(
     integration.disabled_reason = None if active else (reason or "Deactivated by an admin")
     if active:
         integration.failing_since = None
+        if integration.type == "pdf_export" and not (integration.cursor or {}).get("export_since"):
+            # The sweep catches up PDFs rendered while the export was off, but only from its first
+            # activation on: turning an export on does not copy the whole archive.
+            integration.cursor = {**(integration.cursor or {}), "export_since": utcnow().isoformat()}
     action = "activated" if active else "deactivated"
     audit.record(
         actor,
@@ -293,6 +305,13 @@ def counts(integration: Integration) -> dict:
         return (
             {} if run is None else {k: getattr(run, k) for k in ("created", "updated", "unchanged", "failed")}
         )
+    if integration.type == "pdf_export":
+        rows = db.session.execute(
+            select(ExportedPdf.status, func.count())
+            .where(ExportedPdf.integration_id == integration.id)
+            .group_by(ExportedPdf.status)
+        ).all()
+        return {status: n for status, n in rows}
     return {
         "received": db.session.scalar(
             select(func.count(IntegrationLog.id)).where(

@@ -207,6 +207,9 @@ def mark_ready(cert: Certificate, version: int, key: str,
     audit.record("system", "certificate.pdf_ready", "certificate", cert.id,
                  f"{cert.serial} PDF rendered (version {version})", key=key)
     queue_issued_mail(cert)
+    # Internal (not a webhook event type): the PDF export integration copies the new file out.
+    events.emit("certificate.pdf_ready", {"id": cert.id, "serial": cert.serial, "pdf_key": key,
+                                          "version": version})
     if previous and previous != key and not _attached_to_unsent_mail(previous):
         return True, previous
     return True, None

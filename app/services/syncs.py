@@ -17,15 +17,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.database import utcnow
 from app.extensions import db
 from app.integrations import file_drop, sql_source
+from app.integrations.file_drop import DropFile, DropSource
 from app.integrations.moodle import MoodleError
+from app.integrations.s3_bucket import BucketError
 from app.models.integration import SYNC_TYPES, Integration, SyncRun
 from app.queue import enqueue_after_commit, get_redis
-from app.services import imports, integrations, recovery
+from app.services import file_locations, imports, integrations, pdf_exports, recovery
 from app.services.errors import NotAllowed, ValidationError
 
 RUN_JOB = "app.tasks.integrations.run_sync"
 LOCK_TIMEOUT = 2 * 3600  # seconds; a run longer than this is assumed dead
 ITEM_ERRORS = (ValidationError, NotAllowed, SQLAlchemyError, ValueError, LookupError)
+#: A source that cannot be reached or read fails the whole run with this message.
+SOURCE_ERRORS = (MoodleError, OSError, file_drop.FolderError, sql_source.SourceError, BucketError)
 
 
 def actor_for(integration: Integration) -> str:
@@ -107,10 +111,10 @@ def run(integration_id: int, *, trigger: str = "schedule") -> dict:
     if not integration.active and trigger == "schedule":
         return {"status": "skipped", "reason": "inactive"}
     sync_run = start(integration, trigger)
-    summary: dict = {"run_id": sync_run.id, "moves": []}
+    summary: dict = {"run_id": sync_run.id, "integration_id": integration.id, "moves": []}
     try:
         message = _RUNNERS[integration.type](integration, sync_run, summary)
-    except (MoodleError, OSError, file_drop.FolderError, sql_source.SourceError) as exc:
+    except SOURCE_ERRORS as exc:
         finish(sync_run, integration, error=str(exc))
     else:
         finish(sync_run, integration, message)
@@ -131,10 +135,22 @@ def skipped(integration_id: int, reason: str) -> None:
         integrations.log(integration, "info", f"Sync skipped: {reason}")
 
 
-def after_commit(summary: dict) -> None:
-    """File moves happen only once the imported rows are committed (a crash before re-imports: harmless)."""
-    for path, outcome, report in summary.get("moves", []):
-        file_drop.move(path, outcome, report)
+def after_commit(summary: dict) -> int:
+    """File moves happen only once the imported rows are committed (a crash before re-imports: harmless).
+
+    A move that fails is logged (the caller commits the log) and the file stays where it was: the next
+    run imports it again, which changes nothing. Returns the number of failed moves.
+    """
+    failed = 0
+    for source, item, outcome, report in summary.get("moves", []):
+        try:
+            source.move(item, outcome, report)
+        except (OSError, file_drop.FolderError, BucketError) as exc:
+            failed += 1
+            integration = integrations.get(summary["integration_id"])
+            if integration is not None:
+                integrations.log(integration, "error", f"{item.name}: could not move it to {outcome}/: {exc}")
+    return failed
 
 
 def enqueue(integration: Integration, trigger: str = "manual") -> None:
@@ -190,13 +206,10 @@ def test(integration: Integration) -> dict:
         if integration.type == "sql":
             return _test_sql(integration)
         if integration.type == "file_drop":
-            files = file_drop.ready_files(integration.config["folder"], 0)
-            return {
-                "ok": True,
-                "message": f"Folder is readable; {len(files)} CSV file(s) waiting.",
-                "files": [f.name for f in files[:20]],
-            }
-    except (sql_source.SourceError, file_drop.FolderError, OSError) as exc:
+            return _test_file_drop(integration)
+        if integration.type == "pdf_export":
+            return pdf_exports.test(integration)
+    except (sql_source.SourceError, file_drop.FolderError, BucketError, OSError) as exc:
         return {"ok": False, "error": str(exc)}
     raise NotAllowed("This integration type has no dry run.")
 
@@ -256,35 +269,61 @@ def _test_sql(integration: Integration) -> dict:
     }
 
 
+def _test_file_drop(integration: Integration) -> dict:
+    source = file_locations.drop_source(integration)
+    settle = float((integration.config or {}).get("settle_seconds") or 5)
+    files = source.ready(0)
+    settled = {f.ref for f in source.ready(settle)}
+    kind = "Bucket" if file_locations.is_s3(integration) else "Folder"
+    return {
+        "ok": True,
+        "message": f"{kind} {source.describe()} is readable; {len(files)} CSV file(s) waiting"
+        + (f" ({len(files) - len(settled)} still settling)." if len(settled) < len(files) else "."),
+        "files": [f.name for f in files[:20]],
+    }
+
+
+def _import_drop_file(
+    integration: Integration, run: SyncRun, source: DropSource, item: DropFile
+) -> tuple[str, str | None]:
+    """Import one file; returns where it goes (done/failed) and the report for failed/."""
+    try:
+        preview = imports.parse(source.read(item))
+    except file_drop.TooLarge as exc:
+        count(run, "files", "failed")  # no rows to count: the file itself is the failure
+        integrations.log(integration, "warning", f"{exc} Moved to failed/", run_id=run.id)
+        return file_drop.FAILED, f"{exc}\n"
+    if preview.errors:
+        count(run, "files", "failed", total=False)
+        count(run, "rows", "failed", len(preview.errors))
+        integrations.log(
+            integration,
+            "warning",
+            f"{item.name}: {len(preview.errors)} bad row(s); moved to failed/",
+            run_id=run.id,
+            errors=preview.errors[:50],
+        )
+        return file_drop.FAILED, "\n".join(f"line {line}: {reason}" for line, reason in preview.errors) + "\n"
+    before = run.failed
+    _apply_preview(run, integration, preview, "rows")
+    if run.failed != before:
+        count(run, "files", "failed", total=False)
+        integrations.log(
+            integration, "warning", f"{item.name}: some rows failed to apply; moved to failed/", run_id=run.id
+        )
+        return file_drop.FAILED, "Some rows failed to apply; see the integration log.\n"
+    count(run, "files", "done", total=False)
+    integrations.log(integration, "info", f"{item.name}: {len(preview.rows)} row(s) imported", run_id=run.id)
+    return file_drop.DONE, None
+
+
 def _run_file_drop(integration: Integration, run: SyncRun, summary: dict) -> str:
     settle = float((integration.config or {}).get("settle_seconds") or 5)
-    files = file_drop.ready_files(integration.config["folder"], settle)
-    for path in files:
-        preview = imports.parse(path.read_bytes())
-        if preview.errors:
-            report = "\n".join(f"line {line}: {reason}" for line, reason in preview.errors) + "\n"
-            count(run, "files", "failed", total=False)
-            count(run, "rows", "failed", len(preview.errors))
-            integrations.log(
-                integration,
-                "warning",
-                f"{path.name}: {len(preview.errors)} bad row(s); moved to failed/",
-                run_id=run.id,
-                errors=preview.errors[:50],
-            )
-            summary["moves"].append((path, file_drop.FAILED, report))
-            continue
-        before = run.failed
-        _apply_preview(run, integration, preview, "rows")
-        outcome = file_drop.DONE if run.failed == before else file_drop.FAILED
-        report = (
-            None if outcome == file_drop.DONE else "Some rows failed to apply; see the integration log.\n"
-        )
-        count(run, "files", "done" if outcome == file_drop.DONE else "failed", total=False)
-        integrations.log(
-            integration, "info", f"{path.name}: {len(preview.rows)} row(s) imported", run_id=run.id
-        )
-        summary["moves"].append((path, outcome, report))
+    source = file_locations.drop_source(integration)
+    files = source.ready(settle)
+    for item in files:
+        outcome, report = _import_drop_file(integration, run, source, item)
+        summary["moves"].append((source, item, outcome, report))
     return f"{len(files)} file(s) processed"
 
 

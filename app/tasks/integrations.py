@@ -1,4 +1,4 @@
-"""Integration jobs: one webhook delivery attempt, one sync run, and the periodic "run due syncs"."""
+"""Integration jobs: a webhook delivery attempt, a PDF copy, a sync run, and the periodic "run due syncs"."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 from redis.exceptions import LockError
 
 from app.extensions import db
-from app.services import syncs, webhooks
+from app.services import pdf_exports, syncs, webhooks
 
 
 def deliver(delivery_id: int, attempt: int = 0) -> str:
@@ -22,6 +22,13 @@ def deliver(delivery_id: int, attempt: int = 0) -> str:
     return status
 
 
+def export_pdf(row_id: int, pdf_key: str) -> str:
+    """Copy one certificate PDF out (PDF export integration). Idempotent: see app.services.pdf_exports."""
+    outcome = pdf_exports.export(row_id, pdf_key)
+    db.session.commit()
+    return outcome
+
+
 def run_sync(integration_id: int, trigger: str = "schedule") -> dict:
     """Run one sync (Moodle, SQL or file drop); a run never overlaps another of the same integration."""
     lock = syncs.lock(integration_id)
@@ -32,7 +39,8 @@ def run_sync(integration_id: int, trigger: str = "schedule") -> dict:
     try:
         summary = syncs.run(integration_id, trigger=trigger)
         db.session.commit()
-        syncs.after_commit(summary)
+        if syncs.after_commit(summary):
+            db.session.commit()  # the log lines of moves that failed
         return {k: v for k, v in summary.items() if k != "moves"}
     except Exception:
         db.session.rollback()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:12:26.023086
+Create Date: 2026-11-23 14:27:55.721042
 
 """
 from alembic import op
@@ -385,6 +385,26 @@ def upgrade():
     with op.batch_alter_table('engagement_counters', schema=None) as batch_op:
         batch_op.create_index('ix_engagement_counters_day_kind', ['day', 'kind'], unique=False)
 
+    op.create_table('exported_pdfs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('integration_id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('pdf_key', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('location', sa.String(length=1000), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('next_attempt_at', app.database.UTCDateTime(), nullable=False),
+    sa.Column('exported_at', app.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_exported_pdfs_certificate_id_certificates'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['integration_id'], ['integrations.id'], name=op.f('fk_exported_pdfs_integration_id_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exported_pdfs')),
+    sa.UniqueConstraint('integration_id', 'certificate_id', name='uq_exported_pdfs_integration_certificate')
+    )
+    with op.batch_alter_table('exported_pdfs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exported_pdfs_certificate_id'), ['certificate_id'], unique=False)
+        batch_op.create_index('ix_exported_pdfs_status_next', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('incoming_receipts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('integration_id', sa.Integer(), nullable=False),
@@ -484,6 +504,11 @@ def downgrade():
 
     op.drop_table('integration_logs')
     op.drop_table('incoming_receipts')
+    with op.batch_alter_table('exported_pdfs', schema=None) as batch_op:
+        batch_op.drop_index('ix_exported_pdfs_status_next')
+        batch_op.drop_index(batch_op.f('ix_exported_pdfs_certificate_id'))
+
+    op.drop_table('exported_pdfs')
     with op.batch_alter_table('engagement_counters', schema=None) as batch_op:
         batch_op.drop_index('ix_engagement_counters_day_kind')
 

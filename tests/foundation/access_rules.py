@@ -188,6 +188,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "integrations_web.test": "admin",
     "integrations_web.sync_now": "admin",
     "integrations_web.rotate_secret": "admin",
+    "integrations_web.retry_exports": "admin",
     "integrations_web.logs": "admin",
     "integrations_web.deliveries": "admin",
     "integrations_web.delivery": "admin",
