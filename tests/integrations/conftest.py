@@ -9,6 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.services import catalog, integrations
+from tests.support import s3
 from tests.support.receiver import Receiver
 
 
@@ -16,6 +17,19 @@ from tests.support.receiver import Receiver
 def allow_private(app, monkeypatch):
     """Let deliveries reach the loopback receiver (WEBHOOKS_ALLOW_PRIVATE, as in dev)."""
     monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", True)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3-compatible server (moto) on loopback, shared by the run; tests use their own buckets."""
+    with s3.moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def bucket(s3_endpoint, allow_private):
+    """A fresh bucket; integrations may reach the loopback endpoint (WEBHOOKS_ALLOW_PRIVATE)."""
+    return s3.new_bucket(s3_endpoint)
 
 
 @pytest.fixture
