@@ -98,6 +98,7 @@ def _load_subscribers() -> None:
     whichever blueprints they happen to import.
     """
     import app.models  # noqa: F401  (register every table)
+    import app.services.analytics_cache  # noqa: F401  (drop cached figures when their data changes)
     import app.services.engagement  # noqa: F401  (sweep: flush verify-page view counts)
     import app.services.notifications  # noqa: F401  (in-app notifications on certificate events)
     import app.services.pdf_exports  # noqa: F401  (copy each new PDF out; sweep: lost copies)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from app.services import analytics
+from app.services import analytics, analytics_cache
 from app.services.errors import ValidationError
 from app.web.auth import staff_required
 from app.web.errors import problem
@@ -34,4 +34,4 @@ def figure(name: str):
         limit = analytics.parse_limit(request.args.get("limit")) if name in analytics.TABLES else None
     except ValidationError as exc:
         return problem(422, "Some filters are not valid.", errors=exc.errors)
-    return jsonify(analytics.figure_data(name, filters, limit=limit))
+    return jsonify(analytics_cache.figure(name, filters, limit))

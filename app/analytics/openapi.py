@@ -78,6 +78,9 @@ _FILTERS_ECHO = {"type": "object", "required": ["from", "to", "certification", "
                                 "department": {"type": ["string", "null"]},
                                 "category": {"type": ["string", "null"]}},
                  "description": "The filters applied (null: not filtered)."}
+_AS_OF = {"type": "string", "format": "date-time",
+          "description": "When the figure was computed (UTC). Figures are cached until their data changes, "
+                         "and for at most ANALYTICS_CACHE_SECONDS."}
 _SERIES = {"type": "object", "required": ["key", "label", "data"], "properties": {
     "key": {"type": "string"}, "label": {"type": "string"},
     "data": {"type": "array", "items": {"type": ["number", "string", "null"]},
@@ -105,7 +108,8 @@ SCHEMAS: dict[str, dict] = {
             "labels": {"type": "array", "items": {"type": "string"}},
             "datasets": {"type": "array", "items": _SERIES, "description": "Plotted series."},
             "details": {"type": "array", "items": _SERIES,
-                        "description": "Extra columns of the data table and CSV (not plotted)."}}},
+                        "description": "Extra columns of the data table and CSV (not plotted)."},
+            "as_of": _AS_OF}},
     "AnalyticsTable": {
         "type": "object", "additionalProperties": False,
         "required": ["name", "title", "description", "filters", "limit", "columns", "rows"],
@@ -123,7 +127,8 @@ SCHEMAS: dict[str, dict] = {
                         "required": ["within", "total"], "properties": {
                 "within": {"type": "object", "required": ["30", "60", "90"], "properties": {
                     k: {"type": "integer", "minimum": 0} for k in ("30", "60", "90")}},
-                "total": {"type": "integer", "minimum": 0}}}}},
+                "total": {"type": "integer", "minimum": 0}}},
+            "as_of": _AS_OF}},
     "AnalyticsFigure": {"oneOf": [_ref("AnalyticsChart"), _ref("AnalyticsTable")]},
 }
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from app.extensions import db
-from app.services import analytics, scheduled_reports
+from app.services import analytics, analytics_cache, scheduled_reports
 from app.services.errors import NotAllowed, ValidationError
 from app.services.reports import csv_lines
 from app.web import nav
@@ -24,14 +35,33 @@ def index():
         filters, errors = analytics.parse_filters(request.args), {}
     except ValidationError as exc:
         filters, errors = analytics.Filters(), exc.errors
-    data = None if errors else analytics.page_data(filters)
-    if data:
-        data["charts"] = [analytics.fold_tail(chart) for chart in data["charts"]]
+    figures = {} if errors else analytics_cache.figures_within(
+        filters, analytics.FIGURES, current_app.config["ANALYTICS_INLINE_BUDGET_MS"])
     subscription = scheduled_reports.subscription_for(current_user) if current_user.is_admin else None
     return render_page_or_fragment(
         "analytics/index.html", "analytics/_results.html", status=422 if errors else 200,
         filters=filters, raw={key: request.args.get(key, "") for key in analytics.FILTER_KEYS}, errors=errors,
-        data=data, choices=analytics.filter_choices(), figures=analytics.FIGURES, subscription=subscription)
+        figures={name: _for_page(name, data) for name, data in figures.items()},
+        choices=analytics.filter_choices(), specs=analytics.FIGURES, subscription=subscription)
+
+
+@bp.get("/figure/<name>")
+@staff_required
+def figure(name: str):
+    """One figure's card: what the page's placeholders load when it left a figure out of its time budget."""
+    if name not in analytics.FIGURES:
+        abort(404)
+    try:
+        filters = analytics.parse_filters(request.args)
+    except ValidationError as exc:
+        abort(422, description=" ".join(exc.errors.values()))
+    return render_template("analytics/_figure.html", name=name, data=_for_page(name, analytics_cache.figure(
+        name, filters)), filters=filters, specs=analytics.FIGURES)
+
+
+def _for_page(name: str, data: dict | None) -> dict | None:
+    """Long charts keep their first bars on the page (the rest fold into "Other"; the CSV has them all)."""
+    return analytics.fold_tail(data) if data and name in analytics.CHARTS else data
 
 
 @bp.get("/export/<name>.csv")
@@ -43,7 +73,8 @@ def export(name: str):
         filters = analytics.parse_filters(request.args)
     except ValidationError as exc:
         abort(422, description=" ".join(exc.errors.values()))
-    header, rows = analytics.csv_export(name, filters)
+    chart = analytics_cache.figure(name, filters) if name in analytics.CHARTS else None  # what the page shows
+    header, rows = analytics.csv_export(name, filters, chart_data=chart)
     response = Response(stream_with_context(csv_lines(header, rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="laurel-{name}.csv"'
     return response

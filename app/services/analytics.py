@@ -275,12 +275,14 @@ def page_data(f: Filters, now: datetime | None = None) -> dict:
 
 # -- CSV ------------------------------------------------------------------------------------------------
 
-def csv_export(name: str, f: Filters, now: datetime | None = None) -> tuple[list[str], Iterator]:
-    """(header, rows) for a figure's CSV: a chart's labels x datasets and details, or every row of a table
-    (read from a server-side cursor in batches, never all in memory)."""
+def csv_export(name: str, f: Filters, now: datetime | None = None,
+               chart_data: dict | None = None) -> tuple[list[str], Iterator]:
+    """(header, rows) for a figure's CSV: a chart's labels x datasets and details (from `chart_data` when the
+    caller has the data already), or every row of a table (read from a server-side cursor in batches,
+    never all in memory)."""
     now = now or utcnow()
     if name in CHARTS:
-        data = chart(name, f, now)
+        data = chart_data or _CHART_BUILDERS[name](f, now)
         series = [*data["datasets"], *data["details"]]
         header = [data["dimension"], *(s["label"] for s in series)]
         return header, (zip(data["labels"], *(s["data"] for s in series), strict=True))

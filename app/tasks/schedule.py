@@ -13,6 +13,7 @@ from app.queue import get_redis
 SCHEDULE: list[tuple[str, str, dict]] = [
     ("app.tasks.sweep.recover_stuck_work", "low", {"interval": 300}),
     ("app.tasks.reports.send_scheduled_reports", "low", {"cron": "20 * * * *"}),  # analytics reports
+    ("app.tasks.reports.warm_analytics", "low", {"interval": 60}),  # the default Analytics view, cached
     ("app.tasks.integrations.run_due_syncs", "low", {"interval": 60}),
     ("app.tasks.daily.run_daily", "low", {"cron": "15 6 * * *"}),  # daily sweep, 06:15 local time
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:27:55.721042
+Create Date: 2026-11-23 16:30:26.688295
 
 """
 from alembic import op
@@ -164,7 +164,7 @@ def upgrade():
         batch_op.create_index('ix_enrollments_course_status', ['course_id', 'status'], unique=False)
         batch_op.create_index('ix_enrollments_created_at_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_enrollments_status_completed', ['status', 'completed_at'], unique=False)
-        batch_op.create_index('ix_enrollments_user_status', ['user_id', 'status'], unique=False)
+        batch_op.create_index('ix_enrollments_user_status', ['user_id', 'status'], unique=False, postgresql_include=['score', 'course_id', 'completed_at'])
 
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -559,7 +559,7 @@ def downgrade():
 
     op.drop_table('notifications')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
-        batch_op.drop_index('ix_enrollments_user_status')
+        batch_op.drop_index('ix_enrollments_user_status', postgresql_include=['score', 'course_id', 'completed_at'])
         batch_op.drop_index('ix_enrollments_status_completed')
         batch_op.drop_index('ix_enrollments_created_at_id')
         batch_op.drop_index('ix_enrollments_course_status')

@@ -90,6 +90,31 @@
   document.addEventListener("htmx:afterRequest", initAll);
   document.addEventListener("htmx:historyRestore", function () { syncForm(); initAll(); });
 
+  // A figure the page left to htmx failed to load: say so in its card and offer a retry.
+  function showFailure(evt) {
+    var card = evt.detail.elt;
+    if (!card || !card.hasAttribute || !card.hasAttribute("data-figure-placeholder")) return;
+    var status = card.querySelector("[data-figure-status]");
+    if (!status) return;
+    var code = evt.detail.xhr ? evt.detail.xhr.status : 0;
+    status.textContent = code ? "Could not compute this figure (HTTP " + code + "). "
+                              : "Could not reach the server. ";
+    status.setAttribute("role", "alert");
+    card.setAttribute("aria-busy", "false");
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "btn btn-sm btn-outline-secondary ms-1";
+    retry.textContent = "Retry";
+    retry.addEventListener("click", function () {
+      status.textContent = "Computing…";
+      card.setAttribute("aria-busy", "true");
+      window.htmx.trigger(card, "retry");
+    });
+    status.appendChild(retry);
+  }
+  document.addEventListener("htmx:responseError", showFailure);
+  document.addEventListener("htmx:sendError", showFailure);
+
   // Keep pushed URLs short and shareable: leave blank filters out of the query string.
   document.addEventListener("htmx:configRequest", function (evt) {
     if (!evt.detail.elt || evt.detail.elt.id !== "analytics-filters") return;

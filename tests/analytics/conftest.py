@@ -134,3 +134,10 @@ def frozen():
 
     with time_machine.travel(NOW) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def whole_page_inline(app, monkeypatch):
+    """These tests read every figure off one page response: give the page all the time it needs (the lazy
+    loading of figures past the budget has its own tests, in test_cache.py)."""
+    monkeypatch.setitem(app.config, "ANALYTICS_INLINE_BUDGET_MS", 60_000)

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 
 CHARTS_DRAWN = """() => {
   const canvases = [...document.querySelectorAll('canvas[data-chart]')];
-  return canvases.length > 0 && canvases.every(c => window.Chart && window.Chart.getChart(c));
+  return !document.querySelector('[data-figure-placeholder]') && canvases.length > 0
+    && canvases.every(c => window.Chart && window.Chart.getChart(c));
 }"""
 
 
@@ -68,3 +69,21 @@ def test_charts_render_filter_and_go_back(page, live_server, demo_data, screensh
 
     page.get_by_text("Data table: certificates issued per month").click()
     expect(page.get_by_role("table", name="Certificates issued per month")).to_be_visible()
+
+
+def test_figures_past_the_time_budget_load_on_their_own(page, live_server, demo_data, app, monkeypatch,
+                                                        screenshot):
+    from playwright.sync_api import expect
+
+    from tests.e2e.conftest import assert_clean
+
+    monkeypatch.setitem(app.config, "ANALYTICS_INLINE_BUDGET_MS", 0)  # the page computes nothing itself
+    _log_in(page, live_server)
+    page.goto(f"{live_server}/analytics/?department=Nursing")
+    page.wait_for_function(CHARTS_DRAWN)
+    expect(page.locator("[data-figure-placeholder]")).to_have_count(0)
+    assert page.locator("canvas[data-chart]").count() >= 6
+    expect(page.get_by_role("table", name="Top performers")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"As of \d\d:\d\d UTC")).first).to_be_visible()
+    assert_clean(page)
+    screenshot(page, "analytics-page-lazy")

@@ -148,7 +148,8 @@ def test_logout_from_the_menu(page, live_server, demo_data):
     from playwright.sync_api import expect
 
     _log_in(page, live_server, "learner@example.com")
-    expect(_nav(page).get_by_role("button", name="Admin", exact=True)).to_have_count(0)  # role-aware navigation
+    # role-aware navigation
+    expect(_nav(page).get_by_role("button", name="Admin", exact=True)).to_have_count(0)
     expect(_nav(page).get_by_role("link", name="People")).to_have_count(0)
     page.get_by_role("button", name=re.compile("Lena Fischer")).click()
     page.get_by_role("button", name="Log out").click()

@@ -142,6 +142,7 @@ RULES: dict[str, str | dict[str, str]] = {
     # analytics
     "analytics.index": "staff",
     "analytics.export": "staff",
+    "analytics.figure": "staff",
     "analytics.report_subscription": "admin",
     "analytics_api.index": "api-staff",
     "analytics_api.figure": "api-staff",
