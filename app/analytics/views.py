@@ -38,25 +38,32 @@ def index():
     figures = {} if errors else analytics_cache.figures_within(
         filters, analytics.FIGURES, current_app.config["ANALYTICS_INLINE_BUDGET_MS"])
     subscription = scheduled_reports.subscription_for(current_user) if current_user.is_admin else None
+    choices = analytics.filter_choices()
     return render_page_or_fragment(
         "analytics/index.html", "analytics/_results.html", status=422 if errors else 200,
         filters=filters, raw={key: request.args.get(key, "") for key in analytics.FILTER_KEYS}, errors=errors,
         figures={name: _for_page(name, data) for name, data in figures.items()},
-        choices=analytics.filter_choices(), specs=analytics.FIGURES, subscription=subscription)
+        choices=choices, filters_in_words=analytics.describe_filters(filters, choices["certifications"]),
+        specs=analytics.FIGURES, subscription=subscription)
 
 
 @bp.get("/figure/<name>")
 @staff_required
 def figure(name: str):
     """One figure's card: what the page's placeholders load when it left a figure out of its time budget."""
+    filters = _figure_request(name)
+    return render_template("analytics/_figure.html", name=name, data=_for_page(name, analytics_cache.figure(
+        name, filters)), filters=filters, specs=analytics.FIGURES)
+
+
+def _figure_request(name: str) -> analytics.Filters:
+    """The filters of a request for one figure: 404 for an unknown figure, 422 for bad filters."""
     if name not in analytics.FIGURES:
         abort(404)
     try:
-        filters = analytics.parse_filters(request.args)
+        return analytics.parse_filters(request.args)
     except ValidationError as exc:
         abort(422, description=" ".join(exc.errors.values()))
-    return render_template("analytics/_figure.html", name=name, data=_for_page(name, analytics_cache.figure(
-        name, filters)), filters=filters, specs=analytics.FIGURES)
 
 
 def _for_page(name: str, data: dict | None) -> dict | None:
@@ -67,12 +74,7 @@ def _for_page(name: str, data: dict | None) -> dict | None:
 @bp.get("/export/<name>.csv")
 @staff_required
 def export(name: str):
-    if name not in analytics.FIGURES:
-        abort(404)
-    try:
-        filters = analytics.parse_filters(request.args)
-    except ValidationError as exc:
-        abort(422, description=" ".join(exc.errors.values()))
+    filters = _figure_request(name)
     chart = analytics_cache.figure(name, filters) if name in analytics.CHARTS else None  # what the page shows
     header, rows = analytics.csv_export(name, filters, chart_data=chart)
     response = Response(stream_with_context(csv_lines(header, rows)), mimetype="text/csv")

@@ -31,10 +31,12 @@ from app.services.analytics_filters import (
     month_window,
     parse_filters,
 )
+from app.services.analytics_filters import describe as describe_filters
 from app.services.errors import ValidationError
 
 __all__ = ["CHARTS", "FIGURES", "FILTER_KEYS", "TABLES", "Figure", "Filters", "chart", "csv_export",
-           "figure_data", "filter_choices", "fold_tail", "page_data", "parse_filters", "parse_limit", "table"]
+           "describe_filters", "figure_data", "filter_choices", "fold_tail", "page_data", "parse_filters",
+           "parse_limit", "table"]
 
 NO_DEPARTMENT = "No department"
 UNCATEGORISED = "Uncategorised"

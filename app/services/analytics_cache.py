@@ -59,36 +59,44 @@ def enabled() -> bool:
     return _seconds() > 0
 
 
-def _key(client: redis.Redis, name: str, f: Filters, limit: int | None) -> str:
-    generation = int(client.get(GENERATION_KEY) or 0)
+def _key(name: str, f: Filters, limit: int | None) -> str | None:
+    """The figure's key under the current generation; None when caching is off or Redis is unavailable."""
+    if not enabled():
+        return None
     identity = json.dumps([name, sorted(f.args().items()), limit])
+    try:
+        generation = int(get_redis().get(GENERATION_KEY) or 0)
+    except redis.RedisError as exc:
+        log.warning("analytics cache unavailable: %s", exc)
+        return None
     return FIGURE_KEY.format(generation=generation, digest=hashlib.sha256(identity.encode()).hexdigest()[:32])
 
 
-def cached(name: str, f: Filters, limit: int | None = None) -> dict | None:
-    """The figure if the cache holds it for the current data, else None (nothing is computed)."""
-    if not enabled():
+def _read(key: str | None) -> dict | None:
+    if key is None:
         return None
     try:
-        client = get_redis()
-        raw = client.get(_key(client, name, f, limit))
+        raw = get_redis().get(key)
     except redis.RedisError as exc:
         log.warning("analytics cache unavailable: %s", exc)
         return None
     return json.loads(raw) if raw else None
 
 
+def cached(name: str, f: Filters, limit: int | None = None) -> dict | None:
+    """The figure if the cache holds it for the current data, else None (nothing is computed)."""
+    return _read(_key(name, f, limit))
+
+
 def figure(name: str, f: Filters, limit: int | None = None) -> dict:
-    """The figure from the cache, else computed now (and cached). KeyError for unknown names."""
-    hit = cached(name, f, limit)
+    """The figure from the cache, else computed now (and cached). KeyError for unknown names.
+
+    The key is taken before computing: a change meanwhile bumps the generation past it, so a figure
+    computed from older data is never served after the change."""
+    key = _key(name, f, limit)
+    hit = _read(key)
     if hit is not None:
         return hit
-    key = None
-    if enabled():
-        try:  # the key is taken before computing: a change meanwhile bumps past it, so nothing stale is kept
-            key = _key(get_redis(), name, f, limit)
-        except redis.RedisError:
-            key = None
     data = {**analytics.figure_data(name, f, limit=limit), "as_of": utcnow().isoformat(timespec="seconds")}
     if key:
         try:
@@ -104,10 +112,8 @@ def figures_within(f: Filters, names: Iterable[str], budget_ms: int) -> dict[str
     started = time.perf_counter()
     result: dict[str, dict | None] = {}
     for name in names:
-        hit = cached(name, f)
-        if hit is None and (time.perf_counter() - started) * 1000 < budget_ms:
-            hit = figure(name, f)
-        result[name] = hit
+        within_budget = (time.perf_counter() - started) * 1000 < budget_ms
+        result[name] = figure(name, f) if within_budget else cached(name, f)
     return result
 
 

@@ -172,3 +172,18 @@ def filter_choices() -> dict[str, list]:
                                     .distinct().order_by(Course.category)).all()
     return {"certifications": [tuple(row) for row in certifications], "departments": list(departments),
             "categories": list(categories)}
+
+
+def describe(f: Filters, certifications: list[tuple[int, str]]) -> str:
+    """The filters in words for the page ("date 2026-01-01 to …; department “Nursing”"); blank if none.
+    `certifications` are the (id, name) choices of the form."""
+    parts = []
+    if f.date_from or f.date_to:
+        parts.append(f"date {f.date_from or '…'} to {f.date_to or '…'}")
+    if f.certification_id:
+        parts.append(f"certification “{dict(certifications).get(f.certification_id, f.certification_id)}”")
+    if f.department:
+        parts.append(f"department “{f.department}”")
+    if f.category:
+        parts.append(f"category “{f.category}”")
+    return "; ".join(parts)
