@@ -21,6 +21,19 @@ __all__ = ["LocalStorage", "S3Storage", "Storage", "StorageError", "get_storage"
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
 
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename it into place, so a reader never
+    sees half a file. OSError from creating the temporary file is the caller's to word."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
 class StorageError(Exception):
     """A storage operation failed (missing object, unreachable backend, bad key)."""
 
@@ -52,14 +65,7 @@ class LocalStorage:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
 
     def read(self, key: str) -> bytes:
         try:

@@ -10,13 +10,13 @@ one small interface, :class:`DropSource`: list what is ready, read one, move it 
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+from app.documents.storage import write_atomically
 
 DONE, FAILED = "done", "failed"
 #: A CSV larger than this goes to failed/ unread rather than into memory.
@@ -130,16 +130,9 @@ class FolderTarget:
     def put(self, name: str, data: bytes, content_type: str) -> str:
         target = self._dir() / name
         try:
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            write_atomically(target, data)
         except OSError as exc:
             raise FolderError(f"Cannot write in {self.folder}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return str(target)
 
     def check(self) -> str:

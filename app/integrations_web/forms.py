@@ -25,6 +25,9 @@ except ImportError:  # older WTForms
         return (value, label)
 
 
+# Where files are read from or written to: a folder, or an S3 bucket with its credentials.
+LOCATION_FIELDS = ("location", "folder", "bucket", "prefix", "region", "endpoint_url", "access_key_id",
+                   "secret_access_key")
 TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "generic_webhook": (
         "name",
@@ -47,30 +50,8 @@ TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "moodle": ("name", "site_url", "moodle_token", "company_id", "create_users", "sync_every_minutes"),
     "incoming": ("name", "signature_scheme", "create_users"),
     "sql": ("name", "database_url", "query", "sync_every_minutes"),
-    "file_drop": (
-        "name",
-        "location",
-        "folder",
-        "bucket",
-        "prefix",
-        "region",
-        "endpoint_url",
-        "access_key_id",
-        "secret_access_key",
-        "settle_seconds",
-        "sync_every_minutes",
-    ),
-    "pdf_export": (
-        "name",
-        "location",
-        "folder",
-        "bucket",
-        "prefix",
-        "region",
-        "endpoint_url",
-        "access_key_id",
-        "secret_access_key",
-    ),
+    "file_drop": ("name", *LOCATION_FIELDS, "settle_seconds", "sync_every_minutes"),
+    "pdf_export": ("name", *LOCATION_FIELDS),
 }
 S3_ONLY = "Only for an S3 bucket."
 AUTH_LABELS = {

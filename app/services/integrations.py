@@ -286,15 +286,19 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def _status_counts(model: type[WebhookDelivery] | type[ExportedPdf], integration_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(model.status, func.count())
+        .where(model.integration_id == integration_id)
+        .group_by(model.status)
+    ).all()
+    return {status: n for status, n in rows}
+
+
 def counts(integration: Integration) -> dict:
     """Deliveries by status (outgoing) or the last run's counts (syncs)."""
     if integration.is_outgoing:
-        rows = db.session.execute(
-            select(WebhookDelivery.status, func.count())
-            .where(WebhookDelivery.integration_id == integration.id)
-            .group_by(WebhookDelivery.status)
-        ).all()
-        return {status: n for status, n in rows}
+        return _status_counts(WebhookDelivery, integration.id)
     if integration.is_sync:
         run = db.session.scalar(
             select(SyncRun)
@@ -306,12 +310,7 @@ def counts(integration: Integration) -> dict:
             {} if run is None else {k: getattr(run, k) for k in ("created", "updated", "unchanged", "failed")}
         )
     if integration.type == "pdf_export":
-        rows = db.session.execute(
-            select(ExportedPdf.status, func.count())
-            .where(ExportedPdf.integration_id == integration.id)
-            .group_by(ExportedPdf.status)
-        ).all()
-        return {status: n for status, n in rows}
+        return _status_counts(ExportedPdf, integration.id)
     return {
         "received": db.session.scalar(
             select(func.count(IntegrationLog.id)).where(
