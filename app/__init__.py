@@ -71,23 +71,25 @@ def _init_extensions(app: Flask) -> None:
     auth.init_app(app)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from app.admin.views import bp as admin
-    from app.analytics.api import bp as analytics_api
-    from app.analytics.views import bp as analytics
-    from app.api.views import bp as api
-    from app.auth.views import bp as auth
-    from app.certifications.views import bp as certifications
-    from app.dashboard.views import bp as dashboard
-    from app.documents_web.views import bp as documents_web
-    from app.integrations_web.api import bp as integrations_api
-    from app.integrations_web.hooks import bp as hooks
-    from app.integrations_web.views import bp as integrations_web
-    from app.sharing.views import bp as sharing
-    from app.verify.views import bp as verify
+# Each HTML domain: its package holds `bp`, these modules attach the routes to it.
+VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "lifecycle.routes", "verify.routes",
+                "documents.designer", "documents.pdfs", "sharing.routes", "messaging.inbox",
+                "messaging.previews", "integrations.console", "integrations.hooks", "analytics.routes")
 
-    for blueprint in (auth, dashboard, admin, certifications, verify, api, documents_web, sharing,
-                      integrations_web, integrations_api, hooks, analytics, analytics_api):
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    from app.api.analytics import bp as analytics_api
+    from app.api.integrations import bp as integrations_api
+    from app.api.routes import bp as api
+
+    blueprints = []
+    for name in VIEW_MODULES:
+        module = importlib.import_module(f"app.views.{name}")
+        if module.bp not in blueprints:
+            blueprints.append(module.bp)
+    for blueprint in (*blueprints, api, integrations_api, analytics_api):
         app.register_blueprint(blueprint)
 
 
@@ -98,11 +100,11 @@ def _load_subscribers() -> None:
     whichever blueprints they happen to import.
     """
     import app.models  # noqa: F401  (register every table)
-    import app.services.analytics_cache  # noqa: F401  (drop cached figures when their data changes)
-    import app.services.engagement  # noqa: F401  (sweep: flush verify-page view counts)
-    import app.services.notifications  # noqa: F401  (in-app notifications on certificate events)
-    import app.services.pdf_exports  # noqa: F401  (copy each new PDF out; sweep: lost copies)
-    import app.services.reminders  # noqa: F401  (digest sections)
-    import app.services.rendering  # noqa: F401  (render the PDF on certificate.issued / renewed)
-    import app.services.syncs  # noqa: F401  (sweep: integration syncs)
-    import app.services.webhooks  # noqa: F401  (webhook deliveries for every event)
+    import app.services.analytics.cache  # noqa: F401  (drop cached figures when their data changes)
+    import app.services.documents.rendering  # noqa: F401  (render the PDF on certificate.issued / renewed)
+    import app.services.integrations.pdf_exports  # noqa: F401  (copy each new PDF out; sweep: lost copies)
+    import app.services.integrations.syncs  # noqa: F401  (sweep: integration syncs)
+    import app.services.integrations.webhooks  # noqa: F401  (webhook deliveries for every event)
+    import app.services.lifecycle.reminders  # noqa: F401  (digest sections)
+    import app.services.messaging.notifications  # noqa: F401  (in-app notifications on certificate events)
+    import app.services.sharing.engagement  # noqa: F401  (sweep: flush verify-page view counts)

@@ -1,4 +1,5 @@
-"""`flask --app wsgi ...` commands: seed-demo, create-admin, create-token, worker, cron, sweep, serve."""
+"""`flask --app wsgi ...` commands: seed-demo, create-admin, create-token, worker, cron, sweep, daily,
+serve."""
 
 from __future__ import annotations
 
@@ -27,17 +28,17 @@ def seed_demo() -> None:
 @with_appcontext
 def create_admin(email: str, name: str | None, password: str) -> None:
     """Create an admin account (or promote and re-password an existing one)."""
-    from app.services import accounts
+    from app.services.accounts import users
     from app.services.errors import ValidationError
 
     try:
-        user = accounts.find_by_email(email)
+        user = users.find_by_email(email)
         if user is None:
-            user = accounts.create_user(email, name or email.split("@")[0], "admin", actor="cli",
+            user = users.create_user(email, name or email.split("@")[0], "admin", actor="cli",
                                         password=password)
         else:
-            accounts.update_user(user, actor="cli", role="admin", active=True)
-            accounts.set_password(user, password, actor="cli")
+            users.update_user(user, actor="cli", role="admin", active=True)
+            users.set_password(user, password, actor="cli")
     except ValidationError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
@@ -50,9 +51,9 @@ def create_admin(email: str, name: str | None, password: str) -> None:
 @with_appcontext
 def create_token(email: str, name: str) -> None:
     """Print a new API token for EMAIL (shown once)."""
-    from app.services import accounts, tokens
+    from app.services.accounts import tokens, users
 
-    user = accounts.find_by_email(email)
+    user = users.find_by_email(email)
     if user is None or not user.active:
         raise click.ClickException(f"No active user {email}.")
     _, secret = tokens.create_token(user, name, actor="cli")
@@ -93,6 +94,16 @@ def sweep() -> None:
     click.echo(recover_stuck_work())
 
 
+@click.command("daily")
+@click.option("--now", default=None, help="ISO 8601 moment to run as (time travel for demos and checks).")
+@with_appcontext
+def daily(now: str | None) -> None:
+    """Reminders, expiries and (on its day) the weekly digest, once each; then recovery."""
+    from app.tasks.daily import run_daily
+
+    click.echo(run_daily(now))
+
+
 @click.command("serve")
 @click.option("--workers", default=1, show_default=True, help="RQ worker processes.")
 def serve(workers: int) -> None:
@@ -112,5 +123,5 @@ def redis_url() -> None:
 
 
 def init_app(app) -> None:
-    for command in (seed_demo, create_admin, create_token, worker, cron, sweep, serve, redis_url):
+    for command in (seed_demo, create_admin, create_token, worker, cron, sweep, daily, serve, redis_url):
         app.cli.add_command(command)

@@ -185,7 +185,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "LINKEDIN_ORGANIZATION_ID": (env.get("LINKEDIN_ORGANIZATION_ID") or "").strip() or None,
         "DIGEST_WEEKDAY": _int(env, "DIGEST_WEEKDAY", 0, 0, 6),  # ISO weekday - 1: 0 = Monday
         "SHARE_EMAIL_RATE_LIMIT": _int(env, "SHARE_EMAIL_RATE_LIMIT", 20, 1, 10000),  # recipients/user/hour
-        # Analytics (app/services/analytics_cache.py): how long a figure may be served from Redis (0 = never
+        # Analytics (app/services/analytics/cache.py): how long a figure may be served from Redis (0 = never
         # cached), and how long the page computes missing figures itself before leaving the rest to htmx.
         "ANALYTICS_CACHE_SECONDS": _int(env, "ANALYTICS_CACHE_SECONDS", 300, 0, 86400),
         "ANALYTICS_INLINE_BUDGET_MS": _int(env, "ANALYTICS_INLINE_BUDGET_MS", 150, 0, 60000),

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, Course, User
-from app.services import accounts, catalog, enrollment, revocation
+from app.services.accounts import users as accounts
+from app.services.lifecycle import catalog, enrollment, revocation
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
 LOGINS = [

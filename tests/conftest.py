@@ -25,6 +25,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from tests.support.smtp import SMTPServer  # noqa: E402
+from tests.support.web import admin_token, anon_client  # noqa: E402,F401  (shared fixtures)
 
 PASSWORD = "correct-horse-42"
 # Fast hash for fixtures only: the real cost is exercised by the login tests that set passwords.

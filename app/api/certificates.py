@@ -12,7 +12,9 @@ from app.api.base import Param, actor, bp, commit, endpoint, paginate, scoped_us
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
-from app.services import certificates, downloads, engagement, revocation
+from app.services.documents import downloads
+from app.services.lifecycle import certificates, revocation
+from app.services.sharing import engagement
 from app.web.errors import problem
 
 TAG = "Certificates"

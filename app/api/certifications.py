@@ -1,4 +1,4 @@
-"""/api/v1/certifications: the programs learners earn. Everyone signed in reads; admins write."""
+"""/api/v1/certifications: what learners earn. Everyone signed in reads; admins write."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
 from app.api.schemas import text
 from app.models import CERTIFICATION_STATUSES, Certification
-from app.services import catalog
+from app.services.lifecycle import catalog
 
 TAG = "Certifications"
 FILTERS = (

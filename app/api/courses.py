@@ -7,7 +7,7 @@ from flask import url_for
 from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
 from app.api.schemas import text
 from app.models import Course
-from app.services import catalog
+from app.services.lifecycle import catalog
 
 TAG = "Courses"
 FILTERS = (

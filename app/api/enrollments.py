@@ -11,8 +11,8 @@ from app.api.base import Param, actor, bp, commit, created, endpoint, paginate, 
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
-from app.services import enrollment as enrollments
 from app.services.errors import ValidationError
+from app.services.lifecycle import enrollment as enrollments
 
 TAG = "Enrollments"
 SOURCE = "api"

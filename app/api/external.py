@@ -6,8 +6,8 @@ A fragment is a module with `openapi_paths() -> {path: {method: operation}}` and
 Fragments are found two ways, so a blueprint never has to edit this file:
 - listed in `FRAGMENTS`;
 - by convention: an /api/ route served by the view module `app.<package>.<module>` is described by
-  `app.<package>.openapi` when that module exists (the analytics API, app/analytics/api.py, describes
-  itself in app/analytics/openapi.py).
+  `app.<package>.openapi` when that module exists (the analytics API, app/api/analytics.py, describes
+  itself in app/api/analytics_openapi.py).
 A fragment found by convention is merged once its package serves an /api/ route, so one written ahead
 of its routes does not put unserved paths in the document. tests/api/test_openapi.py checks that every /api/
 route is described, by an `@endpoint` or by a fragment, and that the document names no unserved route.
@@ -21,7 +21,7 @@ from types import ModuleType
 
 from flask import Flask
 
-FRAGMENTS: tuple[str, ...] = ()  # fragments outside the convention below
+FRAGMENTS: tuple[str, ...] = ("app.api.analytics_openapi", "app.api.integrations_openapi")
 HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
 
 
@@ -40,7 +40,7 @@ def _by_convention(app: Flask) -> list[str]:
         if not rule.rule.startswith("/api/") or view is None or hasattr(view, "operation"):
             continue
         package = view.__module__.rsplit(".", 1)[0]
-        if package != "app" and f"{package}.openapi" not in names:
+        if package not in ("app", "app.api") and f"{package}.openapi" not in names:
             names.append(f"{package}.openapi")
     return names
 

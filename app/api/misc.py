@@ -7,7 +7,7 @@ from flask import current_app, jsonify
 from app.api.base import bp, endpoint
 from app.api.openapi import build_document
 from app.database import utcnow
-from app.services import stats
+from app.services.lifecycle import stats
 
 
 @bp.get("/stats")

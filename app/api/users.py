@@ -7,7 +7,7 @@ from flask import url_for
 from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
 from app.api.schemas import text
 from app.models import ROLES, User
-from app.services import accounts
+from app.services.accounts import users
 from app.services.errors import ValidationError
 
 TAG = "Users"
@@ -21,14 +21,14 @@ FILTERS = (
 @bp.get("/me")
 @endpoint("The signed-in user (the token's owner)", access="login", tag=TAG, response="User")
 def me():
-    return accounts.user_data(actor())
+    return users.user_data(actor())
 
 
 @bp.get("/users")
 @endpoint("List users", access="staff", tag=TAG, response="User", paginated=True, params=FILTERS)
 def list_users(query: dict):
-    stmt = accounts.user_query(query["q"] or "", query["role"] or "", query["department"] or "")
-    return paginate(stmt, query, accounts.user_data)
+    stmt = users.user_query(query["q"] or "", query["role"] or "", query["department"] or "")
+    return paginate(stmt, query, users.user_data)
 
 
 @bp.post("/users")
@@ -36,19 +36,19 @@ def list_users(query: dict):
           description="`role` defaults to learner. With `invite: true` the person is mailed a link to "
                       "choose a password.")
 def create_user(body: dict):
-    user = accounts.create_user(body["email"], body["name"], body.get("role", "learner"),
+    user = users.create_user(body["email"], body["name"], body.get("role", "learner"),
                                 body.get("department"), actor=actor())
     if body.get("invite"):
-        accounts.send_invite(user, actor=actor())
+        users.send_invite(user, actor=actor())
     commit()
-    return created(accounts.user_data(user), url_for("api.get_user", id=user.id))
+    return created(users.user_data(user), url_for("api.get_user", id=user.id))
 
 
 @bp.get("/users/<int:id>")
 @endpoint("Get a user", access="login", tag=TAG, response="User", load=User, own="id",
           description="Learners may read only their own record (others: 404).")
 def get_user(item: User):
-    return accounts.user_data(item)
+    return users.user_data(item)
 
 
 @bp.patch("/users/<int:id>")
@@ -61,8 +61,8 @@ def update_user(item: User, body: dict):
     if "name" in body and not body["name"].strip():
         raise ValidationError({"name": "Enter the person's name."})
     department = body.get("department")
-    accounts.update_user(item, actor=actor(), role=body.get("role"), active=body.get("active"),
+    users.update_user(item, actor=actor(), role=body.get("role"), active=body.get("active"),
                          name=body.get("name"),
                          department=(department or "") if "department" in body else None)
     commit()
-    return accounts.user_data(item)
+    return users.user_data(item)

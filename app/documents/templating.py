@@ -55,7 +55,7 @@ __all__ = [
 #: ``{{ issued_on|date("%Y-%m-%d") }}``); the filter prints nothing for None.
 PLACEHOLDERS: dict[str, str] = {
     "holder_name": "Full name of the certificate holder, as frozen at issue.",
-    "certification_name": "Name of the certification (program) that was earned.",
+    "certification_name": "Name of the certification that was earned.",
     "courses": "Courses that were completed: a list of {code, title}; use {% for c in courses %}.",
     "score": "Final score in percent (a number), or None when the certification has no score.",
     "issued_on": "Date of issue (a date; format with |date).",

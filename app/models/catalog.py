@@ -1,4 +1,4 @@
-"""What can be learned and earned: courses and certifications (programs)."""
+"""What can be learned and earned: courses and certifications."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, case, literal
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, case, exists, literal
 from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from app.database import utcnow
 from app.extensions import db
@@ -107,6 +107,13 @@ class Certificate(db.Model):
             (and_(cls.renewal_opens_at.is_not(None), cls.renewal_opens_at <= now), "expiring"),
             else_="valid",
         )
+
+    @classmethod
+    def superseded(cls):
+        """SQL: a newer cycle of the same user x certification exists (the certificate was renewed)."""
+        newer = aliased(cls)
+        return exists().where(newer.user_id == cls.user_id, newer.certification_id == cls.certification_id,
+                              newer.cycle > cls.cycle)
 
     @property
     def is_valid(self) -> bool:

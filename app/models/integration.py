@@ -1,7 +1,7 @@
 """Integrations: outgoing webhooks, incoming hooks and sync sources, with their logs and deliveries.
 
 Secrets are never stored in clear: credentials and signing secrets are SecretBox tokens
-(app.integrations.crypto); only a masked hint (last 4 characters) is kept readable.
+(app.connectors.crypto); only a masked hint (last 4 characters) is kept readable.
 Deleting an integration is soft (`deleted_at`): its logs, deliveries and runs stay as history.
 """
 

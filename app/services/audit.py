@@ -1,6 +1,8 @@
-"""Writing the audit trail."""
+"""The audit trail: writing a row for every lifecycle change, and the filtered query the admin pages read."""
 
 from __future__ import annotations
+
+from sqlalchemy import Select, select
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -24,6 +26,20 @@ def record(actor: Actor, action: str, subject_type: str, subject_id: object | No
     )
     db.session.add(event)
     return event
+
+
+def query(action: str = "", actor: str = "", subject_type: str = "", subject_id: str = "") -> Select:
+    """Newest first; `action` matches a prefix ("certificate." finds every certificate action)."""
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action))
+    if actor:
+        stmt = stmt.where(AuditEvent.actor_label.contains(actor.lower()))
+    if subject_type:
+        stmt = stmt.where(AuditEvent.subject_type == subject_type)
+    if subject_id:
+        stmt = stmt.where(AuditEvent.subject_id == subject_id)
+    return stmt
 
 
 def _jsonable(value: object) -> object:

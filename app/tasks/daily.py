@@ -15,7 +15,7 @@ from redis.exceptions import LockError
 from app.database import utcnow
 from app.extensions import db
 from app.queue import get_redis
-from app.services import reminders
+from app.services.lifecycle import reminders
 
 LOCK_KEY = "laurel:lock:daily"
 LOCK_TIMEOUT = 1800

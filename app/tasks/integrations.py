@@ -7,7 +7,7 @@ import contextlib
 from redis.exceptions import LockError
 
 from app.extensions import db
-from app.services import pdf_exports, syncs, webhooks
+from app.services.integrations import pdf_exports, syncs, webhooks
 
 
 def deliver(delivery_id: int, attempt: int = 0) -> str:
@@ -23,7 +23,9 @@ def deliver(delivery_id: int, attempt: int = 0) -> str:
 
 
 def export_pdf(row_id: int, pdf_key: str) -> str:
-    """Copy one certificate PDF out (PDF export integration). Idempotent: see app.services.pdf_exports."""
+    """Copy one certificate PDF out (PDF export integration).
+
+    Idempotent: see app.services.integrations.pdf_exports."""
     outcome = pdf_exports.export(row_id, pdf_key)
     db.session.commit()
     return outcome

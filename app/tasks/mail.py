@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.services import mail
+from app.services.messaging import outbox
 
 
 def send_email(email_id: int) -> str:
     """Send one outbox row. Safe to run any number of times: only a due, unclaimed row is sent."""
-    row = mail.claim(email_id)
+    row = outbox.claim(email_id)
     db.session.commit()
     if row is None:
         return "skipped"
     try:
-        mail.send(row)
+        outbox.send(row)
     except Exception as exc:  # any backend failure is recorded on the row and retried
-        mail.mark_failed(row, f"{type(exc).__name__}: {exc}")
+        outbox.mark_failed(row, f"{type(exc).__name__}: {exc}")
         db.session.commit()
         return row.status
-    mail.mark_sent(row)
+    outbox.mark_sent(row)
     db.session.commit()
     return "sent"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from app.documents import RenderError, TemplateRenderError
 from app.extensions import db
 from app.models import Certificate
-from app.services import downloads, rendering
+from app.services.documents import downloads, rendering
 
 
 def render_certificate(cert_id: int, try_number: int = 1) -> str:
     """Render one certificate. Safe to run any number of times: only a pending row is claimed,
-    and only the claimed version is published (see app/services/rendering.py)."""
+    and only the claimed version is published (see app/services/documents/rendering.py)."""
     version = rendering.claim(cert_id)
     db.session.commit()  # visible claim: a second job for the same certificate now skips
     if version is None:

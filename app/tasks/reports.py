@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.queue import get_redis
-from app.services import analytics, analytics_cache, scheduled_reports
+from app.services.analytics import cache, figures, scheduled_reports
 
 LOCK_KEY = "laurel:lock:scheduled-reports"
 WARM_LOCK_KEY = "laurel:lock:analytics-warm"
@@ -28,16 +28,16 @@ def warm_analytics() -> dict:
     """Compute the figures of the unfiltered Analytics page that the cache lacks (run every minute), so
     the page admins open first answers from the cache even on a big install. Cheap when nothing changed:
     every figure is a cache hit."""
-    if not analytics_cache.enabled():
+    if not cache.enabled():
         return {"skipped": "ANALYTICS_CACHE_SECONDS is 0"}
     lock = get_redis().lock(WARM_LOCK_KEY, timeout=600, blocking=False)
     if not lock.acquire():
         return {"skipped": "another warm-up is in progress"}
     try:
-        filters = analytics.Filters()
-        missing = [name for name in analytics.FIGURES if analytics_cache.cached(name, filters) is None]
+        filters = figures.Filters()
+        missing = [name for name in figures.FIGURES if cache.cached(name, filters) is None]
         for name in missing:
-            analytics_cache.figure(name, filters)
+            cache.figure(name, filters)
         return {"computed": missing}
     finally:
         db.session.rollback()  # read-only: end the transaction the queries opened

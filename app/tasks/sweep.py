@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.queue import get_redis
-from app.services import mail
+from app.services.messaging import outbox
 
 LOCK_KEY = "laurel:lock:sweep"
 
@@ -19,7 +19,7 @@ def recover_stuck_work() -> dict:
     if not lock.acquire():
         return {"skipped": "another sweep is running"}
     try:
-        counts = {"mail": mail.recover()}
+        counts = {"mail": outbox.recover()}
         for step in _extra_recovery_steps():
             counts.update(step())
         db.session.commit()

@@ -14,7 +14,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
 def init_app(app) -> None:
-    login_manager.login_view = "auth.login"
+    login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
@@ -42,7 +42,7 @@ def _unauthorized():
     if wants_json() or g.get("bearer_attempted"):
         abort(401)
     flash(login_manager.login_message, "info")
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 
 def _authenticate_request() -> None:
@@ -56,7 +56,7 @@ def _authenticate_request() -> None:
         g.pop(key, None)
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        from app.services import tokens
+        from app.services.accounts import tokens
 
         g.bearer_attempted = True
         user = tokens.user_for_token(header[7:].strip())

@@ -25,10 +25,10 @@ def add(endpoint: str, label: str, roles: tuple[str, ...], prefix: str = "", ord
 
 # The menu's shape lives here, in one place: these entries fold into dropdowns; the rest stay top-level.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "Catalog": ("certifications.courses", "certifications.programs", "certifications.enrollments",
-                "certifications.import_csv"),
-    "Admin": ("admin.users", "integrations_web.index", "documents_web.templates", "admin.mail_log",
-              "sharing.email_previews", "admin.audit"),
+    "Catalog": ("lifecycle.courses", "lifecycle.certifications", "lifecycle.enrollments",
+                "lifecycle.import_csv"),
+    "Admin": ("admin.users", "integrations.index", "documents.templates", "admin.mail_log",
+              "messaging.email_previews", "admin.audit"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The analytics cache (app/services/analytics_cache.py) and the page's lazy figures.
+"""The analytics cache (app/services/analytics/cache.py) and the page's lazy figures.
 
 A figure is served from Redis until a commit changes a row it reads; changes the figures don't read,
 and rolled-back changes, keep it. Past its time budget the page leaves figures to htmx placeholders.
@@ -18,11 +18,12 @@ from sqlalchemy import event, update
 from app.extensions import db
 from app.models import Certificate, EngagementCounter
 from app.queue import get_redis
-from app.services import analytics, analytics_cache, engagement
+from app.services.analytics import cache, figures
+from app.services.sharing import engagement
 from app.tasks import reports
 from tests.analytics.conftest import NOW, at
 
-ALL = analytics.Filters()
+ALL = figures.Filters()
 
 
 @contextmanager
@@ -40,11 +41,11 @@ def statements():
 
 
 def status_counts() -> list[int]:
-    return analytics_cache.figure("status", ALL)["datasets"][0]["data"]
+    return cache.figure("status", ALL)["datasets"][0]["data"]
 
 
 def generation() -> int:
-    return int(get_redis().get(analytics_cache.GENERATION_KEY) or 0)
+    return int(get_redis().get(cache.GENERATION_KEY) or 0)
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_a_cached_figure_costs_no_sql_until_a_relevant_commit(world, frozen):
     db.session.commit()
     after = status_counts()
     assert sum(after) == sum(before) and after[3] == before[3] + 1  # one more revoked
-    assert analytics_cache.figure("status", ALL)["as_of"].startswith(NOW.date().isoformat())
+    assert cache.figure("status", ALL)["as_of"].startswith(NOW.date().isoformat())
 
 
 def test_changes_the_figures_do_not_read_keep_the_cache(world, frozen):
@@ -104,7 +105,7 @@ def test_with_the_cache_off_every_read_computes(world, frozen, app, monkeypatch)
     with statements() as seen:
         status_counts()
     assert seen
-    assert analytics_cache.cached("status", ALL) is None
+    assert cache.cached("status", ALL) is None
 
 
 def test_without_redis_figures_are_still_computed(world, frozen, app):
@@ -124,7 +125,7 @@ def test_past_its_budget_the_page_leaves_figures_to_htmx(admin_client, app, monk
     monkeypatch.setitem(app.config, "ANALYTICS_INLINE_BUDGET_MS", 0)
     html = admin_client.get("/analytics/?department=Engineering").get_data(as_text=True)
     urls = re.findall(r'hx-get="(/analytics/figure/[^"]+)"', html)
-    assert len(urls) == len(analytics.FIGURES)  # a budget of 0: every figure loads on its own
+    assert len(urls) == len(figures.FIGURES)  # a budget of 0: every figure loads on its own
     assert "/analytics/figure/status?department=Engineering" in urls
     assert html.count("data-figure-placeholder") == len(urls) and 'aria-busy="true"' in html
     card = admin_client.get("/analytics/figure/status?department=Engineering", headers={"HX-Request": "true"})
@@ -147,8 +148,8 @@ def test_figure_fragment_refuses_unknown_names_and_bad_filters(admin_client):
 
 
 def test_warm_up_caches_the_unfiltered_page(world, frozen):
-    assert reports.warm_analytics() == {"computed": list(analytics.FIGURES)}
-    assert all(analytics_cache.cached(name, ALL) for name in analytics.FIGURES)
+    assert reports.warm_analytics() == {"computed": list(figures.FIGURES)}
+    assert all(cache.cached(name, ALL) for name in figures.FIGURES)
     assert reports.warm_analytics() == {"computed": []}
 
 

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from app.services import analytics
-from app.services.analytics import Filters
-from app.services.analytics_filters import month_window, parse_filters
+from app.services.analytics import figures
+from app.services.analytics.figures import Filters
+from app.services.analytics.filters import month_window, parse_filters
 from app.services.errors import ValidationError
 from tests.analytics.conftest import NOW
 
@@ -24,7 +24,7 @@ def series(chart: dict, key: str | None = None) -> dict:
 
 
 def chart(name: str, **filters) -> dict:
-    return analytics.chart(name, Filters(**filters), NOW)
+    return figures.chart(name, Filters(**filters), NOW)
 
 
 def test_issued_per_month_last_12_months(world):
@@ -76,16 +76,16 @@ def test_engagement_per_month(world):
 
 
 def test_top_performers(world):
-    table = analytics.table("top-performers", Filters(), NOW)
+    table = figures.table("top-performers", Filters(), NOW)
     assert [(r["name"], r["held"], r["average_score"]) for r in table["rows"]] == [
         ("Ann Archer", 3, 80.0), ("Ben Bose", 2, 81.7), ("Dan Dahl", 1, None)]
     # The cut-off keeps exactly the best `limit`.
-    assert [r["name"] for r in analytics.table("top-performers", Filters(), NOW, limit=2)["rows"]] == [
+    assert [r["name"] for r in figures.table("top-performers", Filters(), NOW, limit=2)["rows"]] == [
         "Ann Archer", "Ben Bose"]
 
 
 def test_recent_completions(world):
-    rows = analytics.table("recent-completions", Filters(), NOW)["rows"]
+    rows = figures.table("recent-completions", Filters(), NOW)["rows"]
     assert [(r["name"][:3], r["course_code"], r["completed_at"][:10]) for r in rows] == [
         ("Ann", "LD-300", "2026-06-05"), ("Cat", "DP-110", "2026-03-18"), ("Ann", "DP-110", "2026-03-10"),
         ("Ben", "FA-102", "2026-02-03"), ("Ben", "FA-101", "2026-02-01"), ("Ann", "FA-102", "2026-01-08"),
@@ -94,7 +94,7 @@ def test_recent_completions(world):
 
 
 def test_expiring_windows(world):
-    table = analytics.table("expiring", Filters(), NOW)
+    table = figures.table("expiring", Filters(), NOW)
     assert table["summary"] == {"within": {"30": 1, "60": 1, "90": 1}, "total": 3}
     assert [(r["serial"], r["within_days"]) for r in table["rows"]] == [
         ("LAU-TEST-0002", 30), ("LAU-TEST-0006", 60), ("LAU-TEST-0007", 90)]
@@ -123,7 +123,7 @@ def test_category_and_certification_filters(world):
     assert series(chart("status", certification_id=cert_b)) == {"Valid": 1, "Expiring": 1, "Expired": 0,
                                                                 "Revoked": 1}
     assert series(chart("completion-rate", certification_id=cert_b)) == {"DP-110": 100.0}
-    table = analytics.table("expiring", Filters(certification_id=cert_b), NOW)
+    table = figures.table("expiring", Filters(certification_id=cert_b), NOW)
     assert table["summary"]["within"] == {"30": 0, "60": 0, "90": 1}
 
 
@@ -131,7 +131,7 @@ def test_two_filters_together(world):
     data = chart("by-certification", department="Nursing", category="Compliance")
     assert series(data) == {"Data Protection": 2, "Mixed": 1}
     two = Filters(department="Nursing", category="Compliance")
-    rows = analytics.table("top-performers", two, NOW)["rows"]
+    rows = figures.table("top-performers", two, NOW)["rows"]
     assert [(r["name"], r["held"], r["average_score"]) for r in rows] == [
         ("Ann Archer", 2, 70.0), ("Ben Bose", 1, 85.0)]
 
@@ -143,7 +143,7 @@ def test_date_range(world):
     assert issued["datasets"][0]["data"] == [2, 0, 0, 2]
     assert series(chart("by-certification", **f)) == {"Data Protection": 2, "Mixed": 2}
     assert series(chart("status", **f)) == {"Valid": 2, "Expiring": 1, "Expired": 0, "Revoked": 1}
-    completions = analytics.table("recent-completions", Filters(**f), NOW)["rows"]
+    completions = figures.table("recent-completions", Filters(**f), NOW)["rows"]
     assert [r["course_code"] for r in completions] == ["LD-300", "DP-110", "DP-110"]
     # the end date is inclusive: 2025-12-31 23:30 counts for a range ending that day
     assert sum(chart("issued-per-month", date_from=date(2025, 12, 31),
@@ -151,9 +151,9 @@ def test_date_range(world):
 
 
 def test_figures_with_no_data(db_empty=None):
-    assert analytics.chart("status", Filters(), NOW)["datasets"][0]["data"] == [0, 0, 0, 0]
-    assert analytics.table("top-performers", Filters(), NOW)["rows"] == []
-    assert analytics.table("expiring", Filters(), NOW)["summary"]["total"] == 0
+    assert figures.chart("status", Filters(), NOW)["datasets"][0]["data"] == [0, 0, 0, 0]
+    assert figures.table("top-performers", Filters(), NOW)["rows"] == []
+    assert figures.table("expiring", Filters(), NOW)["summary"]["total"] == 0
 
 
 # -- parsing and months ---------------------------------------------------------------------------------
@@ -189,5 +189,5 @@ def test_month_window_caps_long_ranges():
 def test_fold_tail_sums_the_rest():
     data = {"name": "by-certification", "labels": list("abcde"),
             "datasets": [{"key": "issued", "data": [5, 4, 3, 2, 1]}], "details": []}
-    folded = analytics.fold_tail(data, keep=2)
+    folded = figures.fold_tail(data, keep=2)
     assert folded["labels"] == ["a", "b", "Other (3)"] and folded["datasets"][0]["data"] == [5, 4, 6]

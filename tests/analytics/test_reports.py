@@ -11,7 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.models import OutboxEmail
-from app.services import scheduled_reports
+from app.services.analytics import scheduled_reports
 from app.services.errors import NotAllowed, ValidationError
 from tests.analytics.conftest import NOW, at
 

@@ -14,7 +14,8 @@ from app.api.openapi import build_document, openapi_path
 from app.api.schemas import RESOURCES
 from app.extensions import db
 from app.models import Enrollment
-from app.services import catalog, enrollment, tokens
+from app.services.accounts import tokens
+from app.services.lifecycle import catalog, enrollment
 
 STRICT = [*RESOURCES, *(f"{name}Page" for name in RESOURCES), "Stats"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import ApiToken
-from app.services import accounts, tokens
+from app.services.accounts import tokens, users
 
 
 def _is_problem(response, status: int) -> dict:
@@ -40,7 +40,7 @@ def test_revoked_token_is_401(api_as, admin, token_for):
 def test_deactivated_users_token_is_401(api_as, learner, admin, token_for):
     client = api_as(token=token_for(learner))
     assert client.get("/me").get_json()["email"] == "learner@example.com"
-    accounts.update_user(learner, actor=admin, active=False)
+    users.update_user(learner, actor=admin, active=False)
     db.session.commit()
     _is_problem(client.get("/me"), 401)
 

@@ -85,8 +85,8 @@ def test_analytics_routes_answer_as_documented(as_staff, as_learner, world):
 
 
 def test_fragments_are_found_by_convention(app):
-    """app/analytics/api.py serves /api/ routes, so app/analytics/openapi.py describes them (no list)."""
-    assert "app.analytics.openapi" in {module.__name__ for module in external.fragments(app)}
+    """app/api/analytics.py serves /api/ routes, so app/api/analytics_openapi.py describes them (no list)."""
+    assert "app.api.analytics_openapi" in {module.__name__ for module in external.fragments(app)}
 
 
 def test_fragments_may_have_path_level_keys_and_get_the_app_wide_errors(app, monkeypatch):

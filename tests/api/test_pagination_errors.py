@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.services import catalog
+from app.services.lifecycle import catalog
 
 
 def _courses(n: int) -> None:

@@ -37,7 +37,7 @@ from app.api.external import HTTP_METHODS
 from app.api.openapi import build_document
 from app.extensions import db
 from app.models import Certificate, Enrollment
-from app.services import revocation
+from app.services.lifecycle import revocation
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"  # explore beyond the fixed examples (locally, not in CI)

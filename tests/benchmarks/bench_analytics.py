@@ -8,7 +8,7 @@
    in 20 departments, 2,000 courses in 10 categories, 500 certifications (3 courses each), 1,000,000
    certificates over two years (popularity skewed; 80% expire after 24 months, 2% revoked), 1,000,000
    enrolments (60% completed, with their completions) and 500,000 daily engagement counters.
-3. Times each figure uncached (`analytics.figure_data`: the SQL plus shaping) with no filters and with
+3. Times each figure uncached (`figures.figure_data`: the SQL plus shaping) with no filters and with
    two filters (department + course category), then the page (Flask test client, logged-in admin) the
    same ways: cold (cache invalidated before each request), cold plus every figure the page left to htmx
    fetched one after the other, and warm; and the CSV export of the largest table.
@@ -179,8 +179,8 @@ def explain(db, stmt) -> str:
 
 
 def statement_for(name: str, f, now):
-    from app.services import analytics_queries as q
-    from app.services.analytics_filters import month_window
+    from app.services.analytics import queries as q
+    from app.services.analytics.filters import month_window
 
     start, end, _ = month_window(f, now)
     return {"issued-per-month": lambda: q.issued_per_month(f, start, end),
@@ -200,7 +200,7 @@ def page_rows(client, label: str, query: str, runs: int) -> list[tuple[str, str,
     the other (the worst case; a browser sends them in parallel), and warm (every figure cached)."""
     import re
 
-    from app.services import analytics_cache
+    from app.services.analytics import cache
 
     def get(url: str, **headers) -> str:
         response = client.get(url, headers=headers)
@@ -208,7 +208,7 @@ def page_rows(client, label: str, query: str, runs: int) -> list[tuple[str, str,
         return response.get_data(as_text=True)
 
     def cold_page() -> str:
-        analytics_cache.invalidate()
+        cache.invalidate()
         return get(f"/analytics/{query}")
 
     def cold_with_figures() -> None:
@@ -237,7 +237,7 @@ def main() -> None:
     app = make_app(url)
     from app.database import utcnow
     from app.extensions import db
-    from app.services import analytics
+    from app.services.analytics import figures
 
     with app.app_context():
         seed(db, args.reseed)
@@ -245,10 +245,10 @@ def main() -> None:
         rows: list[tuple[str, str, float, float]] = []
         print(f"{'figure':38} {'filters':22} {'p50 ms':>8} {'p95 ms':>8}  goal {GOAL_MS:.0f}")
         slow: list[tuple[str, object]] = []
-        for label, f in (("no filters", analytics.Filters()),
-                         ("department + category", analytics.parse_filters(TWO_FILTERS))):
-            for name in analytics.FIGURES:
-                median, p95 = timed(lambda n=name, f=f: analytics.figure_data(n, f, now), args.runs)
+        for label, f in (("no filters", figures.Filters()),
+                         ("department + category", figures.parse_filters(TWO_FILTERS))):
+            for name in figures.FIGURES:
+                median, p95 = timed(lambda n=name, f=f: figures.figure_data(n, f, now), args.runs)
                 rows.append((name, label, median, p95))
                 show(rows[-1])
                 if p95 > args.explain_over:

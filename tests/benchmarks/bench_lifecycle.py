@@ -361,10 +361,10 @@ def cases(fixtures: dict) -> list[Case]:
     return [
         Case("admin dashboard /", "dashboard.index", "admin"),
         Case("dashboard tiles (htmx)", "dashboard.tiles", "admin", headers={"HX-Request": "true"}),
-        Case("certificates: status+cert", "certifications.certificates_list", "admin", paged=True,
+        Case("certificates: status+cert", "lifecycle.certificates_list", "admin", paged=True,
              values={"status": "valid", "certification_id": fixtures["certification_id"],
                      "per_page": SMALL_PAGE}),
-        Case("certificates: search", "certifications.certificates_list", "admin", paged=True,
+        Case("certificates: search", "lifecycle.certificates_list", "admin", paged=True,
              values={"q": fixtures["search"], "per_page": SMALL_PAGE}),
         Case("learner dashboard /", "dashboard.index", "learner", variant_who="empty"),
         Case("verify hit", "verify.show", "anon", values={"code": fixtures["code"]}),

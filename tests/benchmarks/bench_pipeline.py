@@ -139,7 +139,7 @@ def issue_batch(app, n: int, run: str) -> float:
     """Create n learners and issue n certificates in one transaction; returns the commit moment."""
     from app.extensions import db
     from app.models import User
-    from app.services import catalog, issuing
+    from app.services.lifecycle import catalog, issuing
 
     with app.app_context():
         course = catalog.create_course({"code": f"B-{run}", "title": "Benchmarking"}, actor="bench")

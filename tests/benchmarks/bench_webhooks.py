@@ -92,19 +92,20 @@ def bench_webhooks(app, n_events: int, n_endpoints: int, n_workers: int, simple:
     from app.extensions import db
     from app.models.integration import Integration, WebhookDelivery, WebhookEvent
     from app.queue import redis_url
-    from app.services import events, integrations
+    from app.services import events
+    from app.services.integrations import registry
     from tests.support.receiver import Receiver
 
     with Receiver() as rx, app.app_context():
         for old in db.session.query(Integration):
             old.active = False
         for i in range(n_endpoints):
-            hook, _ = integrations.create(
+            hook, _ = registry.create(
                 "generic_webhook",
                 {"name": f"Endpoint {i}", "url": rx.url_for(f"/e{i}"), "event_types": ["user.created"]},
                 actor="bench",
             )
-            integrations.set_active(hook, True, actor="bench")
+            registry.set_active(hook, True, actor="bench")
         db.session.commit()
         workers = start_workers(n_workers, {**os.environ, "REDIS_URL": redis_url()}, simple)
         time.sleep(3)  # let the workers start
@@ -158,7 +159,7 @@ def bench_moodle(app, courses: int, users: int, certifications: int = 0) -> None
 
     from app.extensions import db
     from app.models.integration import SyncRun
-    from app.services import integrations, moodle_sync, syncs
+    from app.services.integrations import moodle, registry, syncs
     from tests.support.moodle_simulator import MoodleSimulator, big_site
 
     statements = [0]
@@ -167,16 +168,16 @@ def bench_moodle(app, courses: int, users: int, certifications: int = 0) -> None
         statements[0] += 1
 
     with MoodleSimulator(big_site(courses, users)) as sim, app.app_context():
-        integration, _ = integrations.create(
+        integration, _ = registry.create(
             "moodle", {"name": "Big Moodle", "site_url": sim.url, "moodle_token": "full"}, actor="bench"
         )
-        integrations.set_active(integration, True, actor="bench")
+        registry.set_active(integration, True, actor="bench")
         if certifications:
             _certifications(sim, integration, certifications)
         db.session.commit()
         event.listen(db.engine, "before_cursor_execute", count)
         fetching = [0.0]
-        real_fetch = moodle_sync.fetch_changes
+        real_fetch = moodle.fetch_changes
 
         def timed_fetch(*args, **kwargs):
             started = time.perf_counter()
@@ -185,7 +186,7 @@ def bench_moodle(app, courses: int, users: int, certifications: int = 0) -> None
             finally:
                 fetching[0] = time.perf_counter() - started
 
-        moodle_sync.fetch_changes = timed_fetch
+        moodle.fetch_changes = timed_fetch
         for label in ("full", "incremental"):
             statements[0] = 0
             started = time.perf_counter()
@@ -201,14 +202,14 @@ def bench_moodle(app, courses: int, users: int, certifications: int = 0) -> None
                 f"{run.details.get('api_calls')} API calls, {statements[0]} SQL statements"
             )
         event.remove(db.engine, "before_cursor_execute", count)
-        moodle_sync.fetch_changes = real_fetch
+        moodle.fetch_changes = real_fetch
         issued = db.session.scalar(text("SELECT count(*) FROM certificates"))
         print(f"  certificates issued: {issued}")
 
 
 def _certifications(sim, integration, n: int) -> None:
     """The Moodle courses as the sync would key them, and `n` certifications needing 2 of them each."""
-    from app.services import catalog
+    from app.services.lifecycle import catalog
 
     moodle_courses = [c for c in sim.site.courses.values() if c.format != "site"]
     laurel = [

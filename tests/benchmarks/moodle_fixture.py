@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a plain script from anywhere
 
-from app.integrations.moodle import MoodleClient, fetch_changes  # noqa: E402
+from app.connectors.moodle import MoodleClient, fetch_changes  # noqa: E402
 from tests.support.moodle_simulator import MoodleSimulator, big_site  # noqa: E402
 
 

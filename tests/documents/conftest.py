@@ -9,13 +9,13 @@ import pypdf
 import pytest
 
 from app.extensions import db
-from app.services import catalog, issuing
+from app.services.lifecycle import catalog, issuing
 
 
 @pytest.fixture(autouse=True)
 def fresh_storage(app, tmp_path):
     """Each test stores PDFs and images in its own folder (local backend)."""
-    from app.services import rendering
+    from app.services.documents import rendering
 
     root = tmp_path / "files"
     saved = {k: app.config.get(k) for k in ("STORAGE_BACKEND", "STORAGE_ROOT")}

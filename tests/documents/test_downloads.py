@@ -9,7 +9,8 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate
 from app.models.template import PdfExport
-from app.services import downloads, engagement
+from app.services.documents import downloads
+from app.services.sharing import engagement
 
 
 def ready_certificate(user, issue, jobs) -> Certificate:

@@ -13,7 +13,8 @@ from app.extensions import db
 from app.models import AuditEvent, Certificate, OutboxEmail
 from app.models.template import CertificateTemplate
 from app.queue import get_redis
-from app.services import certificates, rendering
+from app.services.documents import rendering
+from app.services.lifecycle import certificates
 from app.tasks import render as render_tasks
 from app.tasks.sweep import recover_stuck_work
 from tests.documents.conftest import pdf_text, stored_files
@@ -227,7 +228,7 @@ def test_database_error_before_the_claim_is_retried_by_rq(learner, issue, jobs, 
 def test_jobs_wait_for_the_real_commit_not_a_savepoint(learner, certification):
     """issuing uses a SAVEPOINT per certificate; SQLAlchemy 2.1 fires after_commit on its release."""
     from app.queue import get_queue
-    from app.services import issuing
+    from app.services.lifecycle import issuing
 
     issuing.issue(learner, certification, actor="test", note="savepoint")  # released SAVEPOINT inside
     assert get_queue("default").count == 0  # a worker must not see the job before the row

@@ -14,7 +14,7 @@ from app.documents.storage import get_storage
 from app.extensions import db
 from app.models import AuditEvent, Certificate
 from app.models.template import CertificateTemplate
-from app.services import rendering, templates_admin
+from app.services.documents import designer, rendering
 from app.services.errors import ValidationError
 from tests.documents.conftest import pdf_text
 
@@ -36,7 +36,7 @@ def template_count() -> int:
 
 
 def test_create_valid_template_is_saved_and_audited():
-    template = templates_admin.create_template(template_values(is_default=True), actor="test")
+    template = designer.create_template(template_values(is_default=True), actor="test")
     db.session.commit()
     assert template.is_default and template_count() == 1
     actions = db.session.scalars(select(AuditEvent.action)
@@ -47,7 +47,7 @@ def test_create_valid_template_is_saved_and_audited():
 def test_syntax_error_reported_with_line_and_not_saved():
     html = "<html><body>\n<p>{{ holder_name }}</p>\n<p>{% if score %}{{ score }}</p>\n</body></html>"
     with pytest.raises(ValidationError) as info:
-        templates_admin.create_template(template_values(html=html), actor="test")
+        designer.create_template(template_values(html=html), actor="test")
     db.session.rollback()
     assert "line" in info.value.errors["html"].lower()
     assert template_count() == 0
@@ -63,7 +63,7 @@ def test_syntax_error_reported_with_line_and_not_saved():
 ])
 def test_sandbox_refusals_are_clear_and_not_saved(html, expected):
     with pytest.raises(ValidationError) as info:
-        templates_admin.create_template(template_values(html=f"<html><body>\n{html}\n</body></html>"),
+        designer.create_template(template_values(html=f"<html><body>\n{html}\n</body></html>"),
                                         actor="test")
     db.session.rollback()
     message = info.value.errors["html"]
@@ -134,19 +134,19 @@ def test_web_create_edit_assign_and_render(admin, learner, certification, issue,
 
 
 def test_image_upload_checks_type_by_content_and_size(admin, login_as):
-    template = templates_admin.create_template(template_values(), actor="test")
+    template = designer.create_template(template_values(), actor="test")
     db.session.commit()
     png = png_bytes()
-    asset = templates_admin.upload_asset(template, "logo", "logo.png", png, actor="test")
+    asset = designer.upload_asset(template, "logo", "logo.png", png, actor="test")
     assert asset.content_type == "image/png" and get_storage().read(asset.storage_key) == png
-    jpeg = templates_admin.upload_asset(template, "logo", "logo.jpg", png_bytes(fmt="JPEG"), actor="test")
+    jpeg = designer.upload_asset(template, "logo", "logo.jpg", png_bytes(fmt="JPEG"), actor="test")
     assert jpeg.content_type == "image/jpeg" and len(template.assets) == 1
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
     for name, data, message in [("x.svg", svg, "PNG and JPEG"), ("fake.png", b"not an image", "PNG and JPEG"),
                                 ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * (3 * 1024 * 1024), "larger"),
                                 ("empty.png", b"", "Choose")]:
         with pytest.raises(ValidationError) as info:
-            templates_admin.upload_asset(template, "signature", name, data, actor="test")
+            designer.upload_asset(template, "signature", name, data, actor="test")
         assert message in info.value.errors["file"]
     db.session.commit()
     client = login_as(admin)
@@ -165,9 +165,9 @@ def test_image_upload_checks_type_by_content_and_size(admin, login_as):
 def test_uploaded_logo_appears_in_rendered_pdf(learner, certification, issue, jobs):
     import pypdf
 
-    template = templates_admin.create_template(template_values(), actor="test")
-    templates_admin.upload_asset(template, "logo", "logo.png", png_bytes("blue", (120, 60)), actor="test")
-    templates_admin.assign(certification, template, actor="test")
+    template = designer.create_template(template_values(), actor="test")
+    designer.upload_asset(template, "logo", "logo.png", png_bytes("blue", (120, 60)), actor="test")
+    designer.assign(certification, template, actor="test")
     db.session.commit()
     cert = issue(learner)
     jobs()

@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Certificate
-from app.services import catalog, issuing
+from app.services.lifecycle import catalog, issuing
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, assert_clean
 

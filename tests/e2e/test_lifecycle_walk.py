@@ -9,7 +9,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.services import catalog, enrollment
+from app.services.lifecycle import catalog, enrollment
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM, assert_clean
 
@@ -58,7 +58,7 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     nav.get_by_role("button", name="Catalog", exact=True).click()  # the catalog pages sit in a dropdown
     nav.get_by_role("link", name="Certifications").click()
     page.get_by_text("New certification").click()
-    form = page.locator("#program-create")
+    form = page.locator("#certification-create")
     form.get_by_label("Name").fill("First Aid Level 2")
     form.get_by_label("Status").select_option("active")
     form.get_by_label("Minimum score").fill("70")
@@ -66,14 +66,14 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     form.get_by_label("Issuer").fill("Laurel Academy")
     form.get_by_label("Signatory", exact=True).fill("Dr. Jane Roe")
     form.get_by_role("button", name="Create certification").click()
-    expect(page.locator("#program-create")).to_contain_text("needs at least one required course")
+    expect(page.locator("#certification-create")).to_contain_text("needs at least one required course")
     screenshot(page, "lifecycle-certification-error-desktop")
-    form = page.locator("#program-create")
+    form = page.locator("#certification-create")
     form.get_by_label("Required courses").select_option(label=["FA-101 · First aid basics",
                                                                "FA-102 · CPR and AED"])
     form.get_by_role("button", name="Create certification").click()
-    expect(page.locator("#program-create")).to_contain_text("Certification First Aid Level 2 created")
-    expect(page.locator("#programs-table")).to_contain_text("First Aid Level 2")
+    expect(page.locator("#certification-create")).to_contain_text("Certification First Aid Level 2 created")
+    expect(page.locator("#certifications-table")).to_contain_text("First Aid Level 2")
     screenshot(page, "lifecycle-certifications-desktop")
 
     # 2. Enroll the learner in FA-102 through the searchable picker.

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from app.extensions import db
-from app.services import catalog, integrations
+from app.services.integrations import registry
+from app.services.lifecycle import catalog
 from tests.support import s3
 from tests.support.receiver import Receiver
 
@@ -47,9 +48,9 @@ def make_webhook(allow_private):
     ):
         base = {"name": fields.pop("name", "Receiver"), "event_types": list(events)}
         base.update({"url": url} if kind == "generic_webhook" else {"webhook_url": url})
-        integration, secret = integrations.create(kind, {**base, **fields}, actor="test")
+        integration, secret = registry.create(kind, {**base, **fields}, actor="test")
         if active:
-            integrations.set_active(integration, True, actor="test")
+            registry.set_active(integration, True, actor="test")
         db.session.commit()
         return integration, secret
 

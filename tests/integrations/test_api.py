@@ -1,7 +1,7 @@
 """The integrations REST API: admins only, the console's operations as JSON, errors as problem+json."""
 
 from app.extensions import db
-from app.services import tokens
+from app.services.accounts import tokens
 
 
 def _headers(user) -> dict:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.integration import Integration, IntegrationLog, WebhookDelivery
-from app.services import integrations
+from app.services.integrations import registry
 
 
 def test_only_admins_get_in(login_as, staff, learner, client):
@@ -34,7 +34,7 @@ def test_create_from_template_shows_the_secret_once(admin, login_as, receiver, a
         :3000
     ]
     integration = db.session.scalars(select(Integration)).one()
-    secret = integrations.signing_secrets(integration)[0]
+    secret = registry.signing_secrets(integration)[0]
     assert secret in page
     detail = client.get(f"/integrations/{integration.id}").get_data(as_text=True)
     assert secret not in detail and "tok-SUPERSECRET-9876" not in detail
@@ -54,7 +54,7 @@ def test_create_from_template_shows_the_secret_once(admin, login_as, receiver, a
     )
     assert saved.status_code == 302
     db.session.expire_all()
-    assert integrations.credentials(integration) == {"token": "tok-SUPERSECRET-9876"}
+    assert registry.credentials(integration) == {"token": "tok-SUPERSECRET-9876"}
 
 
 def test_form_errors_rerender_with_422(admin, login_as):
@@ -90,7 +90,7 @@ def test_activate_deactivate_delete_keeps_history(admin, login_as, make_webhook,
 def test_logs_paginate_and_filter_by_level(admin, login_as, make_webhook, receiver):
     integration, _ = make_webhook(receiver.url_for("/hook"))
     for n in range(60):
-        integrations.log(integration, "warning" if n % 3 else "error", f"line {n}")
+        registry.log(integration, "warning" if n % 3 else "error", f"line {n}")
     db.session.commit()
     client = login_as(admin)
     page = client.get(f"/integrations/{integration.id}/logs?level=error").get_data(as_text=True)
@@ -123,7 +123,7 @@ def test_deliveries_log_and_redeliver(admin, login_as, make_webhook, receiver, c
 
 def test_health_page_and_json(admin, login_as, make_webhook, receiver):
     integration, _ = make_webhook(receiver.url_for("/hook"))
-    integrations.note_failure(integration, "HTTP 500")
+    registry.note_failure(integration, "HTTP 500")
     db.session.commit()
     client = login_as(admin)
     data = client.get("/integrations/health", headers={"Accept": "application/json"}).json
@@ -136,27 +136,27 @@ def test_health_page_and_json(admin, login_as, make_webhook, receiver):
 def test_api_service_functions_and_openapi_fragment(admin, receiver, allow_private):
     import pytest
 
-    from app.integrations_web.openapi import openapi_paths
-    from app.services import integrations_api
+    from app.api.integrations_openapi import openapi_paths
     from app.services.errors import ValidationError
+    from app.services.integrations import api_ops
 
-    created = integrations_api.create_integration(
+    created = api_ops.create_integration(
         {"type": "generic_webhook", "name": "API hook", "url": receiver.url_for("/h"),
          "event_types": ["ping"]},
         actor=admin)
     db.session.commit()
     assert created["signing_secret_once"].startswith("whsec_") and created["active"] is False
-    assert integrations_api.activate(created["id"], actor=admin)["status"] == "active"
-    assert integrations_api.test(created["id"], actor=admin)["ok"] is True
+    assert api_ops.activate(created["id"], actor=admin)["status"] == "active"
+    assert api_ops.test(created["id"], actor=admin)["ok"] is True
     db.session.commit()
-    assert integrations_api.deliveries(created["id"])["items"][0]["request_headers"]["webhook-id"]
-    assert integrations_api.logs(created["id"], level="info")["total"] >= 2
-    assert integrations_api.list_integrations()["items"][0]["name"] == "API hook"
-    assert integrations_api.health()["integrations"]["active"] == 1
+    assert api_ops.deliveries(created["id"])["items"][0]["request_headers"]["webhook-id"]
+    assert api_ops.logs(created["id"], level="info")["total"] >= 2
+    assert api_ops.list_integrations()["items"][0]["name"] == "API hook"
+    assert api_ops.health()["integrations"]["active"] == 1
     with pytest.raises(ValidationError):
-        integrations_api.logs(created["id"], level="loud")
+        api_ops.logs(created["id"], level="loud")
     with pytest.raises(LookupError):
-        integrations_api.get_integration(999)
+        api_ops.get_integration(999)
     paths = openapi_paths()
     assert {"/api/v1/integrations", "/api/v1/integrations/{id}", "/api/v1/integrations/{id}/test",
             "/api/v1/integrations/{id}/activate", "/api/v1/integrations/{id}/deactivate",

@@ -8,11 +8,11 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
+from app.connectors.s3_bucket import BucketError
 from app.extensions import db
-from app.integrations.s3_bucket import BucketError
 from app.models import Certificate, User
-from app.services import file_locations, integrations, syncs
 from app.services.errors import ValidationError
+from app.services.integrations import locations, registry, syncs
 from tests.integrations.test_sources import run_now
 from tests.support import s3
 
@@ -38,14 +38,14 @@ def body(endpoint: str, bucket: str, key: str) -> str:
 
 def make_drop(endpoint: str, bucket: str, *, settle: str = "0", key_id: str = s3.KEY_ID,
               secret: str = s3.SECRET, **fields):
-    integration, _ = integrations.create(
+    integration, _ = registry.create(
         "file_drop",
         {"name": "Bucket drop", "location": "s3", "bucket": bucket, "prefix": "incoming/",
          "endpoint_url": endpoint, "region": s3.REGION, "access_key_id": key_id,
          "secret_access_key": secret, "settle_seconds": settle, **fields},
         actor="test",
     )
-    integrations.set_active(integration, True, actor="test")
+    registry.set_active(integration, True, actor="test")
     db.session.commit()
     return integration
 
@@ -95,7 +95,7 @@ def test_s3_drop_waits_for_objects_to_settle(s3_endpoint, bucket, catalog_one, j
     assert "(1 still settling)" in syncs.test(integration)["message"]
     assert run_now(integration, jobs).message == "0 file(s) processed"
     assert "incoming/good.csv" in keys(s3_endpoint, bucket)
-    integrations.update(integration, {"settle_seconds": "0"}, actor="test")
+    registry.update(integration, {"settle_seconds": "0"}, actor="test")
     db.session.commit()
     assert run_now(integration, jobs).details["files"] == {"done": 1}
 
@@ -125,33 +125,33 @@ def test_s3_keys_are_encrypted_and_shown_masked(s3_endpoint, bucket):
     raw = db.session.execute(text("SELECT credentials_encrypted, config FROM integrations")).one()
     assert "s3cr3t-value" not in raw[0] and "AKIAEXAMPLE" not in raw[0]
     assert "s3cr3t" not in json.dumps(raw[1], default=str)
-    shown = integrations.integration_data(integration)["credentials"]
+    shown = registry.integration_data(integration)["credentials"]
     assert shown == {"access_key_id": "••••3456", "secret_access_key": "••••abcd"}
-    integrations.update(integration, {"bucket": bucket, "secret_access_key": ""}, actor="test")  # blank keeps
-    assert integrations.credentials(integration)["secret_access_key"] == "s3cr3t-value-abcd"
+    registry.update(integration, {"bucket": bucket, "secret_access_key": ""}, actor="test")  # blank keeps
+    assert registry.credentials(integration)["secret_access_key"] == "s3cr3t-value-abcd"
 
 
 def test_s3_settings_are_validated(app, s3_endpoint, monkeypatch):
     with pytest.raises(ValidationError) as caught:
-        integrations.create("file_drop", {"name": "x", "location": "s3", "bucket": "Bad_Name"}, actor="test")
+        registry.create("file_drop", {"name": "x", "location": "s3", "bucket": "Bad_Name"}, actor="test")
     assert set(caught.value.errors) == {"bucket", "access_key_id", "secret_access_key"}
     # The endpoint is an admin-supplied URL like a webhook's: loopback/private refused by default.
     monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", False)
     with pytest.raises(ValidationError) as caught:
-        integrations.create("file_drop", {"name": "x", "location": "s3", "bucket": "laurel-drop",
+        registry.create("file_drop", {"name": "x", "location": "s3", "bucket": "laurel-drop",
                                           "endpoint_url": s3_endpoint, "access_key_id": "k",
                                           "secret_access_key": "s"}, actor="test")
     assert "non-public address" in caught.value.errors["endpoint_url"]
     for url in ("http://169.254.169.254/", "http://10.0.0.1:9000", "file:///etc/passwd"):
         with pytest.raises(BucketError, match="not allowed"):
-            file_locations.check_endpoint(url)
+            locations.check_endpoint(url)
     with pytest.raises(ValidationError, match="folder"):
-        integrations.create("file_drop", {"name": "x", "location": "folder"}, actor="test")
+        registry.create("file_drop", {"name": "x", "location": "folder"}, actor="test")
 
 
 def test_s3_drop_sends_an_oversized_file_to_failed_unread(s3_endpoint, bucket, catalog_one, jobs,
                                                            monkeypatch):
-    from app.integrations import file_drop
+    from app.connectors import file_drop
 
     monkeypatch.setattr(file_drop, "MAX_FILE_BYTES", 20)
     put(s3_endpoint, bucket, "incoming/big.csv", GOOD)
@@ -172,7 +172,7 @@ def test_console_creates_an_s3_drop_and_shows_only_masked_keys(s3_endpoint, buck
         "access_key_id": "AKIAEXAMPLEKEY123456", "secret_access_key": "s3cr3t-value-abcd",
         "settle_seconds": "5"})
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
-    integration = db.session.scalars(integrations.integration_query("file_drop")).one()
+    integration = db.session.scalars(registry.integration_query("file_drop")).one()
     page = client.get(f"/integrations/{integration.id}").get_data(as_text=True)
     assert "••••abcd" in page and "s3cr3t" not in page and bucket in page
     edit = client.get(f"/integrations/{integration.id}/edit").get_data(as_text=True)

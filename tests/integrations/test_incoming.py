@@ -9,17 +9,17 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
+from app.connectors import signing
 from app.extensions import db
-from app.integrations import signing
 from app.models import Certificate, Completion, User
 from app.models.integration import IncomingReceipt, IntegrationLog
-from app.services import integrations
+from app.services.integrations import registry
 
 
 @pytest.fixture
 def hook(catalog_one):
-    integration, secret = integrations.create("incoming", {"name": "LMS", "create_users": True}, actor="test")
-    integrations.set_active(integration, True, actor="test")
+    integration, secret = registry.create("incoming", {"name": "LMS", "create_users": True}, actor="test")
+    registry.set_active(integration, True, actor="test")
     db.session.commit()
     return integration, secret
 
@@ -136,7 +136,7 @@ def test_unknown_course_is_refused(client, hook):
 
 def test_unknown_learner_without_creation_is_refused(client, hook):
     integration, secret = hook
-    integrations.update(integration, {"create_users": False}, actor="test")
+    registry.update(integration, {"create_users": False}, actor="test")
     db.session.commit()
     response = post(client, integration, secret, body_for())
     assert response.status_code == 422 and response.json["error"] == "unknown_learner"
@@ -163,7 +163,7 @@ def test_enrollment_upsert_and_unknown_token(client, hook, learner):
 
 def test_github_style_signature(client, hook):
     integration, secret = hook
-    integrations.update(integration, {"signature_scheme": "github"}, actor="test")
+    registry.update(integration, {"signature_scheme": "github"}, actor="test")
     db.session.commit()
     body = body_for().encode()
     ok = client.post(
@@ -182,6 +182,6 @@ def test_github_style_signature(client, hook):
 
 def test_inactive_hook_is_refused(client, hook):
     integration, secret = hook
-    integrations.set_active(integration, False, actor="test")
+    registry.set_active(integration, False, actor="test")
     db.session.commit()
     assert post(client, integration, secret, body_for()).status_code == 403

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Certificate, Completion, Course, User
 from app.models.integration import Integration, SyncRun
-from app.services import catalog, integrations, moodle_sync, syncs
+from app.services.integrations import moodle, registry, syncs
+from app.services.lifecycle import catalog
 from app.tasks.integrations import run_due_syncs
 from tests.support.moodle_simulator import MoodleSimulator, small_site
 
@@ -22,12 +23,12 @@ def site():
 @pytest.fixture
 def make_moodle(allow_private):
     def factory(url: str, token: str = "full", **fields) -> Integration:  # noqa: S107 - a simulator token
-        integration, _ = integrations.create(
+        integration, _ = registry.create(
             "moodle",
             {"name": "Campus Moodle", "site_url": url, "moodle_token": token, **fields},
             actor="test",
         )
-        integrations.set_active(integration, True, actor="test")
+        registry.set_active(integration, True, actor="test")
         db.session.commit()
         return integration
 
@@ -141,12 +142,12 @@ def test_a_failing_item_changes_nothing_half_way(allow_private, make_moodle, job
 
 
 def test_test_button_shows_site_and_missing_functions(site, make_moodle):
-    ok = moodle_sync.test(make_moodle(site.url))
+    ok = moodle.test(make_moodle(site.url))
     assert ok["ok"] and "Simulated Moodle" in ok["message"]
-    lacking = moodle_sync.test(make_moodle(site.url, token="nocompletion"))
+    lacking = moodle.test(make_moodle(site.url, token="nocompletion"))
     assert not lacking["ok"]
     assert lacking["missing_functions"] == ["core_completion_get_course_completion_status"]
-    bad = moodle_sync.test(make_moodle(site.url, token="nope"))
+    bad = moodle.test(make_moodle(site.url, token="nope"))
     assert bad == {"ok": False, "error": "The token is invalid or was deleted.", "errorcode": "invalidtoken"}
 
 

@@ -14,7 +14,9 @@ from app.extensions import db
 from app.models import Certificate
 from app.models.integration import ExportedPdf, IntegrationLog
 from app.queue import get_queue
-from app.services import integrations, issuing, pdf_exports, rendering, revocation, syncs
+from app.services.documents import rendering
+from app.services.integrations import pdf_exports, registry, syncs
+from app.services.lifecycle import issuing, revocation
 from app.tasks.integrations import export_pdf
 from app.tasks.render import render_certificate
 from tests.integrations.conftest import run_scheduled
@@ -45,9 +47,9 @@ def issue(catalog_one):
 
 
 def make_export(fields: dict, active: bool = True):
-    integration, _ = integrations.create("pdf_export", {"name": "PDF archive", **fields}, actor="test")
+    integration, _ = registry.create("pdf_export", {"name": "PDF archive", **fields}, actor="test")
     if active:
-        integrations.set_active(integration, True, actor="test")
+        registry.set_active(integration, True, actor="test")
     db.session.commit()
     return integration
 
@@ -85,7 +87,7 @@ def test_export_to_folder_and_idempotent_rerun(tmp_path, learner, issue, jobs):
     row = export_row(integration, cert)
     assert (row.status, row.attempts, row.location) == ("exported", 1, str(copy))
     assert ("info", f"{cert.serial}: PDF copied to {copy}") in log_lines(integration)
-    assert integrations.counts(integration) == {"exported": 1}
+    assert registry.counts(integration) == {"exported": 1}
 
     # The same job again (a duplicate, or the sweep) changes nothing.
     before = copy.stat().st_mtime_ns
@@ -137,7 +139,7 @@ def test_failed_copies_are_logged_retried_and_can_be_retried_by_hand(
     assert (row.status, row.attempts) == ("pending", 1) and "does not exist" in row.last_error
     level, message = log_lines(integration)[-1]
     assert level == "warning" and f"{cert.serial}: copy failed (attempt 1 of 2; next in 30 s)" in message
-    assert integrations.get(integration.id).status == "failing"
+    assert registry.get(integration.id).status == "failing"
 
     assert run_scheduled(app) == 1  # the delayed retry comes due
     jobs()
@@ -155,7 +157,7 @@ def test_failed_copies_are_logged_retried_and_can_be_retried_by_hand(
     jobs()
     assert export_row(integration, cert).status == "exported"
     assert (out / f"{cert.serial}.pdf").is_file()
-    assert integrations.get(integration.id).status == "active"
+    assert registry.get(integration.id).status == "active"
 
 
 def test_sweep_requeues_lost_jobs_and_catches_up_while_inactive(tmp_path, learner, make_user, issue, jobs):
@@ -177,12 +179,12 @@ def test_sweep_requeues_lost_jobs_and_catches_up_while_inactive(tmp_path, learne
     assert export_row(integration, cert).status == "exported"
 
     # Rendered while the export was off: caught up once it is on again (not what came before it).
-    integrations.set_active(integration, False, actor="test")
+    registry.set_active(integration, False, actor="test")
     db.session.commit()
     while_off = issue(make_user("learner", email="off@example.com"))
     jobs()
     assert export_row(integration, while_off) is None
-    integrations.set_active(integration, True, actor="test")
+    registry.set_active(integration, True, actor="test")
     db.session.commit()
     assert pdf_exports.recover(now=later) == {"pdf_exports": 0, "pdf_exports_caught_up": 1}
     db.session.commit()
@@ -213,6 +215,6 @@ def test_console_offers_the_pdf_export_template(tmp_path, admin, login_as):
     response = client.post("/integrations/new/pdf_export", data={
         "csrf_token": client.csrf_token, "name": "Archive", "location": "folder", "folder": str(tmp_path)})
     assert response.status_code == 200
-    integration = db.session.scalars(integrations.integration_query("pdf_export")).one()
+    integration = db.session.scalars(registry.integration_query("pdf_export")).one()
     page = client.get(f"/integrations/{integration.id}").get_data(as_text=True)
     assert "Exported 0" in page and "Sync now" not in page

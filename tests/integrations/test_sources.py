@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from app.connectors import sql_source
 from app.extensions import db
-from app.integrations import sql_source
 from app.models import Certificate, Completion, User
 from app.models.integration import SyncRun
-from app.services import integrations, syncs
+from app.services.integrations import registry, syncs
 
 QUERY = (
     "SELECT learner_email AS email, learner_name AS name, course AS course_code, state AS status, "
@@ -89,10 +89,10 @@ def run_now(integration, jobs) -> SyncRun:
 
 
 def test_sql_source_imports_like_a_csv_file_and_rerun_changes_nothing(source_url, catalog_one, jobs):
-    integration, _ = integrations.create(
+    integration, _ = registry.create(
         "sql", {"name": "HR DB", "database_url": source_url, "query": QUERY}, actor="test"
     )
-    integrations.set_active(integration, True, actor="test")
+    registry.set_active(integration, True, actor="test")
     db.session.commit()
     assert syncs.test(integration)["ok"]
     run = run_now(integration, jobs)
@@ -117,7 +117,7 @@ def test_sql_source_is_read_only(tmp_path):
 
 
 def test_sql_url_is_encrypted_and_query_must_select(catalog_one):
-    integration, _ = integrations.create(
+    integration, _ = registry.create(
         "sql", {"name": "HR", "database_url": "postgresql://ro:pa55word@db/hr", "query": QUERY}, actor="test"
     )
     db.session.commit()
@@ -126,7 +126,7 @@ def test_sql_url_is_encrypted_and_query_must_select(catalog_one):
     from app.services.errors import ValidationError
 
     with pytest.raises(ValidationError):
-        integrations.update(integration, {"query": "DELETE FROM users"}, actor="test")
+        registry.update(integration, {"query": "DELETE FROM users"}, actor="test")
 
 
 def write(folder: Path, name: str, content: str) -> Path:
@@ -146,10 +146,10 @@ def test_file_drop_moves_files_to_done_and_failed(tmp_path, catalog_one, jobs):
     )
     write(tmp_path, "bad.csv", "email,name,course_code\nnot-an-email,X,FA-101\neve@example.com,Eve,NOPE\n")
     (tmp_path / "notes.txt").write_text("ignored")
-    integration, _ = integrations.create(
+    integration, _ = registry.create(
         "file_drop", {"name": "Drop", "folder": str(tmp_path), "settle_seconds": "1"}, actor="test"
     )
-    integrations.set_active(integration, True, actor="test")
+    registry.set_active(integration, True, actor="test")
     db.session.commit()
     assert "2 CSV file(s) waiting" in syncs.test(integration)["message"]
     run = run_now(integration, jobs)
@@ -165,7 +165,7 @@ def test_file_drop_moves_files_to_done_and_failed(tmp_path, catalog_one, jobs):
 
 
 def test_file_drop_missing_folder_fails_the_run(tmp_path, jobs):
-    integration, _ = integrations.create(
+    integration, _ = registry.create(
         "file_drop", {"name": "Drop", "folder": str(tmp_path / "nope")}, actor="test"
     )
     db.session.commit()

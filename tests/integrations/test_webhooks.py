@@ -12,8 +12,9 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Completion
 from app.models.integration import Integration, IntegrationLog, WebhookDelivery, WebhookEvent
-from app.services import enrollment, integrations, webhooks
 from app.services.errors import ValidationError
+from app.services.integrations import registry, webhooks
+from app.services.lifecycle import enrollment
 from app.tasks.sweep import recover_stuck_work
 from tests.integrations.conftest import run_scheduled
 from tests.support.receiver import Reply
@@ -154,7 +155,7 @@ def test_failing_for_five_days_disables(
 )
 def test_private_targets_are_refused_by_default(url):
     with pytest.raises(ValidationError) as caught:
-        integrations.create(
+        registry.create(
             "generic_webhook", {"name": "x", "url": url, "event_types": ["ping"]}, actor="test"
         )
     assert "non-public" in caught.value.errors["url"]
@@ -225,7 +226,7 @@ def test_lost_jobs_are_recovered_by_the_sweep(app, receiver, make_webhook, catal
 def test_oauth2_client_credentials_token_is_fetched_once_and_sent(
     receiver, make_webhook, catalog_one, learner, make_user, jobs
 ):
-    from app.integrations.oauth2 import DEFAULT_CACHE
+    from app.connectors.oauth2 import DEFAULT_CACHE
 
     DEFAULT_CACHE.clear()
     _, course = catalog_one
@@ -262,14 +263,14 @@ def test_secrets_are_not_in_the_database_in_clear(receiver, make_webhook):
     stored = " ".join(str(v) for v in row)
     assert "key-THE-API-KEY-123" not in stored
     assert secret not in stored and secret.removeprefix("whsec_") not in stored
-    assert integrations.integration_data(integration)["credentials"] == {"api_key": "••••-123"}
-    assert integrations.credentials(integration)["api_key"] == "key-THE-API-KEY-123"
+    assert registry.integration_data(integration)["credentials"] == {"api_key": "••••-123"}
+    assert registry.credentials(integration)["api_key"] == "key-THE-API-KEY-123"
 
 
 def test_rotation_signs_with_old_and_new_secret(receiver, make_webhook, catalog_one, learner, jobs):
     _, course = catalog_one
     integration, old = make_webhook(receiver.url_for("/hook"))
-    new = integrations.rotate_signing_secret(integration, actor="test")
+    new = registry.rotate_signing_secret(integration, actor="test")
     db.session.commit()
     complete(learner, course)
     jobs()

@@ -17,7 +17,8 @@ from app.database import utcnow
 from app.extensions import db
 from app.models.integration import WebhookDelivery
 from app.queue import QUEUES, get_queue, get_redis
-from app.services import events, webhooks
+from app.services import events
+from app.services.integrations import webhooks
 from app.tasks import worker as worker_module
 from app.tasks.worker import IN_PROCESS_JOBS, AppWorker
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
+from tests.support.certificates import certification, issue  # noqa: F401
+from tests.support.lifecycle_views import earn  # noqa: F401
 
 
 def at(*args: int) -> datetime:

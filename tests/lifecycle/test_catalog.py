@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Certification, Course, Enrollment
-from app.services import catalog, enrollment, issuing
 from app.services.errors import NotAllowed, ValidationError
+from app.services.lifecycle import catalog, enrollment, issuing
 
 
 def errors_of(func_, *args, **kwargs) -> dict:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Certificate, Completion, Course, User
-from app.services import enrollment, issuing
+from app.services.lifecycle import enrollment, issuing
 from tests.lifecycle.conftest import at
 
 THREADS = 6

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Certificate, Completion, Enrollment, User
-from app.services import imports
 from app.services.errors import NotAllowed
+from app.services.lifecycle import imports
 
 HEADER = "email,name,department,course_code,status,score,completed_at\n"
 
@@ -85,7 +85,7 @@ def test_sample_csv_parses(first_aid, make_course):
 
 
 def test_a_nul_character_is_reported_not_stored():
-    from app.services import imports
+    from app.services.lifecycle import imports
 
     preview = imports.parse(b"email,name,department,course_code,status,score,completed_at\n"
                             b"a\x00@example.com,A,B,FA-101,completed,80,2026-01-01\n")

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Certificate
-from app.services import catalog, enrollment, issuing
 from app.services.errors import NotAllowed
+from app.services.lifecycle import catalog, enrollment, issuing
 from tests.lifecycle.conftest import at
 
 
@@ -111,7 +111,7 @@ def test_prerequisites_first_in_one_pass(first_aid, make_course, make_certificat
 
 
 def test_revoked_prerequisite_or_certificate_blocks(first_aid, make_course, make_certification, learner):
-    from app.services import revocation
+    from app.services.lifecycle import revocation
 
     cert, fa101, fa102 = first_aid
     complete(learner, fa101, 80, at(2026, 1, 2))

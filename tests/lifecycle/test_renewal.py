@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Certificate
-from app.services import certificates, enrollment, issuing
+from app.services.lifecycle import certificates, enrollment, issuing
 from tests.lifecycle.conftest import at
 
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Certificate, OutboxEmail
-from app.services import certificates, enrollment, revocation, stats
 from app.services.errors import NotAllowed, ValidationError
+from app.services.lifecycle import certificates, enrollment, revocation, stats
 from tests.lifecycle.conftest import at
 
 

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
-from app.services import audit, enrollment, issuing, revocation, stats
+from app.services import audit
+from app.services.lifecycle import enrollment, issuing, revocation, stats
 from tests.lifecycle.conftest import at
 
 NOW = at(2026, 6, 15, 12)

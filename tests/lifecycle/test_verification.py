@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from app.extensions import db
-from app.services import enrollment, revocation, verification
+from app.services.lifecycle import enrollment, revocation, verification
 from tests.lifecycle.conftest import at
 
 

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Certificate
-from app.services import engagement, revocation, sharing
 from app.services.errors import NotAllowed, ValidationError
-from tests.sharing.conftest import at, of_type
+from app.services.lifecycle import revocation
+from app.services.sharing import engagement, shares
+from tests.support.certificates import at, of_type
 from tests.support.smtp import body_text
 
 HTMX = {"HX-Request": "true"}
@@ -101,7 +102,7 @@ def test_revoked_certificates_cannot_be_made_public(login_as, learner, issue):
 
 def test_public_page_shows_revoked_status_honestly(client, learner, issue):
     cert = issue(learner)
-    sharing.set_public(cert, True, actor=learner)
+    shares.set_public(cert, True, actor=learner)
     revocation.revoke(cert, "Fraud detected", actor="test")
     db.session.commit()
     text = client.get(f"/s/{cert.code}").get_data(as_text=True)
@@ -169,26 +170,26 @@ def test_share_by_email_is_rate_limited(app, login_as, learner, issue, monkeypat
     assert response.status_code == 422 and "at most 6 addresses an hour" in response.get_data(as_text=True)
     assert _post(holder, url, {"recipients": "a@example.com"}).status_code == 200
     # an hour later the budget is back
-    assert sharing.recipients_last_hour(learner, at(2099, 1, 1)) == 0
+    assert shares.recipients_last_hour(learner, at(2099, 1, 1)) == 0
 
 
 def test_only_the_holder_shares(learner, make_user, admin, issue):
     cert = issue(learner)
     for user in (make_user("learner"), admin):
         try:
-            sharing.share_by_email(cert, "x@example.com", actor=user)
+            shares.share_by_email(cert, "x@example.com", actor=user)
         except NotAllowed:
             continue
         raise AssertionError("someone else shared the certificate")
     try:
-        sharing.parse_recipients(["a@example.com"] * 2 + [f"{n}@example.com" for n in range(5)])
+        shares.parse_recipients(["a@example.com"] * 2 + [f"{n}@example.com" for n in range(5)])
     except ValidationError as exc:
         assert "At most 5" in exc.errors["recipients"]
 
 
 def test_linkedin_url_has_exactly_the_documented_parameters(app, learner, issue, monkeypatch):
     cert = issue(learner, at(2026, 3, 5, 12))
-    url = sharing.linkedin_url(cert)
+    url = shares.linkedin_url(cert)
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://www.linkedin.com/profile/add"
     assert parse_qsl(parts.query) == [
@@ -199,21 +200,21 @@ def test_linkedin_url_has_exactly_the_documented_parameters(app, learner, issue,
     assert "name=First%20Aid%20Level%202" in url
     assert f"certUrl=http%3A%2F%2Flocalhost%2Fverify%2F{cert.code}" in url
     monkeypatch.setitem(app.config, "LINKEDIN_ORGANIZATION_ID", "1337")
-    query = dict(parse_qsl(urlsplit(sharing.linkedin_url(cert)).query))
+    query = dict(parse_qsl(urlsplit(shares.linkedin_url(cert)).query))
     assert query["organizationId"] == "1337" and "organizationName" not in query
 
 
 def test_linkedin_without_expiry(learner, certification, issue):
     certification.validity_months = None
     db.session.commit()
-    query = dict(parse_qsl(urlsplit(sharing.linkedin_url(issue(learner))).query))
+    query = dict(parse_qsl(urlsplit(shares.linkedin_url(issue(learner))).query))
     assert "expirationYear" not in query and "expirationMonth" not in query
 
 
 def test_linkedin_redirect_counts_the_click(login_as, make_user, learner, issue):
     cert = issue(learner)
     response = login_as(learner).get(f"/c/{cert.code}/linkedin")
-    assert response.status_code == 302 and response.location == sharing.linkedin_url(cert)
+    assert response.status_code == 302 and response.location == shares.linkedin_url(cert)
     assert engagement.totals(cert.id)["linkedin"] == 1
     assert login_as(make_user("learner")).get(f"/c/{cert.code}/linkedin").status_code == 404
     assert engagement.totals(cert.id)["linkedin"] == 1
@@ -225,12 +226,12 @@ def test_public_page_offers_the_pdf_when_ready(client, learner, issue):
     cert = issue(learner)
     get_storage().put(f"test/{cert.id}.pdf", b"%PDF-1.4 test", "application/pdf")
     cert.pdf_key, cert.pdf_status = f"test/{cert.id}.pdf", "ready"
-    sharing.set_public(cert, True, actor=learner)
+    shares.set_public(cert, True, actor=learner)
     db.session.commit()
     html = client.get(f"/s/{cert.code}").get_data(as_text=True)
     link = re.search(r'href="([^"]+)"[^>]*data-testid="public-pdf"', html).group(1)
     pdf = client.get(link)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    sharing.set_public(cert, False, actor=learner)
+    shares.set_public(cert, False, actor=learner)
     db.session.commit()
     assert client.get(link).status_code == 404

@@ -1,7 +1,7 @@
 """Verify-page views are counted through Redis and reach the daily counters via the sweep."""
 
 from app.extensions import db
-from app.services import engagement
+from app.services.sharing import engagement
 from app.tasks.sweep import recover_stuck_work
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.services import catalog
+from app.services.lifecycle import catalog
 
 
 @pytest.fixture

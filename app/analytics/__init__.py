@@ -1,1 +1,0 @@
-"""The Analytics page, its CSV exports, and the analytics JSON API (`api.py`)."""

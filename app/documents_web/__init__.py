@@ -1,1 +1,0 @@
-"""Certificate documents on the web: template designer, PDF downloads, regenerate, ZIP exports."""

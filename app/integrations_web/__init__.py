@@ -1,1 +1,0 @@
-"""The integrations console (admin) and the incoming webhook endpoint."""

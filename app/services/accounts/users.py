@@ -1,0 +1,232 @@
+"""Accounts: users, roles, passwords, invitations and password resets."""
+
+from __future__ import annotations
+
+import hashlib
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.database import utcnow
+from app.extensions import db
+from app.models import ROLES, User
+from app.services import audit, events
+from app.services.errors import NotAllowed, ValidationError
+from app.services.messaging import outbox
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+# Checked when the email is unknown so a miss costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("laurel-timing-equaliser")
+
+
+def normalise_email(raw: str) -> str:
+    """Validate syntax (no DNS lookups) and lower-case the address."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationError({"email": f"Not a valid email address: {exc}"}) from None
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (never says which part was wrong)."""
+    user = find_by_email(email)
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError({field: f"Use at least {MIN_PASSWORD} characters."})
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError({field: f"Use at most {MAX_PASSWORD} characters."})
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValidationError({"role": f"Role must be one of {', '.join(ROLES)}."})
+    return role
+
+
+def _clean_department(department: str | None) -> str | None:
+    department = (department or "").strip()
+    if len(department) > 120:
+        raise ValidationError({"department": "At most 120 characters."})
+    return department or None
+
+
+def create_user(email: str, name: str, role: str = "learner", department: str | None = None, *,
+                actor: audit.Actor = None, password: str | None = None) -> User:
+    """Create a user; raises ValidationError (nothing changed) on bad input or a taken email."""
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Enter the person's name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "At most 200 characters."})
+    if find_by_email(email) is not None:
+        raise ValidationError({"email": "A user with this email already exists."})
+    user = User(email=email, name=name, role=_check_role(role), department=_clean_department(department))
+    if password is not None:
+        check_password_rules(password)
+        user.password_hash = generate_password_hash(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.created", "user", user.id, f"User {email} created as {role}",
+                 role=role, department=user.department)
+    events.emit("user.created", user_data(user))
+    return user
+
+
+def user_data(user: User) -> dict:
+    """The public shape of a user (API, webhooks)."""
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
+            "department": user.department, "active": user.active}
+
+
+def invite_user(email: str, name: str, role: str, department: str | None, *, actor: audit.Actor) -> User:
+    """Create the user and mail them a link to choose a password."""
+    user = create_user(email, name, role, department, actor=actor)
+    send_invite(user, actor=actor)
+    return user
+
+
+def send_invite(user: User, *, actor: audit.Actor) -> None:
+    token = make_token(user, "invite")
+    outbox.queue_email(user.email, "invite", subject=f"You're invited to {current_app.config['ORG_NAME']}",
+                     context={"name": user.name, "link": outbox.external_url("accounts.set_password",
+                                                                            token=token)},
+                     user_id=user.id)
+    audit.record(actor, "user.invited", "user", user.id, f"Invitation sent to {user.email}")
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the address belongs to an active user; silent otherwise."""
+    try:
+        user = find_by_email(normalise_email(email))
+    except ValidationError:
+        return
+    if user is None or not user.active:
+        return
+    token = make_token(user, "reset")
+    outbox.queue_email(user.email, "password_reset", subject="Reset your password",
+                     context={"name": user.name, "link": outbox.external_url("accounts.reset_password",
+                                                                            token=token)},
+                     user_id=user.id)
+    audit.record(user, "user.password_reset_requested", "user", user.id, "Password reset requested")
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"laurel-{purpose}")
+
+
+def _fingerprint(user: User) -> str:
+    # Changes when the password does, so a link works once: using it sets a new password.
+    basis = f"{user.password_hash}:{user.session_version}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def make_token(user: User, purpose: str) -> str:
+    return _serializer(purpose).dumps({"u": user.id, "f": _fingerprint(user)})
+
+
+def user_from_token(token: str, purpose: str) -> User | None:
+    """The user a reset/invite link is for, if it is genuine, unexpired and unused."""
+    key = "INVITE_MAX_AGE" if purpose == "invite" else "PASSWORD_RESET_MAX_AGE"
+    try:
+        payload = _serializer(purpose).loads(token, max_age=current_app.config[key])
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, payload.get("u"))
+    if user is None or not user.active or payload.get("f") != _fingerprint(user):
+        return None
+    return user
+
+
+def set_password(user: User, password: str, *, actor: audit.Actor) -> None:
+    """Set a new password and end every other session of this user."""
+    check_password_rules(password)
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    audit.record(actor, "user.password_set", "user", user.id, f"Password set for {user.email}")
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if user.password_hash is None or not check_password_hash(user.password_hash, current):
+        raise ValidationError({"current_password": "That is not your current password."})
+    set_password(user, new, actor=user)
+
+
+def update_profile(user: User, name: str, reminder_emails: bool) -> None:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Enter your name."})
+    user.name = name[:200]
+    user.reminder_emails = reminder_emails
+    audit.record(user, "user.profile_updated", "user", user.id, "Profile updated")
+
+
+def _active_admins() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True)))
+
+
+def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
+                department: str | None = None, active: bool | None = None, name: str | None = None) -> None:
+    """Admin edit of a user. Refuses to remove the last active admin."""
+    changes: dict[str, object] = {}
+    new_role = _check_role(role) if role is not None else user.role
+    new_active = user.active if active is None else active
+    if user.role == "admin" and user.active and (new_role != "admin" or not new_active) \
+            and _active_admins() <= 1:
+        raise NotAllowed("This is the last active admin: make someone else admin first.")
+    if role is not None and role != user.role:
+        changes["role"] = [user.role, role]
+        user.role = role
+    if department is not None:
+        cleaned = _clean_department(department)
+        if cleaned != user.department:
+            changes["department"] = [user.department, cleaned]
+            user.department = cleaned
+    if name is not None and name.strip() and name.strip() != user.name:
+        changes["name"] = [user.name, name.strip()]
+        user.name = name.strip()[:200]
+    if active is not None and active != user.active:
+        changes["active"] = [user.active, active]
+        user.active = active
+        if not active:
+            user.session_version += 1  # logs them out everywhere
+    if changes:
+        action = "user.deactivated" if changes.get("active") == [True, False] else "user.updated"
+        audit.record(actor, action, "user", user.id, f"User {user.email} updated", changes=changes)
+
+
+def departments() -> list[str]:
+    rows = db.session.scalars(select(User.department).where(User.department.is_not(None))
+                              .distinct().order_by(User.department))
+    return list(rows)
+
+
+def user_query(search: str = "", role: str = "", department: str = ""):
+    """The users matching the admin list's search and filters, ordered by name."""
+    stmt = select(User).order_by(User.name, User.id)
+    if search:
+        like = f"%{search.strip().lower()}%"
+        stmt = stmt.where(func.lower(User.name).like(like) | User.email.like(like))
+    if role in ROLES:
+        stmt = stmt.where(User.role == role)
+    if department:
+        stmt = stmt.where(User.department == department)
+    return stmt

@@ -1,0 +1,150 @@
+"""Who may download which certificate PDF, reading it, and bulk ZIP exports per certification.
+
+Access rules (the same for pages and the API):
+
+- a learner downloads their own certificates;
+- staff and admins download any certificate;
+- anyone (logged out too) downloads a certificate its holder made public, unless it is revoked.
+
+Everyone else gets "not found" (never "forbidden"), so ids and codes reveal nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from app.database import utcnow
+from app.documents.storage import StorageError, get_storage
+from app.extensions import db
+from app.models import Certificate, Certification, User
+from app.models.template import PdfExport
+from app.queue import enqueue_after_commit
+from app.services import audit
+from app.services.documents.rendering import download_name
+from app.services.errors import NotAllowed
+
+ZIP_JOB = "app.tasks.render.build_zip"
+PROGRESS_EVERY = 50
+
+
+def can_download(user: User | None, cert: Certificate) -> bool:
+    """The access rule for one certificate's PDF (``user`` None or anonymous: the public rule)."""
+    known = user is not None and getattr(user, "is_authenticated", False)
+    if known and (user.role in ("admin", "staff") or cert.user_id == user.id):  # type: ignore[union-attr]
+        return True
+    return is_public(cert)
+
+
+def is_public(cert: Certificate) -> bool:
+    return bool(cert.public) and cert.revoked_at is None
+
+
+def has_pdf(cert: Certificate) -> bool:
+    """A PDF can be served (the last ready version stays downloadable while a new one renders)."""
+    return bool(cert.pdf_key)
+
+
+def read_pdf(cert: Certificate) -> tuple[bytes, str]:
+    """``(pdf bytes, download filename)``; raises LookupError when there is no PDF (yet)."""
+    if not cert.pdf_key:
+        raise LookupError("no PDF yet")
+    try:
+        return get_storage().read(cert.pdf_key), download_name(cert)
+    except StorageError as exc:
+        raise LookupError(str(exc)) from exc
+
+
+def presigned_url(cert: Certificate, expires: int = 300) -> str | None:
+    """A short-lived direct link (S3 storage only; None with local storage or no PDF)."""
+    if not cert.pdf_key:
+        return None
+    return get_storage().url(cert.pdf_key, expires=expires, filename=download_name(cert))
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk ZIP exports
+# --------------------------------------------------------------------------------------------
+
+
+def start_export(certification: Certification, *, actor: User) -> PdfExport:
+    """Queue a ZIP of every ready PDF of a certification; the job reports progress on the row."""
+    running = db.session.scalar(select(PdfExport).where(
+        PdfExport.certification_id == certification.id, PdfExport.status.in_(("queued", "running"))))
+    if running is not None:
+        return running
+    export = PdfExport(certification_id=certification.id, requested_by_id=actor.id, status="queued")
+    db.session.add(export)
+    db.session.flush()
+    audit.record(actor, "certification.pdf_export", "certification", certification.id,
+                 f"ZIP of the PDFs of {certification.name} requested", export_id=export.id)
+    enqueue_after_commit(db.session, ZIP_JOB, export.id, queue="low", job_id=f"zip-{export.id}")
+    return export
+
+
+def recent_exports(certification_id: int, limit: int = 5) -> list[PdfExport]:
+    return list(db.session.scalars(select(PdfExport).where(PdfExport.certification_id == certification_id)
+                                   .order_by(PdfExport.created_at.desc(), PdfExport.id.desc()).limit(limit)))
+
+
+def export_key(export: PdfExport, certification: Certification) -> str:
+    return f"exports/{export.id}/certification-{certification.id}-pdfs.zip"
+
+
+def build_export(export_id: int, progress: Callable[[], None]) -> str:
+    """Write the ZIP (claimed by a conditional UPDATE, so a duplicate job does nothing).
+
+    ``progress`` is called after each batch so the job can commit the counters the page polls.
+    """
+    claimed = db.session.execute(
+        update(PdfExport).where(PdfExport.id == export_id, PdfExport.status == "queued")
+        .values(status="running", started_at=utcnow()).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        return "skipped"
+    export = db.session.get(PdfExport, export_id, populate_existing=True)
+    assert export is not None
+    certification = db.session.get(Certification, export.certification_id)
+    assert certification is not None
+    certs = list(db.session.scalars(select(Certificate).where(
+        Certificate.certification_id == certification.id).order_by(Certificate.id)))
+    export.total = len(certs)
+    progress()
+    storage = get_storage()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "export.zip"
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+                for index, cert in enumerate(certs, 1):
+                    if cert.pdf_key and storage.exists(cert.pdf_key):
+                        archive.writestr(download_name(cert), storage.read(cert.pdf_key))
+                    else:
+                        export.skipped += 1
+                    export.done = index
+                    if index % PROGRESS_EVERY == 0:
+                        progress()
+            data = path.read_bytes()
+        key = export_key(export, certification)
+        storage.put(key, data, "application/zip")
+    except Exception as exc:  # recorded on the export row and shown on its page
+        export.status = "failed"
+        export.error = f"{type(exc).__name__}: {exc}"[:2000]
+        export.finished_at = utcnow()
+        return "failed"
+    export.storage_key, export.size = key, len(data)
+    export.status = "ready"
+    export.finished_at = utcnow()
+    return "ready"
+
+
+def read_export(export: PdfExport) -> bytes:
+    if export.status != "ready" or not export.storage_key:
+        raise NotAllowed("The export is not ready.")
+    return get_storage().read(export.storage_key)
+
+
+def export_filename(export: PdfExport) -> str:
+    return f"certification-{export.certification_id}-pdfs-{export.id}.zip"

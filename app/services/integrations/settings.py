@@ -1,0 +1,217 @@
+"""Validation of integration settings per template (used by app.services.integrations.registry).
+
+`clean(kind, fields, existing)` checks what was given and returns attribute values plus `config`
+(non-secret settings) and `secrets` (only the secret fields actually given: blank keeps the stored one).
+Outgoing URLs are checked against the SSRF rules when saved (delivery checks again at connect time).
+"""
+
+from __future__ import annotations
+
+import re
+
+import requests
+from flask import current_app
+
+from app.connectors.http import UnsafeURLError, check_url
+from app.connectors.oauth2 import AUTH_TYPES
+from app.extensions import db
+from app.models import Certification
+from app.models.integration import OUTGOING_TYPES, SYNC_TYPES, Integration
+from app.services.errors import ValidationError
+
+EVENT_TYPES = (
+    "certificate.issued",
+    "certificate.revoked",
+    "certificate.reinstated",
+    "certificate.expiring",
+    "certificate.expired",
+    "certificate.renewed",
+    "certificate.shared",
+    "enrollment.created",
+    "enrollment.completed",
+    "enrollment.withdrawn",
+    "user.created",
+    "certification.created",
+    "certification.updated",
+    "certification.deleted",
+    "ping",
+)
+SECRET_FIELDS = (
+    "api_key",
+    "token",
+    "password",
+    "client_secret",
+    "moodle_token",
+    "database_url",
+    "webhook_url",
+    "access_key_id",
+    "secret_access_key",
+)
+CONFIG_FIELDS = {
+    "generic_webhook": ("url", "header_name", "username", "token_url", "client_id", "scope", "auth_method"),
+    "slack": (),
+    "moodle": ("site_url", "company_id", "create_users"),
+    "incoming": ("signature_scheme", "create_users"),
+    "sql": ("query",),
+    "file_drop": ("location", "folder", "settle_seconds", "bucket", "prefix", "region", "endpoint_url"),
+    "pdf_export": ("location", "folder", "bucket", "prefix", "region", "endpoint_url"),
+}
+# where the file integrations read or write (app.services.integrations.locations)
+LOCATIONS = ("folder", "s3")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+REQUIRED_SECRETS = {"slack": ("webhook_url",), "moodle": ("moodle_token",), "sql": ("database_url",)}
+
+
+def allow_private() -> bool:
+    """WEBHOOKS_ALLOW_PRIVATE: outgoing requests may reach private/loopback hosts (dev and tests only)."""
+    return bool(current_app.config.get("WEBHOOKS_ALLOW_PRIVATE"))
+
+
+def _text(fields: dict, key: str, limit: int = 500) -> str:
+    value = fields.get(key)
+    return "" if value is None else str(value).strip()[:limit]
+
+
+def _flag(value: object) -> bool:
+    return value in (True, 1) or str(value).strip().lower() in ("1", "true", "yes", "on", "y")
+
+
+def _check_url(url: str, errors: dict, key: str) -> None:
+    try:
+        check_url(url, allow_private=allow_private())
+    except UnsafeURLError as exc:
+        errors[key] = str(exc)
+    except requests.RequestException as exc:
+        errors[key] = f"Cannot resolve this address: {exc}"
+
+
+def _event_types(value: object, errors: dict) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    chosen = sorted({str(v).strip() for v in items if str(v).strip()})
+    unknown = [t for t in chosen if t not in EVENT_TYPES]
+    if unknown:
+        errors["event_types"] = f"Unknown event type(s): {', '.join(unknown)}."
+    elif not chosen:
+        errors["event_types"] = "Choose at least one event type."
+    return chosen
+
+
+def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
+    """Validate a create/update; returns attribute values, `config` and `secrets` (only those given)."""
+    errors: dict[str, str] = {}
+    values: dict = {}
+    if existing is None or "name" in fields:
+        values["name"] = _text(fields, "name", 120)
+        if not values["name"]:
+            errors["name"] = "Give the integration a name."
+    config = dict(existing.config or {}) if existing else {}
+    for key in CONFIG_FIELDS[kind]:
+        if key in fields:
+            config[key] = _flag(fields[key]) if key == "create_users" else _text(fields, key, 5000)
+    new_secrets = {k: str(fields[k]).strip() for k in SECRET_FIELDS if fields.get(k) not in (None, "")}
+    have = set((existing.credential_hints or {}) if existing else {}) | set(new_secrets)
+    for key in REQUIRED_SECRETS.get(kind, ()):
+        if key not in have:
+            errors[key] = "This is required."
+    if kind in OUTGOING_TYPES:
+        if existing is None or "event_types" in fields:
+            values["event_types"] = _event_types(fields.get("event_types"), errors)
+        target = config.get("url") if kind == "generic_webhook" else new_secrets.get("webhook_url")
+        key = "url" if kind == "generic_webhook" else "webhook_url"
+        if kind == "generic_webhook" and not target:
+            errors["url"] = "Enter the endpoint URL."
+        elif target and (key in fields):
+            _check_url(target, errors, key)
+        _clean_conditions(fields, values, errors)
+    if kind == "generic_webhook":
+        _clean_auth(fields, config, have, values, errors, existing)
+    if kind == "moodle":
+        if not config.get("site_url"):
+            errors["site_url"] = "Enter the Moodle site address."
+        elif "site_url" in fields:
+            _check_url(config["site_url"], errors, "site_url")
+        if config.get("company_id") and not str(config["company_id"]).isdigit():
+            errors["company_id"] = "The IOMAD company id is a number."
+    if kind == "incoming" and config.setdefault("signature_scheme", "standard") not in ("standard", "github"):
+        errors["signature_scheme"] = "Choose standard or github."
+    if kind == "sql" and not str(config.get("query", "")).strip().lower().startswith(("select", "with")):
+        errors["query"] = (
+            "Enter a SELECT query returning email, name, course_code, status, score, completed_at."
+        )
+    if kind in ("file_drop", "pdf_export"):
+        _clean_location(kind, fields, config, have, errors)
+    if kind in SYNC_TYPES and "sync_every_minutes" in fields:
+        raw = _text(fields, "sync_every_minutes")
+        if raw and (not raw.isdigit() or not 5 <= int(raw) <= 10080):
+            errors["sync_every_minutes"] = "Between 5 and 10080 minutes, or empty for on demand only."
+        values["sync_every_minutes"] = int(raw) if raw.isdigit() else None
+    if errors:
+        raise ValidationError(errors)
+    values["config"] = config
+    values["secrets"] = new_secrets
+    return values
+
+
+def _clean_auth(
+    fields: dict, config: dict, have: set, values: dict, errors: dict, existing: Integration | None
+) -> None:
+    auth = (
+        _text(fields, "auth_type") if "auth_type" in fields else (existing.auth_type if existing else "none")
+    )
+    auth = auth or "none"
+    if auth not in AUTH_TYPES:
+        errors["auth_type"] = f"Choose one of {', '.join(AUTH_TYPES)}."
+        return
+    values["auth_type"] = auth
+    needs = {
+        "api_key": ("api_key",),
+        "bearer": ("token",),
+        "basic": ("password",),
+        "oauth2": ("client_secret",),
+    }
+    for key in needs.get(auth, ()):
+        if key not in have:
+            errors[key] = "This is required for the chosen authentication."
+    if auth == "basic" and not config.get("username"):
+        errors["username"] = "Enter the user name."
+    if auth == "oauth2":
+        for key in ("token_url", "client_id"):
+            if not config.get(key):
+                errors[key] = "This is required for OAuth2."
+        if config.get("token_url") and "token_url" in fields:
+            _check_url(config["token_url"], errors, "token_url")
+
+
+def _clean_location(kind: str, fields: dict, config: dict, have: set, errors: dict) -> None:
+    """A folder, or an S3 bucket with its keys (the endpoint URL under the webhook SSRF policy)."""
+    location = config.get("location") or "folder"
+    config["location"] = location
+    if location not in LOCATIONS:
+        errors["location"] = "Choose a folder or an S3 bucket."
+        return
+    if kind == "file_drop":
+        settle = str(config.get("settle_seconds") or "5")
+        if not settle.isdigit() or int(settle) > 86400:
+            errors["settle_seconds"] = "A whole number of seconds (0 to 86400)."
+    if location == "folder":
+        if not config.get("folder"):
+            errors["folder"] = "Enter the folder to watch." if kind == "file_drop" else "Enter the folder."
+        return
+    if not _BUCKET_RE.match(config.get("bucket") or ""):
+        errors["bucket"] = "Enter the bucket name (3-63 lower-case letters, digits, dots and hyphens)."
+    config["prefix"] = (config.get("prefix") or "").strip().lstrip("/")
+    if config.get("endpoint_url") and "endpoint_url" in fields:
+        _check_url(config["endpoint_url"], errors, "endpoint_url")
+    for key in ("access_key_id", "secret_access_key"):
+        if key not in have:
+            errors[key] = "This is required for an S3 bucket."
+
+
+def _clean_conditions(fields: dict, values: dict, errors: dict) -> None:
+    if "condition_certification_id" in fields:
+        raw = _text(fields, "condition_certification_id")
+        if raw and (not raw.isdigit() or db.session.get(Certification, int(raw)) is None):
+            errors["condition_certification_id"] = "No such certification."
+        values["condition_certification_id"] = int(raw) if raw.isdigit() else None
+    if "condition_department" in fields:
+        values["condition_department"] = _text(fields, "condition_department", 120) or None

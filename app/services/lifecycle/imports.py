@@ -1,0 +1,237 @@
+"""CSV import of learners, enrollments and completions: parse -> preview -> apply.
+
+Format: a header row with `email, name, department, course_code, status, score, completed_at`
+(only email and course_code are required columns; UTF-8 with or without BOM; comma-separated).
+- A new learner needs a name; an existing user is matched by email and left as is.
+- status: enrolled | in_progress | completed | withdrawn; empty means completed when completed_at is
+  given, enrolled otherwise.
+- completed_at: ISO date (2026-03-31, midnight UTC) or date-time (2026-03-31T14:00:00Z; no offset = UTC).
+  A completed row without completed_at is accepted: it records a completion at import time unless the
+  enrollment is already completed, so importing the same file twice still changes nothing.
+- One row per learner x course: a second row for the same pair is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+
+from app.database import utcnow
+from app.extensions import db
+from app.models import ENROLLMENT_STATUSES, Completion, Course, Enrollment, User
+from app.services import audit
+from app.services.accounts import users as accounts
+from app.services.errors import NotAllowed, ValidationError
+from app.services.lifecycle import enrollment
+from app.services.lifecycle.catalog import clean_score
+
+COLUMNS = ("email", "name", "department", "course_code", "status", "score", "completed_at")
+REQUIRED_COLUMNS = ("email", "course_code")
+MAX_ROWS = 20000
+SAMPLE_CSV = """email,name,department,course_code,status,score,completed_at
+lena.fischer@example.com,Lena Fischer,Nursing,FA-101,completed,86,2026-01-15
+lena.fischer@example.com,Lena Fischer,Nursing,FA-102,in_progress,,
+jonas.berg@example.com,Jonas Berg,Nursing,FA-101,enrolled,,
+chen.wei@example.com,Chen Wei,Engineering,FA-101,completed,72.5,2026-02-03T09:30:00Z
+"""
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    name: str
+    department: str | None
+    course_code: str
+    status: str
+    score: float | None
+    completed_at: datetime | None
+
+
+@dataclass
+class ImportPreview:
+    rows: list[ImportRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.rows)
+
+
+@dataclass
+class ImportResult:
+    users_created: int = 0
+    enrollments_created: int = 0
+    enrollments_updated: int = 0
+    completions_recorded: int = 0
+    certificates_issued: int = 0
+    unchanged: int = 0
+
+
+def parse(file_bytes: bytes) -> ImportPreview:
+    """Validate the whole file; every bad row is reported as (line number, reason)."""
+    preview = ImportPreview()
+    try:
+        text = file_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        preview.errors.append((1, f"The file is not UTF-8 text (byte {exc.start})."))
+        return preview
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        preview.errors.append((line, "The file contains a NUL character: is it really a CSV file?"))
+        return preview
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        preview.errors.append((1, f"Missing column(s): {', '.join(missing)}. Expected {', '.join(COLUMNS)}."))
+        return preview
+    reader.fieldnames = header
+    courses = {code.lower(): code for code in db.session.scalars(select(Course.code))}
+    seen: dict[tuple[str, str], int] = {}
+    line = 1
+    for raw in reader:
+        line = reader.line_num
+        if len(preview.rows) + len(preview.errors) >= MAX_ROWS:
+            preview.errors.append((line, f"Too many rows: at most {MAX_ROWS} per file."))
+            break
+        if not any((v or "").strip() for k, v in raw.items() if k is not None):
+            continue  # blank line
+        try:
+            row = _row(line, raw, courses)
+        except ValidationError as exc:
+            preview.errors.append((line, "; ".join(exc.errors.values())))
+            continue
+        key = (row.email, row.course_code.lower())
+        if key in seen:
+            preview.errors.append((line, f"Duplicate of line {seen[key]} ({row.email}, {row.course_code})."))
+            continue
+        seen[key] = line
+        preview.rows.append(row)
+    _check_new_users(preview)
+    if not preview.rows and not preview.errors:
+        preview.errors.append((line, "The file has no data rows."))
+    return preview
+
+
+def _row(line: int, raw: dict, courses: dict[str, str]) -> ImportRow:
+    value = {c: (raw.get(c) or "").strip() for c in COLUMNS}
+    errors: dict[str, str] = {}
+    if None in raw:  # more cells than header columns
+        errors["extra"] = "more cells than columns"
+    try:
+        email = accounts.normalise_email(value["email"]) if value["email"] else ""
+        if not email:
+            errors["email"] = "email is empty"
+    except ValidationError:
+        email, errors["email"] = "", f"bad email '{value['email']}'"
+    code = courses.get(value["course_code"].lower())
+    if code is None:
+        errors["course_code"] = (f"unknown course code '{value['course_code']}'" if value["course_code"]
+                                 else "course_code is empty")
+    completed_at = _parse_when(value["completed_at"], errors)
+    status = value["status"].lower() or ("completed" if completed_at else "enrolled")
+    if status not in ENROLLMENT_STATUSES:
+        errors["status"] = f"bad status '{value['status']}' (use {', '.join(ENROLLMENT_STATUSES)})"
+    try:
+        score = clean_score(value["score"])
+    except ValueError:
+        score, errors["score"] = None, f"score '{value['score']}' is not a number from 0 to 100"
+    if len(value["name"]) > 200 or len(value["department"]) > 120:
+        errors["name"] = "name (200) or department (120) too long"
+    if errors:
+        raise ValidationError(errors)
+    return ImportRow(line, email, value["name"], value["department"] or None, code, status, score,
+                     completed_at if status == "completed" else None)
+
+
+def _parse_when(text: str, errors: dict[str, str]) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = (datetime.combine(date.fromisoformat(text), datetime.min.time()) if len(text) == 10
+                  else datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        errors["completed_at"] = f"unparseable date '{text}' (use 2026-03-31 or 2026-03-31T14:00:00Z)"
+        return None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > utcnow():
+        errors["completed_at"] = f"completed_at {text} is in the future"
+    return moment
+
+
+def _check_new_users(preview: ImportPreview) -> None:
+    """A learner who does not exist yet needs a name somewhere in the file."""
+    emails = {r.email for r in preview.rows}
+    known = set(db.session.scalars(select(User.email).where(User.email.in_(emails)))) if emails else set()
+    named = {r.email for r in preview.rows if r.name}
+    bad = [r for r in preview.rows if r.email not in known and r.email not in named]
+    for row in bad:
+        preview.errors.append((row.line, f"name is required for the new learner {row.email}"))
+        preview.rows.remove(row)
+    preview.errors.sort()
+
+
+def apply(preview: ImportPreview, *, actor: audit.Actor) -> ImportResult:
+    """Apply a clean preview in the caller's transaction; NotAllowed if the preview has errors.
+    Re-applying the same file changes nothing (everything counted as unchanged)."""
+    if preview.errors:
+        raise NotAllowed(f"The file has {len(preview.errors)} bad row(s): fix them and upload it again.")
+    result = ImportResult()
+    users: dict[str, User] = {}
+    courses = {c.code: c for c in db.session.scalars(select(Course))}
+    for row in preview.rows:
+        user = users.get(row.email) or _user(row, actor, result)
+        users[row.email] = user
+        _apply_row(row, user, courses[row.course_code], actor, result)
+    audit.record(actor, "import.applied", "import", None, f"CSV import of {len(preview.rows)} row(s)",
+                 **result.__dict__)
+    return result
+
+
+def _user(row: ImportRow, actor: audit.Actor, result: ImportResult) -> User:
+    user = accounts.find_by_email(row.email)
+    if user is None:
+        user = accounts.create_user(row.email, row.name, "learner", row.department, actor=actor)
+        result.users_created += 1
+    return user
+
+
+def _apply_row(row: ImportRow, user: User, course: Course, actor: audit.Actor, result: ImportResult) -> None:
+    existing = db.session.scalar(select(Enrollment).where(Enrollment.user_id == user.id,
+                                                          Enrollment.course_id == course.id))
+    if row.status == "completed":
+        if _already_completed(existing, row):
+            result.unchanged += 1
+            return
+        issued = enrollment.record_completion(user, course, score=row.score, completed_at=row.completed_at,
+                                              actor=actor, source="csv")
+        result.enrollments_created += existing is None
+        result.completions_recorded += 1
+        result.certificates_issued += len(issued)
+        return
+    if existing is None:
+        existing = enrollment._create(user, course, actor=actor, source="csv")
+        result.enrollments_created += 1
+        if row.status == "enrolled" and row.score is None:
+            return
+    fields = {"status": row.status, **({"score": row.score} if row.score is not None else {})}
+    if all(getattr(existing, k) == v for k, v in fields.items()):
+        result.unchanged += 1
+        return
+    enrollment.update_enrollment(existing, fields, actor=actor, source="csv")
+    result.enrollments_updated += 1
+
+
+def _already_completed(existing: Enrollment | None, row: ImportRow) -> bool:
+    if existing is None:
+        return False
+    if row.completed_at is None:
+        return existing.status == "completed"
+    found = db.session.scalar(select(func.count(Completion.id)).where(
+        Completion.enrollment_id == existing.id, Completion.completed_at == row.completed_at))
+    return bool(found)

@@ -1,0 +1,325 @@
+"""Automatic issuance: who meets which certification, and issuing each certificate exactly once.
+
+A certificate is unique per user x certification x cycle (1 for the first, +1 per renewal). Two
+completions arriving at once both compute the same next cycle; the database lets one insert win and the
+other's SAVEPOINT is rolled back, so exactly one certificate exists whatever the interleaving.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.database import utcnow
+from app.extensions import db
+from app.models import Certificate, Certification, Completion, Enrollment, User
+from app.services import audit, events
+from app.services.errors import NotAllowed, ValidationError
+from app.services.lifecycle.catalog import isodate
+
+
+@dataclass
+class Assessment:
+    """Whether a learner meets a certification now, and if not, why (human-readable reasons)."""
+
+    certification: Certification
+    met: bool
+    reasons: list[str] = field(default_factory=list)  # "missing FA-102", "score 64 < 70 in FA-101", ...
+    renewal_of: Certificate | None = None  # set when meeting it would renew this certificate
+    held: Certificate | None = None  # a currently held certificate outside the renewal window
+
+
+@dataclass
+class PathStep:
+    """One certification on a learner's learning path."""
+
+    certification: Certification
+    assessment: Assessment
+    held: Certificate | None  # latest certificate of this certification, if any
+
+
+@dataclass
+class _Facts:
+    """What a learner has done, loaded once per evaluation (two queries) and kept up to date as we issue."""
+
+    enrollments: dict[int, Enrollment]  # course_id -> enrollment (completions loaded)
+    latest: dict[int, Certificate]  # certification_id -> highest-cycle certificate
+
+    @classmethod
+    def load(cls, user: User) -> _Facts:
+        # populate_existing: rows committed by another transaction since we loaded them must count.
+        fresh = {"populate_existing": True}
+        enrollments = db.session.scalars(select(Enrollment).where(Enrollment.user_id == user.id)
+                                         .options(joinedload(Enrollment.completions))  # one round trip
+                                         .execution_options(**fresh)).unique().all()
+        certs = db.session.scalars(select(Certificate).where(Certificate.user_id == user.id)
+                                   .order_by(Certificate.cycle).execution_options(**fresh)).all()
+        return cls({e.course_id: e for e in enrollments}, {c.certification_id: c for c in certs})
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}"
+
+
+def _course_result(enrollment: Enrollment | None, code: str, min_score: float | None,
+                   since: datetime | None) -> tuple[Completion | None, str | None]:
+    """The completion that satisfies one required course, or the reason there is none."""
+    if enrollment is None or enrollment.status != "completed":
+        state = "withdrawn from" if enrollment is not None and enrollment.status == "withdrawn" else "missing"
+        return None, f"{state} {code}"
+    completions = [c for c in enrollment.completions if since is None or c.completed_at >= since]
+    if not completions:
+        return None, f"{code} not completed again since {since:%Y-%m-%d}" if since else f"missing {code}"
+    if min_score is None:
+        return max(completions, key=lambda c: c.completed_at), None
+    scored = [c for c in completions if c.score is not None]
+    if not scored:
+        return None, f"no score recorded in {code}"
+    best = max(scored, key=lambda c: (c.score, c.completed_at))
+    if best.score < min_score:
+        return None, f"score {_fmt(best.score)} < {_fmt(min_score)} in {code}"
+    return best, None
+
+
+def _assess(user: User, cert: Certification, facts: _Facts, now: datetime) -> tuple[Assessment, list]:
+    result = Assessment(cert, met=False)
+    if cert.status != "active":
+        result.reasons.append("certification is archived" if cert.status == "archived"
+                              else "certification is a draft")
+    latest = facts.latest.get(cert.id)
+    since = None
+    if latest is not None:
+        status = latest.status_at(now)
+        if status == "revoked":
+            result.reasons.append(f"certificate {latest.serial} was revoked")
+        elif status == "valid":
+            result.held = latest
+            result.reasons.append(f"already held ({latest.serial})")
+        else:  # expiring or expired: re-completions after the window opened renew it
+            result.renewal_of = latest
+            since = latest.renewal_opens_at or latest.expires_at
+    completions = []
+    for course in cert.courses:
+        enrollment = facts.enrollments.get(course.id)
+        completion, reason = _course_result(enrollment, course.code, cert.min_score, since)
+        if reason:
+            result.reasons.append(reason)
+        else:
+            completions.append((course, completion))
+    for prerequisite in cert.prerequisites:
+        held = facts.latest.get(prerequisite.id)
+        if held is None or held.status_at(now) not in ("valid", "expiring"):
+            result.reasons.append(f"needs prerequisite '{prerequisite.name}'")
+    if not cert.courses:
+        result.reasons.append("no required courses defined")
+    result.met = not result.reasons
+    return result, completions
+
+
+def assess(user: User, certification: Certification, now: datetime | None = None) -> Assessment:
+    """Evaluate the requirements: all required courses completed (not withdrawn) with score >= min_score,
+    prerequisites held (valid or expiring), certification active. For a renewal the completions must be
+    after the previous certificate's renewal window opened."""
+    return _assess(user, certification, _Facts.load(user), now or utcnow())[0]
+
+
+def _in_prerequisite_order(certs: list[Certification]) -> list[Certification]:
+    """Prerequisites before the certifications needing them (so one pass issues both), then by name."""
+    by_id = {c.id: c for c in certs}
+    ordered: list[Certification] = []
+    done: set[int] = set()
+
+    def visit(cert: Certification, path: frozenset[int]) -> None:
+        if cert.id in done or cert.id in path:  # cycles are refused on save; never loop anyway
+            return
+        for prerequisite in cert.prerequisites:
+            if prerequisite.id in by_id:
+                visit(by_id[prerequisite.id], path | {cert.id})
+        done.add(cert.id)
+        ordered.append(cert)
+
+    for cert in sorted(certs, key=lambda c: c.name):
+        visit(cert, frozenset())
+    return ordered
+
+
+def _active_certifications() -> list[Certification]:
+    stmt = (select(Certification).where(Certification.status == "active")
+            .options(selectinload(Certification.courses), selectinload(Certification.prerequisites)))
+    return list(db.session.scalars(stmt))
+
+
+_RULES_KEY = "laurel_issuing_rules"
+
+
+def _rules() -> list[Certification]:
+    """Active certifications, prerequisites first: loaded per call, or once per `rules_snapshot` block."""
+    cached = db.session.info.get(_RULES_KEY)
+    if cached is not None:
+        return cached
+    return _in_prerequisite_order(_active_certifications())
+
+
+@contextmanager
+def rules_snapshot() -> Iterator[None]:
+    """Evaluate every completion inside the block against the certification rules as they are now.
+
+    For bulk work in one transaction (a sync applies thousands of completions): loading the active
+    certifications with their courses and prerequisites costs three queries, per completion otherwise.
+    A certification changed by someone else during the block applies from the next evaluation after it.
+    """
+    if _RULES_KEY in db.session.info:  # nested: the outer snapshot holds
+        yield
+        return
+    db.session.info[_RULES_KEY] = _in_prerequisite_order(_active_certifications())
+    try:
+        yield
+    finally:
+        db.session.info.pop(_RULES_KEY, None)
+
+
+def lock_learner(user: User) -> None:
+    """Serialise evaluations per learner (SELECT ... FOR UPDATE on the user row; a no-op on SQLite).
+
+    Two completions of *different* last requirements committed at once would otherwise each miss the
+    other's uncommitted row and neither would issue. Behind the lock the second evaluation reads the
+    first one's committed completion (READ COMMITTED) and issues; the unique constraint remains the
+    guarantee against doubles.
+    """
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
+def evaluate(user: User, *, actor: audit.Actor = "system", now: datetime | None = None,
+             locked: bool = False) -> list[Certificate]:
+    """Issue every active certification the user now meets, exactly once (DB constraint + SAVEPOINT).
+
+    `locked`: the caller already holds `lock_learner(user)` in this transaction (no second round trip).
+    Returns the certificates issued by this call (renewals included)."""
+    now = now or utcnow()
+    if not locked:
+        lock_learner(user)
+    rules = _rules()
+    if not rules:
+        return []  # nothing can be met: no need to read what the learner has done
+    facts = _Facts.load(user)
+    issued: list[Certificate] = []
+    for cert in rules:
+        assessment, completions = _assess(user, cert, facts, now)
+        if not assessment.met:
+            continue
+        created = _insert(user, cert, actor=actor, now=now, completions=completions,
+                          renewed_from=assessment.renewal_of)
+        if created is not None:
+            facts.latest[cert.id] = created
+            issued.append(created)
+    return issued
+
+
+def issue(user: User, certification: Certification, *, actor: audit.Actor, note: str | None = None,
+          renewed_from: Certificate | None = None, now: datetime | None = None,
+          cycle: int | None = None) -> Certificate:
+    """Issue one certificate (manual issue when `note` is given). Audited; emits certificate.issued
+    (and certificate.renewed). Raises NotAllowed if the learner holds a valid one already (outside its
+    renewal window) or that cycle was issued already."""
+    note = (note or "").strip() or None
+    if note is not None and len(note) > 2000:
+        raise ValidationError({"note": "At most 2000 characters."})
+    now = now or utcnow()
+    facts = _Facts.load(user)
+    completions = []
+    for course in certification.courses:
+        completion, _ = _course_result(facts.enrollments.get(course.id), course.code, None, None)
+        if completion is not None:
+            completions.append((course, completion))
+    latest = facts.latest.get(certification.id)
+    if latest is not None and renewed_from is None and latest.status_at(now) == "valid":
+        raise NotAllowed(f"{user.name} already holds {certification.name} ({latest.serial}).")
+    if cycle is None:
+        cycle = (renewed_from.cycle if renewed_from else (latest.cycle if latest else 0)) + 1
+    created = _insert(user, certification, actor=actor, now=now, completions=completions,
+                      renewed_from=renewed_from, note=note, cycle=cycle)
+    if created is None:
+        raise NotAllowed(f"{user.name} already has this certificate (issue {cycle}).")
+    return created
+
+
+def _snapshot(user: User, cert: Certification, completions: list, issued_at: datetime,
+              expires_at: datetime | None) -> dict:
+    courses = [{"code": course.code, "title": course.title, "score": c.score,
+                "completed_at": isodate(c.completed_at)} for course, c in completions]
+    scores = [c["score"] for c in courses if c["score"] is not None]
+    return {"holder_name": user.name, "holder_email": user.email, "certification_name": cert.name,
+            "certification_description": cert.description or "", "courses": courses,
+            "score": round(sum(scores) / len(scores), 1) if scores else None,
+            "issuer_name": cert.issuer_name, "signatory_name": cert.signatory_name,
+            "signatory_title": cert.signatory_title, "issued_at": isodate(issued_at),
+            "expires_at": isodate(expires_at)}
+
+
+def _insert(user: User, cert: Certification, *, actor: audit.Actor, now: datetime, completions: list,
+            renewed_from: Certificate | None, note: str | None = None,
+            cycle: int | None = None) -> Certificate | None:
+    """Insert the certificate inside a SAVEPOINT; None when a concurrent issuer got there first."""
+    if cycle is None:
+        cycle = renewed_from.cycle + 1 if renewed_from else 1
+    expires_at = now + relativedelta(months=cert.validity_months) if cert.validity_months else None
+    row = Certificate(
+        user_id=user.id, certification_id=cert.id, cycle=cycle, code=secrets.token_urlsafe(16),
+        issued_at=now, expires_at=expires_at,
+        renewal_opens_at=expires_at - timedelta(days=cert.renewal_window_days) if expires_at else None,
+        renewed_from_id=renewed_from.id if renewed_from else None, issue_note=note,
+        issued_by_id=actor.id if isinstance(actor, User) else None,
+        snapshot=_snapshot(user, cert, completions, now, expires_at),
+    )
+    try:
+        with db.session.begin_nested():  # a real SAVEPOINT on SQLite too (database.configure_sqlite)
+            db.session.add(row)
+            db.session.flush()
+            row.serial = f"LAU-{now.year}-{row.id:06d}"
+            db.session.flush()
+    except IntegrityError:
+        return None
+    _announce(row, user, cert, actor, renewed_from)
+    return row
+
+
+def _announce(row: Certificate, user: User, cert: Certification, actor: audit.Actor,
+              renewed_from: Certificate | None) -> None:
+    from app.services.lifecycle.certificates import (
+        certificate_data,  # late: certificates imports mail helpers
+    )
+
+    how = "manually" if row.issue_note else "automatically"
+    audit.record(actor, "certificate.issued", "certificate", row.id,
+                 f"{row.serial} {cert.name} issued {how} to {user.email}", serial=row.serial,
+                 user_id=user.id, certification_id=cert.id, cycle=row.cycle, note=row.issue_note,
+                 renewed_from_id=row.renewed_from_id)
+    data = certificate_data(row)
+    events.emit("certificate.issued", data)
+    if renewed_from is not None:
+        audit.record(actor, "certificate.renewed", "certificate", row.id,
+                     f"{row.serial} renews {renewed_from.serial}", renewed_from_id=renewed_from.id)
+        events.emit("certificate.renewed", data)
+
+
+def learning_path(user: User, now: datetime | None = None) -> list[PathStep]:
+    """Active certifications for the learner's dashboard, prerequisites first, with what is missing.
+
+    Certifications held and not yet inside their renewal window are left out (nothing to earn there).
+    """
+    now = now or utcnow()
+    facts = _Facts.load(user)
+    steps = []
+    for cert in _rules():
+        assessment, _ = _assess(user, cert, facts, now)
+        if assessment.held is None:
+            steps.append(PathStep(cert, assessment, facts.latest.get(cert.id)))
+    return steps

@@ -1,0 +1,54 @@
+"""Public verification of certificates by code, or by serial + holder surname."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.database import utcnow
+from app.extensions import db
+from app.models import Certificate
+from app.services.lifecycle.catalog import isodate
+from app.services.lifecycle.certificates import chain
+
+MAX_CODE = 64
+
+
+def lookup(code: str) -> Certificate | None:
+    """The certificate with this verification code, or None. One indexed query either way (same cost)."""
+    # An over-long code still runs the same query (on a value that cannot match): a miss must not be
+    # distinguishable from a hit by timing.
+    code = (code or "")[:MAX_CODE]
+    return db.session.scalar(select(Certificate).where(Certificate.code == code))
+
+
+def verification_data(cert: Certificate, now: datetime | None = None) -> dict:
+    """What a verifier may see: {code, serial, holder, certification, description, issuer, signatory_name,
+    signatory_title, issued_at, expires_at, status, revoked_at, revoke_reason, courses,
+    chain: [{serial, issued_at, status, code}]}. From the frozen snapshot."""
+    now = now or utcnow()
+    snap = cert.snapshot or {}
+    return {
+        "code": cert.code, "serial": cert.serial, "holder": snap.get("holder_name", ""),
+        "certification": snap.get("certification_name", ""),
+        "description": snap.get("certification_description", ""),
+        "issuer": snap.get("issuer_name", ""), "signatory_name": snap.get("signatory_name", ""),
+        "signatory_title": snap.get("signatory_title", ""),
+        "issued_at": isodate(cert.issued_at), "expires_at": isodate(cert.expires_at),
+        "status": cert.status_at(now), "revoked_at": isodate(cert.revoked_at),
+        "revoke_reason": cert.revoke_reason,
+        "courses": [{"code": c.get("code"), "title": c.get("title")} for c in snap.get("courses", [])],
+        "chain": [{"serial": c.serial, "issued_at": isodate(c.issued_at), "status": c.status_at(now),
+                   "code": c.code} for c in chain(cert)],
+    }
+
+
+def find_by_serial_and_surname(serial: str, surname: str) -> Certificate | None:
+    """Case-insensitive: the surname is the last word of the holder name in the snapshot."""
+    serial, surname = (serial or "").strip().upper()[:MAX_CODE], (surname or "").strip().casefold()
+    cert = db.session.scalar(select(Certificate).where(func.upper(Certificate.serial) == serial))
+    if cert is None or not surname:
+        return None
+    words = str((cert.snapshot or {}).get("holder_name", "")).split()
+    return cert if words and words[-1].casefold() == surname else None

@@ -1,0 +1,156 @@
+"""The mail outbox: compose an email into a row, let a job send it, recover what got stuck.
+
+Every email is an `OutboxEmail` row first. A job (`app.tasks.mail.send_email`) claims the row with
+a conditional UPDATE, so however many times the job is enqueued (retries, the sweep, a flushed
+Redis) a mail is sent once. Failures are kept on the row with the error and retried with backoff.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_mail import Message
+from sqlalchemy import Select, select, update
+
+from app.database import utcnow
+from app.extensions import db, mail
+from app.models import OutboxEmail
+from app.models.notification import MAIL_STATUSES
+from app.queue import enqueue_after_commit
+from app.services import audit
+
+SEND_JOB = "app.tasks.mail.send_email"
+BACKOFF_SECONDS = (10, 60, 300, 1800, 7200, 21600)
+STUCK_SENDING = timedelta(minutes=15)
+
+
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute link under BASE_URL, usable outside a request (jobs, CLI)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"] + path
+
+
+def queue_email(to: str, template: str, *, subject: str, context: dict, user_id: int | None = None,
+                attachments: list[dict] | None = None, dedupe_key: str | None = None) -> OutboxEmail | None:
+    """Render `emails/<template>.txt|.html` into an outbox row and send it after commit.
+
+    With a `dedupe_key`, a second call with the same key does nothing and returns None.
+    """
+    if dedupe_key and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)):
+        return None
+    ctx = {**context, "org_name": current_app.config["ORG_NAME"], "base_url": current_app.config["BASE_URL"],
+           "subject": subject}
+    row = OutboxEmail(
+        to=to, subject=subject, template=template, user_id=user_id, dedupe_key=dedupe_key,
+        text_body=render_template(f"emails/{template}.txt", **ctx),
+        html_body=render_template(f"emails/{template}.html", **ctx),
+        attachments=attachments or [],
+    )
+    db.session.add(row)
+    db.session.flush()
+    _enqueue(row)
+    return row
+
+
+def _enqueue(row: OutboxEmail, delay: timedelta | None = None) -> None:
+    # One job id per attempt: a retry is a new job, a duplicate of the same attempt collapses.
+    enqueue_after_commit(db.session, SEND_JOB, row.id, queue="high", delay=delay,
+                         job_id=f"mail-{row.id}-{row.attempts}")
+
+
+def claim(email_id: int, now: datetime | None = None) -> OutboxEmail | None:
+    """Take the row for sending if it is due and nobody else has it (conditional UPDATE)."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == email_id, OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now)
+        .values(status="sending", attempts=OutboxEmail.attempts + 1, sending_since=now)
+    )
+    if result.rowcount != 1:
+        return None
+    return db.session.get(OutboxEmail, email_id, populate_existing=True)
+
+
+def send(row: OutboxEmail) -> None:
+    """Hand the message to the configured backend; raises on failure."""
+    message = Message(subject=row.subject, recipients=[row.to], body=row.text_body, html=row.html_body,
+                      sender=current_app.config["MAIL_DEFAULT_SENDER"])
+    message.msgId = make_msgid(domain="laurel.local")  # Flask-Mail 0.10 takes no msgId argument
+    for attachment in row.attachments or []:
+        message.attach(attachment["filename"], attachment["content_type"], _attachment_bytes(attachment))
+    if current_app.config["MAIL_BACKEND"] == "file":
+        _write_to_folder(row, message)
+    else:
+        mail.send(message)
+
+
+def _attachment_bytes(attachment: dict) -> bytes:
+    from app.documents.storage import get_storage  # imported late: storage is optional for plain mail
+
+    return get_storage().read(attachment["storage_key"])
+
+
+def _write_to_folder(row: OutboxEmail, message: Message) -> None:
+    """Development backend: keep the message as an .eml file in instance/mail/."""
+    folder = Path(current_app.instance_path) / "mail"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{row.id:06d}.eml").write_bytes(message.as_bytes())
+
+
+def mark_sent(row: OutboxEmail) -> None:
+    row.status = "sent"
+    row.sent_at = utcnow()
+    row.sending_since = None
+    row.last_error = None
+
+
+def mark_failed(row: OutboxEmail, error: str) -> None:
+    """Record the error; schedule a retry with backoff, or give up after MAIL_MAX_ATTEMPTS."""
+    row.last_error = error[:2000]
+    row.sending_since = None
+    if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        row.status = "failed"
+        return
+    delay = timedelta(seconds=BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)])
+    row.status = "queued"
+    row.next_attempt_at = utcnow() + delay
+    _enqueue(row, delay=delay)
+
+
+def resend(row: OutboxEmail, *, actor: audit.Actor) -> None:
+    """Send again now (a failed mail, or a sent one someone did not receive)."""
+    row.status = "queued"
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    row.last_error = None
+    audit.record(actor, "mail.resent", "outbox_email", row.id, f"Mail to {row.to} queued again")
+    _enqueue(row)
+
+
+def recover(now: datetime | None = None) -> int:
+    """Re-enqueue due mail from database state (Redis flushed, worker killed). Returns the count."""
+    now = now or utcnow()
+    db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.status == "sending", OutboxEmail.sending_since < now - STUCK_SENDING)
+        .values(status="queued", sending_since=None, next_attempt_at=now)
+    )
+    due = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now)
+    ).all()
+    for row in due:
+        _enqueue(row)
+    return len(due)
+
+
+def log_query(status: str = "", search: str = "") -> Select:
+    """The mail log for admins: newest first, by status and by recipient or subject."""
+    stmt = select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    if status in MAIL_STATUSES:
+        stmt = stmt.where(OutboxEmail.status == status)
+    if search:
+        stmt = stmt.where(OutboxEmail.to.contains(search.lower()) | OutboxEmail.subject.contains(search))
+    return stmt

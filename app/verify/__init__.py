@@ -1,1 +1,0 @@
-"""Public certificate verification pages (no login)."""

@@ -1,0 +1,145 @@
+"""People admin (list, inline edit, invite, export), the mail log and the audit log."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import ROLES, OutboxEmail, User
+from app.services import audit as audit_trail  # `audit` is this module's page
+from app.services import csv_export
+from app.services.accounts import users as accounts
+from app.services.errors import NotAllowed, ValidationError
+from app.services.messaging import outbox
+from app.views.admin import bp
+from app.views.admin.forms import InviteForm, UserRowForm
+from app.web.auth import admin_required
+from app.web.forms import put_errors
+from app.web.pages import page_args, render_page_or_fragment
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    filters = {k: request.args.get(k, "").strip() for k in ("q", "role", "department")}
+    page, per_page = page_args()
+    stmt = accounts.user_query(filters["q"], filters["role"], filters["department"])
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
+                                   filters=filters, roles=ROLES, departments=accounts.departments())
+
+
+def _user_or_404(user_id: int) -> User:
+    return db.get_or_404(User, user_id)
+
+
+@bp.get("/users/<int:user_id>/row")
+@admin_required
+def user_row(user_id: int):
+    return render_template("admin/_user_row.html", user=_user_or_404(user_id))
+
+
+@bp.get("/users/<int:user_id>/edit")
+@admin_required
+def edit_user_row(user_id: int):
+    user = _user_or_404(user_id)
+    return render_template("admin/_user_row_edit.html", user=user, form=UserRowForm(obj=user))
+
+
+@bp.post("/users/<int:user_id>")
+@admin_required
+def update_user(user_id: int):
+    user = _user_or_404(user_id)
+    form = UserRowForm()
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(user, actor=current_user, role=form.role.data,
+                                 department=form.department.data or "", active=form.active.data)
+        except (ValidationError, NotAllowed) as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            return render_template("admin/_user_row.html", user=user, saved=True)
+    return render_template("admin/_user_row_edit.html", user=user, form=form), 422
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@admin_required
+def invite_user():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.invite_user(form.email.data, form.name.data, form.role.data, form.department.data,
+                                        actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Invitation sent to {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form), 422 if form.errors or form.form_errors else 200
+
+
+@bp.get("/users/export.csv")
+@admin_required
+def export_users():
+    filters = {k: request.args.get(k, "").strip() for k in ("q", "role", "department")}
+    stmt = accounts.user_query(filters["q"], filters["role"], filters["department"])
+    rows = ((u.id, u.email, u.name, u.role, u.department, u.active, u.created_at.isoformat(),
+             u.last_login_at.isoformat() if u.last_login_at else "") for u in csv_export.stream_rows(stmt))
+    header = ["id", "email", "name", "role", "department", "active", "created_at", "last_login_at"]
+    return Response(stream_with_context(csv_export.csv_lines(header, rows)), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=users.csv"})
+
+
+@bp.get("/mail")
+@admin_required
+def mail_log():
+    filters = {k: request.args.get(k, "").strip() for k in ("status", "q")}
+    page, per_page = page_args()
+    pagination = db.paginate(outbox.log_query(filters["status"], filters["q"]), page=page,
+                             per_page=per_page, error_out=False)
+    return render_page_or_fragment("admin/mail.html", "admin/_mail_table.html", pagination=pagination,
+                                   filters=filters)
+
+
+@bp.get("/mail/<int:email_id>")
+@admin_required
+def mail_detail(email_id: int):
+    return render_template("admin/mail_detail.html", email=db.get_or_404(OutboxEmail, email_id))
+
+
+@bp.post("/mail/<int:email_id>/resend")
+@admin_required
+def resend_mail(email_id: int):
+    row = db.get_or_404(OutboxEmail, email_id)
+    if row.status in ("queued", "sending"):
+        abort(409, description="This mail is already on its way.")
+    outbox.resend(row, actor=current_user)
+    db.session.commit()
+    if request.htmx:
+        return render_template("admin/_mail_row.html", email=row)
+    flash(f"Mail to {row.to} queued again.", "success")
+    return redirect(url_for("admin.mail_log"))
+
+
+@bp.get("/audit")
+@admin_required
+def audit():
+    filters = {k: request.args.get(k, "").strip() for k in ("action", "actor", "subject_type", "subject_id")}
+    page, per_page = page_args(50)
+    pagination = db.paginate(audit_trail.query(**filters), page=page, per_page=per_page, error_out=False)
+    return render_page_or_fragment("admin/audit.html", "admin/_audit_table.html", pagination=pagination,
+                                   filters=filters)

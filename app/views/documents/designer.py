@@ -1,0 +1,180 @@
+"""Certificate templates (admin): list, create, edit with a live preview, images, assignment.
+
+PDF downloads, regenerate and ZIP exports are in :mod:`app.views.documents.pdfs` (same blueprint).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import secrets
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.documents import PLACEHOLDERS, RenderError, default_template
+from app.documents.storage import StorageError, get_storage
+from app.extensions import db
+from app.models.template import CertificateTemplate, TemplateAsset
+from app.queue import get_redis
+from app.services.documents import designer
+from app.services.errors import NotAllowed, ValidationError
+from app.views.documents import bp
+from app.views.documents.forms import AssetForm, TemplateForm
+from app.web import nav
+from app.web.auth import admin_required
+from app.web.forms import put_errors
+
+nav.add("documents.templates", "Templates", nav.ADMIN, prefix="documents.template", order=70)
+
+PREVIEW_TTL = 300
+BLANK_HTML = "<html><head></head><body>\n<h1>{{ holder_name }}</h1>\n</body></html>\n"
+
+
+def _form_values(form: TemplateForm) -> dict:
+    return {name: getattr(form, name).data for name in ("name", "html", "css", "page_size", "orientation",
+                                                        "is_default")}
+
+
+def _template_or_404(template_id: int) -> CertificateTemplate:
+    return db.get_or_404(CertificateTemplate, template_id)
+
+
+@bp.get("/admin/templates")
+@admin_required
+def templates():
+    return render_template("documents/templates.html", templates=designer.list_templates(),
+                           usage=designer.usage_counts())
+
+
+@bp.route("/admin/templates/new", methods=["GET", "POST"])
+@admin_required
+def template_new():
+    form = TemplateForm()
+    if request.method == "GET":
+        form.html.data, form.css.data = default_template()
+        if request.args.get("blank"):
+            form.html.data, form.css.data = BLANK_HTML, ""
+    if form.validate_on_submit():
+        try:
+            template = designer.create_template(_form_values(form), actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Template “{template.name}” saved. Add images and assign it to certifications.", "success")
+            return redirect(url_for("documents.template_edit", template_id=template.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("documents/template_form.html", form=form, template=None,
+                           placeholders=PLACEHOLDERS, asset_form=None), status
+
+
+@bp.route("/admin/templates/<int:template_id>", methods=["GET", "POST"])
+@admin_required
+def template_edit(template_id: int):
+    template = _template_or_404(template_id)
+    form = TemplateForm(obj=template)
+    if form.validate_on_submit():
+        try:
+            changed = designer.update_template(template, _form_values(form), actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+        else:
+            db.session.commit()
+            flash("Template saved." if changed else "No changes.", "success" if changed else "info")
+            return redirect(url_for("documents.template_edit", template_id=template.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("documents/template_form.html", form=form, template=template,
+                           placeholders=PLACEHOLDERS, asset_form=AssetForm()), status
+
+
+@bp.post("/admin/templates/<int:template_id>/delete")
+@admin_required
+def template_delete(template_id: int):
+    template = _template_or_404(template_id)
+    try:
+        designer.ensure_not_in_use(template)
+        designer.delete_template(template, actor=current_user)
+    except NotAllowed as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("documents.template_edit", template_id=template_id))
+    db.session.commit()
+    flash("Template deleted; its certifications use the default template now.", "success")
+    return redirect(url_for("documents.templates"))
+
+
+@bp.post("/admin/templates/preview")
+@admin_required
+def template_preview():
+    """htmx: render the editor's current contents with sample data; page 1 as an image."""
+    template = db.session.get(CertificateTemplate, request.form.get("template_id", type=int) or 0)
+    try:
+        pdf = designer.preview_pdf(request.form.to_dict(), template)
+    except ValidationError as exc:
+        return render_template("documents/_preview.html", errors=list(exc.errors.values())), 422
+    except RenderError as exc:
+        return render_template("documents/_preview.html", errors=[str(exc)]), 422
+    png = designer.preview_png(pdf)
+    token = secrets.token_urlsafe(16)
+    get_redis().setex(f"laurel:preview:{token}", PREVIEW_TTL, pdf)
+    image = "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else None
+    return render_template("documents/_preview.html", errors=[], image=image,
+                           pdf_url=url_for("documents.template_preview_pdf", token=token))
+
+
+@bp.get("/admin/templates/preview/<token>.pdf")
+@admin_required
+def template_preview_pdf(token: str):
+    pdf = get_redis().get(f"laurel:preview:{token}")
+    if pdf is None:
+        abort(404)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": "inline; filename=preview.pdf", "Cache-Control": "no-store"})
+
+
+@bp.post("/admin/templates/<int:template_id>/assets")
+@admin_required
+def asset_upload(template_id: int):
+    template = _template_or_404(template_id)
+    form = AssetForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            designer.upload_asset(template, form.role.data, upload.filename or "", upload.read(),
+                                         actor=current_user)
+        except (ValidationError, StorageError) as exc:
+            db.session.rollback()
+            flash(" ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(f"{form.role.data.title()} image saved.", "success")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "danger")
+    return redirect(url_for("documents.template_edit", template_id=template_id) + "#images")
+
+
+@bp.post("/admin/templates/assets/<int:asset_id>/delete")
+@admin_required
+def asset_delete(asset_id: int):
+    asset = db.get_or_404(TemplateAsset, asset_id)
+    template_id, key = asset.template_id, asset.storage_key
+    designer.delete_asset(asset, actor=current_user)
+    db.session.commit()
+    with contextlib.suppress(StorageError):  # an orphaned image file harms nobody; the row is gone
+        get_storage().delete(key)
+    flash("Image removed.", "success")
+    return redirect(url_for("documents.template_edit", template_id=template_id) + "#images")
+
+
+@bp.get("/admin/templates/assets/<int:asset_id>")
+@admin_required
+def asset_image(asset_id: int):
+    asset = db.get_or_404(TemplateAsset, asset_id)
+    try:
+        data = get_storage().read(asset.storage_key)
+    except StorageError:
+        abort(404)
+    return Response(data, mimetype=asset.content_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,137 @@
+"""Certifications: list, inline create/edit with errors in place, archive, detail page."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Certification, Course
+from app.services.errors import NotAllowed, ValidationError
+from app.services.lifecycle import catalog, certificates
+from app.views.lifecycle import bp
+from app.views.lifecycle.forms import CertificationForm
+from app.views.lifecycle.helpers import filters
+from app.web.auth import admin_required, staff_required
+from app.web.forms import put_errors
+from app.web.pages import page_args, render_page_or_fragment
+
+
+def _form(cert: Certification | None = None, formdata=False) -> CertificationForm:
+    kwargs = {"obj": cert} if cert is not None else {}
+    if formdata is not False:
+        kwargs["formdata"] = formdata
+    form = CertificationForm(**kwargs)
+    current = [c.id for c in cert.courses] if cert is not None else []
+    courses = db.session.scalars(select(Course).where(Course.archived.is_(False) | Course.id.in_(current))
+                                 .order_by(Course.code)).all()
+    others = db.session.scalars(catalog.certification_query()).all()
+    form.set_choices(courses, [c for c in others if cert is None or c.id != cert.id])
+    if cert is not None and not form.is_submitted():
+        form.course_ids.data = [c.id for c in cert.courses]
+        form.prerequisite_ids.data = [p.id for p in cert.prerequisites]
+        form.reminder_days.data = ", ".join(str(d) for d in cert.reminder_days or [])
+    return form
+
+
+def _list_context(**extra) -> dict:
+    args = filters("q", "status")
+    page, per_page = page_args()
+    pagination = db.paginate(catalog.certification_query(args["q"], args["status"]), page=page,
+                             per_page=per_page, error_out=False)
+    return {"pagination": pagination, "filters": args, **extra}
+
+
+@bp.get("/certifications")
+@staff_required
+def certifications():
+    return render_page_or_fragment("lifecycle/certifications.html", "lifecycle/_certifications_table.html",
+                                   form=_form(), **_list_context())
+
+
+@bp.post("/certifications")
+@admin_required
+def create_certification():
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            cert = catalog.create_certification(form.values(), actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+        else:
+            db.session.commit()
+            return render_template("lifecycle/_certification_created.html", created=cert,
+                                   form=_form(formdata=None), **_list_context())
+    response = render_template("lifecycle/_certification_create.html", form=form)
+    return response, 422, {"HX-Retarget": "#certification-create", "HX-Reswap": "outerHTML"}
+
+
+def _certification(cert_id: int) -> Certification:
+    return db.get_or_404(Certification, cert_id)
+
+
+@bp.get("/certifications/<int:cert_id>/row")
+@staff_required
+def certification_row(cert_id: int):
+    return render_template("lifecycle/_certification_row.html", cert=_certification(cert_id))
+
+
+@bp.get("/certifications/<int:cert_id>/edit")
+@admin_required
+def edit_certification(cert_id: int):
+    cert = _certification(cert_id)
+    return render_template("lifecycle/_certification_row_edit.html", cert=cert, form=_form(cert))
+
+
+@bp.post("/certifications/<int:cert_id>")
+@admin_required
+def update_certification(cert_id: int):
+    cert = _certification(cert_id)
+    form = _form(cert)
+    if form.validate_on_submit():
+        try:
+            catalog.update_certification(cert, form.values(), actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+        else:
+            db.session.commit()
+            return render_template("lifecycle/_certification_row.html", cert=cert, saved=True)
+    return render_template("lifecycle/_certification_row_edit.html", cert=cert, form=form), 422
+
+
+@bp.post("/certifications/<int:cert_id>/delete")
+@admin_required
+def delete_certification(cert_id: int):
+    cert = _certification(cert_id)
+    try:
+        catalog.delete_certification(cert, actor=current_user)
+    except NotAllowed as exc:
+        db.session.rollback()
+        return render_template("lifecycle/_certification_row.html", cert=cert, refused=str(exc)), 422
+    db.session.commit()
+    return ""
+
+
+@bp.post("/certifications/<int:cert_id>/archive")
+@admin_required
+def archive_certification(cert_id: int):
+    cert = _certification(cert_id)
+    try:
+        catalog.update_certification(cert, {"status": "archived"}, actor=current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        return render_template("lifecycle/_certification_row.html", cert=cert, refused=str(exc)), 422
+    db.session.commit()
+    return render_template("lifecycle/_certification_row.html", cert=cert, saved=True)
+
+
+@bp.get("/certifications/<int:cert_id>")
+@staff_required
+def certification_detail(cert_id: int):
+    cert = _certification(cert_id)
+    pagination = db.paginate(certificates.certificate_query(certification_id=cert.id), page=1, per_page=50,
+                             error_out=False)
+    return render_template("lifecycle/certification_detail.html", cert=cert, pagination=pagination)

@@ -1,0 +1,126 @@
+"""Enrollments: the global list and one per course, enrolling learners, inline edit, withdraw."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
+from app.services.accounts import users
+from app.services.errors import ValidationError
+from app.services.lifecycle import catalog, enrollment
+from app.views.lifecycle import bp
+from app.views.lifecycle.forms import EnrollmentForm
+from app.views.lifecycle.helpers import filters, int_arg
+from app.web.auth import admin_required, staff_required
+from app.web.forms import put_errors
+from app.web.pages import page_args, render_page_or_fragment
+
+
+def _list_context(course: Course | None = None, **extra) -> dict:
+    args = filters("q", "status")
+    course_id = course.id if course else int_arg("course_id")
+    page, per_page = page_args()
+    stmt = enrollment.enrollment_query(course_id=course_id, status=args["status"], search=args["q"])
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    endpoint = "lifecycle.course_enrollments" if course else "lifecycle.enrollments"
+    return {"pagination": pagination, "filters": args, "course": course, "course_id": course_id,
+            "statuses": ENROLLMENT_STATUSES, "list_endpoint": endpoint, **extra}
+
+
+@bp.get("/enrollments")
+@staff_required
+def enrollments():
+    courses = db.session.scalars(catalog.course_query(include_archived=True)).all()
+    return render_page_or_fragment("lifecycle/enrollments.html",
+                                   "lifecycle/_enrollments_table.html", courses=courses,
+                                   **_list_context())
+
+
+def _course(course_id: int) -> Course:
+    return db.get_or_404(Course, course_id)
+
+
+@bp.get("/courses/<int:course_id>/enrollments")
+@staff_required
+def course_enrollments(course_id: int):
+    course = _course(course_id)
+    return render_page_or_fragment("lifecycle/course_enrollments.html",
+                                   "lifecycle/_enrollments_table.html", **_list_context(course))
+
+
+@bp.get("/courses/<int:course_id>/candidates")
+@admin_required
+def enroll_candidates(course_id: int):
+    """The htmx learner picker: learners matching ?who=, already enrolled ones shown but disabled."""
+    course = _course(course_id)
+    search = request.args.get("who", "").strip()
+    learners = db.session.scalars(users.user_query(search, role="learner").limit(20)).all()
+    enrolled = set(db.session.scalars(select(Enrollment.user_id).where(
+        Enrollment.course_id == course.id, Enrollment.status != "withdrawn",
+        Enrollment.user_id.in_([u.id for u in learners]))))
+    return render_template("lifecycle/_candidates.html", course=course, learners=learners,
+                           enrolled=enrolled, search=search)
+
+
+@bp.post("/courses/<int:course_id>/enrollments")
+@admin_required
+def enroll(course_id: int):
+    course = _course(course_id)
+    user_ids = [int(v) for v in request.form.getlist("user_ids") if v.isdigit()]
+    if not user_ids:
+        return render_template("lifecycle/_enroll_result.html", course=course, created=[], errors={},
+                               empty=True), 422
+    created, errors = enrollment.enroll_many(user_ids, course, actor=current_user)
+    db.session.commit()
+    stmt = select(User.id, User.name).where(User.id.in_(list(errors)))
+    rows = db.session.execute(stmt).all() if errors else []
+    names = {user_id: name for user_id, name in rows}
+    html = render_template("lifecycle/_enroll_result.html", created=created, errors=errors, names=names,
+                           **_list_context(course))
+    return html, 422 if errors and not created else 200, {"HX-Trigger": "enrolled"}
+
+
+def _enrollment(enrollment_id: int) -> Enrollment:
+    return db.get_or_404(Enrollment, enrollment_id)
+
+
+@bp.get("/enrollments/<int:enrollment_id>/row")
+@staff_required
+def enrollment_row(enrollment_id: int):
+    return render_template("lifecycle/_enrollment_row.html", e=_enrollment(enrollment_id))
+
+
+@bp.get("/enrollments/<int:enrollment_id>/edit")
+@admin_required
+def edit_enrollment(enrollment_id: int):
+    e = _enrollment(enrollment_id)
+    return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=EnrollmentForm(obj=e))
+
+
+@bp.post("/enrollments/<int:enrollment_id>")
+@admin_required
+def update_enrollment(enrollment_id: int):
+    e = _enrollment(enrollment_id)
+    form = EnrollmentForm()
+    if form.validate_on_submit():
+        try:
+            issued = enrollment.update_enrollment(e, form.values(), actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+        else:
+            db.session.commit()
+            return render_template("lifecycle/_enrollment_row.html", e=e, saved=True, issued=issued)
+    return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=form), 422
+
+
+@bp.post("/enrollments/<int:enrollment_id>/withdraw")
+@admin_required
+def withdraw_enrollment(enrollment_id: int):
+    e = _enrollment(enrollment_id)
+    enrollment.withdraw(e, actor=current_user)
+    db.session.commit()
+    return render_template("lifecycle/_enrollment_row.html", e=e, saved=True)

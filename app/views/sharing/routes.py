@@ -1,0 +1,123 @@
+"""My certificates (share controls), the public share page, the LinkedIn redirect.
+
+Notification routes live in `inbox.py` and the admin email previews in `previews.py`; both add
+their routes to this blueprint.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.extensions import db, limiter
+from app.services.errors import NotAllowed, RateLimited, ValidationError
+from app.services.lifecycle.certificates import verify_url
+from app.services.lifecycle.verification import verification_data
+from app.services.sharing import engagement, shares
+from app.views.sharing import bp
+from app.views.sharing.forms import share_form
+from app.views.sharing.helpers import card_context, public_pdf_url
+from app.web import nav
+from app.web.auth import login_required
+from app.web.forms import put_errors
+from app.web.pages import is_fragment_request
+
+nav.add("sharing.my_certificates", "My certificates", nav.ALL, prefix="sharing.my_", order=10)
+
+
+@bp.get("/me/certificates")
+@login_required
+def my_certificates():
+    certs = shares.my_certificates(current_user)
+    return render_template("sharing/my_certificates.html", cards=[card_context(c) for c in certs])
+
+
+def _own_or_404(cert_id: int):
+    cert = shares.own_certificate(current_user, cert_id)
+    if cert is None:
+        abort(404)
+    return cert
+
+
+def _card(cert):
+    if is_fragment_request():
+        response = Response(render_template("sharing/_certificate_card.html", **card_context(cert)))
+        response.vary.add("HX-Request")
+        return response
+    return redirect(url_for("sharing.my_certificates") + f"#cert-{cert.id}")
+
+
+@bp.post("/me/certificates/<int:cert_id>/public")
+@login_required
+def toggle_public(cert_id: int):
+    cert = _own_or_404(cert_id)
+    try:
+        shares.set_public(cert, request.form.get("public") == "1", actor=current_user)
+    except NotAllowed as exc:
+        db.session.rollback()
+        abort(403, description=str(exc))
+    db.session.commit()
+    if not is_fragment_request():
+        flash(f"{cert.serial} is now {'public' if cert.public else 'private'}.", "success")
+    return _card(cert)
+
+
+@bp.post("/me/certificates/<int:cert_id>/share")
+@login_required
+def share_email(cert_id: int):
+    cert = _own_or_404(cert_id)
+    form = share_form(cert.id, request.form)
+    status, sent = 422, None
+    if form.validate_on_submit():
+        try:
+            sent = shares.share_by_email(cert, form.recipients.data, form.message.data or "",
+                                          actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+        except NotAllowed as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            status = 429 if isinstance(exc, RateLimited) else 403
+        else:
+            db.session.commit()
+            status, form = 200, share_form(cert.id)
+    if not is_fragment_request():
+        if sent:
+            flash(f"Shared with {', '.join(sent)}.", "success")
+        else:
+            for message in [*form.form_errors, *form.recipients.errors, *form.message.errors]:
+                flash(message, "danger")
+        return redirect(url_for("sharing.my_certificates") + f"#cert-{cert.id}")
+    html = render_template("sharing/_share_form.html", cert=cert, form=form, sent=sent)
+    # htmx swaps 422 in place; a 429/403 refusal is shown in the form too, so answer 422 for those.
+    return Response(html, 200 if status == 200 else 422)
+
+
+@bp.get("/s/<code>")
+@limiter.limit("120 per minute")
+def public_page(code: str):
+    cert = shares.public_certificate(code)
+    if cert is None:
+        abort(404)
+    if not (current_user.is_authenticated and current_user.id == cert.user_id):
+        engagement.record(cert.id, "view")
+    db.session.commit()
+    pdf_url = public_pdf_url(cert)
+    return render_template("sharing/public.html", cert=cert, data=verification_data(cert),
+                           verify_url=verify_url(cert), pdf_url=pdf_url)
+
+
+@bp.get("/c/<code>/linkedin")
+@login_required
+def linkedin(code: str):
+    """Count the click, then send the holder to LinkedIn's add-to-profile form."""
+    cert = shares.certificate_by_code(code)
+    if cert is None or cert.user_id != current_user.id:
+        abort(404)
+    try:
+        target = shares.linkedin_click(cert, actor=current_user)
+    except NotAllowed as exc:
+        abort(403, description=str(exc))
+    db.session.commit()
+    return redirect(target, 302)

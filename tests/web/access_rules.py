@@ -1,0 +1,220 @@
+"""Who may open each endpoint: the one table the authorization matrix test checks.
+
+Every endpoint in `app.url_map` needs an entry here, or tests/web/test_authz_matrix.py fails.
+A value is a level name, or a dict {HTTP method: level} when methods differ (e.g. GET for learners,
+POST for admins). Levels:
+
+  public       anyone, logged in or not
+  login        any logged-in user (anonymous: 302 to /login; API token acts as its user)
+  staff        staff and admins (learners: 403)
+  admin        admins only (learners and staff: 403)
+  api-public   under /api/, no login needed
+  api-login    under /api/, any logged-in user or token (anonymous: 401 problem+json)
+  api-staff    under /api/, staff and admins (anonymous 401, learners 403)
+  api-admin    under /api/, admins only (anonymous 401, learners and staff 403)
+  api-token    under /api/, bearer tokens only (browser sessions and anonymous: 401)
+"""
+
+from __future__ import annotations
+
+ROLES = ("anonymous", "learner", "staff", "admin", "token")  # "token": an admin's API token
+
+# level -> role -> expected: "ok" (not refused), "login" (302 to the login page), 401 or 403
+LEVELS: dict[str, dict[str, object]] = {
+    "public": dict.fromkeys(ROLES, "ok"),
+    "login": {"anonymous": "login", "learner": "ok", "staff": "ok", "admin": "ok", "token": "ok"},
+    "staff": {"anonymous": "login", "learner": 403, "staff": "ok", "admin": "ok", "token": "ok"},
+    "admin": {"anonymous": "login", "learner": 403, "staff": 403, "admin": "ok", "token": "ok"},
+    "api-public": dict.fromkeys(ROLES, "ok"),
+    "api-login": {"anonymous": 401, "learner": "ok", "staff": "ok", "admin": "ok", "token": "ok"},
+    "api-staff": {"anonymous": 401, "learner": 403, "staff": "ok", "admin": "ok", "token": "ok"},
+    "api-admin": {"anonymous": 401, "learner": 403, "staff": 403, "admin": "ok", "token": "ok"},
+    "api-token": {"anonymous": 401, "learner": 401, "staff": 401, "admin": 401, "token": "ok"},
+}
+
+RULES: dict[str, str | dict[str, str]] = {
+    "static": "public",
+    # auth
+    "accounts.login": "public",
+    "accounts.logout": "login",
+    "accounts.forgot_password": "public",
+    "accounts.reset_password": "public",
+    "accounts.set_password": "public",
+    "accounts.profile": "login",
+    "accounts.update_profile": "login",
+    "accounts.change_password": "login",
+    "accounts.create_token": "login",
+    "accounts.revoke_token": "login",
+    # dashboard
+    "dashboard.index": "login",
+    "dashboard.healthz": "public",
+    # admin
+    "admin.users": "admin",
+    "admin.user_row": "admin",
+    "admin.edit_user_row": "admin",
+    "admin.update_user": "admin",
+    "admin.invite_user": "admin",
+    "admin.export_users": "admin",
+    "admin.mail_log": "admin",
+    "admin.mail_detail": "admin",
+    "admin.resend_mail": "admin",
+    "admin.audit": "admin",
+    # certifications: staff read, admins write
+    "lifecycle.courses": "staff",
+    "lifecycle.create_course": "admin",
+    "lifecycle.course_row": "staff",
+    "lifecycle.edit_course": "admin",
+    "lifecycle.update_course": "admin",
+    "lifecycle.delete_course": "admin",
+    "lifecycle.archive_course": "admin",
+    "lifecycle.certifications": "staff",
+    "lifecycle.create_certification": "admin",
+    "lifecycle.certification_row": "staff",
+    "lifecycle.certification_detail": "staff",
+    "lifecycle.edit_certification": "admin",
+    "lifecycle.update_certification": "admin",
+    "lifecycle.delete_certification": "admin",
+    "lifecycle.archive_certification": "admin",
+    "lifecycle.enrollments": "staff",
+    "lifecycle.course_enrollments": "staff",
+    "lifecycle.enroll_candidates": "admin",
+    "lifecycle.enroll": "admin",
+    "lifecycle.enrollment_row": "staff",
+    "lifecycle.edit_enrollment": "admin",
+    "lifecycle.update_enrollment": "admin",
+    "lifecycle.withdraw_enrollment": "admin",
+    "lifecycle.certificates_list": "staff",
+    "lifecycle.export_certificates": "staff",
+    "lifecycle.certificate_detail": "staff",
+    "lifecycle.revoke_certificate": "admin",
+    "lifecycle.reinstate_certificate": "admin",
+    "lifecycle.learner": "staff",
+    "lifecycle.issue_certificate": "admin",
+    "lifecycle.import_csv": "admin",
+    "lifecycle.preview_import": "admin",
+    "lifecycle.confirm_import": "admin",
+    "lifecycle.import_sample": "admin",
+    "dashboard.tiles": "staff",
+    # public verification
+    "verify.lookup": "public",
+    "verify.show": "public",
+    "verify.show_json": "public",
+    # sharing, notifications, email previews
+    "sharing.my_certificates": "login",
+    "sharing.toggle_public": "login",
+    "sharing.share_email": "login",
+    "sharing.linkedin": "login",
+    "sharing.public_page": "public",
+    "messaging.bell": "login",
+    "messaging.notification_list": "login",
+    "messaging.read_notification": "login",
+    "messaging.read_all_notifications": "login",
+    "messaging.email_previews": "admin",
+    "messaging.email_preview_detail": "admin",
+    "messaging.email_preview_html": "admin",
+    # REST API v1 (tokens or a browser session; learners see only their own rows, admins write)
+    "api.openapi_document": "api-public",
+    "api.me": "api-login",
+    "api.list_users": "api-staff",
+    "api.create_user": "api-admin",
+    "api.get_user": "api-login",
+    "api.update_user": "api-admin",
+    "api.list_courses": "api-login",
+    "api.create_course": "api-admin",
+    "api.get_course": "api-login",
+    "api.update_course": "api-admin",
+    "api.delete_course": "api-admin",
+    "api.list_certifications": "api-login",
+    "api.create_certification": "api-admin",
+    "api.get_certification": "api-login",
+    "api.update_certification": "api-admin",
+    "api.delete_certification": "api-admin",
+    "api.list_enrollments": "api-login",
+    "api.create_enrollment": "api-admin",
+    "api.get_enrollment": "api-login",
+    "api.update_enrollment": "api-admin",
+    "api.list_certificates": "api-login",
+    "api.get_certificate": "api-login",
+    "api.revoke_certificate": "api-admin",
+    "api.reinstate_certificate": "api-admin",
+    "api.get_stats": "api-staff",
+    "api.certificate_pdf": "api-login",
+    # analytics
+    "analytics.index": "staff",
+    "analytics.export": "staff",
+    "analytics.figure": "staff",
+    "analytics.report_subscription": "admin",
+    "analytics_api.index": "api-staff",
+    "analytics_api.figure": "api-staff",
+    # documents: templates, PDFs, exports
+    "documents.templates": "admin",
+    "documents.template_new": "admin",
+    "documents.template_edit": "admin",
+    "documents.template_delete": "admin",
+    "documents.template_preview": "admin",
+    "documents.template_preview_pdf": "admin",
+    "documents.asset_upload": "admin",
+    "documents.asset_delete": "admin",
+    "documents.asset_image": "admin",
+    "documents.certificate_pdf": "login",
+    "documents.pdf_status": "login",
+    "documents.public_pdf": "public",
+    "documents.regenerate": "staff",
+    "documents.certification_documents": "admin",
+    "documents.assign_template": "admin",
+    "documents.regenerate_all": "admin",
+    "documents.start_export": "admin",
+    "documents.export": "admin",
+    "documents.export_download": "admin",
+    # integrations (signed incoming hooks are public: the signature is the credential)
+    "hooks.incoming": "public",
+    "integrations_api.list_integrations": "api-admin",
+    "integrations_api.create_integration": "api-admin",
+    "integrations_api.health": "api-admin",
+    "integrations_api.get_integration": "api-admin",
+    "integrations_api.update_integration": "api-admin",
+    "integrations_api.delete_integration": "api-admin",
+    "integrations_api.test_integration": "api-admin",
+    "integrations_api.activate": "api-admin",
+    "integrations_api.deactivate": "api-admin",
+    "integrations_api.logs": "api-admin",
+    "integrations_api.deliveries": "api-admin",
+    "integrations.index": "admin",
+    "integrations.choose": "admin",
+    "integrations.create": "admin",
+    "integrations.detail": "admin",
+    "integrations.edit": "admin",
+    "integrations.toggle": "admin",
+    "integrations.delete": "admin",
+    "integrations.test": "admin",
+    "integrations.sync_now": "admin",
+    "integrations.rotate_secret": "admin",
+    "integrations.retry_exports": "admin",
+    "integrations.logs": "admin",
+    "integrations.deliveries": "admin",
+    "integrations.delivery": "admin",
+    "integrations.redeliver": "admin",
+    "integrations.replay": "admin",
+    "integrations.health": "admin",
+}
+
+# Endpoints that end the session they are called with: the matrix uses a fresh login for them.
+ENDS_SESSION = {"accounts.logout"}
+
+# Dummy values for URL converters ("any" takes its first choice).
+DUMMY_VALUES = {
+    "IntegerConverter": 987654,
+    "FloatConverter": 1.5,
+    "UUIDConverter": "00000000-0000-4000-8000-000000000000",
+    "PathConverter": "no/such/file.txt",
+    "UnicodeConverter": "dummy",
+}
+# Per endpoint/argument overrides when a generic dummy would not reach the view.
+DUMMY_OVERRIDES: dict[tuple[str, str], object] = {}
+
+
+def level_for(endpoint: str, method: str) -> str | None:
+    entry = RULES.get(endpoint)
+    if isinstance(entry, dict):
+        return entry.get(method)
+    return entry
