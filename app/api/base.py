@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import partial, wraps
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, g, jsonify, request
@@ -21,6 +21,7 @@ from app.api.schemas import BODIES, MAX_ID
 from app.api.validation import check_body, coerce_query
 from app.extensions import csrf, db
 from app.services.errors import NotAllowed, ValidationError
+from app.services.fields import check_fields
 from app.web.auth import SAFE_METHODS
 from app.web.errors import problem
 
@@ -127,19 +128,12 @@ def _load(model: type, item_id: int, own: str | None):
 
 def parse_query(params: Iterable[Param]) -> dict:
     """The declared query parameters, typed and checked; ValidationError {param: message} when bad."""
-    values, errors = {}, {}
-    for param in params:
-        raw = request.args.get(param.name)
-        if raw is None:
-            values[param.name] = param.default
-            continue
-        try:
-            values[param.name] = coerce_query(raw, param.schema)
-        except ValueError as exc:
-            errors[param.name] = str(exc)
+    params = tuple(params)
+    checks = {param.name: partial(coerce_query, schema=param.schema) for param in params}
+    values, errors = check_fields(request.args, checks)
     if errors:
         raise ValidationError(errors)
-    return values
+    return {param.name: values.get(param.name, param.default) for param in params}
 
 
 def read_body(schema: dict) -> dict:

@@ -1,10 +1,78 @@
-"""Putting a service's ValidationError onto a WTForms form: one helper for every blueprint."""
+"""The form view ceremony, written once: validate, call the service, commit or roll back, show errors.
+
+Every form view used to repeat "form -> service -> except ValidationError: rollback + put_errors /
+except NotAllowed -> else commit". Views now say what to do and what to show:
+
+    done = submit(form, lambda: catalog.create_course(form.values(), actor=current_user))
+    if done:
+        return render_template(..., created=done.value)
+    return render_template(..., form=form), 422
+
+`attempt(action)` is the same without a form (a button), and `commit_or_409(action)` for actions whose
+refusal is a plain 409. Nothing a refused service call flushed survives: the session is rolled back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
+from dataclasses import dataclass
+from typing import Any
 
-from app.services.errors import ValidationError
+from flask import abort
+
+from app.extensions import db
+from app.services.errors import NotAllowed, ValidationError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a service call made of a request: done (committed, with the call's `value`) or `refusal`."""
+
+    ok: bool
+    value: Any = None
+    refusal: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def submit(form, action: Callable[[], Any], *, fields: Container[str] | None = None) -> Outcome:
+    """Validate `form`; when valid, run `action` and commit. A service's ValidationError goes next to
+    the fields (or on the form, see `put_errors`), a NotAllowed onto the form; both roll back."""
+    if not form.validate_on_submit():
+        return Outcome(False)
+    try:
+        value = action()
+    except ValidationError as exc:
+        db.session.rollback()
+        put_errors(form, exc, fields)
+        return Outcome(False, refusal="; ".join(exc.errors.values()))
+    except NotAllowed as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc))
+        return Outcome(False, refusal=str(exc))
+    db.session.commit()
+    return Outcome(True, value)
+
+
+def attempt(action: Callable[[], Any]) -> Outcome:
+    """Run `action` and commit; a refusal (NotAllowed or ValidationError) rolls back and says why."""
+    try:
+        value = action()
+    except (ValidationError, NotAllowed) as exc:
+        db.session.rollback()
+        message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
+        return Outcome(False, refusal=message)
+    db.session.commit()
+    return Outcome(True, value)
+
+
+def commit_or_409(action: Callable[[], Any]) -> Any:
+    """Run `action` and commit, returning its value; a refusal answers 409 with the service's reason."""
+    done = attempt(action)
+    if not done:
+        abort(409, description=done.refusal)
+    return done.value
 
 
 def put_errors(form, exc: ValidationError, fields: Container[str] | None = None) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from app.documents import TemplateError, render_pdf, sample_context, validate_template
-from app.documents.storage import get_storage
+from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certification
 from app.models.template import ASSET_ROLES, ORIENTATIONS, PAGE_SIZES, CertificateTemplate, TemplateAsset
@@ -113,7 +113,8 @@ def update_template(template: CertificateTemplate, values: dict[str, Any], *,
 
 
 def delete_template(template: CertificateTemplate, *, actor: audit.Actor) -> None:
-    """Delete a template; certifications using it fall back to the default."""
+    """Delete a template; certifications using it fall back to the default. The default itself stays."""
+    ensure_not_in_use(template)
     keys = [a.storage_key for a in template.assets]
     audit.record(actor, "template.deleted", "certificate_template", template.id,
                  f"Certificate template {template.name} deleted", assets=keys)
@@ -146,7 +147,10 @@ def upload_asset(template: CertificateTemplate, role: str, filename: str, data: 
         raise ValidationError({"file": "Only PNG and JPEG images are accepted (checked by content, "
                                        "not by the file name)."})
     key = f"templates/{template.id}/{role}-{secrets.token_hex(8)}.{IMAGE_TYPES[content_type][1]}"
-    get_storage().put(key, data, content_type)
+    try:
+        get_storage().put(key, data, content_type)
+    except StorageError as exc:  # the admin sees why, next to the upload; nothing was recorded
+        raise ValidationError({"file": f"The image could not be stored: {exc}"}) from exc
     old = template.asset(role)
     if old is not None:
         template.assets.remove(old)

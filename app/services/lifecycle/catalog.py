@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from sqlalchemy import Select, exists, func, or_, select
 
 from app.extensions import db
@@ -12,6 +10,16 @@ from app.models import certification_courses as cc
 from app.models import certification_prerequisites as cp
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
+from app.services.fields import (
+    check_fields,
+    clean_date,
+    clean_int,
+    clean_reminder_days,
+    clean_score,
+    clean_text,
+    isodate,
+    like_pattern,
+)
 
 COURSE_FIELDS = ("code", "title", "category", "description", "capacity", "starts_on", "ends_on")
 CERT_FIELDS = ("name", "description", "status", "course_ids", "min_score", "prerequisite_ids",
@@ -50,8 +58,6 @@ def categories() -> list[str]:
 
 def _clean_course(fields: dict, course: Course | None) -> dict:
     """Validate the given keys; returns typed values. Raises one ValidationError with every problem."""
-    errors: dict[str, str] = {}
-    values: dict = {}
     checks = {
         "code": lambda v: clean_text(v, 40, required=True, label="a course code"),
         "title": lambda v: clean_text(v, 200, required=True, label="a title"),
@@ -61,12 +67,7 @@ def _clean_course(fields: dict, course: Course | None) -> dict:
         "starts_on": clean_date,
         "ends_on": clean_date,
     }
-    for key, check in checks.items():
-        if key in fields:
-            try:
-                values[key] = check(fields[key])
-            except ValueError as exc:
-                errors[key] = str(exc)
+    values, errors = check_fields(fields, checks)
     if "code" in values and not errors.get("code"):
         # Exact match too: the database's lower() may not fold what Python's does (SQLite: ASCII only),
         # and the unique index is on the exact value.
@@ -198,14 +199,7 @@ def _clean_cert_scalars(fields: dict) -> tuple[dict, dict[str, str]]:
         "course_ids": lambda v: _load(Course, _ids(v), "course"),
         "prerequisite_ids": lambda v: _load(Certification, _ids(v), "certification"),
     }
-    values, errors = {}, {}
-    for key, check in checks.items():
-        if key in fields:
-            try:
-                values[key] = check(fields[key])
-            except ValueError as exc:
-                errors[key] = str(exc)
-    return values, errors
+    return check_fields(fields, checks)
 
 
 def _status(value: object) -> str:
@@ -316,88 +310,3 @@ def delete_certification(cert: Certification, *, actor: audit.Actor) -> None:
     db.session.delete(cert)
     db.session.flush()
     events.emit("certification.deleted", {"id": cert.id, "name": cert.name})
-
-
-
-# ---- field cleaning shared by the lifecycle services (forms send strings, the API typed values) ----------
-
-def clean_text(value: object, max_length: int, *, required: bool = False, label: str = "a value") -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise ValueError(f"Enter {label}.")
-    if len(text) > max_length:
-        raise ValueError(f"At most {max_length} characters.")
-    return text
-
-
-def clean_int(value: object, *, minimum: int = 0, maximum: int | None = None,
-              default: int | None = None) -> int | None:
-    """A whole number in range, or `default` when empty. Booleans and fractions are refused."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return default
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError("Enter a whole number.")
-    try:
-        number = int(str(value).strip()) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        raise ValueError("Enter a whole number.") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValueError(f"Must be {bound}.")
-    return number
-
-
-def clean_score(value: object) -> float | None:
-    """A score from 0 to 100, or None when empty."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError("Enter a number from 0 to 100.")
-    try:
-        number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        raise ValueError("Enter a number from 0 to 100.") from None
-    if not 0 <= number <= 100:  # also refuses NaN
-        raise ValueError("Enter a number from 0 to 100.")
-    return number
-
-
-def clean_date(value: object) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError("Use a date like 2026-03-31.") from None
-
-
-def clean_reminder_days(value: object) -> list[int]:
-    """Days before expiry, from a list or "90, 30, 7"; distinct, positive, largest first."""
-    items = str(value or "").replace(";", ",").split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ValueError("Give days as a list or like \"90, 30, 7\".")
-    days = set()
-    for item in items:
-        if isinstance(item, str) and not item.strip():
-            continue
-        try:
-            number = clean_int(item, minimum=1, maximum=3650)
-        except ValueError:
-            raise ValueError(f"'{item}' is not a number of days (1..3650).") from None
-        if number is not None:
-            days.add(number)
-    return sorted(days, reverse=True)
-
-
-def isodate(value: date | datetime | None) -> str | None:  # aware UTC datetimes carry +00:00
-    return value.isoformat() if value else None
-
-
-def like_pattern(search: str) -> str:
-    """A lower-cased LIKE pattern matching `search` anywhere (wildcards in it are escaped with \\)."""
-    escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

@@ -11,7 +11,7 @@ from werkzeug.routing import BuildError
 
 from app.extensions import db
 from app.models import Certificate, User
-from app.services.lifecycle.catalog import isodate, like_pattern
+from app.services.fields import isodate, like_pattern
 from app.services.messaging.outbox import external_url
 
 

@@ -14,8 +14,8 @@ from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Certificate, Completion, Course, Enrollment, User
 from app.services import audit, events
 from app.services.errors import ValidationError
+from app.services.fields import check_fields, clean_int, clean_score, isodate, like_pattern
 from app.services.lifecycle import issuing
-from app.services.lifecycle.catalog import clean_int, clean_score, isodate, like_pattern
 
 EDITABLE = ("status", "progress", "score", "completed_at")
 
@@ -138,13 +138,7 @@ def _clean(fields: dict) -> dict:
         "score": clean_score,
         "completed_at": _clean_datetime,
     }
-    values, errors = {}, {}
-    for key, check in checks.items():
-        if key in fields:
-            try:
-                values[key] = check(fields[key])
-            except ValueError as exc:
-                errors[key] = str(exc)
+    values, errors = check_fields(fields, checks)
     if errors:
         raise ValidationError(errors)
     return values

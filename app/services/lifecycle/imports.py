@@ -26,8 +26,8 @@ from app.models import ENROLLMENT_STATUSES, Completion, Course, Enrollment, User
 from app.services import audit
 from app.services.accounts import users as accounts
 from app.services.errors import NotAllowed, ValidationError
+from app.services.fields import clean_score
 from app.services.lifecycle import enrollment
-from app.services.lifecycle.catalog import clean_score
 
 COLUMNS = ("email", "name", "department", "course_code", "status", "score", "completed_at")
 REQUIRED_COLUMNS = ("email", "course_code")

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Certificate, Certification, Completion, Enrollment, User
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
-from app.services.lifecycle.catalog import isodate
+from app.services.fields import isodate
 
 
 @dataclass

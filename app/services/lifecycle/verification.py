@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate
-from app.services.lifecycle.catalog import isodate
+from app.services.fields import isodate
 from app.services.lifecycle.certificates import chain
 
 MAX_CODE = 64

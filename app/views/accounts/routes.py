@@ -11,7 +11,6 @@ from app.extensions import db, limiter
 from app.models import ApiToken
 from app.services import audit
 from app.services.accounts import tokens, users
-from app.services.errors import ValidationError
 from app.views.accounts import bp
 from app.views.accounts.forms import (
     ChangePasswordForm,
@@ -22,6 +21,7 @@ from app.views.accounts.forms import (
     TokenForm,
 )
 from app.web.auth import login_required
+from app.web.forms import submit
 
 
 def _login_rate_key() -> str:
@@ -90,15 +90,9 @@ def _choose_password(token: str, purpose: str):
     if user is None:
         return render_template("accounts/link_invalid.html", purpose=purpose), 400
     form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            users.set_password(user, form.password.data, actor=user)
-        except ValidationError as exc:
-            form.password.errors.append(exc.errors.get("password", str(exc)))
-        else:
-            db.session.commit()
-            flash("Your password is set. Log in with it now.", "success")
-            return redirect(url_for("accounts.login"))
+    if submit(form, lambda: users.set_password(user, form.password.data, actor=user)):
+        flash("Your password is set. Log in with it now.", "success")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/set_password.html", form=form, purpose=purpose, user=user)
 
 
@@ -134,17 +128,11 @@ def update_profile():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            users.change_password(current_user, form.current_password.data, form.password.data)
-        except ValidationError as exc:
-            for field, message in exc.errors.items():
-                getattr(form, field or "password").errors.append(message)
-        else:
-            db.session.commit()
-            login_user(current_user)  # this session stays; the others are ended by the new version
-            flash("Password changed. Other devices have been logged out.", "success")
-            return redirect(url_for("accounts.profile"))
+    if submit(form, lambda: users.change_password(current_user, form.current_password.data,
+                                                  form.password.data)):
+        login_user(current_user)  # this session stays; the others are ended by the new version
+        flash("Password changed. Other devices have been logged out.", "success")
+        return redirect(url_for("accounts.profile"))
     return _render_profile(password_form=form, status=422)
 
 

@@ -19,12 +19,11 @@ from app.models import ROLES, OutboxEmail, User
 from app.services import audit as audit_trail  # `audit` is this module's page
 from app.services import csv_export
 from app.services.accounts import users as accounts
-from app.services.errors import NotAllowed, ValidationError
 from app.services.messaging import outbox
 from app.views.admin import bp
 from app.views.admin.forms import InviteForm, UserRowForm
 from app.web.auth import admin_required
-from app.web.forms import put_errors
+from app.web.forms import submit
 from app.web.pages import page_args, render_page_or_fragment
 
 
@@ -61,16 +60,12 @@ def edit_user_row(user_id: int):
 def update_user(user_id: int):
     user = _user_or_404(user_id)
     form = UserRowForm()
-    if form.validate_on_submit():
-        try:
-            accounts.update_user(user, actor=current_user, role=form.role.data,
-                                 department=form.department.data or "", active=form.active.data)
-        except (ValidationError, NotAllowed) as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
-        else:
-            db.session.commit()
-            return render_template("admin/_user_row.html", user=user, saved=True)
+    done = submit(form, lambda: accounts.update_user(user, actor=current_user, role=form.role.data,
+                                                     department=form.department.data or "",
+                                                     active=form.active.data),
+                  fields=("role", "department"))
+    if done:
+        return render_template("admin/_user_row.html", user=user, saved=True)
     return render_template("admin/_user_row_edit.html", user=user, form=form), 422
 
 
@@ -78,17 +73,11 @@ def update_user(user_id: int):
 @admin_required
 def invite_user():
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.invite_user(form.email.data, form.name.data, form.role.data, form.department.data,
-                                        actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {user.email}.", "success")
-            return redirect(url_for("admin.users"))
+    done = submit(form, lambda: accounts.invite_user(form.email.data, form.name.data, form.role.data,
+                                                     form.department.data, actor=current_user))
+    if done:
+        flash(f"Invitation sent to {done.value.email}.", "success")
+        return redirect(url_for("admin.users"))
     return render_template("admin/invite.html", form=form), 422 if form.errors or form.form_errors else 200
 
 

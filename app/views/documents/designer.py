@@ -18,12 +18,12 @@ from app.extensions import db
 from app.models.template import CertificateTemplate, TemplateAsset
 from app.queue import get_redis
 from app.services.documents import designer
-from app.services.errors import NotAllowed, ValidationError
+from app.services.errors import ValidationError
 from app.views.documents import bp
 from app.views.documents.forms import AssetForm, TemplateForm
 from app.web import nav
 from app.web.auth import admin_required
-from app.web.forms import put_errors
+from app.web.forms import attempt, submit
 
 nav.add("documents.templates", "Templates", nav.ADMIN, prefix="documents.template", order=70)
 
@@ -55,16 +55,10 @@ def template_new():
         form.html.data, form.css.data = default_template()
         if request.args.get("blank"):
             form.html.data, form.css.data = BLANK_HTML, ""
-    if form.validate_on_submit():
-        try:
-            template = designer.create_template(_form_values(form), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Template “{template.name}” saved. Add images and assign it to certifications.", "success")
-            return redirect(url_for("documents.template_edit", template_id=template.id))
+    done = submit(form, lambda: designer.create_template(_form_values(form), actor=current_user))
+    if done:
+        flash(f"Template “{done.value.name}” saved. Add images and assign it to certifications.", "success")
+        return redirect(url_for("documents.template_edit", template_id=done.value.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("documents/template_form.html", form=form, template=None,
                            placeholders=PLACEHOLDERS, asset_form=None), status
@@ -75,16 +69,10 @@ def template_new():
 def template_edit(template_id: int):
     template = _template_or_404(template_id)
     form = TemplateForm(obj=template)
-    if form.validate_on_submit():
-        try:
-            changed = designer.update_template(template, _form_values(form), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            flash("Template saved." if changed else "No changes.", "success" if changed else "info")
-            return redirect(url_for("documents.template_edit", template_id=template.id))
+    done = submit(form, lambda: designer.update_template(template, _form_values(form), actor=current_user))
+    if done:
+        flash("Template saved." if done.value else "No changes.", "success" if done.value else "info")
+        return redirect(url_for("documents.template_edit", template_id=template.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("documents/template_form.html", form=form, template=template,
                            placeholders=PLACEHOLDERS, asset_form=AssetForm()), status
@@ -94,14 +82,10 @@ def template_edit(template_id: int):
 @admin_required
 def template_delete(template_id: int):
     template = _template_or_404(template_id)
-    try:
-        designer.ensure_not_in_use(template)
-        designer.delete_template(template, actor=current_user)
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+    done = attempt(lambda: designer.delete_template(template, actor=current_user))
+    if not done:
+        flash(done.refusal, "danger")
         return redirect(url_for("documents.template_edit", template_id=template_id))
-    db.session.commit()
     flash("Template deleted; its certifications use the default template now.", "success")
     return redirect(url_for("documents.templates"))
 
@@ -140,17 +124,11 @@ def template_preview_pdf(token: str):
 def asset_upload(template_id: int):
     template = _template_or_404(template_id)
     form = AssetForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            designer.upload_asset(template, form.role.data, upload.filename or "", upload.read(),
-                                         actor=current_user)
-        except (ValidationError, StorageError) as exc:
-            db.session.rollback()
-            flash(" ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(f"{form.role.data.title()} image saved.", "success")
+    upload = form.file.data
+    done = submit(form, lambda: designer.upload_asset(template, form.role.data, upload.filename or "",
+                                                      upload.read(), actor=current_user))
+    if done:
+        flash(f"{form.role.data.title()} image saved.", "success")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "danger")
     return redirect(url_for("documents.template_edit", template_id=template_id) + "#images")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Certification
 from app.models.integration import INTEGRATION_TYPES, LOG_LEVELS, Integration, SyncRun, WebhookDelivery
-from app.services.errors import NotAllowed, ValidationError
+from app.services.errors import NotAllowed
 from app.services.integrations import health as integration_health  # webhooks subscribes to events
 from app.services.integrations import pdf_exports, syncs, webhooks
 from app.services.integrations import registry as integrations
@@ -20,7 +20,7 @@ from app.views.integrations.forms import TYPE_FIELDS, IntegrationForm, ReplayFor
 from app.web import nav
 from app.web.auth import admin_required
 from app.web.errors import wants_json
-from app.web.forms import put_errors
+from app.web.forms import commit_or_409, submit
 from app.web.pages import page_args, render_page_or_fragment
 
 nav.add("integrations.index", "Integrations", nav.ADMIN, prefix="integrations.", order=85)
@@ -74,20 +74,12 @@ def create(kind: str):
     form = _form(kind)
     if request.method == "GET":
         form.name.data = integrations.TEMPLATES[kind]["label"]
-    elif form.validate_on_submit():
-        try:
-            integration, secret = integrations.create(kind, form.service_fields(kind), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc, fields=TYPE_FIELDS[kind])
-        else:
-            db.session.commit()
-            return render_template(
-                "integrations/created.html",
-                integration=integration,
-                secret=secret,
-                incoming_url=integrations.incoming_url(integration),
-            )
+    done = submit(form, lambda: integrations.create(kind, form.service_fields(kind), actor=current_user),
+                  fields=TYPE_FIELDS[kind])
+    if done:
+        integration, secret = done.value
+        return render_template("integrations/created.html", integration=integration, secret=secret,
+                               incoming_url=integrations.incoming_url(integration))
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
         "integrations/form.html",
@@ -131,16 +123,11 @@ def edit(integration_id: int):
     form = _form(integration.type)
     if request.method == "GET":
         form.fill(integration)
-    elif form.validate_on_submit():
-        try:
-            integrations.update(integration, form.service_fields(integration.type), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc, fields=TYPE_FIELDS[integration.type])
-        else:
-            db.session.commit()
-            flash("Saved.", "success")
-            return redirect(url_for(".detail", integration_id=integration.id))
+    if submit(form, lambda: integrations.update(integration, form.service_fields(integration.type),
+                                                actor=current_user),
+              fields=TYPE_FIELDS[integration.type]):
+        flash("Saved.", "success")
+        return redirect(url_for(".detail", integration_id=integration.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
         "integrations/form.html",
@@ -192,11 +179,7 @@ def test(integration_id: int):
 @admin_required
 def sync_now(integration_id: int):
     integration = _integration(integration_id)
-    try:
-        syncs.enqueue(integration, "manual")
-    except NotAllowed as exc:
-        abort(409, description=str(exc))
-    db.session.commit()
+    commit_or_409(lambda: syncs.enqueue(integration, "manual"))
     flash("Sync queued; its result appears in the log.", "success")
     return redirect(url_for(".detail", integration_id=integration.id))
 
@@ -207,13 +190,8 @@ def retry_exports(integration_id: int):
     """Queue failed PDF copies again: the one named by `export_id`, or all of them."""
     integration = _integration(integration_id)
     raw = request.form.get("export_id", "")
-    try:
-        queued = pdf_exports.retry_failed(
-            integration, actor=current_user, row_id=int(raw) if raw.isdigit() else None
-        )
-    except NotAllowed as exc:
-        abort(409, description=str(exc))
-    db.session.commit()
+    row_id = int(raw) if raw.isdigit() else None
+    queued = commit_or_409(lambda: pdf_exports.retry_failed(integration, actor=current_user, row_id=row_id))
     flash(f"{queued} PDF copies queued again.", "success")
     return redirect(url_for(".detail", integration_id=integration.id))
 
@@ -222,11 +200,7 @@ def retry_exports(integration_id: int):
 @admin_required
 def rotate_secret(integration_id: int):
     integration = _integration(integration_id)
-    try:
-        secret = integrations.rotate_signing_secret(integration, actor=current_user)
-    except NotAllowed as exc:
-        abort(409, description=str(exc))
-    db.session.commit()
+    secret = commit_or_409(lambda: integrations.rotate_signing_secret(integration, actor=current_user))
     return render_template(
         "integrations/created.html",
         integration=integration,
@@ -285,11 +259,7 @@ def delivery(delivery_id: int):
 @admin_required
 def redeliver(delivery_id: int):
     row = db.get_or_404(WebhookDelivery, delivery_id)
-    try:
-        webhooks.redeliver(row, actor=current_user)
-    except NotAllowed as exc:
-        abort(409, description=str(exc))
-    db.session.commit()
+    commit_or_409(lambda: webhooks.redeliver(row, actor=current_user))
     if request.htmx:
         return render_template("integrations/_delivery_row.html", row=row)
     flash("Delivery queued again.", "success")
@@ -308,11 +278,7 @@ def replay(integration_id: int):
         return redirect(url_for(".deliveries", integration_id=integration.id))
     if not form.validate_on_submit():
         abort(400)
-    try:
-        replayed = webhooks.replay_failed(integration, since, actor=current_user)
-    except NotAllowed as exc:
-        abort(409, description=str(exc))
-    db.session.commit()
+    replayed = commit_or_409(lambda: webhooks.replay_failed(integration, since, actor=current_user))
     flash(f"{replayed} failed deliveries queued again.", "success")
     return redirect(url_for(".deliveries", integration_id=integration.id))
 

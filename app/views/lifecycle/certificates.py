@@ -7,15 +7,14 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
-from app.services import audit, csv_export
+from app.services import audit, csv_export, fields
 from app.services.accounts import users
-from app.services.errors import NotAllowed, ValidationError
 from app.services.lifecycle import catalog, certificates, revocation
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import RevokeForm
 from app.views.lifecycle.helpers import filters, int_arg
 from app.web.auth import admin_required, staff_required
-from app.web.forms import put_errors
+from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
 
 EXPORT_HEADER = ["serial", "holder", "email", "department", "certification", "status", "issued_at",
@@ -28,7 +27,7 @@ def _query_and_filters():
     dates = {}
     for key in ("issued_from", "issued_to"):
         try:
-            dates[key] = catalog.clean_date(args[key])
+            dates[key] = fields.clean_date(args[key])
         except ValueError:
             dates[key], args[key] = None, ""
     status = args["status"] if args["status"] in CERTIFICATE_STATUSES else ""
@@ -54,7 +53,7 @@ def certificates_list():
 def export_certificates():
     stmt, _ = _query_and_filters()
     rows = ((c.serial, c.user.name, c.user.email, c.user.department or "", c.certification.name, c.status,
-             catalog.isodate(c.issued_at), catalog.isodate(c.expires_at), catalog.isodate(c.revoked_at),
+             fields.isodate(c.issued_at), fields.isodate(c.expires_at), fields.isodate(c.revoked_at),
              c.revoke_reason or "", c.renewed_from_id or "", certificates.verify_url(c))
             for c in csv_export.stream_rows(stmt))
     return Response(stream_with_context(csv_export.csv_lines(EXPORT_HEADER, rows)), mimetype="text/csv",
@@ -79,18 +78,8 @@ def certificate_detail(certificate_id: int):
 def revoke_certificate(certificate_id: int):
     cert = _certificate(certificate_id)
     form = RevokeForm()
-    if form.validate_on_submit():
-        try:
-            revocation.revoke(cert, form.reason.data, actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        except NotAllowed as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
-        else:
-            db.session.commit()
-            return _status_panel(cert, RevokeForm(formdata=None), "Certificate revoked.")
+    if submit(form, lambda: revocation.revoke(cert, form.reason.data, actor=current_user)):
+        return _status_panel(cert, RevokeForm(formdata=None), "Certificate revoked.")
     return _status_panel(cert, form, status=422)
 
 
@@ -99,13 +88,10 @@ def revoke_certificate(certificate_id: int):
 def reinstate_certificate(certificate_id: int):
     cert = _certificate(certificate_id)
     form = RevokeForm(formdata=None)
-    try:
-        revocation.reinstate(cert, actor=current_user)
-    except NotAllowed as exc:
-        db.session.rollback()
-        form.form_errors.append(str(exc))
+    done = attempt(lambda: revocation.reinstate(cert, actor=current_user))
+    if not done:
+        form.form_errors.append(done.refusal)
         return _status_panel(cert, form, status=422)
-    db.session.commit()
     return _status_panel(cert, form, "Certificate reinstated.")
 
 

@@ -8,13 +8,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Certification, Course
-from app.services.errors import NotAllowed, ValidationError
 from app.services.lifecycle import catalog, certificates
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import CertificationForm
 from app.views.lifecycle.helpers import filters
 from app.web.auth import admin_required, staff_required
-from app.web.forms import put_errors
+from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
 
 
@@ -54,16 +53,10 @@ def certifications():
 @admin_required
 def create_certification():
     form = _form()
-    if form.validate_on_submit():
-        try:
-            cert = catalog.create_certification(form.values(), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            return render_template("lifecycle/_certification_created.html", created=cert,
-                                   form=_form(formdata=None), **_list_context())
+    done = submit(form, lambda: catalog.create_certification(form.values(), actor=current_user))
+    if done:
+        return render_template("lifecycle/_certification_created.html", created=done.value,
+                               form=_form(formdata=None), **_list_context())
     response = render_template("lifecycle/_certification_create.html", form=form)
     return response, 422, {"HX-Retarget": "#certification-create", "HX-Reswap": "outerHTML"}
 
@@ -90,15 +83,8 @@ def edit_certification(cert_id: int):
 def update_certification(cert_id: int):
     cert = _certification(cert_id)
     form = _form(cert)
-    if form.validate_on_submit():
-        try:
-            catalog.update_certification(cert, form.values(), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            return render_template("lifecycle/_certification_row.html", cert=cert, saved=True)
+    if submit(form, lambda: catalog.update_certification(cert, form.values(), actor=current_user)):
+        return render_template("lifecycle/_certification_row.html", cert=cert, saved=True)
     return render_template("lifecycle/_certification_row_edit.html", cert=cert, form=form), 422
 
 
@@ -106,12 +92,9 @@ def update_certification(cert_id: int):
 @admin_required
 def delete_certification(cert_id: int):
     cert = _certification(cert_id)
-    try:
-        catalog.delete_certification(cert, actor=current_user)
-    except NotAllowed as exc:
-        db.session.rollback()
-        return render_template("lifecycle/_certification_row.html", cert=cert, refused=str(exc)), 422
-    db.session.commit()
+    done = attempt(lambda: catalog.delete_certification(cert, actor=current_user))
+    if not done:
+        return render_template("lifecycle/_certification_row.html", cert=cert, refused=done.refusal), 422
     return ""
 
 
@@ -119,12 +102,9 @@ def delete_certification(cert_id: int):
 @admin_required
 def archive_certification(cert_id: int):
     cert = _certification(cert_id)
-    try:
-        catalog.update_certification(cert, {"status": "archived"}, actor=current_user)
-    except ValidationError as exc:
-        db.session.rollback()
-        return render_template("lifecycle/_certification_row.html", cert=cert, refused=str(exc)), 422
-    db.session.commit()
+    done = attempt(lambda: catalog.update_certification(cert, {"status": "archived"}, actor=current_user))
+    if not done:
+        return render_template("lifecycle/_certification_row.html", cert=cert, refused=done.refusal), 422
     return render_template("lifecycle/_certification_row.html", cert=cert, saved=True)
 
 

@@ -7,13 +7,12 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Course
-from app.services.errors import NotAllowed, ValidationError
 from app.services.lifecycle import catalog
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import CourseForm
 from app.views.lifecycle.helpers import filters
 from app.web.auth import admin_required, staff_required
-from app.web.forms import put_errors
+from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
 
 
@@ -36,16 +35,10 @@ def courses():
 @admin_required
 def create_course():
     form = CourseForm()
-    if form.validate_on_submit():
-        try:
-            course = catalog.create_course(form.values(), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            return render_template("lifecycle/_course_created.html", created=course,
-                                   form=CourseForm(formdata=None), **_list_context())
+    done = submit(form, lambda: catalog.create_course(form.values(), actor=current_user))
+    if done:
+        return render_template("lifecycle/_course_created.html", created=done.value,
+                               form=CourseForm(formdata=None), **_list_context())
     response = render_template("lifecycle/_course_create.html", form=form)
     return response, 422, {"HX-Retarget": "#course-create", "HX-Reswap": "outerHTML"}
 
@@ -72,15 +65,8 @@ def edit_course(course_id: int):
 def update_course(course_id: int):
     course = _course(course_id)
     form = CourseForm()
-    if form.validate_on_submit():
-        try:
-            catalog.update_course(course, form.values(), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            return render_template("lifecycle/_course_row.html", course=course, saved=True)
+    if submit(form, lambda: catalog.update_course(course, form.values(), actor=current_user)):
+        return render_template("lifecycle/_course_row.html", course=course, saved=True)
     return render_template("lifecycle/_course_row_edit.html", course=course, form=form), 422
 
 
@@ -88,12 +74,9 @@ def update_course(course_id: int):
 @admin_required
 def delete_course(course_id: int):
     course = _course(course_id)
-    try:
-        catalog.delete_course(course, actor=current_user)
-    except NotAllowed as exc:
-        db.session.rollback()
-        return render_template("lifecycle/_course_row.html", course=course, refused=str(exc)), 422
-    db.session.commit()
+    done = attempt(lambda: catalog.delete_course(course, actor=current_user))
+    if not done:
+        return render_template("lifecycle/_course_row.html", course=course, refused=done.refusal), 422
     return ""
 
 

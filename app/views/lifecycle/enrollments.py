@@ -9,13 +9,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
 from app.services.accounts import users
-from app.services.errors import ValidationError
 from app.services.lifecycle import catalog, enrollment
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import EnrollmentForm
 from app.views.lifecycle.helpers import filters, int_arg
 from app.web.auth import admin_required, staff_required
-from app.web.forms import put_errors
+from app.web.forms import submit
 from app.web.pages import page_args, render_page_or_fragment
 
 
@@ -105,15 +104,9 @@ def edit_enrollment(enrollment_id: int):
 def update_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     form = EnrollmentForm()
-    if form.validate_on_submit():
-        try:
-            issued = enrollment.update_enrollment(e, form.values(), actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        else:
-            db.session.commit()
-            return render_template("lifecycle/_enrollment_row.html", e=e, saved=True, issued=issued)
+    done = submit(form, lambda: enrollment.update_enrollment(e, form.values(), actor=current_user))
+    if done:
+        return render_template("lifecycle/_enrollment_row.html", e=e, saved=True, issued=done.value)
     return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=form), 422
 
 

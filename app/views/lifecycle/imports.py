@@ -14,12 +14,11 @@ from pathlib import Path
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.extensions import db
-from app.services.errors import NotAllowed
 from app.services.lifecycle import imports
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import ImportUploadForm
 from app.web.auth import admin_required
+from app.web.forms import attempt
 
 MAX_BYTES = 5 * 1024 * 1024
 KEEP_SECONDS = 24 * 3600
@@ -79,15 +78,12 @@ def confirm_import():
         flash("That upload is no longer available: upload the file again.", "warning")
         return redirect(url_for("lifecycle.import_csv"))
     preview = imports.parse(path.read_bytes())
-    try:
-        result = imports.apply(preview, actor=current_user)
-    except NotAllowed:  # the data changed since the preview (e.g. a course was deleted)
-        db.session.rollback()
+    done = attempt(lambda: imports.apply(preview, actor=current_user))
+    if not done:  # the data changed since the preview (e.g. a course was deleted)
         return render_template("lifecycle/import_preview.html", preview=preview, token=None,
                                filename="the uploaded file"), 422
-    db.session.commit()
     path.unlink(missing_ok=True)
-    return render_template("lifecycle/import_done.html", result=result, rows=len(preview.rows))
+    return render_template("lifecycle/import_done.html", result=done.value, rows=len(preview.rows))
 
 
 @bp.get("/import/sample.csv")

@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Certification, User
-from app.services.errors import NotAllowed, ValidationError
+from app.services.errors import ValidationError
 from app.services.lifecycle import certificates, enrollment, issuing
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import ManualIssueForm
 from app.web.auth import admin_required, staff_required
-from app.web.forms import put_errors
+from app.web.forms import submit
 
 
 def _page(user: User, form: ManualIssueForm, status: int = 200):
@@ -35,20 +35,15 @@ def learner(user_id: int):
 def issue_certificate(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ManualIssueForm()
-    if form.validate_on_submit():
-        cert = db.session.get(Certification, form.certification_id.data)
-        try:
-            if cert is None:
-                raise ValidationError({"certification_id": "Pick a certification."})
-            issued = issuing.issue(user, cert, actor=current_user, note=form.note.data)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        except NotAllowed as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"Certificate issued: {issued.serial} ({cert.name}).", "success")
-            return redirect(url_for("lifecycle.learner", user_id=user.id))
+    done = submit(form, lambda: _issue_manually(user, form))
+    if done:
+        flash(f"Certificate issued: {done.value.serial} ({done.value.certification.name}).", "success")
+        return redirect(url_for("lifecycle.learner", user_id=user.id))
     return _page(user, form, 422)
+
+
+def _issue_manually(user: User, form: ManualIssueForm):
+    cert = db.session.get(Certification, form.certification_id.data)
+    if cert is None:
+        raise ValidationError({"certification_id": "Pick a certification."})
+    return issuing.issue(user, cert, actor=current_user, note=form.note.data)

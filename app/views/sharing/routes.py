@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.extensions import db, limiter
-from app.services.errors import NotAllowed, RateLimited, ValidationError
+from app.services.errors import NotAllowed
 from app.services.lifecycle.certificates import verify_url
 from app.services.lifecycle.verification import verification_data
 from app.services.sharing import engagement, shares
@@ -19,7 +19,7 @@ from app.views.sharing.forms import share_form
 from app.views.sharing.helpers import card_context, public_pdf_url
 from app.web import nav
 from app.web.auth import login_required
-from app.web.forms import put_errors
+from app.web.forms import attempt, submit
 from app.web.pages import is_fragment_request
 
 nav.add("sharing.my_certificates", "My certificates", nav.ALL, prefix="sharing.my_", order=10)
@@ -51,12 +51,9 @@ def _card(cert):
 @login_required
 def toggle_public(cert_id: int):
     cert = _own_or_404(cert_id)
-    try:
-        shares.set_public(cert, request.form.get("public") == "1", actor=current_user)
-    except NotAllowed as exc:
-        db.session.rollback()
-        abort(403, description=str(exc))
-    db.session.commit()
+    done = attempt(lambda: shares.set_public(cert, request.form.get("public") == "1", actor=current_user))
+    if not done:
+        abort(403, description=done.refusal)
     if not is_fragment_request():
         flash(f"{cert.serial} is now {'public' if cert.public else 'private'}.", "success")
     return _card(cert)
@@ -67,21 +64,11 @@ def toggle_public(cert_id: int):
 def share_email(cert_id: int):
     cert = _own_or_404(cert_id)
     form = share_form(cert.id, request.form)
-    status, sent = 422, None
-    if form.validate_on_submit():
-        try:
-            sent = shares.share_by_email(cert, form.recipients.data, form.message.data or "",
-                                          actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            put_errors(form, exc)
-        except NotAllowed as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
-            status = 429 if isinstance(exc, RateLimited) else 403
-        else:
-            db.session.commit()
-            status, form = 200, share_form(cert.id)
+    done = submit(form, lambda: shares.share_by_email(cert, form.recipients.data, form.message.data or "",
+                                                      actor=current_user))
+    sent = done.value if done else None
+    if done:
+        form = share_form(cert.id)
     if not is_fragment_request():
         if sent:
             flash(f"Shared with {', '.join(sent)}.", "success")
@@ -90,8 +77,8 @@ def share_email(cert_id: int):
                 flash(message, "danger")
         return redirect(url_for("sharing.my_certificates") + f"#cert-{cert.id}")
     html = render_template("sharing/_share_form.html", cert=cert, form=form, sent=sent)
-    # htmx swaps 422 in place; a 429/403 refusal is shown in the form too, so answer 422 for those.
-    return Response(html, 200 if status == 200 else 422)
+    # htmx swaps 422 in place; a refusal (rate limit, not allowed) is shown in the form too: also 422.
+    return Response(html, 200 if done else 422)
 
 
 @bp.get("/s/<code>")
