@@ -1,0 +1,1 @@
+"""Sharing certificates: public/private, by email and LinkedIn (shares.py), and engagement counts."""
