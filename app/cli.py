@@ -35,7 +35,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
         user = users.find_by_email(email)
         if user is None:
             user = users.create_user(email, name or email.split("@")[0], "admin", actor="cli",
-                                        password=password)
+                                     password=password)
         else:
             users.update_user(user, actor="cli", role="admin", active=True)
             users.set_password(user, password, actor="cli")

@@ -37,7 +37,7 @@ def list_users(query: dict):
                       "choose a password.")
 def create_user(body: dict):
     user = users.create_user(body["email"], body["name"], body.get("role", "learner"),
-                                body.get("department"), actor=actor())
+                             body.get("department"), actor=actor())
     if body.get("invite"):
         users.send_invite(user, actor=actor())
     commit()
@@ -62,7 +62,7 @@ def update_user(item: User, body: dict):
         raise ValidationError({"name": "Enter the person's name."})
     department = body.get("department")
     users.update_user(item, actor=actor(), role=body.get("role"), active=body.get("active"),
-                         name=body.get("name"),
-                         department=(department or "") if "department" in body else None)
+                      name=body.get("name"),
+                      department=(department or "") if "department" in body else None)
     commit()
     return users.user_data(item)

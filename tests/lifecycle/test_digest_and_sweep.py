@@ -48,7 +48,7 @@ def test_digest_lists_expiring_and_failures(app, admin, learner, issue, jobs, sm
     cert = issue(learner, at(2026, 1, 10, 9))
     cert.pdf_status, cert.pdf_error = "failed", "TemplateError: boom"
     row = outbox.queue_email("bounce@example.com", "password_reset", subject="Reset",
-                           context={"name": "X", "link": "x"})
+                             context={"name": "X", "link": "x"})
     row.status, row.last_error = "failed", "550 mailbox unavailable"
     db.session.commit()
     get_redis().flushdb()  # the failed row's job must not be sent

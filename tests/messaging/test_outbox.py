@@ -17,7 +17,7 @@ from tests.support.web import htmx_headers
 
 def _queue_one(to: str = "someone@example.com") -> int:
     row = outbox.queue_email(to, "password_reset", subject="Reset your password",
-                           context={"name": "Someone", "link": "http://localhost/reset-password/x"})
+                             context={"name": "Someone", "link": "http://localhost/reset-password/x"})
     db.session.commit()
     return row.id
 

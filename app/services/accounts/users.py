@@ -106,9 +106,9 @@ def invite_user(email: str, name: str, role: str, department: str | None, *, act
 def send_invite(user: User, *, actor: audit.Actor) -> None:
     token = make_token(user, "invite")
     outbox.queue_email(user.email, "invite", subject=f"You're invited to {current_app.config['ORG_NAME']}",
-                     context={"name": user.name, "link": outbox.external_url("accounts.set_password",
-                                                                            token=token)},
-                     user_id=user.id)
+                       context={"name": user.name, "link": outbox.external_url("accounts.set_password",
+                                                                               token=token)},
+                       user_id=user.id)
     audit.record(actor, "user.invited", "user", user.id, f"Invitation sent to {user.email}")
 
 
@@ -122,9 +122,9 @@ def request_password_reset(email: str) -> None:
         return
     token = make_token(user, "reset")
     outbox.queue_email(user.email, "password_reset", subject="Reset your password",
-                     context={"name": user.name, "link": outbox.external_url("accounts.reset_password",
-                                                                            token=token)},
-                     user_id=user.id)
+                       context={"name": user.name, "link": outbox.external_url("accounts.reset_password",
+                                                                               token=token)},
+                       user_id=user.id)
     audit.record(user, "user.password_reset_requested", "user", user.id, "Password reset requested")
 
 

@@ -126,8 +126,8 @@ def notify_expired(now: datetime | None = None) -> int:
         if not renewed and holder.active and holder.reminder_emails:
             name = _certification_name(cert)
             outbox.queue_email(holder.email, "certificate_expired", user_id=holder.id,
-                             dedupe_key=f"expired:{cert.id}", subject=f"Your {name} certificate has expired",
-                             context=_context(cert))
+                               dedupe_key=f"expired:{cert.id}",
+                               subject=f"Your {name} certificate has expired", context=_context(cert))
         count += 1
     return count
 
@@ -194,9 +194,9 @@ def send_weekly_digest(now: datetime | None = None, *, force: bool = False) -> i
     count = 0
     for admin in admins:
         row = outbox.queue_email(admin.email, "admin_digest", user_id=admin.id,
-                               dedupe_key=f"digest:{week}:{admin.id}",
-                               subject=f"{current_app.config['ORG_NAME']} weekly digest ({week})",
-                               context=context | {"name": admin.name})
+                                 dedupe_key=f"digest:{week}:{admin.id}",
+                                 subject=f"{current_app.config['ORG_NAME']} weekly digest ({week})",
+                                 context=context | {"name": admin.name})
         count += row is not None
     if count:
         audit.record("system", "digest.sent", "digest", week, f"Weekly digest {week} to {count} admin(s)",

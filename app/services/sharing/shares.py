@@ -132,7 +132,7 @@ def share_by_email(cert: Certificate, recipients: str | list[str], message: str 
     for address in addresses:
         outbox.queue_email(address, "certificate_shared",
                            subject=f"{actor.name} shared a certificate: {name}",
-                         context=context)
+                           context=context)
     # The audit row is also the rate limiter's memory; it keeps how many, never who.
     audit.record(actor, "certificate.shared", "certificate", cert.id,
                  f"{cert.serial} shared by email with {len(addresses)} address(es)",
