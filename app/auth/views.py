@@ -57,6 +57,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.log_out(current_user)
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

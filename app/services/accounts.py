@@ -154,11 +154,24 @@ def user_from_token(token: str, purpose: str) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Revoke every session and remember cookie of this user (they carry the old `session_version`).
+
+    Also voids outstanding reset/invite links (their fingerprint includes the version)."""
+    user.session_version += 1
+
+
+def log_out(user: User) -> None:
+    """Logout ends the user's sessions server-side: a copied session or remember cookie dies with it."""
+    end_sessions(user)
+    audit.record(user, "user.logged_out", "user", user.id, "Logged out (all sessions ended)")
+
+
 def set_password(user: User, password: str, *, actor: audit.Actor) -> None:
     """Set a new password and end every other session of this user."""
     check_password_rules(password)
     user.password_hash = generate_password_hash(password)
-    user.session_version += 1
+    end_sessions(user)
     audit.record(actor, "user.password_set", "user", user.id, f"Password set for {user.email}")
 
 
@@ -194,6 +207,7 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
     if role is not None and role != user.role:
         changes["role"] = [user.role, role]
         user.role = role
+        end_sessions(user)  # new rights start with a fresh login
     if department is not None:
         cleaned = _clean_department(department)
         if cleaned != user.department:
@@ -206,7 +220,7 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
         changes["active"] = [user.active, active]
         user.active = active
         if not active:
-            user.session_version += 1  # logs them out everywhere
+            end_sessions(user)  # logs them out everywhere
     if changes:
         action = "user.deactivated" if changes.get("active") == [True, False] else "user.updated"
         audit.record(actor, action, "user", user.id, f"User {user.email} updated", changes=changes)
