@@ -71,7 +71,7 @@ def forgot_password():
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         db.session.commit()
-        # Same answer whether or not the address exists.
+        # Same answer and same work (one job, no query) whether or not the address exists.
         flash("If that address belongs to an account, a reset link is on its way.", "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)

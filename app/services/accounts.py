@@ -13,11 +13,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.database import utcnow
 from app.extensions import db
 from app.models import ROLES, User
+from app.queue import enqueue_after_commit
 from app.services import audit, events, mail
 from app.services.errors import NotAllowed, ValidationError
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+MAX_EMAIL = 254
+RESET_JOB = "app.tasks.accounts.send_password_reset"
 # Checked when the email is unknown so a miss costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("laurel-timing-equaliser")
 
@@ -112,7 +115,15 @@ def send_invite(user: User, *, actor: audit.Actor) -> None:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address belongs to an active user; silent otherwise."""
+    """Queue the reset for any address, known or not: the lookup, token and mail happen in a job.
+
+    The request then does the same work (no query, one job) whether or not the address belongs to an
+    active account, so neither its answer nor its timing tells an attacker which addresses exist."""
+    enqueue_after_commit(db.session, RESET_JOB, email.strip()[:MAX_EMAIL], queue="high")
+
+
+def send_password_reset(email: str) -> None:
+    """The job's half: mail a reset link if the address belongs to an active user; silent otherwise."""
     try:
         user = find_by_email(normalise_email(email))
     except ValidationError:
