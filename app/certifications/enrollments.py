@@ -106,7 +106,8 @@ def update_enrollment(enrollment_id: int):
     form = EnrollmentForm()
     if form.validate_on_submit():
         try:
-            issued = enrollment.update_enrollment(e, form.values(), actor=current_user)
+            # An admin choosing the status on this row is the explicit action that may reopen a completion.
+            issued = enrollment.update_enrollment(e, form.values(), actor=current_user, reopen=True)
         except ValidationError as exc:
             db.session.rollback()
             put_errors(form, exc)
