@@ -35,3 +35,9 @@ def github_hook(hook):
     integrations.update(integration, {"signature_scheme": "github"}, actor="test")
     db.session.commit()
     return integration, secret
+
+
+@pytest.fixture
+def allow_private(app, monkeypatch):
+    """Let outgoing requests reach loopback test servers (WEBHOOKS_ALLOW_PRIVATE, as in dev)."""
+    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", True)
