@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.auth.forms import (
@@ -57,8 +57,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    accounts.log_out(current_user)
-    db.session.commit()
+    if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
+        accounts.log_out(current_user)
+        db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

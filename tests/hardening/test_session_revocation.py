@@ -163,3 +163,14 @@ def test_an_edit_that_changes_neither_role_nor_status_keeps_sessions(app, login_
     db.session.expire_all()
     assert db.session.get(User, learner.id).department == "Surgery"
     _assert_works(app, cookies)
+
+
+def test_logout_with_a_bearer_token_leaves_browser_sessions_alone(app, learner):
+    from app.services import tokens
+
+    _, cookies, _ = _logged_in(app, learner)
+    _, secret = tokens.create_token(learner, "script")
+    db.session.commit()
+    response = app.test_client().post("/logout", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 302
+    _assert_works(app, cookies)  # a token has no session to end
