@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
@@ -132,3 +133,33 @@ def test_after_the_window_an_old_replay_still_cannot_regress_or_double(app, clie
     row = the_enrollment()
     assert (row.status, row.progress, row.score) == ("completed", 100, 95)
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 1
+
+
+def test_concurrent_replays_under_new_ids_apply_once(app, github_hook):
+    """The unique (integration, content_hash) constraint decides a race the lookup cannot see."""
+    import threading
+
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("needs concurrent writers (PostgreSQL)")
+    integration, secret = github_hook
+    body = envelope(completed_at="2026-01-15T09:30:00Z", score=90)
+    statuses: list[int] = []
+    start = threading.Barrier(6)
+
+    url, raw = f"/hooks/in/{integration.incoming_token}", body.encode()
+    signature = signing.sign_github(raw, secret)
+
+    def send(n: int) -> None:
+        client = app.test_client()
+        start.wait()
+        response = client.post(url, data=raw, headers={
+            "X-Hub-Signature-256": signature, "X-GitHub-Delivery": f"gh-race-{n}"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [409] * 5
+    assert counts() == (1, 1, 1)
