@@ -181,6 +181,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "INTEGRATIONS_ENCRYPTION_KEYS": (env.get("INTEGRATIONS_ENCRYPTION_KEYS") or "").strip() or None,
         "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "WEBHOOKS_ALLOW_PRIVATE", False),
         "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
+        # How long incoming hook receipts (webhook id + signed-content hash) are kept: a replay within it
+        # answers 409. Longer than senders' retry schedules, or a late retry would be applied twice.
+        "INCOMING_REPLAY_WINDOW_HOURS": _int(env, "INCOMING_REPLAY_WINDOW_HOURS", 7 * 24, 1, 24 * 3650),
         # Sharing, reminders and the digest (app/services/{sharing,reminders}.py)
         "LINKEDIN_ORGANIZATION_ID": (env.get("LINKEDIN_ORGANIZATION_ID") or "").strip() or None,
         "DIGEST_WEEKDAY": _int(env, "DIGEST_WEEKDAY", 0, 0, 6),  # ISO weekday - 1: 0 = Monday

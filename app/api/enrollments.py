@@ -58,10 +58,14 @@ def get_enrollment(item: Enrollment):
 @bp.patch("/enrollments/<int:id>")
 @endpoint("Update an enrollment", access="admin", tag=TAG, response="Enrollment", load=Enrollment,
           body="EnrollmentUpdate",
+          errors=(409,),
           description="Partial update of status, progress, score, completed_at. Becoming completed records "
-                      "a completion and issues the certificates now earned. `status: withdrawn` withdraws.")
+                      "a completion and issues the certificates now earned. `status: withdrawn` withdraws. "
+                      "Moving a completed enrollment back to `enrolled`/`in_progress` is refused (409) "
+                      "unless the body says `reopen: true`: scripts replaying old states cannot regress it.")
 def update_enrollment(item: Enrollment, body: dict):
-    enrollments.update_enrollment(item, body, actor=actor(), source=SOURCE)
+    reopen = bool(body.pop("reopen", False))
+    enrollments.update_enrollment(item, body, actor=actor(), source=SOURCE, reopen=reopen)
     commit()
     return enrollments.enrollment_data(item)
 

@@ -164,7 +164,9 @@ BODIES = {
         "type": "boolean", "description": "false deactivates: sessions and API tokens stop working."}}),
     "EnrollmentCreate": body({"user_id": ID, "course_id": ID, **_ENROLLMENT_FIELDS},
                              ("user_id", "course_id")),
-    "EnrollmentUpdate": body(_ENROLLMENT_FIELDS),
+    "EnrollmentUpdate": body({**_ENROLLMENT_FIELDS, "reopen": {
+        "type": "boolean", "default": False,
+        "description": "true: move a completed enrollment back to enrolled/in_progress on purpose."}}),
     "Revoke": body({"reason": text(1000, min_length=1)}, ("reason",)),
     "Empty": body({}),
 }

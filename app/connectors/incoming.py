@@ -12,6 +12,7 @@ Every refusal is an ``IncomingError`` carrying the HTTP status and a JSON-ready 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +88,20 @@ def authenticate(
         )
         raise IncomingError(401, code, text) from None
     return lowered["webhook-id"]
+
+
+def content_hash(headers: Mapping[str, str], body: bytes, scheme: str) -> str:
+    """Hex SHA-256 of exactly what the signature covers, for replay detection.
+
+    GitHub signs the body only, so a replay under a new X-GitHub-Delivery id has the same hash; Standard
+    Webhooks signs ``id.timestamp.body`` (the id and the 5-minute timestamp already stop replays there).
+    Call after `authenticate`: the headers are then known to be present.
+    """
+    if scheme == "github":
+        return hashlib.sha256(body).hexdigest()
+    lowered = {k.lower(): v for k, v in headers.items()}
+    signed = f"{lowered['webhook-id']}.{int(lowered['webhook-timestamp'].strip())}.".encode() + body
+    return hashlib.sha256(signed).hexdigest()
 
 
 def _when(value: Any, fields: dict[str, str]) -> datetime | None:

@@ -143,7 +143,8 @@ class WebhookDelivery(db.Model):
 
 
 class IncomingReceipt(db.Model):
-    """A processed incoming webhook: the `webhook-id` is unique per integration (idempotency)."""
+    """A processed incoming webhook: the `webhook-id` and the SHA-256 of the signed content are unique per
+    integration (idempotency and replay protection). Kept INCOMING_REPLAY_WINDOW_HOURS, then swept."""
 
     __tablename__ = "incoming_receipts"
 
@@ -152,9 +153,15 @@ class IncomingReceipt(db.Model):
     webhook_id: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(60))
     result: Mapped[dict] = mapped_column(JSON, default=dict)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Hex SHA-256 of what the signature covers (GitHub: the body; Standard Webhooks: id.timestamp.body):
+    # a replay under a new X-GitHub-Delivery id has the same content. NULL only on rows from before.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
-    __table_args__ = (UniqueConstraint("integration_id", "webhook_id", name="uq_incoming_receipts_webhook"),)
+    __table_args__ = (
+        UniqueConstraint("integration_id", "webhook_id", name="uq_incoming_receipts_webhook"),
+        UniqueConstraint("integration_id", "content_hash", name="uq_incoming_receipts_content"),
+    )
 
 
 class SyncRun(db.Model):

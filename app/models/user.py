@@ -25,7 +25,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="learner")
     department: Mapped[str | None] = mapped_column(String(120), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password change / deactivation so every existing session and remember cookie dies.
+    # Bumped on logout, password change/reset, role change and deactivation: every existing session and
+    # remember cookie carries the old value (get_id) and dies (app.web.auth._load_session_user).
     session_version: Mapped[int] = mapped_column(default=1)
     reminder_emails: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -75,7 +75,8 @@ def role_clients(app, login_as, make_user, admin, admin_token, anon_client):
     def fresh(role):
         if role == "anonymous":
             return clients["anonymous"]
-        return login_as(make_user(role) if role != "admin" else admin)
+        # A user of its own: logout ends every session of that user, so not the shared admin's.
+        return login_as(make_user(role))
 
     return clients, admin_token, fresh
 

@@ -13,12 +13,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.database import utcnow
 from app.extensions import db
 from app.models import ROLES, User
+from app.queue import enqueue_after_commit
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
 from app.services.messaging import outbox
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+MAX_EMAIL = 254
+RESET_JOB = "app.tasks.accounts.send_password_reset"
 # Checked when the email is unknown so a miss costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("laurel-timing-equaliser")
 
@@ -113,7 +116,15 @@ def send_invite(user: User, *, actor: audit.Actor) -> None:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address belongs to an active user; silent otherwise."""
+    """Queue the reset for any address, known or not: the lookup, token and mail happen in a job.
+
+    The request then does the same work (no query, one job) whether or not the address belongs to an
+    active account, so neither its answer nor its timing tells an attacker which addresses exist."""
+    enqueue_after_commit(db.session, RESET_JOB, email.strip()[:MAX_EMAIL], queue="high")
+
+
+def send_password_reset(email: str) -> None:
+    """The job's half: mail a reset link if the address belongs to an active user; silent otherwise."""
     try:
         user = find_by_email(normalise_email(email))
     except ValidationError:
@@ -155,11 +166,24 @@ def user_from_token(token: str, purpose: str) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Revoke every session and remember cookie of this user (they carry the old `session_version`).
+
+    Also voids outstanding reset/invite links (their fingerprint includes the version)."""
+    user.session_version += 1
+
+
+def log_out(user: User) -> None:
+    """Logout ends the user's sessions server-side: a copied session or remember cookie dies with it."""
+    end_sessions(user)
+    audit.record(user, "user.logged_out", "user", user.id, "Logged out (all sessions ended)")
+
+
 def set_password(user: User, password: str, *, actor: audit.Actor) -> None:
     """Set a new password and end every other session of this user."""
     check_password_rules(password)
     user.password_hash = generate_password_hash(password)
-    user.session_version += 1
+    end_sessions(user)
     audit.record(actor, "user.password_set", "user", user.id, f"Password set for {user.email}")
 
 
@@ -195,6 +219,7 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
     if role is not None and role != user.role:
         changes["role"] = [user.role, role]
         user.role = role
+        end_sessions(user)  # new rights start with a fresh login
     if department is not None:
         cleaned = _clean_department(department)
         if cleaned != user.department:
@@ -207,7 +232,7 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
         changes["active"] = [user.active, active]
         user.active = active
         if not active:
-            user.session_version += 1  # logs them out everywhere
+            end_sessions(user)  # logs them out everywhere
     if changes:
         action = "user.deactivated" if changes.get("active") == [True, False] else "user.updated"
         audit.record(actor, action, "user", user.id, f"User {user.email} updated", changes=changes)

@@ -1,23 +1,31 @@
 """Incoming completion webhooks: `/hooks/in/<token>` authenticates, validates and applies one event.
 
-Every request is logged on the integration. A refusal (bad signature, stale timestamp, replayed id,
-malformed JSON, unknown course or learner) answers a 4xx JSON body and changes nothing: the work runs in
-a savepoint that is rolled back, and the receipt (which makes the webhook id idempotent) is written in
-that same savepoint.
+Every request is logged on the integration. A refusal (bad signature, stale timestamp, replayed id or
+replayed signed content, malformed JSON, unknown course or learner) answers a 4xx JSON body and changes
+nothing: the work runs in a savepoint that is rolled back, and the receipt (which makes the webhook id and
+the signed content idempotent) is written in that same savepoint. Receipts are kept for
+INCOMING_REPLAY_WINDOW_HOURS, then the sweep deletes them.
+
+An `enrollment.upsert` that would move a completed enrollment back (an old message arriving late) is
+answered 200 "ignored" and changes nothing: senders must not retry it, and only an admin may reopen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.connectors import incoming
 from app.connectors.incoming import IncomingError
+from app.database import utcnow
 from app.extensions import db
 from app.models import Course, Enrollment
 from app.models.integration import IncomingReceipt, Integration
+from app.services import recovery
 from app.services.accounts import users
 from app.services.errors import NotAllowed, ValidationError
 from app.services.integrations import registry
@@ -42,12 +50,10 @@ def handle(token: str, headers: Mapping[str, str], body: bytes) -> tuple[int, di
             raise IncomingError(413, "too_large", f"The body exceeds {incoming.MAX_BODY // 1024} KiB.")
         scheme = (integration.config or {}).get("signature_scheme", "standard")
         msg_id = incoming.authenticate(headers, body, scheme, registry.signing_secrets(integration))
-        if _seen(integration, msg_id):
-            raise IncomingError(
-                409, "duplicate", f"webhook-id {msg_id} was already processed; nothing changed."
-            )
+        digest = incoming.content_hash(headers, body, scheme)
+        _refuse_seen(integration, msg_id, digest)
         event = incoming.parse(msg_id, body)
-        result = _apply_once(integration, event)
+        result = _apply_once(integration, event, digest)
     except IncomingError as exc:
         registry.log(
             integration,
@@ -58,24 +64,35 @@ def handle(token: str, headers: Mapping[str, str], body: bytes) -> tuple[int, di
         )
         return exc.status, exc.body()
     registry.note_success(integration)
-    registry.log(
-        integration, "info", f"Accepted {event.type} for {event.email}", webhook_id=msg_id, **result
+    status = "ignored" if result.get("ignored") else "processed"
+    summary = f"Accepted {event.type} for {event.email} ({status})"
+    registry.log(integration, "info", summary, webhook_id=msg_id, **result)
+    return 200, {"status": status, "webhook_id": msg_id, **result}
+
+
+def _window() -> timedelta:
+    return timedelta(hours=current_app.config["INCOMING_REPLAY_WINDOW_HOURS"])
+
+
+def _refuse_seen(integration: Integration, msg_id: str, digest: str) -> None:
+    """409 if this webhook id, or the same signed content under another id (a replay), was processed."""
+    seen = db.session.execute(
+        select(IncomingReceipt.webhook_id).where(
+            IncomingReceipt.integration_id == integration.id,
+            or_(IncomingReceipt.webhook_id == msg_id, IncomingReceipt.content_hash == digest),
+        ).limit(1)
+    ).first()
+    if seen is None:
+        return
+    if seen.webhook_id == msg_id:
+        raise IncomingError(409, "duplicate", f"webhook-id {msg_id} was already processed; nothing changed.")
+    raise IncomingError(
+        409, "duplicate",
+        f"The same signed message was already processed as webhook-id {seen.webhook_id}; nothing changed.",
     )
-    return 200, {"status": "processed", "webhook_id": msg_id, **result}
 
 
-def _seen(integration: Integration, msg_id: str) -> bool:
-    return (
-        db.session.scalar(
-            select(IncomingReceipt.id).where(
-                IncomingReceipt.integration_id == integration.id, IncomingReceipt.webhook_id == msg_id
-            )
-        )
-        is not None
-    )
-
-
-def _apply_once(integration: Integration, event: incoming.Incoming) -> dict:
+def _apply_once(integration: Integration, event: incoming.Incoming, digest: str) -> dict:
     try:
         with db.session.begin_nested():
             result = _apply(integration, event)
@@ -83,14 +100,15 @@ def _apply_once(integration: Integration, event: incoming.Incoming) -> dict:
                 IncomingReceipt(
                     integration_id=integration.id,
                     webhook_id=event.webhook_id,
+                    content_hash=digest,
                     event_type=event.type,
                     result=result,
                 )
             )
             db.session.flush()
-    except IntegrityError:  # the same id processed concurrently by another request
+    except IntegrityError:  # the same id or content processed concurrently by another request
         raise IncomingError(
-            409, "duplicate", f"webhook-id {event.webhook_id} was already processed."
+            409, "duplicate", f"webhook-id {event.webhook_id} (or the same message) was already processed."
         ) from None
     except (ValidationError, NotAllowed) as exc:
         fields = exc.errors if isinstance(exc, ValidationError) else {}
@@ -157,15 +175,29 @@ def _apply(integration: Integration, event: incoming.Incoming) -> dict:
         )
         if row is None:
             row = enrollment.enroll(user, course, actor=actor, source="webhook")
+        elif enrollment.reopens(row, event.status):
+            return {**_outcome(event, course, created), "ignored": "The enrollment is completed already."}
         fields = {
             "status": event.status,
             **({"progress": event.progress} if event.progress is not None else {}),
             **({"score": event.score} if event.score is not None else {}),
         }
         enrollment.update_enrollment(row, fields, actor=actor, source="webhook")
-    return {
-        "type": event.type,
-        "learner_created": created,
-        "course": course.code,
-        "certificates_issued": [c.serial for c in issued],
-    }
+    return {**_outcome(event, course, created), "certificates_issued": [c.serial for c in issued]}
+
+
+def _outcome(event: incoming.Incoming, course: Course, created: bool) -> dict:
+    return {"type": event.type, "learner_created": created, "course": course.code, "certificates_issued": []}
+
+
+@recovery.register
+def forget_old_receipts(now: datetime | None = None) -> dict:
+    """Sweep step: forget receipts older than the replay window. The window outlasts every sender retry
+    schedule (Standard Webhooks: about 28 h; GitHub redelivery: 3 days); after it, a completion with the
+    same completed_at is still recorded once, and no message can move a completed enrollment back."""
+    cutoff = (now or utcnow()) - _window()
+    result = db.session.execute(
+        delete(IncomingReceipt).where(IncomingReceipt.received_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return {"incoming_receipts_forgotten": result.rowcount}

@@ -13,11 +13,23 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Certificate, Completion, Course, Enrollment, User
 from app.services import audit, events
-from app.services.errors import ValidationError
+from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import check_fields, clean_int, clean_score, isodate, like_pattern
 from app.services.lifecycle import issuing
 
 EDITABLE = ("status", "progress", "score", "completed_at")
+# Statuses that would move a completed enrollment back: only an explicit admin action may (`reopen=True`).
+REOPENING = ("enrolled", "in_progress")
+
+
+class ReopenRefused(NotAllowed):
+    """An update would move a completed enrollment back to enrolled/in progress without `reopen`: from an
+    automated source that is an old or replayed message, and a newer state must never regress."""
+
+
+def reopens(enrollment: Enrollment, status: str | None) -> bool:
+    """Would setting `status` move this completed enrollment back?"""
+    return enrollment.status == "completed" and status in REOPENING
 
 
 def enrollment_data(enrollment: Enrollment) -> dict:
@@ -152,11 +164,18 @@ def _status(value: object) -> str:
 
 
 def update_enrollment(enrollment: Enrollment, fields: dict, *, actor: audit.Actor,
-                      source: str = "manual") -> list[Certificate]:
+                      source: str = "manual", reopen: bool = False) -> list[Certificate]:
     """Change status/progress/score/completed_at (only given keys). Becoming completed records a
-    Completion and runs issuing.evaluate; returns the newly issued certificates."""
+    Completion and runs issuing.evaluate; returns the newly issued certificates.
+
+    Moving a completed enrollment back to enrolled/in progress raises ReopenRefused unless `reopen` (an
+    admin's explicit action in the console, or `reopen: true` in the API)."""
     values = _clean({k: v for k, v in fields.items() if k in EDITABLE})
     status = values.get("status", enrollment.status)
+    if reopens(enrollment, status) and not reopen:
+        raise ReopenRefused(
+            f"The enrollment of {enrollment.user.email} in {enrollment.course.code} is completed: "
+            "only an explicit admin action can reopen it.")
     if status == "completed" and (enrollment.status != "completed" or "completed_at" in values):
         return _complete(enrollment, score=values.get("score", enrollment.score),
                          completed_at=values.get("completed_at"), actor=actor, source=source)

@@ -70,6 +70,7 @@ class ImportResult:
     completions_recorded: int = 0
     certificates_issued: int = 0
     unchanged: int = 0
+    completed_kept: int = 0  # rows (also counted unchanged) that would have reopened a completed enrollment
 
 
 def parse(file_bytes: bytes) -> ImportPreview:
@@ -222,6 +223,11 @@ def _apply_row(row: ImportRow, user: User, course: Course, actor: audit.Actor, r
     fields = {"status": row.status, **({"score": row.score} if row.score is not None else {})}
     if all(getattr(existing, k) == v for k, v in fields.items()):
         result.unchanged += 1
+        return
+    if enrollment.reopens(existing, row.status):
+        # A file or a sync query can carry an older state: it never moves a completion back.
+        result.unchanged += 1
+        result.completed_kept += 1
         return
     enrollment.update_enrollment(existing, fields, actor=actor, source="csv")
     result.enrollments_updated += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import db, limiter
@@ -57,6 +57,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
+        users.log_out(current_user)
+        db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("accounts.login"))
@@ -69,7 +72,7 @@ def forgot_password():
     if form.validate_on_submit():
         users.request_password_reset(form.email.data)
         db.session.commit()
-        # Same answer whether or not the address exists.
+        # Same answer and same work (one job, no query) whether or not the address exists.
         flash("If that address belongs to an account, a reset link is on its way.", "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot.html", form=form)

@@ -104,7 +104,9 @@ def edit_enrollment(enrollment_id: int):
 def update_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     form = EnrollmentForm()
-    done = submit(form, lambda: enrollment.update_enrollment(e, form.values(), actor=current_user))
+    # An admin choosing the status on this row is the explicit action that may reopen a completion.
+    done = submit(form, lambda: enrollment.update_enrollment(e, form.values(), actor=current_user,
+                                                              reopen=True))
     if done:
         return render_template("lifecycle/_enrollment_row.html", e=e, saved=True, issued=done.value)
     return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=form), 422
