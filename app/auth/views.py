@@ -20,6 +20,7 @@ from app.models import ApiToken
 from app.services import accounts, audit, tokens
 from app.services.errors import ValidationError
 from app.web.auth import login_required
+from app.web.forms import put_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -124,7 +125,12 @@ def update_profile():
     form = ProfileForm()
     if not form.validate_on_submit():
         return _render_profile(profile_form=form, status=422)
-    accounts.update_profile(current_user, form.name.data, form.reminder_emails.data)
+    try:
+        accounts.update_profile(current_user, form.name.data, form.reminder_emails.data)
+    except ValidationError as exc:
+        db.session.rollback()
+        put_errors(form, exc)
+        return _render_profile(profile_form=form, status=422)
     db.session.commit()
     flash("Profile saved.", "success")
     return redirect(url_for("auth.profile"))
@@ -154,7 +160,11 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _render_profile(token_form=form, status=422)
-    _, secret = tokens.create_token(current_user, form.name.data)
+    try:
+        _, secret = tokens.create_token(current_user, form.name.data)
+    except ValueError as exc:  # the service's own rules (e.g. control characters), next to the field
+        form.name.errors.append(str(exc))
+        return _render_profile(token_form=form, status=422)
     db.session.commit()
     return _render_profile(new_token=secret)
 

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import CERTIFICATION_STATUSES, Certificate, Certification, Course, Enrollment
 from app.models import certification_courses as cc
 from app.models import certification_prerequisites as cp
-from app.services import audit, events
+from app.services import audit, events, plain_text
 from app.services.errors import NotAllowed, ValidationError
 
 COURSE_FIELDS = ("code", "title", "category", "description", "capacity", "starts_on", "ends_on")
@@ -56,7 +56,7 @@ def _clean_course(fields: dict, course: Course | None) -> dict:
         "code": lambda v: clean_text(v, 40, required=True, label="a course code"),
         "title": lambda v: clean_text(v, 200, required=True, label="a title"),
         "category": lambda v: clean_text(v, 80) or None,
-        "description": lambda v: clean_text(v, 5000),
+        "description": lambda v: clean_text(v, 5000, multiline=True),
         "capacity": lambda v: clean_int(v, minimum=1),
         "starts_on": clean_date,
         "ends_on": clean_date,
@@ -186,7 +186,7 @@ def _load(model, ids: list[int], label: str) -> list:
 def _clean_cert_scalars(fields: dict) -> tuple[dict, dict[str, str]]:
     checks = {
         "name": lambda v: clean_text(v, 200, required=True, label="a name"),
-        "description": lambda v: clean_text(v, 5000),
+        "description": lambda v: clean_text(v, 5000, multiline=True),
         "status": _status,
         "min_score": clean_score,
         "validity_months": lambda v: clean_int(v, minimum=1, maximum=1200),
@@ -321,8 +321,15 @@ def delete_certification(cert: Certification, *, actor: audit.Actor) -> None:
 
 # ---- field cleaning shared by the lifecycle services (forms send strings, the API typed values) ----------
 
-def clean_text(value: object, max_length: int, *, required: bool = False, label: str = "a value") -> str:
+def clean_text(value: object, max_length: int, *, required: bool = False, label: str = "a value",
+               multiline: bool = False) -> str:
+    """Stripped text within `max_length`; single-line unless `multiline` (app.services.plain_text)."""
     text = "" if value is None else str(value).strip()
+    if multiline:
+        text = plain_text.normalise_newlines(text)
+    problem = plain_text.problem(text, multiline=multiline)
+    if problem:
+        raise ValueError(problem)
     if required and not text:
         raise ValueError(f"Enter {label}.")
     if len(text) > max_length:

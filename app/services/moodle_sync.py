@@ -28,7 +28,7 @@ from app.integrations.moodle import (
 )
 from app.models import Completion, Course, Enrollment, User
 from app.models.integration import Integration, SyncRun
-from app.services import accounts, catalog, enrollment, integrations, issuing
+from app.services import accounts, catalog, enrollment, integrations, issuing, plain_text
 from app.services.syncs import actor_for, item
 
 TIMEOUT = 30.0
@@ -133,7 +133,10 @@ def _course(integration: Integration, source: str, mc: MoodleCourse) -> str:
     fields = {
         "title": (mc.fullname or mc.shortname)[:200],
         "category": mc.category_name[:80] or None,
-        "description": html.unescape(_TAGS.sub(" ", mc.summary or "")).strip()[:5000],
+        # HTML whitespace means nothing: stray control characters in a summary are cleaned, not refused.
+        # Names and codes are refused (the item fails with the reason) by the catalog's own rules.
+        "description": plain_text.clean_multiline(html.unescape(_TAGS.sub(" ", mc.summary or "")))
+        .strip()[:5000],
     }
     actor = actor_for(integration)
     course = _find_course(source, mc.id)

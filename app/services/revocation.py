@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, User
-from app.services import audit, events, mail
+from app.services import audit, events, mail, plain_text
 from app.services.certificates import certificate_data, verify_url
 from app.services.errors import NotAllowed, ValidationError
 
@@ -15,7 +15,7 @@ MAX_REASON = 1000
 def revoke(cert: Certificate, reason: str, *, actor: audit.Actor) -> None:
     """Revoke with a required reason (ValidationError {"reason": ...}); NotAllowed if already revoked.
     Audited, emits certificate.revoked, queues the certificate_revoked mail."""
-    reason = (reason or "").strip()
+    reason = plain_text.check((reason or "").strip(), "reason", multiline=True)
     if not reason:
         raise ValidationError({"reason": "Give the reason for revoking: verifiers will see it."})
     if len(reason) > MAX_REASON:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app.database import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Certificate, User
-from app.services import audit, engagement, events, mail
+from app.services import audit, engagement, events, mail, plain_text
 from app.services.certificates import certificate_data, verify_url
 from app.services.errors import NotAllowed, RateLimited, ValidationError
 from app.services.verification import MAX_CODE
@@ -117,7 +117,7 @@ def share_by_email(cert: Certificate, recipients: str | list[str], message: str 
     recipients an hour). Audited (the count, not the addresses), counted, emits certificate.shared."""
     _require_holder(cert, actor)
     addresses = parse_recipients(recipients)
-    message = (message or "").strip()
+    message = plain_text.check((message or "").strip(), "message", multiline=True)
     if len(message) > MAX_MESSAGE:
         raise ValidationError({"message": f"At most {MAX_MESSAGE} characters."})
     limit = current_app.config["SHARE_EMAIL_RATE_LIMIT"]

@@ -16,7 +16,7 @@ from app.documents.storage import get_storage
 from app.extensions import db
 from app.models import Certification
 from app.models.template import ASSET_ROLES, ORIENTATIONS, PAGE_SIZES, CertificateTemplate, TemplateAsset
-from app.services import audit
+from app.services import audit, plain_text
 from app.services.errors import NotAllowed, ValidationError
 from app.services.rendering import Design, design_of, image_data_uri
 
@@ -51,7 +51,11 @@ def format_errors(errors: list[TemplateError]) -> dict[str, str]:
 
 def _clean(values: dict[str, Any], current: CertificateTemplate | None = None) -> dict[str, Any]:
     name = (values.get("name") or "").strip()
-    errors: dict[str, str] = {}
+    html = plain_text.normalise_newlines(values.get("html") or "")
+    css = plain_text.normalise_newlines(values.get("css") or "")
+    errors = plain_text.field_problems({"name": name, "html": html, "css": css}, multiline=("html", "css"))
+    if errors:
+        raise ValidationError(errors)
     if not name:
         errors["name"] = "A name is required."
     elif len(name) > 120:
@@ -67,7 +71,6 @@ def _clean(values: dict[str, Any], current: CertificateTemplate | None = None) -
     orientation = values.get("orientation") or "landscape"
     if orientation not in ORIENTATIONS:
         errors["orientation"] = f"Choose one of {', '.join(ORIENTATIONS)}."
-    html, css = values.get("html") or "", values.get("css") or ""
     if not html.strip():
         errors["html"] = "The template needs some HTML."
     else:
