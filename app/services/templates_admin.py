@@ -154,8 +154,9 @@ def upload_asset(template: CertificateTemplate, role: str, filename: str, data: 
     if old is not None:
         template.assets.remove(old)
         db.session.flush()
-    asset = TemplateAsset(role=role, filename=(filename or role)[-200:], content_type=content_type,
-                          size=len(data), storage_key=key)
+    # The browser's file name is kept for display only: cleaned to one line rather than refused.
+    asset = TemplateAsset(role=role, filename=plain_text.flatten(filename or role)[-200:],
+                          content_type=content_type, size=len(data), storage_key=key)
     template.assets.append(asset)
     db.session.flush()
     audit.record(actor, "template.asset_uploaded", "certificate_template", template.id,

@@ -84,7 +84,7 @@ FORM_CASES = {
     "certification signatory": ("/certifications", {"name": "First Aid", "status": "draft",
                                                     "signatory_name": "Dr.\x7fRoe"},
                                 lambda: _count(Certification) == 0),
-    "template name": ("/admin/templates/new", {"name": INJECTION, "html": "<p>{{ learner_name }}</p>",
+    "template name": ("/admin/templates/new", {"name": INJECTION, "html": "<p>{{ holder_name }}</p>",
                                                "css": "", "page_size": "A4", "orientation": "landscape"},
                       lambda: _count(CertificateTemplate) == 0),
     "integration name": ("/integrations/new/generic_webhook", {**WEBHOOK, "name": INJECTION},
@@ -199,6 +199,22 @@ def test_api_multi_line_description_keeps_line_breaks_and_tabs(app, admin):
 
 
 # ---- services (every other caller): refusal before anything changes ---------------------------------------
+
+
+def test_an_uploaded_image_name_is_kept_on_one_line():
+    import io
+
+    from PIL import Image
+
+    from app.services import templates_admin
+
+    template = templates_admin.create_template({"name": "Gold", "html": "<p>{{ holder_name }}</p>"},
+                                               actor="test")
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buffer, format="PNG")
+    png = buffer.getvalue()
+    asset = templates_admin.upload_asset(template, "logo", "lo\r\ngo\x1b.png", png, actor="test")
+    assert asset.filename == "lo  go .png"
 
 
 def test_services_refuse_names_before_changing_anything(admin, learner):
