@@ -18,10 +18,12 @@ from collections.abc import Container, Mapping
 
 from app.services.errors import ValidationError
 
-# Written with \\u escapes so the same strings work as Python regular expressions and as JSON Schema
-# `pattern`s (ECMA-262) in the API documents.
-SINGLE_LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
-MULTI_LINE_PATTERN = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
+# Written with \u escapes so the same strings work as Python regular expressions and as JSON Schema
+# `pattern`s (ECMA-262) in the API documents. They end with `(?![\s\S])` (end of input in both), not
+# `$`: Python's `$` also matches before a final line break, so a validator in Python (jsonschema) would
+# let "name" + LF through.
+SINGLE_LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*(?![\\s\\S])"
+MULTI_LINE_PATTERN = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u2028\\u2029]*(?![\\s\\S])"
 
 _SINGLE_BAD = re.compile("[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]")
 _MULTI_BAD = re.compile("[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u2028\\u2029]")

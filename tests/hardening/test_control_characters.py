@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import jsonschema
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from standardwebhooks import Webhook
@@ -28,6 +29,15 @@ SINGLE_LINE_BAD = ["a\rb", "a\nb", "a\tb", "a\x1bb", "a\x7fb", "a\x85b", "a\u202
 def test_the_rule_refuses_every_class_on_one_line(value):
     assert plain_text.problem(value)
     assert plain_text.field_problems({"name": value}) and not plain_text.problem(plain_text.flatten(value))
+
+
+@pytest.mark.parametrize("value", [*SINGLE_LINE_BAD, "name\n"])
+def test_the_published_patterns_refuse_the_same_under_a_python_validator(value):
+    single = jsonschema.Draft202012Validator({"type": "string", "pattern": plain_text.SINGLE_LINE_PATTERN})
+    multi = jsonschema.Draft202012Validator({"type": "string", "pattern": plain_text.MULTI_LINE_PATTERN})
+    assert not single.is_valid(value) and single.is_valid("Lena Fischer-Åström")
+    assert multi.is_valid("one\ntwo\tthree\n")
+    assert multi.is_valid(value) == (value in ("a\nb", "a\tb", "name\n"))
 
 
 def test_multi_line_fields_allow_only_line_breaks_and_tabs():
