@@ -5,10 +5,15 @@ behind every entrance: web forms, the REST API, CSV import, incoming hooks, the 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import create_engine, func, select, text
 from standardwebhooks import Webhook
 
@@ -20,6 +25,9 @@ from app.services.errors import ValidationError
 from tests.integrations.conftest import allow_private  # noqa: F401 (fixture)
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.moodle_simulator import MoodleSimulator, small_site
+
+# Hypothesis caches under ./.hypothesis by default: keep it in the run's temporary instance folder instead.
+set_hypothesis_home_dir(Path(os.environ["LAUREL_INSTANCE_PATH"]) / "hypothesis")
 
 INJECTION = "Lena\r\nBcc: x@example.com"
 SINGLE_LINE_BAD = ["a\rb", "a\nb", "a\tb", "a\x1bb", "a\x7fb", "a\x85b", "a\u2028b", "a\u2029b", "a\x00b"]
@@ -322,3 +330,26 @@ def test_sql_sync_refuses_such_rows_and_goes_on(tmp_path, first_aid, jobs):  # n
     assert run.status == "partial" and run.failed == 1
     assert db.session.scalar(select(User.id).where(User.email == "ann@example.com")) is not None
     assert db.session.scalar(select(User.id).where(User.email == "lena@example.com")) is None
+
+
+# ---- fuzz: any mix of text and control characters in those forms is a 2xx/3xx/4xx, never a 5xx ------------
+
+_FUZZ_TEXT = st.text(alphabet=st.one_of(st.characters(max_codepoint=0x9F), st.sampled_from("\u2028\u2029é€")),
+                     max_size=30)
+
+
+@pytest.mark.parametrize("case", sorted(FORM_CASES))
+def test_forms_never_answer_5xx_to_any_text(login_as, admin, case):
+    url, data, _ = FORM_CASES[case]
+    client = login_as(admin)
+    choices = ("role", "auth_type", "status", "page_size", "orientation")
+    text_fields = [k for k, v in data.items() if isinstance(v, str) and k not in choices]
+
+    @settings(max_examples=8, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(st.fixed_dictionaries({k: _FUZZ_TEXT for k in text_fields}))
+    def post_any(values):
+        response = _post(client, url, {**data, **values})
+        assert response.status_code < 500, (values, response.status_code)
+
+    post_any()
