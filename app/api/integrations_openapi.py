@@ -5,6 +5,8 @@ Handlers: app.services.integrations.api_ops (one function per operation).
 
 from __future__ import annotations
 
+from app.rules.plain_text import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
+
 _ID = {"name": "id", "in": "path", "required": True,
        "schema": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}}
 _PAGE = [
@@ -36,25 +38,27 @@ _INTEGRATION = {
         "counts": {"type": "object"},
     },
 }
+_LINE = {"type": "string", "pattern": SINGLE_LINE_PATTERN}
 _INPUT = {
     "type": "object",
     "description": "Template fields. Secrets (api_key, token, password, client_secret, moodle_token, "
     "database_url, webhook_url, access_key_id, secret_access_key) are write-only; omit them to keep "
-    "the stored value.",
+    "the stored value. Every text value is one line (no control characters), the query may hold line "
+    "breaks and tabs.",
     "properties": {
         "type": _INTEGRATION["properties"]["type"],
-        "name": {"type": "string"},
-        "url": {"type": "string"},
+        "name": _LINE,
+        "url": _LINE,
         "event_types": {"type": "array", "items": {"type": "string"}},
         "auth_type": _INTEGRATION["properties"]["auth_type"],
-        "site_url": {"type": "string"},
-        "query": {"type": "string"},
-        "folder": {"type": "string"},
+        "site_url": _LINE,
+        "query": {"type": "string", "pattern": MULTI_LINE_PATTERN},
+        "folder": _LINE,
         "location": {"enum": ["folder", "s3"]},
-        "bucket": {"type": "string"},
-        "prefix": {"type": "string"},
-        "region": {"type": "string"},
-        "endpoint_url": {"type": "string"},
+        "bucket": _LINE,
+        "prefix": _LINE,
+        "region": _LINE,
+        "endpoint_url": _LINE,
         "sync_every_minutes": {"type": ["integer", "string", "null"]},
     },
 }

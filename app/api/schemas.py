@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from app.models import CERTIFICATE_STATUSES, CERTIFICATION_STATUSES, ENROLLMENT_STATUSES, ROLES
 from app.models.certificate import PDF_STATES
+from app.rules.plain_text import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; larger ones can never match
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL characters
 DATE_TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
 
 
-def text(max_length: int, *, min_length: int = 0, nullable: bool = False) -> dict:
+def text(max_length: int, *, min_length: int = 0, nullable: bool = False, multiline: bool = False) -> dict:
+    """A text field: one line (no control characters at all), or `multiline` (LF and tab allowed)."""
     schema: dict = {"type": ["string", "null"] if nullable else "string", "maxLength": max_length,
-                    "pattern": NO_NUL}
+                    "pattern": MULTI_LINE_PATTERN if multiline else SINGLE_LINE_PATTERN}
     if min_length:
         schema["minLength"] = min_length
     return schema
@@ -125,11 +126,12 @@ def body(properties: dict, required: tuple[str, ...] = ()) -> dict:
 
 _COURSE_FIELDS = {
     "code": text(40, min_length=1), "title": text(200, min_length=1), "category": text(80, nullable=True),
-    "description": text(5000), "capacity": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID},
+    "description": text(5000, multiline=True),
+    "capacity": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID},
     "starts_on": nullable(DATE), "ends_on": nullable(DATE),
 }
 _CERTIFICATION_FIELDS = {
-    "name": text(200, min_length=1), "description": text(5000),
+    "name": text(200, min_length=1), "description": text(5000, multiline=True),
     "status": {"type": "string", "enum": list(CERTIFICATION_STATUSES)},
     "course_ids": id_list(), "min_score": nullable(SCORE), "prerequisite_ids": id_list(),
     "validity_months": {"type": ["integer", "null"], "minimum": 1, "maximum": 1200},
@@ -155,7 +157,7 @@ BODIES = {
     "CertificationCreate": body(_CERTIFICATION_FIELDS, ("name",)),
     "CertificationUpdate": body(_CERTIFICATION_FIELDS),
     "UserCreate": body({"email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 254,
-                                  "pattern": NO_NUL},
+                                  "pattern": SINGLE_LINE_PATTERN},
                         **_USER_FIELDS,
                         "invite": {"type": "boolean",
                                    "description": "Mail an invitation to set a password."}},
@@ -167,6 +169,6 @@ BODIES = {
     "EnrollmentUpdate": body({**_ENROLLMENT_FIELDS, "reopen": {
         "type": "boolean", "default": False,
         "description": "true: move a completed enrollment back to enrolled/in_progress on purpose."}}),
-    "Revoke": body({"reason": text(1000, min_length=1)}, ("reason",)),
+    "Revoke": body({"reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
     "Empty": body({}),
 }

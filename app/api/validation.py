@@ -11,6 +11,8 @@ import math
 import re
 from datetime import UTC, date, datetime
 
+from app.rules import plain_text
+from app.rules.plain_text import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
 from app.services.errors import ValidationError
 
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -68,9 +70,15 @@ def _string_problem(value: str, schema: dict) -> str | None:
             f"At least {schema['minLength']} characters."
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         return f"At most {schema['maxLength']} characters."
-    if "pattern" in schema and not re.search(schema["pattern"], value):
-        return "Contains characters that are not allowed." if "\x00" in value else \
-            f"Must match {schema['pattern']}."
+    pattern = schema.get("pattern")
+    if pattern in (SINGLE_LINE_PATTERN, MULTI_LINE_PATTERN):
+        # Our text patterns go through the shared rule: it names the character, and Python's `$` would
+        # let a final line break through.
+        message = plain_text.problem(value, multiline=pattern == MULTI_LINE_PATTERN)
+        if message:
+            return message
+    elif pattern and not re.search(pattern, value):
+        return f"Must match {pattern}."
     fmt = schema.get("format")
     if fmt == "date-time":
         return None if _DATE_TIME.match(value) and _parses(datetime, value) else \

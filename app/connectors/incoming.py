@@ -5,8 +5,9 @@ Accepted envelope (Standard Webhooks style)::
     {"type": "completion.record" | "enrollment.upsert", "timestamp": "...", "data": {...}}
 
 ``data``: ``email`` (required), ``name``/``department`` (for learners Laurel creates), ``course_code`` or
-``course_external_id`` (one required), ``score`` (0-100), ``completed_at`` (ISO 8601; default now),
-and for ``enrollment.upsert`` ``status`` (enrolled | in_progress | completed | withdrawn) and ``progress``.
+``course_external_id`` (one required), ``score`` (0-100), ``completed_at`` (ISO 8601; default now; from
+2000-01-01 to now + 5 minutes), and for ``enrollment.upsert`` ``status`` (enrolled | in_progress |
+completed | withdrawn) and ``progress``. Every text field is a single line (no control characters).
 Every refusal is an ``IncomingError`` carrying the HTTP status and a JSON-ready body.
 """
 
@@ -20,9 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.connectors import signing
+from app.rules import completion_dates, plain_text
 
 EVENT_TYPES = ("completion.record", "enrollment.upsert")
 STATUSES = ("enrolled", "in_progress", "completed", "withdrawn")
+TEXT_FIELDS = ("email", "name", "department", "course_code", "course_external_id", "status")
 MAX_BODY = 256 * 1024
 
 
@@ -113,8 +116,9 @@ def _when(value: Any, fields: dict[str, str]) -> datetime | None:
         fields["completed_at"] = "Use ISO 8601, e.g. 2026-03-31T14:00:00Z."
         return None
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if moment > datetime.now(UTC):
-        fields["completed_at"] = "completed_at is in the future."
+    message = completion_dates.problem(moment)
+    if message:
+        fields["completed_at"] = message
     return moment
 
 
@@ -147,6 +151,8 @@ def parse(webhook_id: str, body: bytes) -> Incoming:
     name = str(data.get("name") or "").strip()
     if len(name) > 200:
         fields["name"] = "At most 200 characters."
+    # Names and codes are single-line text here as everywhere (a line break would reach mail headers).
+    fields.update(plain_text.field_problems({k: data[k] for k in TEXT_FIELDS if k in data}))
     if fields:
         raise IncomingError(422, "invalid_payload", "The payload has invalid fields.", fields)
     return Incoming(

@@ -24,6 +24,9 @@ COLUMNS = ("email", "name", "department", "course_code", "status", "score", "com
 REQUIRED = ("email", "course_code")
 MAX_ROWS = 20000
 STATEMENT_TIMEOUT_MS = 60_000
+#: No import column holds more than a few hundred characters, so a longer cell is refused anyway; cutting
+#: it here keeps one huge value under the csv module's field limit (which would end the whole file).
+MAX_CELL = 1000
 
 
 class SourceError(Exception):
@@ -47,7 +50,8 @@ def _cell(value: Any) -> str:
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    text_value = str(value)
+    return text_value if len(text_value) <= MAX_CELL else text_value[: MAX_CELL + 1]
 
 
 def fetch_rows(url: str, query: str, *, limit: int = MAX_ROWS) -> list[dict[str, str]]:

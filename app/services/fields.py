@@ -11,6 +11,9 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from app.rules import plain_text
+from app.services.errors import ValidationError
+
 
 def check_fields(fields: Mapping[str, Any], checks: Mapping[str, Callable[[Any], Any]]
                  ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -26,8 +29,15 @@ def check_fields(fields: Mapping[str, Any], checks: Mapping[str, Callable[[Any],
     return values, errors
 
 
-def clean_text(value: object, max_length: int, *, required: bool = False, label: str = "a value") -> str:
+def clean_text(value: object, max_length: int, *, required: bool = False, label: str = "a value",
+               multiline: bool = False) -> str:
+    """Stripped text within `max_length`; single-line unless `multiline` (app.rules.plain_text)."""
     text = "" if value is None else str(value).strip()
+    if multiline:
+        text = plain_text.normalise_newlines(text)
+    problem = plain_text.problem(text, multiline=multiline)
+    if problem:
+        raise ValueError(problem)
     if required and not text:
         raise ValueError(f"Enter {label}.")
     if len(text) > max_length:
@@ -106,3 +116,13 @@ def like_pattern(search: str) -> str:
     """A lower-cased LIKE pattern matching `search` anywhere (wildcards in it are escaped with \\)."""
     escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def checked_text(value: str, field: str, *, multiline: bool = False) -> str:
+    """`value` (new lines normalised when multi-line), or ValidationError({field: why})."""
+    if multiline:
+        value = plain_text.normalise_newlines(value)
+    message = plain_text.problem(value, multiline=multiline)
+    if message:
+        raise ValidationError({field: message})
+    return value

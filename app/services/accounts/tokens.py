@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.database import utcnow
 from app.extensions import db
 from app.models import ApiToken, User
+from app.rules import plain_text
 from app.services import audit
 
 TOKEN_PREFIX = "lau_"  # noqa: S105 (a public marker, not a secret)
@@ -24,6 +25,9 @@ def create_token(user: User, name: str, actor: audit.Actor = None) -> tuple[ApiT
     name = name.strip()
     if not name:
         raise ValueError("Give the token a name.")
+    problem = plain_text.problem(name)
+    if problem:
+        raise ValueError(problem)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name[:100], token_hash=_digest(secret), prefix=secret[:10])
     db.session.add(token)

@@ -16,6 +16,7 @@ from app.models import ROLES, User
 from app.queue import enqueue_after_commit
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
+from app.services.fields import checked_text
 from app.services.messaging import outbox
 
 MIN_PASSWORD = 8
@@ -63,8 +64,17 @@ def _check_role(role: str) -> str:
     return role
 
 
+def _clean_name(name: str, empty: str) -> str:
+    name = checked_text(name.strip(), "name")
+    if not name:
+        raise ValidationError({"name": empty})
+    if len(name) > 200:
+        raise ValidationError({"name": "At most 200 characters."})
+    return name
+
+
 def _clean_department(department: str | None) -> str | None:
-    department = (department or "").strip()
+    department = checked_text((department or "").strip(), "department")
     if len(department) > 120:
         raise ValidationError({"department": "At most 120 characters."})
     return department or None
@@ -74,11 +84,7 @@ def create_user(email: str, name: str, role: str = "learner", department: str | 
                 actor: audit.Actor = None, password: str | None = None) -> User:
     """Create a user; raises ValidationError (nothing changed) on bad input or a taken email."""
     email = normalise_email(email)
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Enter the person's name."})
-    if len(name) > 200:
-        raise ValidationError({"name": "At most 200 characters."})
+    name = _clean_name(name, "Enter the person's name.")
     if find_by_email(email) is not None:
         raise ValidationError({"email": "A user with this email already exists."})
     user = User(email=email, name=name, role=_check_role(role), department=_clean_department(department))
@@ -194,10 +200,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def update_profile(user: User, name: str, reminder_emails: bool) -> None:
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Enter your name."})
-    user.name = name[:200]
+    user.name = _clean_name(name, "Enter your name.")
     user.reminder_emails = reminder_emails
     audit.record(user, "user.profile_updated", "user", user.id, "Profile updated")
 
@@ -209,25 +212,22 @@ def _active_admins() -> int:
 
 def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
                 department: str | None = None, active: bool | None = None, name: str | None = None) -> None:
-    """Admin edit of a user. Refuses to remove the last active admin."""
+    """Admin edit of a user. Refuses to remove the last active admin. Nothing changes on a refusal."""
     changes: dict[str, object] = {}
     new_role = _check_role(role) if role is not None else user.role
+    # Cleaned before anything is assigned: a bad name must not leave a changed role behind.
+    new_department = _clean_department(department) if department is not None else user.department
+    new_name = user.name if name is None or not name.strip() else _clean_name(name, "Enter the name.")
     new_active = user.active if active is None else active
     if user.role == "admin" and user.active and (new_role != "admin" or not new_active) \
             and _active_admins() <= 1:
         raise NotAllowed("This is the last active admin: make someone else admin first.")
-    if role is not None and role != user.role:
-        changes["role"] = [user.role, role]
-        user.role = role
+    if new_role != user.role:
         end_sessions(user)  # new rights start with a fresh login
-    if department is not None:
-        cleaned = _clean_department(department)
-        if cleaned != user.department:
-            changes["department"] = [user.department, cleaned]
-            user.department = cleaned
-    if name is not None and name.strip() and name.strip() != user.name:
-        changes["name"] = [user.name, name.strip()]
-        user.name = name.strip()[:200]
+    for key, value in (("role", new_role), ("department", new_department), ("name", new_name)):
+        if value != getattr(user, key):
+            changes[key] = [getattr(user, key), value]
+            setattr(user, key, value)
     if active is not None and active != user.active:
         changes["active"] = [user.active, active]
         user.active = active

@@ -16,6 +16,7 @@ from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certification
 from app.models.template import ASSET_ROLES, ORIENTATIONS, PAGE_SIZES, CertificateTemplate, TemplateAsset
+from app.rules import plain_text
 from app.services import audit
 from app.services.documents.rendering import Design, design_of, image_data_uri
 from app.services.errors import NotAllowed, ValidationError
@@ -51,7 +52,11 @@ def format_errors(errors: list[TemplateError]) -> dict[str, str]:
 
 def _clean(values: dict[str, Any], current: CertificateTemplate | None = None) -> dict[str, Any]:
     name = (values.get("name") or "").strip()
-    errors: dict[str, str] = {}
+    html = plain_text.normalise_newlines(values.get("html") or "")
+    css = plain_text.normalise_newlines(values.get("css") or "")
+    errors = plain_text.field_problems({"name": name, "html": html, "css": css}, multiline=("html", "css"))
+    if errors:
+        raise ValidationError(errors)
     if not name:
         errors["name"] = "A name is required."
     elif len(name) > 120:
@@ -67,7 +72,6 @@ def _clean(values: dict[str, Any], current: CertificateTemplate | None = None) -
     orientation = values.get("orientation") or "landscape"
     if orientation not in ORIENTATIONS:
         errors["orientation"] = f"Choose one of {', '.join(ORIENTATIONS)}."
-    html, css = values.get("html") or "", values.get("css") or ""
     if not html.strip():
         errors["html"] = "The template needs some HTML."
     else:
@@ -155,8 +159,9 @@ def upload_asset(template: CertificateTemplate, role: str, filename: str, data: 
     if old is not None:
         template.assets.remove(old)
         db.session.flush()
-    asset = TemplateAsset(role=role, filename=(filename or role)[-200:], content_type=content_type,
-                          size=len(data), storage_key=key)
+    # The browser's file name is kept for display only: cleaned to one line rather than refused.
+    asset = TemplateAsset(role=role, filename=plain_text.flatten(filename or role)[-200:],
+                          content_type=content_type, size=len(data), storage_key=key)
     template.assets.append(asset)
     db.session.flush()
     audit.record(actor, "template.asset_uploaded", "certificate_template", template.id,

@@ -28,6 +28,7 @@ from app.connectors.moodle import (
 from app.extensions import db
 from app.models import Completion, Course, Enrollment, User
 from app.models.integration import Integration, SyncRun
+from app.rules import plain_text
 from app.services.accounts import users as accounts
 from app.services.integrations import registry as integrations
 from app.services.integrations.sync_items import actor_for, item
@@ -135,7 +136,10 @@ def _course(integration: Integration, source: str, mc: MoodleCourse) -> str:
     fields = {
         "title": (mc.fullname or mc.shortname)[:200],
         "category": mc.category_name[:80] or None,
-        "description": html.unescape(_TAGS.sub(" ", mc.summary or "")).strip()[:5000],
+        # HTML whitespace means nothing: stray control characters in a summary are cleaned, not refused.
+        # Names and codes are refused (the item fails with the reason) by the catalog's own rules.
+        "description": plain_text.clean_multiline(html.unescape(_TAGS.sub(" ", mc.summary or "")))
+        .strip()[:5000],
     }
     actor = actor_for(integration)
     course = _find_course(source, mc.id)

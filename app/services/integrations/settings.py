@@ -17,6 +17,7 @@ from app.connectors.oauth2 import AUTH_TYPES
 from app.extensions import db
 from app.models import Certification
 from app.models.integration import OUTGOING_TYPES, SYNC_TYPES, Integration
+from app.rules import plain_text
 from app.services.errors import ValidationError
 
 EVENT_TYPES = (
@@ -59,6 +60,7 @@ CONFIG_FIELDS = {
 # where the file integrations read or write (app.services.integrations.locations)
 LOCATIONS = ("folder", "s3")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+MULTI_LINE_FIELDS = ("query",)
 REQUIRED_SECRETS = {"slack": ("webhook_url",), "moodle": ("moodle_token",), "sql": ("database_url",)}
 
 
@@ -98,7 +100,8 @@ def _event_types(value: object, errors: dict) -> list[str]:
 
 def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
     """Validate a create/update; returns attribute values, `config` and `secrets` (only those given)."""
-    errors: dict[str, str] = {}
+    # Every value is one line (names, URLs, header names, secrets sent as HTTP headers), but the query.
+    errors: dict[str, str] = plain_text.field_problems(fields, multiline=MULTI_LINE_FIELDS)
     values: dict = {}
     if existing is None or "name" in fields:
         values["name"] = _text(fields, "name", 120)

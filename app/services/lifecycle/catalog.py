@@ -62,7 +62,7 @@ def _clean_course(fields: dict, course: Course | None) -> dict:
         "code": lambda v: clean_text(v, 40, required=True, label="a course code"),
         "title": lambda v: clean_text(v, 200, required=True, label="a title"),
         "category": lambda v: clean_text(v, 80) or None,
-        "description": lambda v: clean_text(v, 5000),
+        "description": lambda v: clean_text(v, 5000, multiline=True),
         "capacity": lambda v: clean_int(v, minimum=1),
         "starts_on": clean_date,
         "ends_on": clean_date,
@@ -187,7 +187,7 @@ def _load(model, ids: list[int], label: str) -> list:
 def _clean_cert_scalars(fields: dict) -> tuple[dict, dict[str, str]]:
     checks = {
         "name": lambda v: clean_text(v, 200, required=True, label="a name"),
-        "description": lambda v: clean_text(v, 5000),
+        "description": lambda v: clean_text(v, 5000, multiline=True),
         "status": _status,
         "min_score": clean_score,
         "validity_months": lambda v: clean_int(v, minimum=1, maximum=1200),

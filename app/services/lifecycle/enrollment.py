@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from app.database import utcnow
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Certificate, Completion, Course, Enrollment, User
+from app.rules import completion_dates
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import check_fields, clean_int, clean_score, isodate, like_pattern
@@ -137,10 +138,7 @@ def _clean_datetime(value: object) -> datetime | None:
             moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             raise ValueError("Use a date and time like 2026-03-31T14:00:00Z.") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if moment > utcnow():
-        raise ValueError("A completion cannot be in the future.")
-    return moment.astimezone(UTC)
+    return completion_dates.check(moment)
 
 
 def _clean(fields: dict) -> dict:

@@ -5,24 +5,29 @@ Format: a header row with `email, name, department, course_code, status, score, 
 - A new learner needs a name; an existing user is matched by email and left as is.
 - status: enrolled | in_progress | completed | withdrawn; empty means completed when completed_at is
   given, enrolled otherwise.
-- completed_at: ISO date (2026-03-31, midnight UTC) or date-time (2026-03-31T14:00:00Z; no offset = UTC).
+- completed_at: ISO date (2026-03-31, midnight UTC) or date-time (2026-03-31T14:00:00Z; no offset = UTC),
+  from 2000-01-01 to now (plus 5 minutes of clock skew): `app.rules.completion_dates`.
   A completed row without completed_at is accepted: it records a completion at import time unless the
   enrollment is already completed, so importing the same file twice still changes nothing.
 - One row per learner x course: a second row for the same pair is an error.
+- Every cell is one line of text: control characters (even quoted line breaks) make the row an error.
+- Nothing in the file raises: bad bytes, a field over the csv module's limit or broken quoting end the
+  file with an error on that line (the upload view also caps the size at 5 MB).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from app.database import utcnow
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Completion, Course, Enrollment, User
+from app.rules import completion_dates, plain_text
 from app.services import audit
 from app.services.accounts import users as accounts
 from app.services.errors import NotAllowed, ValidationError
@@ -32,6 +37,7 @@ from app.services.lifecycle import enrollment
 COLUMNS = ("email", "name", "department", "course_code", "status", "score", "completed_at")
 REQUIRED_COLUMNS = ("email", "course_code")
 MAX_ROWS = 20000
+SHOWN_CHARS = 60  # a cell quoted back in an error message is cut here
 SAMPLE_CSV = """email,name,department,course_code,status,score,completed_at
 lena.fischer@example.com,Lena Fischer,Nursing,FA-101,completed,86,2026-01-15
 lena.fischer@example.com,Lena Fischer,Nursing,FA-102,in_progress,,
@@ -74,19 +80,19 @@ class ImportResult:
 
 
 def parse(file_bytes: bytes) -> ImportPreview:
-    """Validate the whole file; every bad row is reported as (line number, reason)."""
+    """Validate the whole file; every bad row is reported as (line number, reason). Never raises on
+    bad input: undecodable bytes, oversized fields and broken quoting become an error with its line."""
     preview = ImportPreview()
-    try:
-        text = file_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        preview.errors.append((1, f"The file is not UTF-8 text (byte {exc.start})."))
-        return preview
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        preview.errors.append((line, "The file contains a NUL character: is it really a CSV file?"))
+    text = _decode(file_bytes, preview)
+    if text is None:
         return preview
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        preview.errors.append((reader.reader.line_num or 1,
+                               f"The header row cannot be read: {_csv_reason(exc)}"))
+        return preview
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         preview.errors.append((1, f"Missing column(s): {', '.join(missing)}. Expected {', '.join(COLUMNS)}."))
@@ -95,7 +101,7 @@ def parse(file_bytes: bytes) -> ImportPreview:
     courses = {code.lower(): code for code in db.session.scalars(select(Course.code))}
     seen: dict[tuple[str, str], int] = {}
     line = 1
-    for raw in reader:
+    for raw in _records(reader, preview):
         line = reader.line_num
         if len(preview.rows) + len(preview.errors) >= MAX_ROWS:
             preview.errors.append((line, f"Too many rows: at most {MAX_ROWS} per file."))
@@ -119,29 +125,66 @@ def parse(file_bytes: bytes) -> ImportPreview:
     return preview
 
 
+def _decode(file_bytes: bytes, preview: ImportPreview) -> str | None:
+    """The file as text (a UTF-8 BOM is dropped), or None with the error and its line on the preview."""
+    try:
+        return file_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = file_bytes[: exc.start].count(b"\n") + 1
+        preview.errors.append((line, f"The file is not UTF-8 text (byte {exc.start + 1} on line {line})."))
+        return None
+
+
+def _records(reader: csv.DictReader, preview: ImportPreview) -> Iterator[dict]:
+    """The reader's rows; a line the csv module cannot read (a field over its 128 KiB limit, ...) ends
+    the file with an error on that line instead of an exception."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        # DictReader.line_num only moves on a good row: the csv reader's own count names the bad line.
+        preview.errors.append((reader.reader.line_num, f"This line cannot be read: {_csv_reason(exc)} "
+                                                "The rest of the file was not read."))
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    if "field limit" in str(exc):
+        return f"a field is longer than {csv.field_size_limit():,} characters."
+    return f"{exc}."
+
+
+def _shown(value: str) -> str:
+    """A cell quoted in an error message: bounded, and on one line."""
+    value = plain_text.flatten(value)
+    return f"'{value}'" if len(value) <= SHOWN_CHARS else f"'{value[:SHOWN_CHARS]}...'"
+
+
 def _row(line: int, raw: dict, courses: dict[str, str]) -> ImportRow:
     value = {c: (raw.get(c) or "").strip() for c in COLUMNS}
     errors: dict[str, str] = {}
     if None in raw:  # more cells than header columns
         errors["extra"] = "more cells than columns"
+    for column, message in plain_text.field_problems(value).items():
+        errors[column] = f"{column}: {message}"
+    if errors:  # a cell with control characters is not quoted back in the other messages
+        raise ValidationError(errors)
     try:
         email = accounts.normalise_email(value["email"]) if value["email"] else ""
         if not email:
             errors["email"] = "email is empty"
     except ValidationError:
-        email, errors["email"] = "", f"bad email '{value['email']}'"
+        email, errors["email"] = "", f"bad email {_shown(value['email'])}"
     code = courses.get(value["course_code"].lower())
     if code is None:
-        errors["course_code"] = (f"unknown course code '{value['course_code']}'" if value["course_code"]
+        errors["course_code"] = (f"unknown course code {_shown(value['course_code'])}" if value["course_code"]
                                  else "course_code is empty")
     completed_at = _parse_when(value["completed_at"], errors)
     status = value["status"].lower() or ("completed" if completed_at else "enrolled")
     if status not in ENROLLMENT_STATUSES:
-        errors["status"] = f"bad status '{value['status']}' (use {', '.join(ENROLLMENT_STATUSES)})"
+        errors["status"] = f"bad status {_shown(value['status'])} (use {', '.join(ENROLLMENT_STATUSES)})"
     try:
         score = clean_score(value["score"])
     except ValueError:
-        score, errors["score"] = None, f"score '{value['score']}' is not a number from 0 to 100"
+        score, errors["score"] = None, f"score {_shown(value['score'])} is not a number from 0 to 100"
     if len(value["name"]) > 200 or len(value["department"]) > 120:
         errors["name"] = "name (200) or department (120) too long"
     if errors:
@@ -157,11 +200,13 @@ def _parse_when(text: str, errors: dict[str, str]) -> datetime | None:
         moment = (datetime.combine(date.fromisoformat(text), datetime.min.time()) if len(text) == 10
                   else datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
-        errors["completed_at"] = f"unparseable date '{text}' (use 2026-03-31 or 2026-03-31T14:00:00Z)"
+        errors["completed_at"] = (f"unparseable date {_shown(text)} "
+                                  "(use 2026-03-31 or 2026-03-31T14:00:00Z)")
         return None
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if moment > utcnow():
-        errors["completed_at"] = f"completed_at {text} is in the future"
+    message = completion_dates.problem(moment)
+    if message:
+        errors["completed_at"] = f"completed_at {text}: {message[0].lower()}{message[1:]}"
     return moment
 
 

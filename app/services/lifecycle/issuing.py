@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Certificate, Certification, Completion, Enrollment, User
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
-from app.services.fields import isodate
+from app.services.fields import checked_text, isodate
 
 
 @dataclass
@@ -229,7 +229,7 @@ def issue(user: User, certification: Certification, *, actor: audit.Actor, note:
     """Issue one certificate (manual issue when `note` is given). Audited; emits certificate.issued
     (and certificate.renewed). Raises NotAllowed if the learner holds a valid one already (outside its
     renewal window) or that cycle was issued already."""
-    note = (note or "").strip() or None
+    note = checked_text((note or "").strip(), "note", multiline=True) or None
     if note is not None and len(note) > 2000:
         raise ValidationError({"note": "At most 2000 characters."})
     now = now or utcnow()

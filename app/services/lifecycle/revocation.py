@@ -7,6 +7,7 @@ from app.extensions import db
 from app.models import Certificate, User
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
+from app.services.fields import checked_text
 from app.services.lifecycle.certificates import certificate_data, verify_url
 from app.services.messaging import outbox
 
@@ -16,7 +17,7 @@ MAX_REASON = 1000
 def revoke(cert: Certificate, reason: str, *, actor: audit.Actor) -> None:
     """Revoke with a required reason (ValidationError {"reason": ...}); NotAllowed if already revoked.
     Audited, emits certificate.revoked, queues the certificate_revoked mail."""
-    reason = (reason or "").strip()
+    reason = checked_text((reason or "").strip(), "reason", multiline=True)
     if not reason:
         raise ValidationError({"reason": "Give the reason for revoking: verifiers will see it."})
     if len(reason) > MAX_REASON:

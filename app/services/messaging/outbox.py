@@ -8,11 +8,11 @@ Redis) a mail is sent once. Failures are kept on the row with the error and retr
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app, render_template
-from flask_mail import Message
 from sqlalchemy import Select, select, update
 
 from app.database import utcnow
@@ -21,6 +21,7 @@ from app.models import OutboxEmail
 from app.models.notification import MAIL_STATUSES
 from app.queue import enqueue_after_commit
 from app.services import audit
+from app.services.messaging import mail_headers
 
 SEND_JOB = "app.tasks.mail.send_email"
 BACKOFF_SECONDS = (10, 60, 300, 1800, 7200, 21600)
@@ -76,15 +77,25 @@ def claim(email_id: int, now: datetime | None = None) -> OutboxEmail | None:
 
 def send(row: OutboxEmail) -> None:
     """Hand the message to the configured backend; raises on failure."""
-    message = Message(subject=row.subject, recipients=[row.to], body=row.text_body, html=row.html_body,
-                      sender=current_app.config["MAIL_DEFAULT_SENDER"])
-    message.msgId = make_msgid(domain="laurel.local")  # Flask-Mail 0.10 takes no msgId argument
-    for attachment in row.attachments or []:
-        message.attach(attachment["filename"], attachment["content_type"], _attachment_bytes(attachment))
+    # Built with the email package's header API (mail_headers), never Flask-Mail's Message: its headers
+    # are pasted as given, so a CR/LF in a stored name could add a header (issue #11).
+    message = mail_headers.compose(
+        sender=current_app.config["MAIL_DEFAULT_SENDER"], to=row.to, subject=row.subject,
+        text=row.text_body, html=row.html_body, message_id=make_msgid(domain="laurel.local"),
+        attachments=[(a["filename"], a["content_type"], _attachment_bytes(a)) for a in row.attachments or []],
+    )
     if current_app.config["MAIL_BACKEND"] == "file":
         _write_to_folder(row, message)
     else:
-        mail.send(message)
+        _send_smtp(message)
+
+
+def _send_smtp(message: EmailMessage) -> None:
+    """Through Flask-Mail's connection (its server, TLS and login settings); nothing is sent when
+    Flask-Mail suppresses sending (MAIL_SUPPRESS_SEND, or TESTING)."""
+    with mail.connect() as connection:
+        if connection.host is not None:
+            connection.host.send_message(message)
 
 
 def _attachment_bytes(attachment: dict) -> bytes:
@@ -93,7 +104,7 @@ def _attachment_bytes(attachment: dict) -> bytes:
     return get_storage().read(attachment["storage_key"])
 
 
-def _write_to_folder(row: OutboxEmail, message: Message) -> None:
+def _write_to_folder(row: OutboxEmail, message: EmailMessage) -> None:
     """Development backend: keep the message as an .eml file in instance/mail/."""
     folder = Path(current_app.instance_path) / "mail"
     folder.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import AuditEvent, Certificate, User
 from app.services import audit, events
 from app.services.errors import NotAllowed, RateLimited, ValidationError
+from app.services.fields import checked_text
 from app.services.lifecycle.certificates import certificate_data, verify_url
 from app.services.lifecycle.verification import MAX_CODE
 from app.services.messaging import outbox
@@ -119,7 +120,7 @@ def share_by_email(cert: Certificate, recipients: str | list[str], message: str 
     recipients an hour). Audited (the count, not the addresses), counted, emits certificate.shared."""
     _require_holder(cert, actor)
     addresses = parse_recipients(recipients)
-    message = (message or "").strip()
+    message = checked_text((message or "").strip(), "message", multiline=True)
     if len(message) > MAX_MESSAGE:
         raise ValidationError({"message": f"At most {MAX_MESSAGE} characters."})
     limit = current_app.config["SHARE_EMAIL_RATE_LIMIT"]

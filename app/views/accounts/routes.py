@@ -119,10 +119,9 @@ def _render_profile(new_token: str | None = None, status: int = 200, **forms):
 @login_required
 def update_profile():
     form = ProfileForm()
-    if not form.validate_on_submit():
+    if not submit(form, lambda: users.update_profile(current_user, form.name.data,
+                                                     form.reminder_emails.data)):
         return _render_profile(profile_form=form, status=422)
-    users.update_profile(current_user, form.name.data, form.reminder_emails.data)
-    db.session.commit()
     flash("Profile saved.", "success")
     return redirect(url_for("accounts.profile"))
 
@@ -145,7 +144,11 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _render_profile(token_form=form, status=422)
-    _, secret = tokens.create_token(current_user, form.name.data)
+    try:
+        _, secret = tokens.create_token(current_user, form.name.data)
+    except ValueError as exc:  # the service's own rules (e.g. control characters), next to the field
+        form.name.errors.append(str(exc))
+        return _render_profile(token_form=form, status=422)
     db.session.commit()
     return _render_profile(new_token=secret)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.models.template import ASSET_ROLES, ORIENTATIONS, PAGE_SIZES
 from app.services.documents.designer import MAX_IMAGE_BYTES
+from app.web.inputs import Form
 
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
     from wtforms import SelectChoice
@@ -22,7 +22,7 @@ def choices(values, labels=None) -> list:
     return [SelectChoice(v, labels.get(v, v.capitalize() if v.islower() else v)) for v in values]
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     page_size = SelectField("Page size", choices=choices(PAGE_SIZES), default="A4")
     orientation = SelectField("Orientation", choices=choices(ORIENTATIONS), default="landscape")
@@ -32,12 +32,12 @@ class TemplateForm(FlaskForm):
     is_default = BooleanField("Default template for certifications without their own")
 
 
-class AssetForm(FlaskForm):
+class AssetForm(Form):
     role = SelectField("Image for", choices=choices(ASSET_ROLES))
     file = FileField(f"PNG or JPEG, at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB",
                      validators=[FileRequired("Choose an image file.")],
                      render_kw={"accept": "image/png,image/jpeg"})
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     template_id = SelectField("Certificate template", coerce=int)

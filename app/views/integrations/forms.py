@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -16,6 +15,7 @@ from wtforms.validators import Length, Optional
 
 from app.connectors.oauth2 import AUTH_TYPES
 from app.services.integrations.registry import EVENT_TYPES, SECRET_FIELDS
+from app.web.inputs import Form
 
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
     from wtforms import SelectChoice
@@ -67,7 +67,7 @@ def _choices(pairs):
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class IntegrationForm(FlaskForm):
+class IntegrationForm(Form):
     name = StringField("Name", validators=[Length(max=120)])
     url = URLField("Endpoint URL", validators=[Optional(), Length(max=2000)])
     webhook_url = PasswordField("Slack incoming webhook URL", validators=[Optional(), Length(max=2000)])
@@ -154,5 +154,5 @@ class IntegrationForm(FlaskForm):
             getattr(self, name).data = value
 
 
-class ReplayForm(FlaskForm):
+class ReplayForm(Form):
     since = StringField("Failed since (UTC, e.g. 2026-03-01T00:00)", validators=[Length(max=40)])

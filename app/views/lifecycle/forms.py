@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.models import CERTIFICATION_STATUSES, ENROLLMENT_STATUSES
+from app.web.inputs import Form
 
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
     from wtforms import SelectChoice
@@ -28,7 +28,7 @@ def choices(pairs) -> list:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class CourseForm(FlaskForm):
+class CourseForm(Form):
     code = StringField("Code", validators=[DataRequired(message="Enter a course code."), Length(max=40)])
     title = StringField("Title", validators=[DataRequired(message="Enter a title."), Length(max=200)])
     category = StringField("Category", validators=[Optional(), Length(max=80)])
@@ -42,7 +42,7 @@ class CourseForm(FlaskForm):
                                                    "starts_on", "ends_on")}
 
 
-class CertificationForm(FlaskForm):
+class CertificationForm(Form):
     name = StringField("Name", validators=[DataRequired(message="Enter a name."), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     status = SelectField("Status", choices=choices((s, s.capitalize()) for s in CERTIFICATION_STATUSES),
@@ -74,7 +74,7 @@ class CertificationForm(FlaskForm):
         return data
 
 
-class EnrollmentForm(FlaskForm):
+class EnrollmentForm(Form):
     status = SelectField("Status", choices=choices((s, s.replace("_", " ")) for s in ENROLLMENT_STATUSES))
     progress = IntegerField("Progress %", validators=[Optional(), NumberRange(min=0, max=100)])
     score = DecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
@@ -85,16 +85,16 @@ class EnrollmentForm(FlaskForm):
                 "score": float(self.score.data) if self.score.data is not None else None}
 
 
-class ManualIssueForm(FlaskForm):
+class ManualIssueForm(Form):
     certification_id = IntegerField("Certification", validators=[DataRequired()])
     note = TextAreaField("Why is it issued by hand?", validators=[
         DataRequired(message="Write a note: it is kept in the audit log."), Length(max=2000)])
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     reason = TextAreaField("Reason", validators=[
         DataRequired(message="Give the reason for revoking: verifiers will see it."), Length(max=1000)])
 
 
-class ImportUploadForm(FlaskForm):
+class ImportUploadForm(Form):
     file = FileField("CSV file", validators=[FileRequired(message="Choose a CSV file.")])

@@ -1,13 +1,13 @@
 """Sharing forms. Address rules (at most five, valid) live in the service; the form only bounds sizes."""
 
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.services.sharing.shares import MAX_MESSAGE, MAX_RECIPIENTS
+from app.web.inputs import Form
 
 
-class ShareEmailForm(FlaskForm):
+class ShareEmailForm(Form):
     recipients = TextAreaField(
         "Email addresses", validators=[DataRequired(message="Enter at least one email address."),
                                        Length(max=MAX_RECIPIENTS * 260)],
