@@ -74,10 +74,10 @@ def refusal(host: str, addresses: list[IPAddress]) -> str | None:
     blocked = [str(a) for a in addresses if not is_public_address(a)]
     if not blocked:
         return None
+    # The setting comes first: callers may shorten the text (Moodle keeps 200 characters).
     return (
-        f"refusing to connect to {host!r}: it resolves to non-public address(es) {', '.join(blocked)} "
-        f"(loopback, private, link-local and metadata addresses are refused unless the server "
-        f"setting {SETTING}=true, meant for development only)"
+        f"refused by the outgoing-address policy ({SETTING} is off): {host!r} resolves to "
+        f"non-public address(es) {', '.join(blocked)}"
     )
 
 

@@ -122,7 +122,9 @@ def test_sql_source_is_read_only(tmp_path):
 
 def test_sql_url_is_encrypted_and_query_must_select(catalog_one):
     integration, _ = integrations.create(
-        "sql", {"name": "HR", "database_url": "postgresql://ro:pa55word@93.184.215.14/hr", "query": QUERY}, actor="test"
+        "sql",
+        {"name": "HR", "database_url": "postgresql://ro:pa55word@93.184.215.14/hr", "query": QUERY},
+        actor="test",
     )
     db.session.commit()
     raw = db.session.execute(text("SELECT credentials_encrypted FROM integrations")).scalar()
