@@ -78,10 +78,11 @@ def check_url(url: str, *, allow_private: bool, import_dir: Path | None) -> Targ
         parsed = make_url(normalise_url(url))
     except (ArgumentError, ValueError):
         raise SourceError("The database URL is not valid (postgresql://user:password@host/db).") from None
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    # From the name itself: asking SQLAlchemy for the driver would import the dialect the admin named.
+    backend, _, driver = parsed.drivername.partition("+")
     if backend == "postgresql" and driver == "psycopg":
         return _check_postgresql(parsed, allow_private)
-    if backend == "sqlite" and driver == "pysqlite":
+    if backend == "sqlite" and driver in ("", "pysqlite"):
         return _check_sqlite(parsed, import_dir)
     raise SourceError(
         f"Unsupported database {parsed.drivername!r}: only PostgreSQL sources "
