@@ -151,3 +151,32 @@ def test_storage_root_is_checked_again_when_the_storage_is_built(tmp_path):
     link.symlink_to(CODE_TREE / "static")
     with pytest.raises(StorageError, match="static/"):
         build_storage(config, instance)
+
+
+# --------------------------------------------------------------------------- links inside the drop folder
+
+
+def test_drop_folder_done_link_into_static_is_refused(tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "done").symlink_to(CODE_TREE / "static")  # moved files would be served publicly
+    (drop / "a.csv").write_text("email,course_code\n")
+    os.utime(drop / "a.csv", (1, 1))
+    integration, _ = integrations.create("file_drop", _fields("file_drop", str(drop)), actor="test")
+    db.session.commit()
+    result = syncs.test(integration)
+    assert not result["ok"] and "not a link" in result["error"]
+    assert not (CODE_TREE / "static" / "a.csv").exists()
+
+
+def test_drop_folder_skips_linked_csv_files(tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    secret = tmp_path / "private.txt"  # any file on the server, e.g. instance/secret_key
+    secret.write_text("email,course_code\ns3cr3t,FA-101\n")
+    os.utime(secret, (1, 1))
+    (drop / "key.csv").symlink_to(secret)  # would be read and quoted back in failed/key.csv.errors.txt
+    integration, _ = integrations.create("file_drop", _fields("file_drop", str(drop)), actor="test")
+    db.session.commit()
+    result = syncs.test(integration)
+    assert result["ok"] and result["files"] == []
