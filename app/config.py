@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from app.path_policy import UnsafePathError, check_folder
+from app.path_policy import UnsafePathError, check_folder, check_instance
 
 
 class ConfigError(RuntimeError):
@@ -152,6 +152,10 @@ def _storage(env: dict, instance_path: Path) -> dict:
 def load_config(instance_path: Path, env: dict | None = None) -> dict:
     """Build the Flask config dict from the environment, raising ConfigError on bad values."""
     env = dict(os.environ if env is None else env)
+    try:
+        check_instance(instance_path)  # before anything (the secret key) is written there
+    except UnsafePathError as exc:
+        raise ConfigError(str(exc)) from None
     host = env.get("HOST", "127.0.0.1")
     port = _int(env, "PORT", 5000, 1, 65535)
     base_url = _base_url(env.get("BASE_URL"), host, port)

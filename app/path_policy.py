@@ -63,3 +63,21 @@ def check_folder(
             f"the application and its instance folder."
         )
     return path
+
+
+def check_instance(instance_path: str | Path) -> Path:
+    """LAUREL_INSTANCE_PATH must not be in app/, static/ or templates/: it holds the database and the
+    secret key, and static/ is served to anyone. (Its default, ./instance in the project, is fine.)"""
+    path = real_path(instance_path)
+    served_or_code = [
+        (real_path(CODE_TREE / "app"), "the application package (app/)"),
+        (real_path(CODE_TREE / "static"), "static/ (served publicly)"),
+        (real_path(CODE_TREE / "templates"), "templates/"),
+    ]
+    for area, what in served_or_code:
+        if _inside(path, area):
+            raise UnsafePathError(
+                f"LAUREL_INSTANCE_PATH {instance_path} resolves to {path}, inside {what}: "
+                "choose a folder outside the application package, static/ and templates/."
+            )
+    return path

@@ -180,3 +180,17 @@ def test_drop_folder_skips_linked_csv_files(tmp_path):
     db.session.commit()
     result = syncs.test(integration)
     assert result["ok"] and result["files"] == []
+
+
+# --------------------------------------------------------------------------- LAUREL_INSTANCE_PATH
+
+
+def test_instance_folder_may_not_be_in_static_templates_or_app(tmp_path):
+    link = tmp_path / "instance"
+    link.symlink_to(CODE_TREE / "static")
+    inside = (CODE_TREE / "static" / "instance", CODE_TREE / "templates" / "i", CODE_TREE / "app" / "i")
+    for instance in (*inside, link):
+        with pytest.raises(ConfigError, match="LAUREL_INSTANCE_PATH"):
+            load_config(instance, {"SECRET_KEY": "x" * 32})
+        assert not (CODE_TREE / "static" / "instance").exists()
+    assert load_config(CODE_TREE / "instance", {"SECRET_KEY": "x" * 32})  # the default stays fine
