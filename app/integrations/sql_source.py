@@ -55,6 +55,7 @@ class Target:
     url: URL
     connect_args: dict[str, Any] = field(default_factory=dict)
     sqlite_path: Path | None = None
+    addresses: tuple[egress.IPAddress, ...] = ()
 
 
 def normalise_url(url: str) -> str:
@@ -66,13 +67,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def check_url(url: str, *, allow_private: bool, import_dir: Path | None) -> Target:
+def check_url(
+    url: str, *, allow_private: bool, import_dir: Path | None, own_database: str | None = None
+) -> Target:
     """Validate a source URL against the outgoing policy; raise SourceError with the reason.
 
     PostgreSQL (psycopg) only, on a network host whose every address is public (unless
     OUTGOING_ALLOW_PRIVATE); the address checked is the one connected to (``hostaddr``), so DNS
     cannot change in between. SQLite only for a file whose real path is in ``import_dir``
-    (SQL_IMPORT_DIR, already checked to be outside the code tree and instance/).
+    (SQL_IMPORT_DIR, already checked to be outside the code tree and instance/). Laurel's own
+    database (``own_database``) is never a source, even where the policy would allow its address.
     """
     try:
         parsed = make_url(normalise_url(url))
@@ -81,14 +85,42 @@ def check_url(url: str, *, allow_private: bool, import_dir: Path | None) -> Targ
     # From the name itself: asking SQLAlchemy for the driver would import the dialect the admin named.
     backend, _, driver = parsed.drivername.partition("+")
     if backend == "postgresql" and driver == "psycopg":
-        return _check_postgresql(parsed, allow_private)
-    if backend == "sqlite" and driver in ("", "pysqlite"):
-        return _check_sqlite(parsed, import_dir)
-    raise SourceError(
+        target = _check_postgresql(parsed, allow_private)
+    elif backend == "sqlite" and driver in ("", "pysqlite"):
+        target = _check_sqlite(parsed, import_dir)
+    else:
+        raise _unsupported(parsed, import_dir)
+    if own_database and _is_own(target, own_database):
+        raise SourceError("This is Laurel's own database: it cannot be a source.")
+    return target
+
+
+def _unsupported(parsed: URL, import_dir: Path | None) -> SourceError:
+    return SourceError(
         f"Unsupported database {parsed.drivername!r}: only PostgreSQL sources "
         "(postgresql://user:password@host:5432/database) are supported"
         + (", and SQLite files in SQL_IMPORT_DIR." if import_dir else ".")
     )
+
+
+def _is_own(target: Target, own_database: str) -> bool:
+    """Does ``target`` name the database Laurel itself runs on (same file, or same server and name)?"""
+    own = make_url(normalise_url(own_database))
+    if target.sqlite_path is not None:
+        return own.drivername.startswith("sqlite") and bool(own.database) and (
+            Path(os.path.realpath(own.database)) == target.sqlite_path
+        )
+    if not own.drivername.startswith("postgresql") or own.database != target.url.database:
+        return False
+    if (own.port or 5432) != (target.url.port or 5432):
+        return False
+    try:
+        theirs = set(egress.resolve(own.host or "localhost", own.port or 5432))
+    except egress.HostUnresolvable:
+        return False
+    ours = set(target.addresses)
+    # 127.0.0.1 and ::1 (or a unix socket) are one machine for this purpose.
+    return bool(ours & theirs) or (all(a.is_loopback for a in ours) and all(a.is_loopback for a in theirs))
 
 
 def _check_postgresql(parsed: URL, allow_private: bool) -> Target:
@@ -108,7 +140,7 @@ def _check_postgresql(parsed: URL, allow_private: bool) -> Target:
         raise SourceError(f"The database host is not allowed: {exc}") from None
     # hostaddr pins the checked address: libpq connects there and does not resolve host again.
     args = {"connect_timeout": 10, "hostaddr": str(addresses[0])}
-    return Target("postgresql", parsed, args)
+    return Target("postgresql", parsed, args, addresses=tuple(addresses))
 
 
 def _check_sqlite(parsed: URL, import_dir: Path | None) -> Target:
@@ -171,13 +203,19 @@ def scrub(message: str, rows: list[Mapping[str, str]]) -> str:
 
 
 def fetch_rows(
-    url: str, query: str, *, allow_private: bool, import_dir: Path | None, limit: int = MAX_ROWS
+    url: str,
+    query: str,
+    *,
+    allow_private: bool,
+    import_dir: Path | None,
+    own_database: str | None = None,
+    limit: int = MAX_ROWS,
 ) -> list[dict[str, str]]:
     """Run ``query`` read-only and return up to ``limit`` rows as text cells keyed by lower-cased column.
 
     The URL is checked again here (not only when saved): DNS and SQL_IMPORT_DIR may have changed.
     """
-    target = check_url(url, allow_private=allow_private, import_dir=import_dir)
+    target = check_url(url, allow_private=allow_private, import_dir=import_dir, own_database=own_database)
     try:
         engine = _engine(target)
     except (ArgumentError, ImportError):

@@ -84,6 +84,11 @@ def sql_import_dir() -> Path | None:
         return None
 
 
+def own_database() -> str:
+    """Laurel's own database URL: never acceptable as a SQL source."""
+    return str(current_app.config["SQLALCHEMY_DATABASE_URI"])
+
+
 def check_folder(folder: str) -> Path:
     """A drop/export folder's real path; UnsafePathError when it is inside the code tree or instance/."""
     return path_policy.check_folder(folder, current_app.instance_path)
@@ -110,7 +115,9 @@ def _check_url(url: str, errors: dict, key: str) -> None:
 def _check_database_url(url: str, errors: dict) -> None:
     # The same check runs again before each connection (app.integrations.sql_source.fetch_rows).
     try:
-        sql_source.check_url(url, allow_private=allow_private(), import_dir=sql_import_dir())
+        sql_source.check_url(
+            url, allow_private=allow_private(), import_dir=sql_import_dir(), own_database=own_database()
+        )
     except sql_source.SourceError as exc:
         errors["database_url"] = str(exc)
 

@@ -251,6 +251,7 @@ def _fetch_sql(integration: Integration, limit: int = sql_source.MAX_ROWS) -> li
         integration.config["query"],
         allow_private=integration_settings.allow_private(),
         import_dir=integration_settings.sql_import_dir(),
+        own_database=integration_settings.own_database(),
         limit=limit,
     )
 

@@ -220,3 +220,26 @@ def test_query_error_masks_quoted_values_but_keeps_the_query_s_names():
     assert sql_source.query_error(error, 'SELECT CAST("pw" AS integer)') == (
         'invalid input syntax for type integer: "…" near "pw"'
     )
+
+
+# --------------------------------------------------------------------------- Laurel's own database
+
+
+def test_laurels_own_database_is_never_a_source_even_where_private_is_allowed(app, allow_private):
+    own = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not own.startswith("postgresql"):
+        pytest.skip("PostgreSQL run only (the SQLite case is below)")
+    from sqlalchemy.engine import make_url
+
+    url = make_url(own)
+    for spelling in (own, url.set(host="localhost").render_as_string(hide_password=False)):
+        assert "own database" in _save_error(spelling)
+
+
+def test_laurels_own_sqlite_file_is_never_a_source(tmp_path):
+    own = _sqlite_file(tmp_path / "laurel.db")
+    (tmp_path / "alias.db").symlink_to(own)
+    for url in (f"sqlite:///{own}", f"sqlite:///{tmp_path}/alias.db"):
+        with pytest.raises(sql_source.SourceError, match="own database"):
+            sql_source.check_url(url, allow_private=True, import_dir=tmp_path.resolve(),
+                                 own_database=f"sqlite:///{own}")
