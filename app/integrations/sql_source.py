@@ -136,8 +136,10 @@ def _check_postgresql(parsed: URL, allow_private: bool) -> Target:
         raise SourceError(f"The URL option(s) {', '.join(unknown)} are not allowed (allowed: {allowed}).")
     try:
         addresses = egress.check_host(host, parsed.port or 5432, allow_private=allow_private)
-    except (egress.AddressRefused, egress.HostUnresolvable) as exc:
+    except egress.AddressRefused as exc:
         raise SourceError(f"The database host is not allowed: {exc}") from None
+    except egress.HostUnresolvable as exc:
+        raise SourceError(f"Cannot reach the database host: {exc}") from None
     # hostaddr pins the checked address: libpq connects there and does not resolve host again.
     args = {"connect_timeout": 10, "hostaddr": str(addresses[0])}
     return Target("postgresql", parsed, args, addresses=tuple(addresses))
