@@ -267,3 +267,12 @@ def test_sql_source_run_is_refused_at_connect_time(app, allow_private, listener,
     run = db.session.scalars(select(SyncRun)).one()
     assert run.status == "failed" and "OUTGOING_ALLOW_PRIVATE" in run.message
     assert not _accepted(listener)
+
+
+def test_moodle_client_built_without_a_session_follows_the_policy_too(receiver):
+    from app.integrations.moodle import MoodleClient, MoodleError
+
+    with MoodleClient(receiver.url, "t", timeout=5) as client, pytest.raises(MoodleError) as caught:
+        client.site_info()
+    assert "OUTGOING_ALLOW_PRIVATE" in caught.value.plain_message
+    assert receiver.requests == []
