@@ -32,6 +32,10 @@ REFUSED_HOSTS = [
     "fe80::1",
     "100.64.0.1",
     "2130706433",  # 127.0.0.1 spelled as one number
+    "0177.0.0.1",  # ... in octal
+    "127.1",  # ... shortened
+    "::",  # the IPv6 unspecified address
+    "fd00::1",  # IPv6 unique-local (private)
 ]
 
 
