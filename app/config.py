@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.path_policy import UnsafePathError, check_folder, check_instance
+
 
 class ConfigError(RuntimeError):
     """A configuration value is missing or invalid."""
@@ -103,7 +105,27 @@ def _secret_key(raw: str | None, instance_path: Path) -> str:
     return key
 
 
-def _storage(env: dict) -> dict:
+def _outgoing_allow_private(env: dict) -> bool:
+    """OUTGOING_ALLOW_PRIVATE, or its deprecated alias WEBHOOKS_ALLOW_PRIVATE (the policy covers every
+    outgoing connection, not only webhooks: app/connectors/egress.py)."""
+    if env.get("OUTGOING_ALLOW_PRIVATE") is not None:
+        return _bool(env, "OUTGOING_ALLOW_PRIVATE", False)
+    return _bool(env, "WEBHOOKS_ALLOW_PRIVATE", False)
+
+
+def _local_folder(env: dict, name: str, instance_path: Path, allow: Path | None = None) -> str | None:
+    """A folder setting that must stay out of the code tree and instance/ (app/path_policy.py)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        check_folder(raw, instance_path, label=name, allow=allow)
+    except UnsafePathError as exc:
+        raise ConfigError(str(exc)) from None
+    return raw
+
+
+def _storage(env: dict, instance_path: Path) -> dict:
     """Where PDFs and uploads go (app/documents/storage.py): local files, or an S3-compatible bucket."""
     backend = (env.get("STORAGE_BACKEND") or "local").strip().lower()
     if backend not in {"local", "s3"}:
@@ -116,7 +138,8 @@ def _storage(env: dict) -> dict:
         raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET")
     return {
         "STORAGE_BACKEND": backend,
-        "STORAGE_ROOT": env.get("STORAGE_ROOT") or None,  # default: instance/files
+        # default: instance/files, the one place inside instance/ a storage root may be
+        "STORAGE_ROOT": _local_folder(env, "STORAGE_ROOT", instance_path, allow=instance_path / "files"),
         "S3_BUCKET": bucket,
         "S3_ENDPOINT_URL": endpoint,
         "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or None,
@@ -129,6 +152,10 @@ def _storage(env: dict) -> dict:
 def load_config(instance_path: Path, env: dict | None = None) -> dict:
     """Build the Flask config dict from the environment, raising ConfigError on bad values."""
     env = dict(os.environ if env is None else env)
+    try:
+        check_instance(instance_path)  # before anything (the secret key) is written there
+    except UnsafePathError as exc:
+        raise ConfigError(str(exc)) from None
     host = env.get("HOST", "127.0.0.1")
     port = _int(env, "PORT", 5000, 1, 65535)
     base_url = _base_url(env.get("BASE_URL"), host, port)
@@ -174,12 +201,14 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,  # we call csrf.protect() ourselves: bearer-token API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; pages left open for hours still post
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 10, 1, 500) * 1024 * 1024,
-        **_storage(env),
+        **_storage(env, instance_path),
         # Integrations (docs/integrations.md): Fernet keys, newest first, comma-separated; unset = a key
-        # derived from SECRET_KEY. WEBHOOKS_ALLOW_PRIVATE lets deliveries reach private/loopback hosts
-        # (dev/tests only).
+        # derived from SECRET_KEY. OUTGOING_ALLOW_PRIVATE (alias: WEBHOOKS_ALLOW_PRIVATE, deprecated) lets
+        # every outgoing connection reach private/loopback hosts (dev/tests only). SQL_IMPORT_DIR: the
+        # only folder SQLite sources may be read from (unset = SQLite sources refused).
         "INTEGRATIONS_ENCRYPTION_KEYS": (env.get("INTEGRATIONS_ENCRYPTION_KEYS") or "").strip() or None,
-        "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "WEBHOOKS_ALLOW_PRIVATE", False),
+        "OUTGOING_ALLOW_PRIVATE": _outgoing_allow_private(env),
+        "SQL_IMPORT_DIR": _local_folder(env, "SQL_IMPORT_DIR", instance_path),
         "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
         # How long incoming hook receipts (webhook id + signed-content hash) are kept: a replay within it
         # answers 409. Longer than senders' retry schedules, or a late retry would be applied twice.

@@ -58,6 +58,9 @@ def check_folder(folder: str) -> Path:
             (path / sub).mkdir(exist_ok=True)
         except OSError as exc:
             raise FolderError(f"Cannot create {path / sub}: {exc.strerror}") from None
+        if (path / sub).is_symlink():
+            # A link would move imported files (learner data) wherever it points, static/ included.
+            raise FolderError(f"{path / sub} must be a folder, not a link.")
     return path
 
 
@@ -68,7 +71,11 @@ def ready_files(folder: str, settle_seconds: float = 5.0, now: float | None = No
     files = [
         p
         for p in path.iterdir()
-        if p.is_file() and p.suffix.lower() == ".csv" and current - p.stat().st_mtime >= settle_seconds
+        # Links are skipped: one could make the import read (and report) any file on the server.
+        if p.is_file()
+        and not p.is_symlink()
+        and p.suffix.lower() == ".csv"
+        and current - p.stat().st_mtime >= settle_seconds
     ]
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 

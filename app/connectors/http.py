@@ -1,5 +1,9 @@
 """SSRF-safe outgoing HTTP for webhooks, connectors and OAuth2 token requests.
 
+The address policy itself (what counts as public, the OUTGOING_ALLOW_PRIVATE message) lives in
+app.connectors.egress, shared with the SQL source and the S3 endpoints; this module applies it
+to HTTP.
+
 Built on requests-hardened: its adapter resolves the host once, checks the address and connects to
 that very address (pinning it, with Host/SNI/certificate checks still using the hostname), so a DNS
 answer cannot change between the check and the connect. Two things it does not do, added here:
@@ -15,7 +19,6 @@ receiver can neither bounce us to an internal address nor exhaust our memory.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,18 +28,13 @@ from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
+from app.connectors import egress
+from app.connectors.egress import IPAddress, is_public_address
+
 DEFAULT_TIMEOUT = 15.0  # seconds, from the Standard Webhooks guidance
 MAX_BODY_BYTES = 64 * 1024  # what we keep of a response body (for logs and the UI)
 USER_AGENT = "Laurel-Webhooks/1.0"
 ALLOWED_SCHEMES = ("http", "https")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# Ranges Python's is_global still calls global but that reach internal or translated networks.
-_EXTRA_BLOCKED = tuple(
-    ipaddress.ip_network(n)
-    for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "192.88.99.0/24", "100.64.0.0/10")
-)
 
 
 class UnsafeURLError(requests.RequestException):
@@ -48,28 +46,12 @@ class UnsafeURLError(requests.RequestException):
     """
 
 
-def is_public_address(ip: IPAddress) -> bool:
-    """True if ``ip`` is a globally routable unicast address we may connect to."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 is loopback in disguise: judge the embedded IPv4 address.
-        ip = ip.ipv4_mapped
-    if not ip.is_global or ip.is_multicast:
-        return False
-    return not any(ip in net for net in _EXTRA_BLOCKED)
-
-
 def resolve_addresses(host: str, port: int) -> list[IPAddress]:
-    """Resolve ``host`` (name or IP literal) to every IPv4/IPv6 address it has."""
+    """Resolve ``host`` (name or IP literal) to every IPv4/IPv6 address it has (egress.resolve)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise requests.exceptions.ConnectionError(f"cannot resolve host {host!r}: {exc}") from exc
-    addresses: list[IPAddress] = []
-    for family, _type, _proto, _canon, sockaddr in infos:
-        if family in (socket.AF_INET, socket.AF_INET6):
-            # sockaddr[0] may carry an IPv6 zone ("fe80::1%eth0"); the zone is not part of the address.
-            addresses.append(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
-    return addresses
+        return egress.resolve(host, port)
+    except egress.HostUnresolvable as exc:
+        raise requests.exceptions.ConnectionError(str(exc)) from None
 
 
 def _host_and_port(url: str) -> tuple[str, int]:
@@ -96,15 +78,9 @@ def check_url(url: str, *, allow_private: bool = False) -> list[IPAddress]:
     """
     host, port = _host_and_port(url)
     addresses = resolve_addresses(host, port)
-    if not addresses:
-        raise requests.exceptions.ConnectionError(f"host {host!r} has no IPv4/IPv6 address")
-    if not allow_private:
-        blocked = [str(a) for a in addresses if not is_public_address(a)]
-        if blocked:
-            raise UnsafeURLError(
-                f"refusing to connect to {host!r}: it resolves to non-public address(es) "
-                f"{', '.join(blocked)}"
-            )
+    reason = None if allow_private else egress.refusal(host, addresses)
+    if reason:
+        raise UnsafeURLError(reason)
     return addresses
 
 

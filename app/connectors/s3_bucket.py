@@ -4,9 +4,11 @@ No database and no Flask here: callers pass plain settings (decrypted keys inclu
 :class:`BucketError` with a message an admin can act on ("the bucket does not exist", "access
 denied") instead of botocore's exception zoo.
 
-The endpoint URL is checked against the SSRF policy by the caller (app.services.buckets) before a
-client is built: boto3 makes its own connections, so the check cannot be pinned to the connect the
-way the webhook session does it (see docs/integrations.md).
+The endpoint URL is checked against the outgoing-address policy (app.connectors.egress) by the
+caller (app.services.integrations.locations) before a client is built, and again by the client itself before
+every request it sends (a ``before-send`` hook, unless ``allow_private``). boto3 makes its own
+connections, so the check cannot be pinned to the connect the way the webhook session does it;
+re-checking per request leaves only the resolver's own window (see docs/integrations.md).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from app.connectors import egress
 from app.connectors.file_drop import DONE, FAILED, DropFile, check_size
 
 
@@ -31,6 +35,7 @@ class BucketSettings:
     endpoint_url: str | None = None
     access_key_id: str | None = None
     secret_access_key: str | None = None
+    allow_private: bool = False  # OUTGOING_ALLOW_PRIVATE, for the endpoint URL
 
     @property
     def folder(self) -> str:
@@ -42,11 +47,21 @@ class BucketSettings:
         return f"s3://{self.bucket}/{key}"
 
 
+def _check_request(request: Any, **_: Any) -> None:
+    """before-send hook: the address policy on the host this very request goes to."""
+    parts = urlsplit(request.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        egress.check_host(parts.hostname or "", port, allow_private=False)
+    except (egress.AddressRefused, egress.HostUnresolvable) as exc:
+        raise BucketError(f"The endpoint URL is not allowed: {exc}") from None
+
+
 def client(settings: BucketSettings) -> Any:
     import boto3  # late: only deployments that use S3 pay for importing it
     from botocore.config import Config
 
-    return boto3.client(
+    s3 = boto3.client(
         "s3",
         endpoint_url=settings.endpoint_url or None,
         aws_access_key_id=settings.access_key_id,
@@ -59,6 +74,9 @@ def client(settings: BucketSettings) -> Any:
             read_timeout=30,
         ),
     )
+    if settings.endpoint_url and not settings.allow_private:
+        s3.meta.events.register("before-send.s3", _check_request)
+    return s3
 
 
 _PLAIN = {

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.path_policy import UnsafePathError, check_folder
+
 __all__ = ["LocalStorage", "S3Storage", "Storage", "StorageError", "get_storage"]
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
@@ -148,7 +150,15 @@ def build_storage(config: dict, instance_path: str | Path) -> Storage:
                          access_key_id=config.get("S3_ACCESS_KEY_ID"),
                          secret_access_key=config.get("S3_SECRET_ACCESS_KEY"),
                          region=config.get("S3_REGION"), prefix=config.get("S3_PREFIX") or "")
-    return LocalStorage(config.get("STORAGE_ROOT") or Path(instance_path) / "files")
+    default = Path(instance_path) / "files"
+    root = config.get("STORAGE_ROOT") or default
+    try:
+        # Checked at start-up (app/config.py) and again here: a symlink may have been re-pointed, and
+        # a root under static/ would serve every private PDF at /static/...
+        check_folder(root, instance_path, label="STORAGE_ROOT", allow=default)
+    except UnsafePathError as exc:
+        raise StorageError(str(exc)) from None
+    return LocalStorage(root)
 
 
 def get_storage() -> Storage:

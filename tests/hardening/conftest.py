@@ -1,4 +1,5 @@
-"""Fixtures shared by the hardening tests (the general ones live in tests/conftest.py)."""
+"""Fixtures shared by the hardening tests: the integration fixtures (loopback receiver, moto S3 server,
+webhook factory, one certification) and incoming hooks of both signature schemes."""
 
 from __future__ import annotations
 
@@ -6,23 +7,18 @@ import pytest
 
 from app.extensions import db
 from app.services.integrations import registry
-from app.services.lifecycle import catalog
+from tests.integrations.conftest import (  # noqa: F401 - fixtures
+    allow_private,
+    bucket,
+    catalog_one,
+    make_webhook,
+    receiver,
+    s3_endpoint,
+)
 
 
 @pytest.fixture
-def catalog_one():
-    """One active certification requiring one course: completing FA-101 issues a certificate."""
-    course = catalog.create_course({"code": "FA-101", "title": "First aid basics"}, actor="test")
-    cert = catalog.create_certification(
-        {"name": "First Aid", "status": "active", "course_ids": [course.id], "validity_months": 24},
-        actor="test",
-    )
-    db.session.commit()
-    return cert, course
-
-
-@pytest.fixture
-def hook(catalog_one):
+def hook(catalog_one):  # noqa: F811 (the fixture imported above)
     """An active incoming hook (Standard Webhooks scheme) that creates learners: (integration, secret)."""
     integration, secret = registry.create("incoming", {"name": "LMS", "create_users": True}, actor="test")
     registry.set_active(integration, True, actor="test")
@@ -36,9 +32,3 @@ def github_hook(hook):
     registry.update(integration, {"signature_scheme": "github"}, actor="test")
     db.session.commit()
     return integration, secret
-
-
-@pytest.fixture
-def allow_private(app, monkeypatch):
-    """Let outgoing requests reach loopback test servers (WEBHOOKS_ALLOW_PRIVATE, as in dev)."""
-    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", True)

@@ -62,7 +62,7 @@ def connect(sim: simulator.MoodleSimulator) -> Iterator[Callable[..., MoodleClie
     clients: list[MoodleClient] = []
 
     def make(token: str = "full", **kwargs: Any) -> MoodleClient:  # noqa: S107 - a test token
-        client = MoodleClient(sim.url, token, **kwargs)
+        client = MoodleClient(sim.url, token, allow_private=True, **kwargs)  # the simulator is on loopback
         clients.append(client)
         return client
 
@@ -193,7 +193,8 @@ def test_transport_failures_become_moodle_errors(adapter: CannedAdapter, code: s
 def test_unreachable_site(sim: simulator.MoodleSimulator) -> None:
     url = sim.url
     sim.stop()
-    with MoodleClient(url, "full", timeout=5) as client, pytest.raises(MoodleError) as caught:
+    client = MoodleClient(url, "full", timeout=5, allow_private=True)
+    with client, pytest.raises(MoodleError) as caught:
         client.site_info()
     assert caught.value.errorcode == "connection"
 
@@ -301,7 +302,7 @@ def test_second_sync_with_nothing_changed(connect: Callable[..., MoodleClient], 
 
 def test_incremental_sync_asks_far_fewer_completion_calls(clock: Clock) -> None:
     site = simulator.big_site(courses=10, users=30, clock=clock)
-    with simulator.MoodleSimulator(site) as sim, MoodleClient(sim.url, "full") as client:
+    with simulator.MoodleSimulator(site) as sim, MoodleClient(sim.url, "full", allow_private=True) as client:
         first = fetch_changes(client, None, page_size=25)
         assert site.calls[COMPLETION] == 300
         assert 0 < len(first.completions) < 300

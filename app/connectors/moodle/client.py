@@ -23,6 +23,8 @@ from typing import Any
 
 import requests
 
+from app.connectors.http import make_session
+
 ENDPOINT_PATH = "/webservice/rest/server.php"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_PAGE_SIZE = 100
@@ -160,17 +162,20 @@ class MoodleClient:
     """Calls a Moodle site's REST web services with one token.
 
     ``session`` is injectable so the caller can pass Laurel's SSRF-safe session; a session we create
-    ourselves is closed by :meth:`close` (or the ``with`` block). ``calls`` counts calls per function.
+    ourselves (policy-checked too; ``allow_private`` for tests) is closed by :meth:`close` (or the
+    ``with`` block). ``calls`` counts calls per function.
     """
 
     def __init__(self, site_url: str, token: str, *, session: requests.Session | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, allow_private: bool = False) -> None:
         self.site_url = site_url.rstrip("/")
         self.endpoint = self.site_url + ENDPOINT_PATH
         self.token = token
         self.timeout = timeout
         self._owns_session = session is None
-        self.session = session or requests.Session()
+        # Without a session of the caller's, ours still follows the outgoing-address policy
+        # (app.connectors.egress): a plain requests.Session() would reach any address.
+        self.session = session or make_session(allow_private, timeout=timeout)
         self.calls: Counter[str] = Counter()
         self.server_time: int | None = None  # from the last response's Date header
         self._site_info: dict[str, Any] | None = None

@@ -1,21 +1,23 @@
 """Where the file integrations read and write: a folder on this server or an S3 bucket.
 
 `config["location"]` is "folder" (the default) or "s3". For a bucket, the endpoint URL an admin
-typed goes through the same private-address policy as webhooks (refused unless
-WEBHOOKS_ALLOW_PRIVATE) when saved and again each time a client is built, and the keys are
-decrypted from the integration's credentials only here.
+typed goes through the outgoing-address policy (app/connectors/egress.py; refused unless
+OUTGOING_ALLOW_PRIVATE) when saved, again each time a client is built and before each request, and
+the keys are decrypted from the integration's credentials only here. A folder goes through
+app/path_policy.py when saved and again each time it is used.
 """
 
 from __future__ import annotations
 
 import requests
 
-from app.connectors.file_drop import DropSource, FolderSource, FolderTarget
+from app.connectors.file_drop import DropSource, FolderError, FolderSource, FolderTarget
 from app.connectors.http import UnsafeURLError, check_url
 from app.connectors.s3_bucket import BucketError, BucketSettings, S3DropSource, S3Target
 from app.models.integration import Integration
+from app.path_policy import UnsafePathError
 from app.services.integrations import registry
-from app.services.integrations.settings import LOCATIONS, allow_private
+from app.services.integrations.settings import LOCATIONS, allow_private, check_folder
 
 __all__ = ["LOCATIONS", "bucket_settings", "check_endpoint", "drop_source", "export_target", "is_s3"]
 
@@ -47,18 +49,28 @@ def bucket_settings(integration: Integration) -> BucketSettings:
         endpoint_url=endpoint,
         access_key_id=creds.get("access_key_id"),
         secret_access_key=creds.get("secret_access_key"),
+        allow_private=allow_private(),
     )
 
 
+def folder(integration: Integration) -> str:
+    """The folder's real path, checked again at use: a symlink or the tree may have changed since it
+    was saved, and nothing may land in static/ (served publicly), templates/, app/ or instance/."""
+    try:
+        return str(check_folder(integration.config["folder"]))
+    except UnsafePathError as exc:
+        raise FolderError(str(exc)) from None
+
+
 def drop_source(integration: Integration) -> DropSource:
-    """The CSV drop integration's source (raises BucketError for a refused endpoint)."""
+    """The CSV drop integration's source (BucketError / FolderError for a refused endpoint or folder)."""
     if is_s3(integration):
         return S3DropSource(bucket_settings(integration))
-    return FolderSource(integration.config["folder"])
+    return FolderSource(folder(integration))
 
 
 def export_target(integration: Integration) -> FolderTarget | S3Target:
-    """The PDF export integration's destination (raises BucketError for a refused endpoint)."""
+    """The PDF export integration's destination (BucketError / FolderError for a refused place)."""
     if is_s3(integration):
         return S3Target(bucket_settings(integration))
-    return FolderTarget(integration.config["folder"])
+    return FolderTarget(folder(integration))

@@ -2,16 +2,21 @@
 
 `clean(kind, fields, existing)` checks what was given and returns attribute values plus `config`
 (non-secret settings) and `secrets` (only the secret fields actually given: blank keeps the stored one).
-Outgoing URLs are checked against the SSRF rules when saved (delivery checks again at connect time).
+Outgoing URLs and SQL source URLs are checked against the outgoing-address policy
+(app/connectors/egress.py) when saved, and folders against app/path_policy.py; both are checked
+again when used.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import requests
 from flask import current_app
 
+from app import path_policy
+from app.connectors import egress, sql_source
 from app.connectors.http import UnsafeURLError, check_url
 from app.connectors.oauth2 import AUTH_TYPES
 from app.extensions import db
@@ -65,8 +70,31 @@ REQUIRED_SECRETS = {"slack": ("webhook_url",), "moodle": ("moodle_token",), "sql
 
 
 def allow_private() -> bool:
-    """WEBHOOKS_ALLOW_PRIVATE: outgoing requests may reach private/loopback hosts (dev and tests only)."""
-    return bool(current_app.config.get("WEBHOOKS_ALLOW_PRIVATE"))
+    """OUTGOING_ALLOW_PRIVATE (or its deprecated alias WEBHOOKS_ALLOW_PRIVATE): outgoing connections
+    may reach private/loopback hosts (dev and tests only). The policy: app/connectors/egress.py."""
+    return egress.private_allowed(current_app.config)
+
+
+def sql_import_dir() -> Path | None:
+    """SQL_IMPORT_DIR's real path, or None (SQLite sources refused) when unset or, since start-up,
+    re-pointed into the code tree or instance/ (a symlink can change)."""
+    raw = current_app.config.get("SQL_IMPORT_DIR")
+    if not raw:
+        return None
+    try:
+        return path_policy.check_folder(raw, current_app.instance_path, label="SQL_IMPORT_DIR")
+    except path_policy.UnsafePathError:
+        return None
+
+
+def own_database() -> str:
+    """Laurel's own database URL: never acceptable as a SQL source."""
+    return str(current_app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+def check_folder(folder: str) -> Path:
+    """A drop/export folder's real path; UnsafePathError when it is inside the code tree or instance/."""
+    return path_policy.check_folder(folder, current_app.instance_path)
 
 
 def _text(fields: dict, key: str, limit: int = 500) -> str:
@@ -85,6 +113,16 @@ def _check_url(url: str, errors: dict, key: str) -> None:
         errors[key] = str(exc)
     except requests.RequestException as exc:
         errors[key] = f"Cannot resolve this address: {exc}"
+
+
+def _check_database_url(url: str, errors: dict) -> None:
+    # The same check runs again before each connection (app.connectors.sql_source.fetch_rows).
+    try:
+        sql_source.check_url(
+            url, allow_private=allow_private(), import_dir=sql_import_dir(), own_database=own_database()
+        )
+    except sql_source.SourceError as exc:
+        errors["database_url"] = str(exc)
 
 
 def _event_types(value: object, errors: dict) -> list[str]:
@@ -137,6 +175,8 @@ def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
             errors["company_id"] = "The IOMAD company id is a number."
     if kind == "incoming" and config.setdefault("signature_scheme", "standard") not in ("standard", "github"):
         errors["signature_scheme"] = "Choose standard or github."
+    if kind == "sql" and "database_url" in new_secrets:
+        _check_database_url(new_secrets["database_url"], errors)
     if kind == "sql" and not str(config.get("query", "")).strip().lower().startswith(("select", "with")):
         errors["query"] = (
             "Enter a SELECT query returning email, name, course_code, status, score, completed_at."
@@ -199,6 +239,11 @@ def _clean_location(kind: str, fields: dict, config: dict, have: set, errors: di
     if location == "folder":
         if not config.get("folder"):
             errors["folder"] = "Enter the folder to watch." if kind == "file_drop" else "Enter the folder."
+        elif "folder" in fields or "location" in fields:
+            try:
+                check_folder(config["folder"])
+            except path_policy.UnsafePathError as exc:
+                errors["folder"] = str(exc)
         return
     if not _BUCKET_RE.match(config.get("bucket") or ""):
         errors["bucket"] = "Enter the bucket name (3-63 lower-case letters, digits, dots and hyphens)."

@@ -27,6 +27,7 @@ from app.services.integrations import locations as file_locations
 from app.services.integrations import moodle as moodle_sync
 from app.services.integrations import pdf_exports
 from app.services.integrations import registry as integrations
+from app.services.integrations import settings as integration_settings
 from app.services.integrations.sync_items import ITEM_ERRORS, actor_for, count
 from app.services.lifecycle import imports
 
@@ -216,12 +217,26 @@ def _apply_preview(run: SyncRun, integration: Integration, preview: imports.Impo
         count(run, kind, "unchanged", result.unchanged)
 
 
-def _run_sql(integration: Integration, run: SyncRun, summary: dict) -> str:
+def _fetch_sql(integration: Integration, limit: int = sql_source.MAX_ROWS) -> list[dict[str, str]]:
+    """The source's rows, under the outgoing-address policy and SQL_IMPORT_DIR as they are now."""
     creds = integrations.credentials(integration)
-    rows = sql_source.fetch_rows(creds["database_url"], integration.config["query"])
+    return sql_source.fetch_rows(
+        creds["database_url"],
+        integration.config["query"],
+        allow_private=integration_settings.allow_private(),
+        import_dir=integration_settings.sql_import_dir(),
+        own_database=integration_settings.own_database(),
+        limit=limit,
+    )
+
+
+def _run_sql(integration: Integration, run: SyncRun, summary: dict) -> str:
+    rows = _fetch_sql(integration)
     preview = imports.parse(sql_source.to_csv(rows))
     for line, reason in preview.errors:
         count(run, "rows", "failed")
+        # scrub: a reason quotes the bad value, which may be any column the query selected
+        reason = sql_source.scrub(reason, rows)
         integrations.log(integration, "warning", f"Row {line - 1} rejected: {reason}", run_id=run.id)
     if preview.rows:
         _apply_preview(run, integration, imports.ImportPreview(rows=preview.rows), "rows")
@@ -229,16 +244,13 @@ def _run_sql(integration: Integration, run: SyncRun, summary: dict) -> str:
 
 
 def _test_sql(integration: Integration) -> dict:
-    creds = integrations.credentials(integration)
-    rows = sql_source.fetch_rows(
-        creds["database_url"], integration.config["query"], limit=sql_source.MAX_ROWS
-    )
+    rows = _fetch_sql(integration)
     preview = imports.parse(sql_source.to_csv(rows)) if rows else imports.ImportPreview()
     return {
         "ok": True,
         "message": f"The query returned {len(rows)} row(s); {len(preview.rows)} valid, "
         f"{len(preview.errors)} with errors.",
-        "errors": [f"row {n - 1}: {r}" for n, r in preview.errors[:10]],
+        "errors": [f"row {n - 1}: {sql_source.scrub(r, rows)}" for n, r in preview.errors[:10]],
     }
 
 
