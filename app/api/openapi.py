@@ -8,6 +8,8 @@ tests/api/test_openapi.py fails when a route has neither, or the document names 
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from werkzeug.routing import Rule
 
@@ -26,6 +28,7 @@ ERROR_TEXT = {
     415: "The body is not sent as application/json.",
     422: "Invalid values; `errors` maps each field or query parameter to a message.",
 }
+_PLACEHOLDER = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <id>, <int:id>, <any(a, b):action>
 PAGE_HEADERS = {"Link": {"description": "RFC 8288 links: first, last, and next/prev when they exist.",
                          "schema": {"type": "string"}}}
 
@@ -40,12 +43,9 @@ def api_rules(app: Flask) -> list[Rule]:
 
 def openapi_path(rule: Rule) -> str:
     """/api/v1/courses/<int:id> -> /api/v1/courses/{id}"""
-    path = rule.rule
-    for name in rule.arguments:
-        start = path.index("<")
-        end = path.index(">", start)
-        path = path[:start] + "{" + name + "}" + path[end + 1:]
-    return path
+    # Each placeholder keeps its own name: `rule.arguments` is a set, so its order cannot name them
+    # (with two arguments the names would swap from one run to the next).
+    return _PLACEHOLDER.sub(r"{\1}", rule.rule)
 
 
 def methods(rule: Rule) -> list[str]:

@@ -102,3 +102,12 @@ def test_fragments_may_have_path_level_keys_and_get_the_app_wide_errors(app, mon
     assert set(item["put"]["responses"]) == {"400", "401", "413"}
     assert item["put"]["responses"]["401"]["description"] == "Theirs, kept"
     assert set(fragment["/api/v1/things/{id}"]["put"]["responses"]) == {"401"}  # the fragment is not mutated
+
+
+def test_paths_with_two_placeholders_keep_their_names():
+    """`Rule.arguments` is a set: naming placeholders in its order swapped them from run to run."""
+    from werkzeug.routing import Map, Rule
+
+    rule = Rule("/api/v1/things/<int:id>/parts/<int:part_id>/<any(a, b):action>")
+    Map([rule])
+    assert openapi_path(rule) == "/api/v1/things/{id}/parts/{part_id}/{action}"
