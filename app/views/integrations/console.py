@@ -193,7 +193,7 @@ def test(integration_id: int):
 def sync_now(integration_id: int):
     integration = _integration(integration_id)
     try:
-        syncs.enqueue(integration, "manual")
+        syncs.sync_now(integration, actor=current_user)
     except NotAllowed as exc:
         abort(409, description=str(exc))
     db.session.commit()
