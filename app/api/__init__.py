@@ -1,1 +1,2 @@
-"""The REST API v1 blueprint (app/api/views.py) and its OpenAPI document (app/api/openapi.py)."""
+"""The ONE REST API v1 blueprint (app/api/base.py, routes added by app/api/routes.py) and its OpenAPI
+document (app/api/openapi.py)."""
