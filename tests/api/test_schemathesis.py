@@ -88,12 +88,13 @@ def test_every_operation_is_fuzzed(fuzz_schema):
 
 
 def _seed_integrations(app, world) -> dict[str, list[int]]:
-    """An active webhook with a failed delivery, and a PDF export with a failed and an exported copy, so that
-    the integration operations are fuzzed on real rows too (redeliver, replay, retry...).
+    """An active webhook with a failed delivery, a PDF export with a failed and an exported copy, and a CSV
+    drop, so that the integration operations are fuzzed on real rows too (redeliver, replay, retry, sync...).
 
     The webhook targets a closed loopback port: accepted while WEBHOOKS_ALLOW_PRIVATE is on for the seeding
-    only, so pings sent while fuzzing are refused at connect time and reach no one. The export's folder is
-    one of this run's temporary folders."""
+    only, so pings sent while fuzzing are refused at connect time and reach no one. The file integrations'
+    folder is in this run's temporary instance folder (each operation gets a fresh seed: a PATCHed folder is
+    never used by another operation)."""
     app.config["WEBHOOKS_ALLOW_PRIVATE"] = True
     try:
         webhook, _ = registry.create("generic_webhook", {"name": "Fuzz hook", "url": "http://127.0.0.1:9/",
@@ -102,15 +103,16 @@ def _seed_integrations(app, world) -> dict[str, list[int]]:
         app.config["WEBHOOKS_ALLOW_PRIVATE"] = False
     registry.set_active(webhook, True, actor="test")
     delivery_id = webhooks.send_test(webhook, actor="test")["delivery_id"]
-    folder = Path(os.environ["LAUREL_INSTANCE_PATH"]) / "fuzz-exports"
+    folder = Path(os.environ["LAUREL_INSTANCE_PATH"]) / "fuzz-files"
     folder.mkdir(exist_ok=True)
     export, _ = registry.create("pdf_export", {"name": "Fuzz export", "folder": str(folder)}, actor="test")
+    drop, _ = registry.create("file_drop", {"name": "Fuzz drop", "folder": str(folder)}, actor="test")
     copies = [ExportedPdf(integration_id=export.id, certificate_id=cert.id, pdf_key=f"pdfs/{cert.id}.pdf",
                           status=status, attempts=4)
               for cert, status in ((world.lena_cert, "failed"), (world.other_cert, "exported"))]
     db.session.add_all(copies)
     db.session.commit()
-    return {"integrations": [webhook.id, export.id], "deliveries": [delivery_id],
+    return {"integrations": [webhook.id, export.id, drop.id], "deliveries": [delivery_id],
             "copy_ids": [row.id for row in copies]}
 
 
