@@ -16,6 +16,7 @@ from app.api import (  # noqa: F401 (each module adds its routes to `bp`)
     integrations,
     misc,
     pdf_copies,
+    pdfs,
     users,
 )
 from app.api.base import bp

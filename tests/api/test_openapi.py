@@ -47,6 +47,7 @@ def test_the_issue_endpoints_are_there(document):
         "/api/v1/deliveries/{id}/redeliver": {"post"}, "/api/v1/integrations/{id}/pdf-copies": {"get"},
         "/api/v1/integrations/{id}/pdf-copies/retry": {"post"},
         "/api/v1/integrations/{id}/pdf-copies/{copy_id}/retry": {"post"},
+        "/api/v1/certificates/{id}/regenerate": {"post"}, "/api/v1/certifications/{id}/regenerate": {"post"},
     }
     for path, verbs in expected.items():
         assert set(document["paths"][path]) == verbs, path

@@ -139,6 +139,8 @@ RULES: dict[str, str | dict[str, str]] = {
     "api.reinstate_certificate": "api-admin",
     "api.get_stats": "api-staff",
     "api.certificate_pdf": "api-login",
+    "api.regenerate_certificate_pdf": "api-staff",
+    "api.regenerate_certification_pdfs": "api-admin",
     # analytics
     "analytics.index": "staff",
     "analytics.export": "staff",
