@@ -80,8 +80,6 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "lifecycl
 def _register_blueprints(app: Flask) -> None:
     import importlib
 
-    from app.api.analytics import bp as analytics_api
-    from app.api.integrations import bp as integrations_api
     from app.api.routes import bp as api
 
     blueprints = []
@@ -89,7 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         module = importlib.import_module(f"app.views.{name}")
         if module.bp not in blueprints:
             blueprints.append(module.bp)
-    for blueprint in (*blueprints, api, integrations_api, analytics_api):
+    for blueprint in (*blueprints, api):
         app.register_blueprint(blueprint)
 
 

@@ -1,2 +1,2 @@
-"""The REST API v1: one blueprint (`bp` in base.py, routes imported by routes.py), every operation
-declared with @endpoint, and its OpenAPI document generated from the routes (openapi.py)."""
+"""The ONE REST API v1 blueprint (app/api/base.py, routes added by app/api/routes.py) and its OpenAPI
+document (app/api/openapi.py)."""

@@ -1,37 +1,53 @@
-"""GET /api/v1/analytics[/<figure>]: every chart's and table's data as JSON, with the page's filters.
+"""/api/v1/analytics[/<figure>]: every chart's and table's data as JSON, with the page's filters (staff).
 
-Admins and staff (session or bearer token); learners get 403; bad filters 422 problem+json.
+The filters are declared here (documentation, types and bounds) and checked fully by the same parser the
+page uses (app/services/analytics/filters.py: date order, an existing certification, no control characters).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import abort, request, url_for
 
+from app.api.base import Param, bp, endpoint
 from app.services.analytics import cache, figures
-from app.services.errors import ValidationError
-from app.web.auth import staff_required
-from app.web.errors import problem
+from app.services.analytics.filters import MAX_TEXT, MAX_YEAR, MIN_YEAR
 
-bp = Blueprint("analytics_api", __name__, url_prefix="/api/v1/analytics")
+TAG = "Analytics"
+FILTERS = (
+    Param("from", {"type": "string", "format": "date"},
+          f"First day (UTC, inclusive), YYYY-MM-DD, years {MIN_YEAR}..{MAX_YEAR}. Certificates by issue "
+          "date, completions by completion date, completion rates by enrolment date, engagement by day; "
+          "ignored by `expiring`."),
+    Param("to", {"type": "string", "format": "date"}, "Last day (UTC, inclusive), not before `from`."),
+    Param("certification", {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+          "Only this certification (an existing id; unknown ids are 422). Course figures: the courses it "
+          "requires."),
+    Param("department", {"type": "string", "maxLength": MAX_TEXT},
+          "Only learners/holders in this department (exact match; no control characters)."),
+    Param("category", {"type": "string", "maxLength": MAX_TEXT},
+          "Only this course category (certifications requiring a course of it)."),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": figures.MAX_LIMIT},
+          "Tables only: how many rows (defaults: " + ", ".join(
+              f"{t.name} {t.default_limit}" for t in figures.TABLES.values()) + "). Ignored by charts."),
+)
 
 
-@bp.get("")
-@staff_required
-def index():
-    """The figures this API serves."""
-    return jsonify({"figures": [
-        {"name": f.name, "title": f.title, "kind": f.kind, "description": f.description,
-         "url": f"{request.script_root}{bp.url_prefix}/{f.name}"} for f in figures.FIGURES.values()]})
+@bp.get("/analytics")
+@endpoint("List the analytics figures", access="staff", tag=TAG, response="AnalyticsIndex",
+          description="Every chart and table of the Analytics page, with its URL.")
+def analytics_index():
+    return {"figures": [{"name": f.name, "title": f.title, "kind": f.kind, "description": f.description,
+                         "url": url_for("api.analytics_figure", name=f.name)}
+                        for f in figures.FIGURES.values()]}
 
 
-@bp.get("/<name>")
-@staff_required
-def figure(name: str):
+@bp.get("/analytics/<name>")
+@endpoint("One analytics chart or table", access="staff", tag=TAG, response="AnalyticsFigure",
+          params=FILTERS, path_schemas={"name": {"type": "string", "enum": list(figures.FIGURES)}},
+          description="The data behind one chart (labels x datasets, as plotted) or table (rows), with the "
+                      "same filters as the page.")
+def analytics_figure(name: str, query: dict):
     if name not in figures.FIGURES:
-        return problem(404, f"No analytics figure named {name[:60]!r}; GET /api/v1/analytics lists them.")
-    try:
-        filters = figures.parse_filters(request.args)
-        limit = figures.parse_limit(request.args.get("limit")) if name in figures.TABLES else None
-    except ValidationError as exc:
-        return problem(422, "Some filters are not valid.", errors=exc.errors)
-    return jsonify(cache.figure(name, filters, limit))
+        abort(404, f"No analytics figure named {name[:60]!r}; GET /api/v1/analytics lists them.")
+    limit = query["limit"] if name in figures.TABLES else None
+    return cache.figure(name, figures.parse_filters(request.args), limit)

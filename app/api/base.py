@@ -120,6 +120,8 @@ def is_learner() -> bool:
 
 def _load(model: type, item_id: int, own: str | None):
     item = db.session.get(model, item_id) if 0 < item_id <= MAX_ID else None
+    if item is not None and getattr(item, "deleted_at", None) is not None:
+        item = None  # soft-deleted (integrations): kept as history, gone for the API
     if item is None or (own and is_learner() and getattr(item, own) != current_user.id):
         # Someone else's record is "not found" for a learner: its existence is not theirs to know.
         abort(404, f"No {model.__name__.lower()} with id {item_id}.")

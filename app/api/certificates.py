@@ -12,6 +12,7 @@ from app.api.base import Param, actor, bp, commit, endpoint, paginate, scoped_us
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
+from app.models.certificate import PDF_STATES
 from app.services.documents import downloads
 from app.services.lifecycle import certificates, revocation
 from app.services.sharing import engagement
@@ -23,6 +24,8 @@ FILTERS = (
     Param("user_id", ID, "Only this holder (learners always see only their own)."),
     Param("status", {"type": "string", "enum": list(CERTIFICATE_STATUSES)},
           "Only this derived status (expiring = inside the renewal window)."),
+    Param("pdf_status", {"type": "string", "enum": list(PDF_STATES)},
+          "Only this PDF state (`failed`: the PDFs whose rendering gave up; regenerate them)."),
 )
 
 
@@ -32,7 +35,8 @@ FILTERS = (
 def list_certificates(query: dict):
     stmt = certificates.certificate_query(certification_id=query["certification_id"],
                                           user_id=scoped_user_id(query["user_id"]),
-                                          status=query["status"] or "")
+                                          status=query["status"] or "",
+                                          pdf_status=query["pdf_status"] or "")
     return paginate(stmt, query, certificates.certificate_data)
 
 

@@ -1,127 +1,126 @@
-"""REST API for integrations (`/api/v1/integrations`): admins only; documented in ./openapi.py.
+"""/api/v1/integrations: the integrations console as JSON (admins only).
 
-The operations live in app.services.integrations.api_ops; this module only maps HTTP to them:
-LookupError -> 404, ValidationError -> 422 with `errors`, NotAllowed -> 409.
+Create from a template, read, change, delete (soft: a deleted integration is 404 here, its history stays),
+activate, deactivate, test, sync now, logs and health. Deliveries are in ./deliveries.py, PDF copies in
+./pdf_copies.py. The rules live in app/services/integrations/; these views only map HTTP to them.
 """
 
 from __future__ import annotations
 
-from functools import wraps
+from flask import url_for
 
-from flask import Blueprint, jsonify, request
-from flask_login import current_user
+from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
+from app.models.integration import INTEGRATION_TYPES, LOG_LEVELS, Integration
+from app.services.integrations import health, syncs, webhooks
+from app.services.integrations import registry as integrations
 
-from app.extensions import db
-from app.services.errors import NotAllowed, ValidationError
-from app.services.integrations import api_ops as ops
-from app.web.auth import admin_required
-from app.web.errors import problem
-
-bp = Blueprint("integrations_api", __name__, url_prefix="/api/v1/integrations")
-
-
-def _answers(view):
-    """Turn the service's exceptions into problem+json; commit when the operation succeeded."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        try:
-            response = view(*args, **kwargs)
-        except LookupError as exc:
-            db.session.rollback()
-            return problem(404, str(exc.args[0] if exc.args else "Not found."))
-        except ValidationError as exc:
-            db.session.rollback()
-            return problem(422, "Some fields are not valid.", errors=exc.errors)
-        except NotAllowed as exc:
-            db.session.rollback()
-            return problem(409, str(exc))
-        db.session.commit()
-        return response
-
-    return admin_required(wrapped)
+TAG = "Integrations"
+FILTERS = (
+    Param("type", {"type": "string", "enum": list(INTEGRATION_TYPES)}, "Only this template."),
+    Param("status", {"type": "string", "enum": ["active", "inactive"]}, "Only active or inactive ones."),
+)
+SECRETS_NOTE = ("Secrets (api_key, token, password, client_secret, moodle_token, database_url, webhook_url, "
+                "access_key_id, secret_access_key) are write-only: responses carry a masked hint.")
 
 
-def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not request.is_json:
-        raise ValidationError({"": "Send a JSON object with Content-Type: application/json."})
-    if not isinstance(data, dict):
-        raise ValidationError({"": "The body must be a JSON object."})
-    return data
+@bp.get("/integrations")
+@endpoint("List integrations", access="admin", tag=TAG, response="Integration", paginated=True,
+          params=FILTERS, description="By name. Deleted integrations are not listed.")
+def list_integrations(query: dict):
+    stmt = integrations.integration_query(query["type"] or "", query["status"] or "")
+    return paginate(stmt, query, integrations.integration_data)
 
 
-def _page_arg(name: str, default: int) -> int:
-    raw = request.args.get(name, str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
-        raise ValidationError({name: "A whole number from 1."})
-    return int(raw)
+@bp.post("/integrations")
+@endpoint("Create an integration from a template", access="admin", tag=TAG, response="IntegrationCreated",
+          status=201, body="IntegrationCreate",
+          description="`type` picks the template; the integration starts inactive. The signing secret "
+                      "(outgoing and incoming types) is in `signing_secret_once`, shown only here. "
+                      + SECRETS_NOTE)
+def create_integration(body: dict):
+    integration, secret = integrations.create(body["type"], body, actor=actor())
+    commit()
+    return created({**integrations.integration_data(integration), "signing_secret_once": secret},
+                   url_for("api.get_integration", id=integration.id))
 
 
-@bp.get("")
-@_answers
-def list_integrations():
-    return jsonify(ops.list_integrations(request.args.get("type", ""), request.args.get("status", "")))
+@bp.get("/integrations/health")
+@endpoint("Integrations health at a glance", access="admin", tag=TAG, response="IntegrationHealth",
+          description="Counts by status, the failing integrations and the delivery backlog.")
+def integrations_health():
+    return health.health()
 
 
-@bp.post("")
-@_answers
-def create_integration():
-    return jsonify(ops.create_integration(_body(), actor=current_user)), 201
+@bp.get("/integrations/<int:id>")
+@endpoint("Get an integration", access="admin", tag=TAG, response="Integration", load=Integration)
+def get_integration(item: Integration):
+    return integrations.integration_data(item)
 
 
-@bp.get("/health")
-@_answers
-def health():
-    return jsonify(ops.health())
+@bp.patch("/integrations/<int:id>")
+@endpoint("Change an integration's settings", access="admin", tag=TAG, response="Integration",
+          load=Integration, body="IntegrationUpdate",
+          description="Partial: only the fields sent change; an empty secret keeps the stored one. "
+                      + SECRETS_NOTE)
+def update_integration(item: Integration, body: dict):
+    integrations.update(item, body, actor=actor())
+    commit()
+    return integrations.integration_data(item)
 
 
-@bp.get("/<int:id>")
-@_answers
-def get_integration(id: int):  # noqa: A002 (the documented path parameter is {id})
-    return jsonify(ops.get_integration(id))
-
-
-@bp.patch("/<int:id>")
-@_answers
-def update_integration(id: int):  # noqa: A002
-    return jsonify(ops.update_integration(id, _body(), actor=current_user))
-
-
-@bp.delete("/<int:id>")
-@_answers
-def delete_integration(id: int):  # noqa: A002
-    ops.delete_integration(id, actor=current_user)
+@bp.delete("/integrations/<int:id>")
+@endpoint("Delete an integration", access="admin", tag=TAG, load=Integration, status=204,
+          description="Soft: it stops at once and is 404 from then on; its logs and deliveries are kept.")
+def delete_integration(item: Integration):
+    integrations.delete(item, actor=actor())
+    commit()
     return "", 204
 
 
-@bp.post("/<int:id>/test")
-@_answers
-def test_integration(id: int):  # noqa: A002
-    return jsonify(ops.test(id, actor=current_user))
+@bp.post("/integrations/<int:id>/activate")
+@endpoint("Activate an integration", access="admin", tag=TAG, response="Integration", load=Integration,
+          body="Empty", description="Clears the failure state (a fresh start). No body (or `{}`).")
+def activate_integration(item: Integration, body: dict):
+    integrations.set_active(item, True, actor=actor())
+    commit()
+    return integrations.integration_data(item)
 
 
-@bp.post("/<int:id>/activate")
-@_answers
-def activate(id: int):  # noqa: A002
-    return jsonify(ops.activate(id, actor=current_user))
+@bp.post("/integrations/<int:id>/deactivate")
+@endpoint("Deactivate an integration", access="admin", tag=TAG, response="Integration", load=Integration,
+          body="Empty", description="No body (or `{}`).")
+def deactivate_integration(item: Integration, body: dict):
+    integrations.set_active(item, False, actor=actor())
+    commit()
+    return integrations.integration_data(item)
 
 
-@bp.post("/<int:id>/deactivate")
-@_answers
-def deactivate(id: int):  # noqa: A002
-    return jsonify(ops.deactivate(id, actor=current_user))
+@bp.post("/integrations/<int:id>/test")
+@endpoint("Test an integration", access="admin", tag=TAG, response="TestResult", load=Integration,
+          body="Empty", errors=(409,),
+          description="Outgoing: sends a `ping` now (no retries). Syncs and PDF exports: a dry run that "
+                      "changes nothing. Incoming integrations have no test: 409.")
+def test_integration(item: Integration, body: dict):
+    result = webhooks.send_test(item, actor=actor()) if item.is_outgoing else syncs.test(item)
+    commit()
+    return result
 
 
-@bp.get("/<int:id>/logs")
-@_answers
-def logs(id: int):  # noqa: A002
-    return jsonify(ops.logs(id, level=request.args.get("level", ""), page=_page_arg("page", 1),
-                            per_page=_page_arg("per_page", 50)))
+@bp.post("/integrations/<int:id>/sync")
+@endpoint("Sync now", access="admin", tag=TAG, response="Queued", status=202, load=Integration,
+          body="Empty", errors=(409,),
+          description="Queues a run of a Moodle, SQL or file integration (also when inactive); its result "
+                      "appears in the logs. A run already going makes this one a no-op. Other types: 409.")
+def sync_integration(item: Integration, body: dict):
+    syncs.sync_now(item, actor=actor())
+    commit()
+    return {"queued": 1}, 202
 
 
-@bp.get("/<int:id>/deliveries")
-@_answers
-def deliveries(id: int):  # noqa: A002
-    return jsonify(ops.deliveries(id, status=request.args.get("status", ""), page=_page_arg("page", 1),
-                                  per_page=_page_arg("per_page", 25)))
+@bp.get("/integrations/<int:id>/logs")
+@endpoint("An integration's log", access="admin", tag=TAG, response="IntegrationLog", load=Integration,
+          paginated=True, params=(Param("level", {"type": "string", "enum": list(LOG_LEVELS)},
+                                        "This level and above (warning: warnings and errors)."),),
+          description="Newest first.")
+def integration_logs(item: Integration, query: dict):
+    return paginate(integrations.log_query(item, query["level"] or ""), query, integrations.log_data)

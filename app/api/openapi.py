@@ -1,19 +1,19 @@
 """The OpenAPI 3.1 document, built from the routes themselves.
 
-Every rule under /api/ in `app.url_map` is described by the `Operation` its view carries (`@endpoint`),
-or, for API routes of other blueprints (analytics), by the OpenAPI fragment they provide
-(`app.api.external`).
-tests/api/test_openapi.py fails when a route has neither, or the document names a route that does not exist.
+Every rule under /api/ in `app.url_map` is described by the `Operation` its view carries (`@endpoint`);
+there is one API blueprint and nothing is described by hand. tests/api/test_openapi.py fails when a route
+has no `@endpoint`, or the document names a route that does not exist.
 """
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from werkzeug.routing import Rule
 
-from app.api import external
 from app.api.base import Operation
-from app.api.schemas import BODIES, MAX_ID, PROBLEM, RESOURCES, STATS, VALIDATION_PROBLEM
+from app.api.schemas import BODIES, MAX_ID, PROBLEM, RESOURCES, RESPONSES, STATS, VALIDATION_PROBLEM
 
 PROBLEM_JSON = "application/problem+json"
 ERROR_TEXT = {
@@ -26,6 +26,9 @@ ERROR_TEXT = {
     415: "The body is not sent as application/json.",
     422: "Invalid values; `errors` maps each field or query parameter to a message.",
 }
+_PLACEHOLDER = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <id>, <int:id>, <any(a, b):action>
+HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
+SUCCESS_TEXT = {200: "OK", 201: "Created", 202: "Accepted: queued, the work happens in the background."}
 PAGE_HEADERS = {"Link": {"description": "RFC 8288 links: first, last, and next/prev when they exist.",
                          "schema": {"type": "string"}}}
 
@@ -40,12 +43,9 @@ def api_rules(app: Flask) -> list[Rule]:
 
 def openapi_path(rule: Rule) -> str:
     """/api/v1/courses/<int:id> -> /api/v1/courses/{id}"""
-    path = rule.rule
-    for name in rule.arguments:
-        start = path.index("<")
-        end = path.index(">", start)
-        path = path[:start] + "{" + name + "}" + path[end + 1:]
-    return path
+    # Each placeholder keeps its own name: `rule.arguments` is a set, so its order cannot name them
+    # (with two arguments the names would swap from one run to the next).
+    return _PLACEHOLDER.sub(r"{\1}", rule.rule)
 
 
 def methods(rule: Rule) -> list[str]:
@@ -57,25 +57,23 @@ def build_document(app: Flask) -> dict:
     for rule in api_rules(app):
         operation = operation_for(app, rule.endpoint)
         if operation is None:
-            continue  # described by a fragment, or undocumented (the coverage test names it)
+            continue  # undocumented: the coverage test names it
         for method in methods(rule):
-            paths.setdefault(openapi_path(rule), {})[method] = _operation(rule, method, operation)
-    for path, item in external.paths(app).items():
-        paths.setdefault(path, {}).update(item)
-    paths = {path: {key: _with_app_wide_errors(value) if key in external.HTTP_METHODS else value
-                    for key, value in item.items()} for path, item in paths.items()}
+            paths.setdefault(openapi_path(rule), {})[method] = _with_app_wide_errors(
+                _operation(rule, method, operation))
     paths = dict(sorted(paths.items()))
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{app.config.get('ORG_NAME', 'Laurel')} API (Laurel)", "version": "1.0.0",
-                 "description": "Certifications, courses, enrollments, certificates and people. Guide: "
+                 "description": "Certifications, courses, enrollments, certificates, people, analytics "
+                                "and integrations. Guide: "
                                 "docs/api.md. Authenticate with `Authorization: Bearer <token>`."},
         "servers": [{"url": app.config.get("BASE_URL") or "/"}],
         "tags": [{"name": name}
                  for name in sorted({o["tags"][0] for p in paths.values() for m, o in p.items()
-                                     if m in external.HTTP_METHODS and o.get("tags")})],
+                                     if m in HTTP_METHODS and o.get("tags")})],
         "paths": paths,
-        "components": {"schemas": _schemas(app), "securitySchemes": {"bearerAuth": {
+        "components": {"schemas": _schemas(), "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer",
             "description": "A personal API token (profile page, or `flask create-token EMAIL --name NAME`). "
                            "Browser sessions work too; their writes need the X-CSRFToken header."}}},
@@ -87,9 +85,10 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _schemas(app: Flask) -> dict:
-    schemas = {**RESOURCES, "Stats": STATS, "Problem": PROBLEM, "ValidationProblem": VALIDATION_PROBLEM,
-               **BODIES, "OpenAPI": {"type": "object", "description": "This document."}}
+def _schemas() -> dict:
+    schemas = {**RESOURCES, "Stats": STATS, **RESPONSES, "Problem": PROBLEM,
+               "ValidationProblem": VALIDATION_PROBLEM, **BODIES,
+               "OpenAPI": {"type": "object", "description": "This document."}}
     for name in RESOURCES:
         schemas[f"{name}Page"] = {"type": "object",
                                   "required": ["items", "page", "per_page", "total", "next"],
@@ -100,7 +99,6 @@ def _schemas(app: Flask) -> dict:
             "total": {"type": "integer", "minimum": 0},
             "next": {"type": ["string", "null"], "format": "uri",
                      "description": "The next page's URL; null on the last page."}}}
-    schemas.update(external.schemas(app))
     return schemas
 
 
@@ -144,7 +142,7 @@ def _success(op: Operation) -> dict:
     if op.response is None:
         return {str(op.status): {"description": "Done; no content."}}
     schema = _ref(f"{op.response}Page" if op.paginated else op.response)
-    answer: dict = {"description": "OK" if op.status == 200 else "Created",
+    answer: dict = {"description": SUCCESS_TEXT.get(op.status, "OK"),
                     "content": {"application/json": {"schema": schema}}}
     if op.paginated:
         answer["headers"] = PAGE_HEADERS
@@ -171,7 +169,7 @@ def _errors(rule: Rule, method: str, op: Operation) -> dict:
         "schema": _ref("ValidationProblem" if status == 422 else "Problem")}}} for status in sorted(statuses)}
 
 
-# What the application answers before any view runs, whichever blueprint serves the route (fragments too):
+# What the application answers before any view runs, whatever the route:
 # app/web/inputs.py refuses NUL characters in every query string (400), app/web/auth.py refuses a bearer
 # token it does not know (401, even where no token is needed), MAX_CONTENT_LENGTH caps bodies (413).
 APP_WIDE_ERRORS = {

@@ -6,7 +6,19 @@ See docs/api.md for the guide and /api/v1/openapi.json for the contract.
 
 from __future__ import annotations
 
-from app.api import certificates, certifications, courses, enrollments, misc, users  # noqa: F401 (routes)
+from app.api import (  # noqa: F401 (each module adds its routes to `bp`)
+    analytics,
+    certificates,
+    certifications,
+    courses,
+    deliveries,
+    enrollments,
+    integrations,
+    misc,
+    pdf_copies,
+    pdfs,
+    users,
+)
 from app.api.base import bp
 
 __all__ = ["bp"]

@@ -7,9 +7,24 @@ rules (unique codes, unknown ids, cycles) and answer with a field map the API re
 
 from __future__ import annotations
 
+from app.connectors.oauth2 import AUTH_TYPES
 from app.models import CERTIFICATE_STATUSES, CERTIFICATION_STATUSES, ENROLLMENT_STATUSES, ROLES
 from app.models.certificate import PDF_STATES
+from app.models.integration import (
+    DELIVERY_STATUSES,
+    EXPORT_STATUSES,
+    INTEGRATION_TYPES,
+    LOG_LEVELS,
+)
 from app.rules.plain_text import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
+from app.services.analytics.figures import CHARTS, MAX_LIMIT, TABLE_COLUMNS, TABLES
+from app.services.integrations.settings import (
+    CONFIG_FIELDS,
+    EVENT_TYPES,
+    LOCATIONS,
+    MULTI_LINE_FIELDS,
+    SECRET_FIELDS,
+)
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; larger ones can never match
 
@@ -107,12 +122,136 @@ VALIDATION_PROBLEM = {"type": "object", "properties": {
                "description": "Field name -> message. The key \"\" is about the request as a whole."},
 }, "required": ["type", "title", "status", "errors"]}
 
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+
+INTEGRATION = {"type": "object", "properties": {
+    "id": ID, "type": {"type": "string", "enum": list(INTEGRATION_TYPES)}, "name": {"type": "string"},
+    "active": {"type": "boolean"},
+    "status": {"type": "string", "enum": ["active", "inactive", "failing", "deleted"]},
+    "config": {"type": "object", "description": "Non-secret settings (url, site_url, query, folder ...)."},
+    "auth_type": {"type": "string", "enum": list(AUTH_TYPES)},
+    "credentials": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": "Secret name -> masked hint (last 4 characters); never the secret."},
+    "event_types": {"type": "array", "items": {"type": "string"}},
+    "condition_certification_id": {"type": ["integer", "null"]}, "condition_department": _NULLABLE_TEXT,
+    "signing_secret": {**_NULLABLE_TEXT, "description": "Masked hint."},
+    "incoming_url": {**_NULLABLE_TEXT, "description": "Incoming integrations: where to post."},
+    "sync_every_minutes": {"type": ["integer", "null"]},
+    "last_run_at": nullable(DATE_TIME), "last_success_at": nullable(DATE_TIME), "last_error": _NULLABLE_TEXT,
+    "last_error_at": nullable(DATE_TIME), "failing_since": nullable(DATE_TIME),
+    "disabled_reason": _NULLABLE_TEXT, "created_at": nullable(DATE_TIME), "deleted_at": nullable(DATE_TIME),
+    "counts": {**_COUNTS, "description": "Deliveries or copies by status, or the last sync run's counts."},
+}}
+
+INTEGRATION_LOG = {"type": "object", "properties": {
+    "id": ID, "level": {"type": "string", "enum": list(LOG_LEVELS)}, "message": {"type": "string"},
+    "data": {"type": "object"}, "at": nullable(DATE_TIME),
+}}
+
+DELIVERY = {"type": "object", "properties": {
+    "id": ID, "event_id": {"type": "string"}, "event_type": {"type": "string"}, "integration_id": ID,
+    "status": {"type": "string", "enum": list(DELIVERY_STATUSES)}, "attempt": {"type": "integer"},
+    "next_attempt_at": {**nullable(DATE_TIME), "description": "Failed deliveries: the next retry."},
+    "response_status": {"type": ["integer", "null"]}, "duration_ms": {"type": ["integer", "null"]},
+    "last_error": _NULLABLE_TEXT, "created_at": nullable(DATE_TIME), "last_attempt_at": nullable(DATE_TIME),
+    "delivered_at": nullable(DATE_TIME),
+    "request_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+    "request_body": _NULLABLE_TEXT, "response_body": _NULLABLE_TEXT,
+    "payload": {"type": "object", "description": "The event as sent (Standard Webhooks envelope)."},
+}}
+
+PDF_COPY = {"type": "object", "properties": {
+    "id": ID, "integration_id": ID, "certificate_id": ID, "serial": _NULLABLE_TEXT,
+    "status": {"type": "string", "enum": list(EXPORT_STATUSES)}, "attempts": {"type": "integer"},
+    "location": {**_NULLABLE_TEXT, "description": "Where the copy was written."},
+    "last_error": _NULLABLE_TEXT, "next_attempt_at": nullable(DATE_TIME), "exported_at": nullable(DATE_TIME),
+}}
+
 RESOURCES = {"Course": COURSE, "Certification": CERTIFICATION, "User": USER, "Enrollment": ENROLLMENT,
-             "Certificate": CERTIFICATE}
+             "Certificate": CERTIFICATE, "Integration": INTEGRATION, "IntegrationLog": INTEGRATION_LOG,
+             "Delivery": DELIVERY, "PdfCopy": PDF_COPY}
 
 for _schema in RESOURCES.values():
     _schema["required"] = list(_schema["properties"])
 STATS["required"] = list(STATS["properties"])
+
+# ---- other responses (not resources: no list, no page) ------------------------------------------------
+
+_INTEGRATION_ROW = {"type": "object", "required": ["id", "name", "type"], "properties": {
+    "id": ID, "name": {"type": "string"}, "type": {"type": "string"}, "status": {"type": "string"},
+    "last_success_at": nullable(DATE_TIME), "last_error": _NULLABLE_TEXT,
+    "failing_since": nullable(DATE_TIME)}}
+_FILTERS_ECHO = {"type": "object", "required": ["from", "to", "certification", "department", "category"],
+                 "description": "The filters applied (null: not filtered).", "properties": {
+    "from": nullable(DATE), "to": nullable(DATE), "certification": {"type": ["integer", "null"]},
+    "department": _NULLABLE_TEXT, "category": _NULLABLE_TEXT}}
+_AS_OF = {**DATE_TIME, "description": "When the figure was computed (UTC). Figures are cached until their "
+                                      "data changes, and for at most ANALYTICS_CACHE_SECONDS."}
+_SERIES = {"type": "object", "required": ["key", "label", "data"], "properties": {
+    "key": {"type": "string"}, "label": {"type": "string"},
+    "data": {"type": "array", "items": {"type": ["number", "string", "null"]},
+             "description": "One value per label, in label order."}}}
+_CELL_TYPES = {"held": "integer", "within_days": "integer", "average_score": ["number", "null"],
+               "score": ["number", "null"]}
+_WINDOWS = {"type": "object", "required": ["30", "60", "90"],
+            "properties": {k: {"type": "integer", "minimum": 0} for k in ("30", "60", "90")}}
+
+RESPONSES = {
+    "IntegrationCreated": {**INTEGRATION, "required": [*INTEGRATION["required"], "signing_secret_once"],
+                           "properties": {**INTEGRATION["properties"], "signing_secret_once": {
+                               **_NULLABLE_TEXT, "description": "The new signing secret, shown only here "
+                                                                "(null for types without one)."}}},
+    "IntegrationHealth": {"type": "object", "required": ["status", "integrations", "deliveries_24h",
+                                                         "oldest_undelivered_at", "failing", "items"],
+                          "properties": {
+        "status": {"type": "string", "enum": ["ok", "failing"]},
+        "integrations": {**_COUNTS, "description": "total, and how many are active, failing, inactive."},
+        "deliveries_24h": {**_COUNTS, "description": "Deliveries of the last 24 hours by status."},
+        "oldest_undelivered_at": nullable(DATE_TIME),
+        "failing": {"type": "array", "items": _INTEGRATION_ROW},
+        "items": {"type": "array", "items": _INTEGRATION_ROW}}},
+    "TestResult": {"type": "object", "required": ["ok"], "properties": {
+        "ok": {"type": "boolean"}, "error": _NULLABLE_TEXT}, "description": "What the ping or dry run saw "
+        "(outgoing: status_code, duration_ms, delivery_id, response_body; syncs: what a run would do)."},
+    "Queued": {"type": "object", "required": ["queued"], "additionalProperties": False, "properties": {
+        "queued": {"type": "integer", "minimum": 0, "description": "How many jobs were queued."}}},
+    "AnalyticsIndex": {"type": "object", "required": ["figures"], "properties": {"figures": {
+        "type": "array", "items": {"type": "object",
+                                   "required": ["name", "title", "kind", "description", "url"],
+                                   "properties": {
+            "name": {"type": "string", "enum": [*CHARTS, *TABLES]}, "title": {"type": "string"},
+            "kind": {"type": "string", "enum": ["chart", "table"]}, "description": {"type": "string"},
+            "url": {"type": "string"}}}}}},
+    "AnalyticsChart": {"type": "object", "additionalProperties": False, "required": [
+        "name", "title", "type", "description", "filters", "dimension", "labels", "datasets", "details"],
+                       "properties": {
+        "name": {"type": "string", "enum": list(CHARTS)}, "title": {"type": "string"},
+        "type": {"type": "string", "enum": sorted({c.chart_type for c in CHARTS.values()})},
+        "description": {"type": "string"}, "filters": _FILTERS_ECHO,
+        "dimension": {"type": "string", "description": "What the labels are (Month, Course...)."},
+        "labels": {"type": "array", "items": {"type": "string"}},
+        "datasets": {"type": "array", "items": _SERIES, "description": "Plotted series."},
+        "details": {"type": "array", "items": _SERIES,
+                    "description": "Extra columns of the data table and CSV (not plotted)."},
+        "as_of": _AS_OF}},
+    "AnalyticsTable": {"type": "object", "additionalProperties": False, "required": [
+        "name", "title", "description", "filters", "limit", "columns", "rows"], "properties": {
+        "name": {"type": "string", "enum": list(TABLES)}, "title": {"type": "string"},
+        "description": {"type": "string"}, "filters": _FILTERS_ECHO,
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        "columns": {"type": "array", "items": {"type": "object", "required": ["key", "label"], "properties": {
+            "key": {"type": "string"}, "label": {"type": "string"}}}},
+        "rows": {"type": "array", "items": {"type": "object", "properties": {
+            key: {"type": _CELL_TYPES.get(key, ["string", "null"])}
+            for columns in TABLE_COLUMNS.values() for key, _ in columns}}},
+        "summary": {"type": "object", "required": ["within", "total"],
+                    "description": "expiring only: counts per window over all matches.",
+                    "properties": {"within": _WINDOWS, "total": {"type": "integer", "minimum": 0}}},
+        "as_of": _AS_OF}},
+    "AnalyticsFigure": {"oneOf": [{"$ref": "#/components/schemas/AnalyticsChart"},
+                                  {"$ref": "#/components/schemas/AnalyticsTable"}]},
+}
 
 # ---- request bodies -------------------------------------------------------------------------------------
 
@@ -150,6 +289,40 @@ _USER_FIELDS = {
     "department": text(120, nullable=True),
 }
 
+
+def _integration_fields() -> dict:
+    """Every template's fields (a template ignores the others'); secrets are write-only."""
+    config = {key: text(5000, multiline=key in MULTI_LINE_FIELDS)
+              for keys in CONFIG_FIELDS.values() for key in keys}
+    config.update({
+        "create_users": {"type": "boolean", "description": "Create unknown learners."},
+        "company_id": {"type": ["string", "integer"], "maxLength": 20, "minimum": 0, "maximum": MAX_ID,
+                       "pattern": SINGLE_LINE_PATTERN, "description": "Moodle: the IOMAD company id."},
+        "settle_seconds": {"type": ["integer", "string"], "minimum": 0, "maximum": 86400, "maxLength": 10,
+                           "pattern": SINGLE_LINE_PATTERN},
+        "location": {"type": "string", "enum": list(LOCATIONS)},
+        "signature_scheme": {"type": "string", "enum": ["standard", "github"]},
+        "auth_method": {"type": "string", "enum": ["basic", "post"],
+                        "description": "OAuth2: how the client secret is sent."},
+    })
+    secrets = {key: {**text(5000, nullable=True), "writeOnly": True,
+                     "description": "Secret: never returned; empty or null keeps the stored one."}
+               for key in SECRET_FIELDS}
+    return {
+        "name": text(120), **config, **secrets,
+        "auth_type": {"type": "string", "enum": list(AUTH_TYPES)},
+        "event_types": {"type": "array", "items": {"type": "string", "enum": list(EVENT_TYPES)},
+                        "maxItems": len(EVENT_TYPES)},
+        "condition_certification_id": {**nullable(ID), "description": "Only this certification's events."},
+        "condition_department": text(120, nullable=True),
+        "sync_every_minutes": {"type": ["integer", "string", "null"], "minimum": 5, "maximum": 10080,
+                               "maxLength": 10, "pattern": SINGLE_LINE_PATTERN,
+                               "description": "Syncs: minutes between runs; empty or null: on demand only."},
+    }
+
+
+_INTEGRATION_FIELDS = _integration_fields()
+
 BODIES = {
     "CourseCreate": body(_COURSE_FIELDS, ("code", "title")),
     "CourseUpdate": body({**_COURSE_FIELDS, "archived": {
@@ -171,4 +344,9 @@ BODIES = {
         "description": "true: move a completed enrollment back to enrolled/in_progress on purpose."}}),
     "Revoke": body({"reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
     "Empty": body({}),
+    "IntegrationCreate": body({"type": {"type": "string", "enum": list(INTEGRATION_TYPES),
+                                        "description": "The template."}, **_INTEGRATION_FIELDS}, ("type",)),
+    "IntegrationUpdate": body(_INTEGRATION_FIELDS),
+    "Replay": body({"since": {**DATE_TIME, "description": "Failed deliveries created from then on."}},
+                   ("since",)),
 }

@@ -33,8 +33,8 @@ def test_a_form_body_is_415_even_after_the_app_wide_nul_check_read_it(as_admin):
 
 
 def test_a_nul_in_any_query_string_is_a_documented_400(as_admin, as_staff):
-    """The app refuses NUL characters before any view runs; every operation documents that 400 (fragments'
-    too), which the `as_*` clients check."""
+    """The app refuses NUL characters before any view runs; every operation documents that 400, which the
+    `as_*` clients check."""
     for client, url in ((as_admin, "/me?x=%00"), (as_admin, "/courses?q=a%00b"),
                         (as_staff, "/api/v1/analytics/status?department=a%00"),
                         (as_admin, "/openapi.json?x=%00")):

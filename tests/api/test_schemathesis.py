@@ -13,6 +13,7 @@ deeper locally: `FUZZ_EXAMPLES=200 FUZZ_RANDOM=1 .venv/bin/pytest tests/api/test
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,10 +34,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import _register_blueprints as register_blueprints
-from app.api.external import HTTP_METHODS
-from app.api.openapi import build_document
+from app.api.openapi import HTTP_METHODS, build_document
 from app.extensions import db
 from app.models import Certificate, Enrollment
+from app.models.integration import ExportedPdf
+from app.services.integrations import registry, webhooks
 from app.services.lifecycle import revocation
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -53,8 +55,8 @@ set_hypothesis_home_dir(Path(os.environ["LAUREL_INSTANCE_PATH"]) / "hypothesis")
 
 
 def _documented_operations() -> list[tuple[str, str]]:
-    """(METHOD, path) of every operation in the document, known at collection time: the @endpoint routes
-    plus every fragment (app/api/external.py), as the app's blueprints serve them."""
+    """(METHOD, path) of every operation in the document, known at collection time: every @endpoint route
+    of the one API blueprint (integrations and analytics included)."""
     bare = Flask(__name__)
     register_blueprints(bare)  # routes only: no database, Redis or configuration needed
     with bare.app_context():
@@ -86,11 +88,42 @@ def test_every_operation_is_fuzzed(fuzz_schema):
     assert served == OPERATIONS
 
 
-def _seed(world, admin, staff) -> dict[str, list[int]]:
-    """Add a revoked certificate to the `world`; the ids of each resource, for path parameters."""
+def _seed_integrations(app, world) -> dict[str, list[int]]:
+    """An active webhook with a failed delivery, a PDF export with a failed and an exported copy, and a CSV
+    drop, so that the integration operations are fuzzed on real rows too (redeliver, replay, retry, sync...).
+
+    The webhook targets a closed loopback port: accepted while OUTGOING_ALLOW_PRIVATE is on for the seeding
+    only, so pings sent while fuzzing are refused at connect time and reach no one. The file integrations'
+    folder is in this run's temporary instance folder (each operation gets a fresh seed: a PATCHed folder is
+    never used by another operation)."""
+    app.config["OUTGOING_ALLOW_PRIVATE"] = True
+    try:
+        webhook, _ = registry.create("generic_webhook", {"name": "Fuzz hook", "url": "http://127.0.0.1:9/",
+                                                         "event_types": ["ping"]}, actor="test")
+    finally:
+        app.config["OUTGOING_ALLOW_PRIVATE"] = False
+    registry.set_active(webhook, True, actor="test")
+    delivery_id = webhooks.send_test(webhook, actor="test")["delivery_id"]
+    # Export and drop folders may not live in instance/ (the folder policy): a temp folder beside it.
+    folder = Path(tempfile.mkdtemp(prefix="laurel-fuzz-files-"))
+    export, _ = registry.create("pdf_export", {"name": "Fuzz export", "folder": str(folder)}, actor="test")
+    drop, _ = registry.create("file_drop", {"name": "Fuzz drop", "folder": str(folder)}, actor="test")
+    copies = [ExportedPdf(integration_id=export.id, certificate_id=cert.id, pdf_key=f"pdfs/{cert.id}.pdf",
+                          status=status, attempts=4)
+              for cert, status in ((world.lena_cert, "failed"), (world.other_cert, "exported"))]
+    db.session.add_all(copies)
+    db.session.commit()
+    return {"integrations": [webhook.id, export.id, drop.id], "deliveries": [delivery_id],
+            "copy_ids": [row.id for row in copies]}
+
+
+def _seed(app, world, admin, staff, path: str) -> dict[str, list[int]]:
+    """Add a revoked certificate to the `world` (and integrations for their operations); the ids of each
+    resource, for path parameters."""
     revocation.revoke(world.other_cert, "Fuzzing: a revoked certificate to reinstate.", actor="test")
     db.session.commit()
-    return {
+    extra = _seed_integrations(app, world) if path.split("/")[3] in ("integrations", "deliveries") else {}
+    return {**extra,
         "courses": [world.fa101.id, world.fa102.id, world.cpr.id],
         "certifications": [world.first_aid.id, world.draft.id],
         "users": [admin.id, staff.id, world.lena_cert.user_id, world.other.id],
@@ -135,8 +168,10 @@ def _strategy(operation: schemathesis.APIOperation, mode: GenerationMode, ids: d
     existing = ids.get(operation.path.split("/")[3])  # /api/v1/<resource>/{id}
     if not existing:
         return generated
-    real = st.sampled_from(existing).flatmap(
-        lambda item_id: operation.as_strategy(mode, path_parameters={"id": item_id}))
+    copies = ids.get("copy_ids") if "{copy_id}" in operation.path else None
+    real = st.tuples(st.sampled_from(existing), st.sampled_from(copies) if copies else st.none()).flatmap(
+        lambda pair: operation.as_strategy(mode, path_parameters={
+            "id": pair[0], **({"copy_id": pair[1]} if pair[1] else {})}))
     if mode is GenerationMode.POSITIVE:
         real = real.flatmap(lambda case: _with_real_references(case, ids))
     return st.one_of(real, generated)
@@ -170,9 +205,9 @@ def _refuses(operation: schemathesis.APIOperation, role: str) -> bool:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_api_holds_up(fuzz_schema, method: str, path: str, role: str, world, admin, staff, learner,
+def test_api_holds_up(app, fuzz_schema, method: str, path: str, role: str, world, admin, staff, learner,
                       token_for):
-    ids = _seed(world, admin, staff)
+    ids = _seed(app, world, admin, staff, path)
     user = admin if role == "admin" else learner
     headers = {"Authorization": f"Bearer {token_for(user)}"}
     operation = fuzz_schema[path][method]

@@ -50,7 +50,7 @@ def database_url() -> str:
 
 def make_app(instance: str, db_url: str):
     os.environ.update(
-        LAUREL_INSTANCE_PATH=instance, DATABASE_URL=db_url, WEBHOOKS_ALLOW_PRIVATE="1", MAIL_BACKEND="file"
+        LAUREL_INSTANCE_PATH=instance, DATABASE_URL=db_url, OUTGOING_ALLOW_PRIVATE="1", MAIL_BACKEND="file"
     )
     os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789")
     from flask_migrate import upgrade

@@ -32,3 +32,9 @@ def github_hook(hook):
     registry.update(integration, {"signature_scheme": "github"}, actor="test")
     db.session.commit()
     return integration, secret
+
+
+@pytest.fixture
+def sqlite_sources(app, tmp_path, monkeypatch):
+    """SQLite SQL sources in this test's temp folder are allowed (SQL_IMPORT_DIR, off by default)."""
+    monkeypatch.setitem(app.config, "SQL_IMPORT_DIR", str(tmp_path))

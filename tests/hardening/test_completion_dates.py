@@ -170,7 +170,7 @@ def test_moodle_completion_before_2000_fails_only_its_item(allow_private, jobs):
     assert any("before 2000-01-01" in m for m in messages), messages
 
 
-def test_sql_row_before_2000_is_rejected_and_others_applied(tmp_path, first_aid, jobs):  # noqa: F811
+def test_sql_row_before_2000_is_rejected_and_others_applied(sqlite_sources, tmp_path, first_aid, jobs):  # noqa: F811
     url = f"sqlite:///{tmp_path / 'lms.db'}"
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -165,7 +165,7 @@ def _run_sync(integration, jobs) -> SyncRun:
     return db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
 
 
-def test_sql_source_keeps_the_completion(tmp_path, completed, jobs):
+def test_sql_source_keeps_the_completion(sqlite_sources, tmp_path, completed, jobs):
     url = f"sqlite:///{tmp_path / 'lms.db'}"
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -316,7 +316,7 @@ def test_moodle_sync_refuses_such_items_and_goes_on(allow_private, jobs):  # noq
     assert fire == "Evacuation drills"
 
 
-def test_sql_sync_refuses_such_rows_and_goes_on(tmp_path, first_aid, jobs):  # noqa: F811
+def test_sql_sync_refuses_such_rows_and_goes_on(sqlite_sources, tmp_path, first_aid, jobs):  # noqa: F811
     url = f"sqlite:///{tmp_path / 'lms.db'}"
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -131,7 +131,7 @@ def test_s3_drop_moves_unreadable_files_to_failed(s3_endpoint, bucket, first_aid
     assert "line 3:" in report["Body"].read().decode()
 
 
-def test_sql_source_refuses_a_huge_cell_per_row(tmp_path, first_aid, jobs):  # noqa: F811
+def test_sql_source_refuses_a_huge_cell_per_row(sqlite_sources, tmp_path, first_aid, jobs):  # noqa: F811
     url = f"sqlite:///{tmp_path / 'lms.db'}"
     engine = create_engine(url)
     with engine.begin() as conn:

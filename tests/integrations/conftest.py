@@ -16,8 +16,8 @@ from tests.support.receiver import Receiver
 
 @pytest.fixture
 def allow_private(app, monkeypatch):
-    """Let deliveries reach the loopback receiver (WEBHOOKS_ALLOW_PRIVATE, as in dev)."""
-    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", True)
+    """Let deliveries reach the loopback receiver (OUTGOING_ALLOW_PRIVATE, as in dev)."""
+    monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", True)
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def s3_endpoint():
 
 @pytest.fixture
 def bucket(s3_endpoint, allow_private):
-    """A fresh bucket; integrations may reach the loopback endpoint (WEBHOOKS_ALLOW_PRIVATE)."""
+    """A fresh bucket; integrations may reach the loopback endpoint (OUTGOING_ALLOW_PRIVATE)."""
     return s3.new_bucket(s3_endpoint)
 
 

@@ -131,34 +131,3 @@ def test_health_page_and_json(admin, login_as, make_webhook, receiver):
     assert data["failing"][0]["last_error"] == "HTTP 500"
     assert "Integration health" in client.get("/integrations/health").get_data(as_text=True)
     assert "Integrations" in client.get("/integrations/").get_data(as_text=True)
-
-
-def test_api_service_functions_and_openapi_fragment(admin, receiver, allow_private):
-    import pytest
-
-    from app.api.integrations_openapi import openapi_paths
-    from app.services.errors import ValidationError
-    from app.services.integrations import api_ops
-
-    created = api_ops.create_integration(
-        {"type": "generic_webhook", "name": "API hook", "url": receiver.url_for("/h"),
-         "event_types": ["ping"]},
-        actor=admin)
-    db.session.commit()
-    assert created["signing_secret_once"].startswith("whsec_") and created["active"] is False
-    assert api_ops.activate(created["id"], actor=admin)["status"] == "active"
-    assert api_ops.test(created["id"], actor=admin)["ok"] is True
-    db.session.commit()
-    assert api_ops.deliveries(created["id"])["items"][0]["request_headers"]["webhook-id"]
-    assert api_ops.logs(created["id"], level="info")["total"] >= 2
-    assert api_ops.list_integrations()["items"][0]["name"] == "API hook"
-    assert api_ops.health()["integrations"]["active"] == 1
-    with pytest.raises(ValidationError):
-        api_ops.logs(created["id"], level="loud")
-    with pytest.raises(LookupError):
-        api_ops.get_integration(999)
-    paths = openapi_paths()
-    assert {"/api/v1/integrations", "/api/v1/integrations/{id}", "/api/v1/integrations/{id}/test",
-            "/api/v1/integrations/{id}/activate", "/api/v1/integrations/{id}/deactivate",
-            "/api/v1/integrations/{id}/logs", "/api/v1/integrations/{id}/deliveries",
-            "/api/v1/integrations/health"} == set(paths)

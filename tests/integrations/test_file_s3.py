@@ -136,7 +136,7 @@ def test_s3_settings_are_validated(app, s3_endpoint, monkeypatch):
         registry.create("file_drop", {"name": "x", "location": "s3", "bucket": "Bad_Name"}, actor="test")
     assert set(caught.value.errors) == {"bucket", "access_key_id", "secret_access_key"}
     # The endpoint is an admin-supplied URL like a webhook's: loopback/private refused by default.
-    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", False)
+    monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", False)
     with pytest.raises(ValidationError) as caught:
         registry.create("file_drop", {"name": "x", "location": "s3", "bucket": "laurel-drop",
                                           "endpoint_url": s3_endpoint, "access_key_id": "k",

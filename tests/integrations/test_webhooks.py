@@ -166,7 +166,7 @@ def test_delivery_to_loopback_is_refused_at_send_time(
 ):
     _, course = catalog_one
     make_webhook(receiver.url_for("/hook"))
-    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", False)  # e.g. the setting was turned off later
+    monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", False)  # e.g. the setting was turned off later
     complete(learner, course)
     jobs()
     row = delivery()

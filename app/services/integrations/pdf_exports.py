@@ -39,6 +39,7 @@ BACKOFF_SECONDS = (30, 300, 1800)
 OVERDUE = timedelta(minutes=5)
 CATCH_UP_BATCH = 200
 COPY_ERRORS = (StorageError, BucketError, FolderError, OSError)
+MAX_ROW_ID = 2_147_483_647  # ids are 32-bit on PostgreSQL: a larger one names no row (never query it)
 
 
 def _targets() -> list[Integration]:
@@ -204,6 +205,18 @@ def retry_failed(integration: Integration, *, actor: audit.Actor, row_id: int | 
     return len(rows)
 
 
+def retry_one(integration: Integration, row_id: int, *, actor: audit.Actor) -> ExportedPdf:
+    """Queue one failed copy again. LookupError: not one of this integration's copies; NotAllowed: the
+    copy has not failed (it is pending or done, so a retry would copy it twice)."""
+    row = db.session.get(ExportedPdf, row_id) if 0 < row_id <= MAX_ROW_ID else None
+    if row is None or row.integration_id != integration.id:
+        raise LookupError(f"No PDF copy {row_id} for this integration.")
+    if row.status != "failed":
+        raise NotAllowed(f"Only a failed copy can be retried; this one is {row.status}.")
+    retry_failed(integration, actor=actor, row_id=row.id)
+    return row
+
+
 def test(integration: Integration) -> dict:
     """Write and remove a probe file at the destination; nothing is exported."""
     try:
@@ -211,6 +224,30 @@ def test(integration: Integration) -> dict:
     except COPY_ERRORS as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, "message": message}
+
+
+def copy_query(integration: Integration, status: str = "") -> Select:
+    """The integration's copies (one status, or all), the latest attempts first."""
+    stmt = select(ExportedPdf).where(ExportedPdf.integration_id == integration.id)
+    if status:
+        stmt = stmt.where(ExportedPdf.status == status)
+    return stmt.order_by(ExportedPdf.next_attempt_at.desc(), ExportedPdf.id.desc())
+
+
+def copy_data(row: ExportedPdf) -> dict:
+    cert = db.session.get(Certificate, row.certificate_id)
+    return {
+        "id": row.id,
+        "integration_id": row.integration_id,
+        "certificate_id": row.certificate_id,
+        "serial": cert.serial if cert else None,
+        "status": row.status,
+        "attempts": row.attempts,
+        "location": row.location,
+        "last_error": row.last_error,
+        "next_attempt_at": registry._iso(row.next_attempt_at),
+        "exported_at": registry._iso(row.exported_at),
+    }
 
 
 def failed_query(integration: Integration) -> Select:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets as _secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, func, select
@@ -134,7 +134,7 @@ def create(kind: str, fields: dict, *, actor: audit.Actor) -> tuple[Integration,
 
 def update(integration: Integration, fields: dict, *, actor: audit.Actor) -> Integration:
     """Change the given settings; blank secret fields keep the stored secret. Raises ValidationError."""
-    _alive(integration)
+    ensure_alive(integration)
     values = clean(integration.type, fields, integration)
     secrets = values.pop("secrets")
     changed = sorted(k for k, v in values.items() if getattr(integration, k) != v)
@@ -158,7 +158,7 @@ def set_active(
     integration: Integration, active: bool, *, actor: audit.Actor, reason: str | None = None
 ) -> None:
     """Activate or deactivate. Activating clears the failure state (a fresh start)."""
-    _alive(integration)
+    ensure_alive(integration)
     if integration.active == active:
         return
     integration.active = active
@@ -187,7 +187,7 @@ def set_active(
 
 def delete(integration: Integration, *, actor: audit.Actor) -> None:
     """Soft delete: the integration stops and disappears from lists; its history stays."""
-    _alive(integration)
+    ensure_alive(integration)
     integration.active = False
     integration.deleted_at = utcnow()
     integration.incoming_token = None
@@ -201,7 +201,7 @@ def rotate_signing_secret(
     integration: Integration, *, actor: audit.Actor, grace: timedelta = SECRET_GRACE
 ) -> str:
     """New signing secret; the old one keeps signing (outgoing) / verifying (incoming) for `grace`."""
-    _alive(integration)
+    ensure_alive(integration)
     if integration.signing_secret_encrypted is None:
         raise NotAllowed("This integration has no signing secret.")
     new = signing.generate_secret()
@@ -225,9 +225,11 @@ def rotate_signing_secret(
     return new
 
 
-def _alive(integration: Integration) -> None:
+def ensure_alive(integration: Integration) -> None:
+    """Refuse (NotAllowed) to act on a deleted integration: its history stays, it does nothing more."""
     if integration.deleted_at is not None:
         raise NotAllowed("This integration was deleted.")
+
 
 
 def log(integration: Integration, level: str, message: str, **data: object) -> IntegrationLog:
@@ -284,6 +286,20 @@ def incoming_url(integration: Integration) -> str | None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def utc_moment(value: datetime | str, field: str) -> datetime:
+    """A UTC datetime from a datetime or RFC 3339 text (no offset: UTC, as the console says).
+    ValidationError({field: ...}) when the text is not a moment."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError({field: "Use a date and time like 2026-03-01T00:00:00Z."}) from None
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is no representable UTC moment
+        raise ValidationError({field: "This moment is out of range."}) from None
 
 
 def _status_counts(model: type[WebhookDelivery] | type[ExportedPdf], integration_id: int) -> dict[str, int]:

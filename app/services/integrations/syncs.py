@@ -21,7 +21,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models.integration import SYNC_TYPES, Integration, SyncRun
 from app.queue import enqueue_after_commit, get_redis
-from app.services import recovery
+from app.services import audit, recovery
 from app.services.errors import NotAllowed
 from app.services.integrations import locations as file_locations
 from app.services.integrations import moodle as moodle_sync
@@ -133,6 +133,17 @@ def enqueue(integration: Integration, trigger: str = "manual") -> None:
     if integration.type not in SYNC_TYPES:
         raise NotAllowed("Only Moodle, SQL and file integrations sync.")
     enqueue_after_commit(db.session, RUN_JOB, integration.id, trigger, queue="low")
+
+
+def sync_now(integration: Integration, *, actor: audit.Actor) -> None:
+    """An admin asks for a run now (console or API): queued after commit, audited and logged.
+
+    An inactive integration may be run by hand (to try it before switching the schedule on)."""
+    integrations.ensure_alive(integration)
+    enqueue(integration, "manual")
+    audit.record(actor, "integration.sync_requested", "integration", integration.id,
+                 f"Sync of {integration.name} requested")
+    integrations.log(integration, "info", "Sync requested by an admin")
 
 
 def enqueue_due(now: datetime | None = None) -> int:

@@ -297,8 +297,9 @@ def redeliver(row: WebhookDelivery, *, actor: audit.Actor) -> None:
     audit.record(actor, "webhook.redelivered", "webhook_delivery", row.id, f"Delivery {row.id} queued again")
 
 
-def replay_failed(integration: Integration, since: datetime, *, actor: audit.Actor) -> int:
-    """Queue again every failed or abandoned delivery created since `since`; returns the count."""
+def replay_failed(integration: Integration, since: datetime | str, *, actor: audit.Actor) -> int:
+    """Queue again every failed or abandoned delivery created since `since` (RFC 3339 text too); the count."""
+    since = registry.utc_moment(since, "since")
     if not integration.active:
         raise NotAllowed("Activate the integration first.")
     rows = db.session.scalars(

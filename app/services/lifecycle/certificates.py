@@ -58,9 +58,10 @@ def _day_start(value: date | datetime) -> datetime:
 def certificate_query(certification_id: int | None = None, user_id: int | None = None, status: str = "",
                       department: str = "", issued_from: date | datetime | None = None,
                       issued_to: date | datetime | None = None, search: str = "",
-                      now: datetime | None = None) -> Select:
+                      now: datetime | None = None, pdf_status: str = "") -> Select:
     """A select of certificates, newest first. `issued_to` is inclusive (a date means that whole day);
-    `search` matches holder name/email or serial; status is the derived status in SQL."""
+    `search` matches holder name/email or serial; status is the derived status in SQL; `pdf_status`
+    (pending, ready, failed) finds the PDFs to render again."""
     stmt = (select(Certificate)
             .options(joinedload(Certificate.user), joinedload(Certificate.certification))
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc()))
@@ -70,6 +71,8 @@ def certificate_query(certification_id: int | None = None, user_id: int | None =
         stmt = stmt.where(Certificate.user_id == user_id)
     if status:
         stmt = stmt.where(Certificate.has_status(status, now))
+    if pdf_status:
+        stmt = stmt.where(Certificate.pdf_status == pdf_status)
     if department:
         stmt = stmt.where(Certificate.user_id.in_(select(User.id).where(User.department == department)))
     if issued_from:

@@ -179,7 +179,7 @@ def test(integration_id: int):
 @admin_required
 def sync_now(integration_id: int):
     integration = _integration(integration_id)
-    commit_or_409(lambda: syncs.enqueue(integration, "manual"))
+    commit_or_409(lambda: syncs.sync_now(integration, actor=current_user))
     flash("Sync queued; its result appears in the log.", "success")
     return redirect(url_for(".detail", integration_id=integration.id))
 
