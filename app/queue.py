@@ -7,7 +7,7 @@ without importing the tasks package (imports point one way: tasks -> services).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
@@ -64,8 +64,27 @@ def enqueue_now(job: PendingJob):
     queue = get_queue(job.queue)
     kwargs = {"job_id": job.job_id, "retry": job.retry, "meta": job.meta or None}
     if job.delay:
-        return queue.enqueue_in(job.delay, job.func, *job.args, **kwargs)
+        return queue.enqueue_at(fire_time(job.delay), job.func, *job.args, **kwargs)
     return queue.enqueue(job.func, *job.args, **kwargs)
+
+
+def fire_time(delay: timedelta, now: datetime | None = None) -> datetime:
+    """When a delayed job may run: ``now + delay`` rounded UP to the whole second.
+
+    RQ's scheduler stores whole seconds and rounds down, so ``enqueue_in(10 s)`` fired up to a
+    second before the row's ``next_attempt_at`` and the job's claim skipped it (a "10 s" retry
+    became a sweep later). Rounding up means a delayed job never fires before its row is due; the
+    claims also accept ``JOB_EARLY_TOLERANCE_SECONDS`` of clock difference between hosts.
+    """
+    moment = (now or datetime.now(UTC)) + delay
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment
+
+
+def early_tolerance() -> timedelta:
+    """How early a delayed job may fire and still take its row (see `fire_time`)."""
+    return timedelta(seconds=current_app.config.get("JOB_EARLY_TOLERANCE_SECONDS", 2))
 
 
 @event.listens_for(Session, "after_commit")
@@ -75,7 +94,12 @@ def _flush_pending_jobs(session: Session) -> None:
         # transaction is still open, so a worker would not see the rows yet.
         return
     jobs = session.info.pop("laurel_pending_jobs", [])
+    seen: set[str] = set()
     for job in jobs:
+        if job.job_id is not None:
+            if job.job_id in seen:
+                continue  # two steps of one transaction asked for the same job: enqueue it once
+            seen.add(job.job_id)
         try:
             enqueue_now(job)
         except redis.RedisError:
