@@ -94,6 +94,8 @@ class Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=5)  # a beat in flight must not re-create the key after it is deleted
         with contextlib.suppress(redis.RedisError):
             self.client.delete(PREFIX + self.worker_name)
 
