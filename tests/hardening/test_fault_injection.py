@@ -32,21 +32,23 @@ from app.queue import get_redis, redis_url
 from app.services import health, mail
 from tests.documents.conftest import stored_files
 from tests.hardening.conftest import complete
+from tests.support.receiver import Reply
 from tests.support.smtp import SMTPServer, _Collector, _free_port
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 RQ = Path(sys.executable).with_name("rq")
-#: A few seconds of rendering: 500 copies of the name's characters, one paragraph each.
-SLOW_HTML = "<html><body>{% for c in holder_name * 500 %}<p>{{ c }} line</p>{% endfor %}</body></html>"
+WORKER_CLASS = "app.tasks.worker.AppWorker"  # as in the Procfile
+#: A second or two of rendering: 250 copies of the name's characters, one paragraph each.
+SLOW_HTML = "<html><body>{% for c in holder_name * 250 %}<p>{{ c }} line</p>{% endfor %}</body></html>"
 HEARTBEAT, INTERVAL = 1, 2  # seconds: a dead worker is known after 3 s, the sweep runs every 2 s
 RECOVERY_BUDGET = 60  # "within about a minute"; expected here: a few seconds
 
 
 class Cluster:
-    """Worker and cron processes of this test (each in its own process group: kill -9 takes its
-    work horse too); every process is ended by pid when the test ends."""
+    """The module's worker and cron processes (each in its own process group: kill -9 takes its
+    work horse too); every one is ended by its pid when the module ends."""
 
     def __init__(self, app, storage_root: Path, smtp_port: int, log: Path):
         self.log = log
@@ -68,18 +70,11 @@ class Cluster:
         return proc
 
     def worker(self) -> subprocess.Popen:
-        return self._spawn([str(RQ), "worker", "--with-scheduler", "--worker-class",
-                            "app.tasks.worker.AppWorker", "--url", self.env["REDIS_URL"], "high", "default", "low"])
+        return self._spawn([str(RQ), "worker", "--with-scheduler", "--worker-class", WORKER_CLASS,
+                            "--url", self.env["REDIS_URL"], "high", "default", "low"])
 
     def cron(self) -> subprocess.Popen:
         return self._spawn([sys.executable, "-m", "flask", "--app", "wsgi", "cron"])
-
-    def start(self, workers: int = 2) -> Cluster:
-        for _ in range(workers):
-            self.worker()
-        self.cron()
-        wait_for(lambda: len(live_workers()) >= workers, 60, "the workers to start", self)
-        return self
 
     def kill_holder(self, row: str) -> None:
         """kill -9 the worker whose running job holds `row` ("mail:3")."""
@@ -87,6 +82,18 @@ class Cluster:
         proc = next(p for p in self.procs if p.pid == pid)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+
+    def ensure(self, workers: int) -> None:
+        """At least `workers` live worker processes, each beating (a replacement only if needed:
+        starting one costs seconds)."""
+        alive = [p for p in self.procs if p.poll() is None and "worker" in p.args]
+        for _ in range(workers - len(alive)):
+            self.worker()
+        wait_for(lambda: len(self.beating()) >= workers, 90, f"{workers} live workers", self)
+
+    def beating(self) -> set[int]:
+        pids = {p.pid for p in self.procs if p.poll() is None}
+        return {v["pid"] for v in heartbeats() if v.get("worker")} & pids
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -130,11 +137,80 @@ def held_by_a_worker(row: str) -> bool:
     return any(row in v["held"] for v in heartbeats())
 
 
-@pytest.fixture
-def cluster(app, fresh_storage, smtp_server, tmp_path):
-    cluster = Cluster(app, fresh_storage, smtp_server.port, tmp_path / "processes.log")
+class Mailbox:
+    """The SMTP server the workers use, on one fixed port: it can go down and come back (a new
+    server on the same port), or answer slowly."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.server: SMTPServer | None = None
+
+    def up(self, handler: _Collector | None = None) -> SMTPServer:
+        self.down()
+        self.server = SMTPServer(port=self.port)
+        if handler is not None:
+            self.server.handler = self.server.controller.handler = handler
+        return self.server.start()
+
+    def down(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    box = Mailbox()
+    yield box
+    box.down()
+
+
+@pytest.fixture(scope="module")
+def storage_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture(autouse=True)
+def fresh_storage(app, storage_root):
+    """The workers' storage folder (shared by the module's processes), emptied for each test."""
+    import shutil
+
+    for child in storage_root.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    saved = {k: app.config.get(k) for k in ("STORAGE_BACKEND", "STORAGE_ROOT")}
+    app.config.update(STORAGE_BACKEND="local", STORAGE_ROOT=str(storage_root))
+    app.extensions.pop("laurel_storage", None)
+    yield storage_root
+    app.config.update(saved)
+    app.extensions.pop("laurel_storage", None)
+
+
+@pytest.fixture(scope="module")
+def processes(app, storage_root, mailbox, tmp_path_factory):
+    """Four workers and the cron process, started once for the module: each kill test kills one, and
+    starting a replacement would cost more than the test. Tests flush Redis and empty the tables
+    around them: the processes must cope, which is part of the point."""
+    with app.app_context():
+        cluster = Cluster(app, storage_root, mailbox.port, tmp_path_factory.mktemp("logs") / "processes.log")
+    for _ in range(4):
+        cluster.worker()
+    cluster.cron()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def cluster(processes, mailbox):
+    """A live worker at least (kill tests ask for two) and the SMTP server up."""
+    mailbox.up()
+    processes.ensure(1)
+    yield processes
+
+
+@pytest.fixture
+def smtp(mailbox) -> SMTPServer:
+    assert mailbox.server is not None
+    return mailbox.server
 
 
 @pytest.fixture
@@ -147,17 +223,28 @@ def slow_certification(certification):
     return certification
 
 
-def _issued_once(cert_id: int, smtp_server) -> None:
+def _issued_once(smtp: SMTPServer) -> None:
     assert read(select(func.count()).select_from(Certificate)) == 1
     assert read(select(func.count()).select_from(OutboxEmail)) == 1  # one "issued" mail, ever
-    smtp_server.wait_for(1, timeout=20)
+    smtp.wait_for(1, timeout=30)
     time.sleep(0.5)
-    assert len(smtp_server.messages) == 1
+    assert len(smtp.messages) == 1
+
+
+def _queue_mail(to: str = "someone@example.com") -> int:
+    row = mail.queue_email(to, "password_reset", subject="Reset",
+                           context={"name": "Someone", "link": "http://localhost/r/x"})
+    db.session.commit()
+    return row.id
+
+
+def _mail_status(email_id: int) -> str:
+    return read(select(OutboxEmail.status).where(OutboxEmail.id == email_id))
 
 
 def test_kill_9_mid_render_is_recovered_by_the_other_worker_once(cluster, learner, slow_certification, issue,
-                                                                  fresh_storage, smtp_server):
-    cluster.start()
+                                                                  fresh_storage, smtp):
+    cluster.ensure(2)
     cert = issue(learner)
     wait_for(lambda: held_by_a_worker(f"pdf:{cert.id}"), 60, "the render to start", cluster)
     time.sleep(0.3)
@@ -168,7 +255,7 @@ def test_kill_9_mid_render_is_recovered_by_the_other_worker_once(cluster, learne
     row = db.session.get(Certificate, cert.id, populate_existing=True)
     assert row.pdf_attempts == 2 and row.pdf_error is None
     assert [p.name for p in stored_files(fresh_storage)] == [f"{cert.serial}-v2.pdf"]  # no orphan
-    _issued_once(cert.id, smtp_server)
+    _issued_once(smtp)
 
 
 class _SlowToAnswer(_Collector):
@@ -180,24 +267,14 @@ class _SlowToAnswer(_Collector):
         return answer
 
 
-def test_kill_9_after_the_smtp_hand_over_sends_again_with_the_same_message_id(app, cluster, jobs):
-    slow = SMTPServer()
-    slow.handler = slow.controller.handler = _SlowToAnswer()
-    slow.start()
-    try:
-        cluster.env["MAIL_PORT"] = str(slow.port)
-        cluster.start()
-        row = mail.queue_email("someone@example.com", "password_reset", subject="Reset",
-                               context={"name": "Someone", "link": "http://localhost/r/x"})
-        db.session.commit()
-        email_id = row.id
-        slow.wait_for(1, timeout=60)  # handed over; the worker now waits for the 250
-        cluster.kill_holder(f"mail:{email_id}")
-        first, second = slow.wait_for(2, timeout=RECOVERY_BUDGET)
-        wait_for(lambda: read(select(OutboxEmail.status).where(OutboxEmail.id == email_id)) == "sent", 20,
-                 "the mail to be recorded as sent", cluster)
-    finally:
-        slow.stop()
+def test_kill_9_after_the_smtp_hand_over_sends_again_with_the_same_message_id(cluster, mailbox):
+    cluster.ensure(2)
+    slow = mailbox.up(_SlowToAnswer())
+    email_id = _queue_mail()
+    slow.wait_for(1, timeout=60)  # handed over; the worker now waits for the 250
+    cluster.kill_holder(f"mail:{email_id}")
+    first, second = slow.wait_for(2, timeout=RECOVERY_BUDGET)
+    wait_for(lambda: _mail_status(email_id) == "sent", 20, "the mail to be recorded as sent", cluster)
     row = db.session.get(OutboxEmail, email_id, populate_existing=True)
     assert first["Message-ID"] == second["Message-ID"] == row.message_id  # the receiver can deduplicate
     assert row.attempts == 2 and len(slow.messages) == 2
@@ -205,12 +282,10 @@ def test_kill_9_after_the_smtp_hand_over_sends_again_with_the_same_message_id(ap
 
 def test_kill_9_mid_delivery_delivers_again_with_the_same_webhook_id(cluster, receiver, make_webhook,
                                                                       catalog_one, learner):
-    from tests.support.receiver import Reply
-
+    cluster.ensure(2)
     _, course = catalog_one
     receiver.script(Reply(200, delay=30))  # the first attempt hangs after the request is read
     make_webhook(receiver.url_for("/hook"), events=["enrollment.completed"])
-    cluster.start()
     complete(learner, course)
     receiver.wait_for(1, timeout=60)
     delivery_id = read(select(WebhookDelivery.id))
@@ -221,56 +296,41 @@ def test_kill_9_mid_delivery_delivers_again_with_the_same_webhook_id(cluster, re
     assert read(select(func.count()).select_from(WebhookDelivery)) == 1
 
 
-def test_smtp_stopped_then_started_the_short_retry_is_sent_on_time(app, cluster):
-    port = _free_port()
-    cluster.env["MAIL_PORT"] = str(port)
-    cluster.start(workers=1)
-    row = mail.queue_email("someone@example.com", "password_reset", subject="Reset",
-                           context={"name": "Someone", "link": "http://localhost/r/x"})
-    db.session.commit()
-    email_id = row.id
-    wait_for(lambda: read(select(OutboxEmail.attempts).where(OutboxEmail.id == email_id)) == 1, 60,
-             "the first attempt (SMTP server down)", cluster)
-    server = SMTPServer(port=port).start()  # the server comes back
-    try:
-        due = read(select(OutboxEmail.next_attempt_at).where(OutboxEmail.id == email_id))
-        server.wait_for(1, timeout=30)  # the "10 s" retry, not a sweep minutes later
-        sent_after_due = time.time() - due.timestamp()
-        wait_for(lambda: read(select(OutboxEmail.status).where(OutboxEmail.id == email_id)) == "sent", 20,
-                 "the mail to be recorded as sent", cluster)
-    finally:
-        server.stop()
+def test_smtp_stopped_then_started_the_short_retry_is_sent_on_time(cluster, mailbox):
+    mailbox.down()
+    email_id = _queue_mail()
+    wait_for(lambda: read(select(OutboxEmail.attempts).where(OutboxEmail.id == email_id)) == 1
+             and _mail_status(email_id) == "queued", 60, "the first attempt (SMTP server down)", cluster)
+    server = mailbox.up()  # the server comes back
+    due = read(select(OutboxEmail.next_attempt_at).where(OutboxEmail.id == email_id))
+    server.wait_for(1, timeout=30)  # the "10 s" retry, not a sweep minutes later
+    sent_after_due = time.time() - due.timestamp()
+    wait_for(lambda: _mail_status(email_id) == "sent", 20, "the mail to be recorded as sent", cluster)
     assert sent_after_due < 8
     row = db.session.get(OutboxEmail, email_id, populate_existing=True)
     assert row.attempts == 2 and len(server.messages) == 1
 
 
-def test_redis_flushdb_loses_nothing_and_health_recovers(app, cluster, smtp_server):
-    cluster.start(workers=1)
+def test_redis_flushdb_loses_nothing_and_health_recovers(cluster, smtp):
     assert health.check()["checks"]["worker"]["ok"] is True
-    ids = []
-    for n in range(3):
-        row = mail.queue_email(f"p{n}@example.com", "password_reset", subject="Reset",
-                               context={"name": "Someone", "link": "http://localhost/r/x"})
-        ids.append(row)
+    rows = [mail.queue_email(f"p{n}@example.com", "password_reset", subject="Reset",
+                             context={"name": "Someone", "link": "http://localhost/r/x"}) for n in range(3)]
     db.session.commit()
-    ids = [row.id for row in ids]
+    ids = [row.id for row in rows]
     get_redis().flushdb()  # the queued jobs and every worker registration are gone
-    wait_for(lambda: health.check()["checks"]["worker"]["ok"], 10, "health to see the worker again", cluster)
-    messages = smtp_server.wait_for(3, timeout=RECOVERY_BUDGET)
-    wait_for(lambda: read(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "sent")) == 3,
-             20, "all mail recorded as sent", cluster)
+    wait_for(lambda: health.check()["checks"]["worker"]["ok"], 10, "health to see the workers again", cluster)
+    messages = smtp.wait_for(3, timeout=RECOVERY_BUDGET)
+    wait_for(lambda: all(_mail_status(i) == "sent" for i in ids), 20, "all mail recorded as sent", cluster)
     time.sleep(INTERVAL + 0.5)  # another sweep: still nothing sent twice
-    assert len(smtp_server.messages) == 3
+    assert len(smtp.messages) == 3
     assert len({m["Message-ID"] for m in messages}) == 3
 
 
 @pytest.mark.postgres
-def test_postgres_backends_terminated_mid_render_publish_once(app, cluster, learner, slow_certification, issue,
-                                                              fresh_storage, smtp_server):
+def test_postgres_backends_terminated_mid_render_publish_once(cluster, learner, slow_certification, issue,
+                                                              fresh_storage, smtp):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: terminates the workers' database backends")
-    cluster.start(workers=1)
     cert = issue(learner)
     wait_for(lambda: held_by_a_worker(f"pdf:{cert.id}"), 60, "the render to start", cluster)
     time.sleep(0.3)
@@ -282,4 +342,4 @@ def test_postgres_backends_terminated_mid_render_publish_once(app, cluster, lear
     wait_for(lambda: read(select(Certificate.pdf_status).where(Certificate.id == cert.id)) == "ready",
              RECOVERY_BUDGET, "the render to finish", cluster)
     assert len(stored_files(fresh_storage)) == 1  # whichever attempt published, no orphan is left
-    _issued_once(cert.id, smtp_server)
+    _issued_once(smtp)
