@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import redis
 
 PREFIX = "laurel:alive:"
+#: The names of the processes that beat (re-added by every beat), so readers need no key scan.
+NAMES_KEY = "laurel:alive-names"
 #: Set (without expiry) by the first heartbeat after Redis starts empty: liveness is trusted only
 #: once every live process has had a full time to live to report itself.
 SINCE_KEY = "laurel:alive-since"
@@ -39,12 +41,15 @@ _heartbeat: Heartbeat | None = None
 
 
 def hold(kind: str, row_id: int) -> None:
-    """Record that this process's current job claimed a row (published at once when beating)."""
+    """Record that this process's current job claimed a row, and publish it at once (before the
+    claim commits, so recovery never sees the claim without its holder). A process that does not
+    beat (a test, a shell) cannot vouch for its claims: nothing is recorded."""
+    beat = _heartbeat
+    if beat is None or beat.pid != os.getpid():
+        return
     with _held_lock:
         _held.add(f"{kind}:{row_id}")
-    beat = _heartbeat
-    if beat is not None and beat.pid == os.getpid():
-        beat.publish()
+    beat.publish()
 
 
 def release_all() -> None:
@@ -82,6 +87,7 @@ class Heartbeat(threading.Thread):
         try:
             with self.client.pipeline() as pipe:
                 pipe.set(PREFIX + self.worker_name, value, ex=self.ttl)
+                pipe.sadd(NAMES_KEY, self.worker_name)
                 pipe.set(SINCE_KEY, time.time(), nx=True)
                 pipe.execute()
         except redis.RedisError:
@@ -98,6 +104,7 @@ class Heartbeat(threading.Thread):
             self.join(timeout=5)  # a beat in flight must not re-create the key after it is deleted
         with contextlib.suppress(redis.RedisError):
             self.client.delete(PREFIX + self.worker_name)
+            self.client.srem(NAMES_KEY, self.worker_name)
 
 
 def start(client: redis.Redis, name: str, interval: float, *, worker: bool = True) -> Heartbeat:
@@ -130,15 +137,15 @@ class Snapshot:
 def read(client: redis.Redis) -> Snapshot:
     """Every live process's heartbeat, whatever their age (the keys expire on their own)."""
     snap = Snapshot()
-    keys = list(client.scan_iter(match=PREFIX + "*", count=500))
-    for key, raw in zip(keys, client.mget(keys) if keys else [], strict=True):
+    names = sorted(n.decode() if isinstance(n, bytes) else n for n in client.smembers(NAMES_KEY))
+    for name, raw in zip(names, client.mget([PREFIX + n for n in names]) if names else [], strict=True):
         if raw is None:
+            client.srem(NAMES_KEY, name)  # its key expired: the process stopped beating
             continue
         try:
             value = json.loads(raw)
         except ValueError:
             continue
-        name = (key.decode() if isinstance(key, bytes) else key)[len(PREFIX):]
         if value.get("worker", True):
             snap.workers[name] = float(value.get("at") or 0)
         snap.held.update(value.get("held") or [])

@@ -10,9 +10,11 @@ rows claimed by jobs no live worker holds (app/liveness.py), and re-enqueueing d
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import LockError
 from rq.registry import StartedJobRegistry
 from rq.worker_registration import clean_worker_registry
 
@@ -40,7 +42,8 @@ def recover_stuck_work() -> dict:
         db.session.commit()
         return counts
     finally:
-        lock.release()
+        with contextlib.suppress(LockError):  # expired meanwhile: nothing left to release
+            lock.release()
 
 
 def free_abandoned() -> dict:

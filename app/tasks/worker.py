@@ -90,14 +90,17 @@ class _AppContextMixin:
 #: In-process, RQ's death penalty (SIGALRM, `job.timeout`) is what stops a stuck job, so the limits
 #: below are enforced by lowering `job.timeout` before it runs (see `_bound`).
 IN_PROCESS_JOBS: dict[str, int | None] = {
-    # The PDF engine's own limits bound it; a stuck "rendering" row is re-queued by the sweep.
+    # The PDF engine's own limits bound it; a "rendering" row no live worker holds any more (killed,
+    # timed out) is re-queued by the next recovery sweep (app/liveness.py, docs/reliability.md).
     "app.tasks.render.render_certificate": None,
     # One HTTP attempt: 15 s connect + 15 s per read with a 15 s body deadline, an OAuth2 token request
-    # at most as long again. 90 s stays below the sweep's STUCK_DELIVERING (2 min): a delivery cut off
-    # here is freed and retried by the sweep, never sent twice at the same time. The row is the truth.
+    # at most as long again. 90 s stays below the sweep's STUCK_DELIVERING (2 min, the fallback when
+    # liveness is unknown): a delivery cut off here is no longer held by a live job, so the next sweep
+    # frees and retries it, never sent twice at the same time. The row is the truth.
     "app.tasks.integrations.deliver": 90,
     # One SMTP conversation. Flask-Mail sets no socket timeout, so this limit is the only bound on a
-    # server that stops answering; the row stays "sending" and the sweep re-queues it (STUCK_SENDING).
+    # server that stops answering; the row stays "sending" and the next sweep re-queues it (same
+    # Message-ID), as no live job holds it any more.
     "app.tasks.mail.send_email": 120,
 }
 

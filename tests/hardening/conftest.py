@@ -33,6 +33,7 @@ def trusted_liveness():
         get_redis().set(liveness.SINCE_KEY, time.time() - 3600)
         value = {"pid": 1, "host": "test", "worker": True, "at": time.time(), "held": list(held)}
         get_redis().set(liveness.PREFIX + name, json.dumps(value), ex=60)
+        get_redis().sadd(liveness.NAMES_KEY, name)
 
     return beat
 

@@ -108,7 +108,8 @@ class Cluster:
 
 def heartbeats() -> list[dict]:
     client = get_redis()
-    keys = list(client.scan_iter(match=liveness.PREFIX + "*"))
+    keys = [liveness.PREFIX + (n.decode() if isinstance(n, bytes) else n)
+            for n in client.smembers(liveness.NAMES_KEY)]
     return [json.loads(raw) for raw in client.mget(keys) if raw] if keys else []
 
 
