@@ -17,9 +17,10 @@ from app import liveness
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, OutboxEmail
-from app.models.integration import WebhookDelivery
+from app.models.integration import Integration, SyncRun, WebhookDelivery
+from app.models.template import PdfExport
 from app.queue import get_queue, get_redis
-from app.services import mail, rendering, webhooks
+from app.services import downloads, mail, rendering, syncs, webhooks
 from app.tasks.render import render_certificate
 from app.tasks.schedule import SWEEP, build_scheduler
 from app.tasks.sweep import recover_stuck_work
@@ -224,3 +225,71 @@ def test_the_sweep_runs_on_high_every_recovery_interval(app, monkeypatch):
     monkeypatch.setitem(app.config, "RECOVERY_INTERVAL_SECONDS", 7)
     [sweep] = [job for job in build_scheduler()._cron_jobs if job.func_name == SWEEP]
     assert (sweep.queue_name, sweep.interval) == ("high", 7)
+
+
+def _zip_running(certification, admin) -> int:
+    """A ZIP export a worker (a forked horse) was building when it died."""
+    export = downloads.start_export(certification, actor=admin)
+    db.session.commit()
+    db.session.execute(update(PdfExport).where(PdfExport.id == export.id)
+                       .values(status="running", started_at=utcnow() - A_WHILE_AGO, done=3))
+    db.session.commit()
+    get_redis().flushdb()
+    return export.id
+
+
+def test_zip_export_of_a_dead_worker_is_built_again(trusted_liveness, admin, learner, certification, issue,
+                                                   jobs):
+    issue(learner)
+    export_id = _zip_running(certification, admin)
+    trusted_liveness("w1")
+    assert recover_stuck_work()["zip_abandoned"] == 1
+    jobs()
+    fresh()
+    export = db.session.get(PdfExport, export_id)
+    assert export.status == "ready" and export.done == 1 and export.storage_key
+
+
+def test_zip_export_interrupted_twice_fails_and_another_can_be_asked(trusted_liveness, admin, certification):
+    export_id = _zip_running(certification, admin)
+    trusted_liveness("w1")
+    recover_stuck_work()
+    db.session.execute(update(PdfExport).where(PdfExport.id == export_id)
+                       .values(status="running", started_at=utcnow() - A_WHILE_AGO))
+    db.session.commit()
+    trusted_liveness("w1")
+    assert recover_stuck_work()["zip_abandoned"] == 1
+    fresh()
+    assert db.session.get(PdfExport, export_id).status == "failed"
+    assert downloads.start_export(certification, actor=admin).id != export_id  # not blocked forever
+
+
+def test_sync_run_of_a_dead_worker_is_closed_and_its_lock_freed(trusted_liveness):
+    integration = Integration(type="sql", name="Source", config={})
+    db.session.add(integration)
+    db.session.flush()
+    run = SyncRun(integration_id=integration.id, status="running", started_at=utcnow() - A_WHILE_AGO)
+    db.session.add(run)
+    db.session.commit()
+    get_redis().flushdb()
+    assert syncs.lock(integration.id).acquire()  # held by the run whose worker died
+    trusted_liveness("w1")
+    assert recover_stuck_work()["sync_runs_abandoned"] == 1
+    fresh()
+    run = db.session.get(SyncRun, run.id)
+    assert run.status == "failed" and run.message == syncs.SYNC_INTERRUPTED
+    assert syncs.lock(integration.id).acquire()  # the next run may start now, not in two hours
+
+
+def test_sync_run_held_by_a_live_worker_keeps_its_lock(trusted_liveness):
+    integration = Integration(type="sql", name="Source", config={})
+    db.session.add(integration)
+    db.session.flush()
+    run = SyncRun(integration_id=integration.id, status="running", started_at=utcnow() - A_WHILE_AGO)
+    db.session.add(run)
+    db.session.commit()
+    get_redis().flushdb()
+    assert syncs.lock(integration.id).acquire()
+    trusted_liveness("w1", f"sync:{run.id}")
+    assert recover_stuck_work()["sync_runs_abandoned"] == 0
+    assert not syncs.lock(integration.id).acquire()
