@@ -13,6 +13,7 @@ from pathlib import Path
 import redis
 from flask import current_app
 from rq import Queue, Retry
+from rq.job import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -110,6 +111,23 @@ def _flush_pending_jobs(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_jobs(session: Session) -> None:
     session.info.pop("laurel_pending_jobs", None)
+
+
+def waiting(job_ids: list[str]) -> set[str]:
+    """The ids among `job_ids` whose job is still queued or running in Redis (one round trip).
+
+    Recovery re-enqueues work whose job Redis lost; a job still waiting in a long queue is not
+    lost, and enqueueing it again every sweep would pile copies onto the queue.
+    """
+    if not job_ids:
+        return set()
+    with get_redis().pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(Job.key_for(job_id), "status")
+        statuses = pipe.execute()
+    return {job_id for job_id, status in zip(job_ids, statuses, strict=True)
+            if status is not None and (status.decode() if isinstance(status, bytes) else status)
+            in ("queued", "started")}
 
 
 def limiter_storage_uri(app) -> str:

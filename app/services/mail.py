@@ -22,7 +22,7 @@ from app import liveness
 from app.database import utcnow
 from app.extensions import db, mail
 from app.models import OutboxEmail
-from app.queue import early_tolerance, enqueue_after_commit
+from app.queue import early_tolerance, enqueue_after_commit, waiting
 from app.services import audit, recovery
 
 SEND_JOB = "app.tasks.mail.send_email"
@@ -76,8 +76,11 @@ def message_id(row: OutboxEmail) -> str:
 
 def _enqueue(row: OutboxEmail, delay: timedelta | None = None) -> None:
     # One job id per attempt: a retry is a new job, a duplicate of the same attempt collapses.
-    enqueue_after_commit(db.session, SEND_JOB, row.id, queue="high", delay=delay,
-                         job_id=f"mail-{row.id}-{row.attempts}")
+    enqueue_after_commit(db.session, SEND_JOB, row.id, queue="high", delay=delay, job_id=_job_id(row))
+
+
+def _job_id(row: OutboxEmail) -> str:
+    return f"mail-{row.id}-{row.attempts}"
 
 
 def claim(email_id: int, now: datetime | None = None) -> OutboxEmail | None:
@@ -172,9 +175,11 @@ def recover(now: datetime | None = None) -> int:
     due = db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now)
     ).all()
-    for row in due:
+    alive = waiting([_job_id(row) for row in due])
+    lost = [row for row in due if _job_id(row) not in alive]
+    for row in lost:
         _enqueue(row)
-    return len(due)
+    return len(lost)
 
 
 @recovery.register_abandoned

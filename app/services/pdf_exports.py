@@ -27,7 +27,7 @@ from app.integrations.file_drop import FolderError
 from app.integrations.s3_bucket import BucketError
 from app.models import Certificate
 from app.models.integration import ExportedPdf, Integration
-from app.queue import enqueue_after_commit
+from app.queue import enqueue_after_commit, waiting
 from app.services import audit, events, file_locations, integrations, recovery
 from app.services.errors import NotAllowed
 
@@ -244,6 +244,8 @@ def recover(now: datetime | None = None) -> dict:
             .limit(CATCH_UP_BATCH)
         )
     )
+    alive = waiting([f"pdfx-{row.id}-{row.attempts}" for row in lost])
+    lost = [row for row in lost if f"pdfx-{row.id}-{row.attempts}" not in alive]
     for row in lost:
         row.next_attempt_at = now
         _enqueue(row)

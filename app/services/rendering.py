@@ -33,7 +33,7 @@ from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certificate, Certification, OutboxEmail
 from app.models.template import CertificateTemplate
-from app.queue import enqueue_after_commit
+from app.queue import enqueue_after_commit, waiting
 from app.services import audit, events, mail, recovery
 from app.services.certificates import verify_url
 
@@ -354,6 +354,8 @@ def recover(now: datetime | None = None) -> dict:
     due = db.session.scalars(select(Certificate).where(
         Certificate.pdf_status == "pending",
         func.coalesce(Certificate.pdf_updated_at, Certificate.issued_at) <= grace_before)).all()
+    alive = waiting([f"pdf-{cert.id}-{cert.pdf_attempts}-1" for cert in due])
+    due = [cert for cert in due if f"pdf-{cert.id}-{cert.pdf_attempts}-1" not in alive]
     for cert in due:
         request_render(cert)
     return {"pdf": len(due)}

@@ -27,7 +27,7 @@ from app.integrations.http import make_session
 from app.integrations.oauth2 import AuthConfigError, OAuth2Error, auth_headers
 from app.models import Certification, Course, User
 from app.models.integration import OUTGOING_TYPES, Integration, WebhookDelivery, WebhookEvent
-from app.queue import enqueue_after_commit
+from app.queue import enqueue_after_commit, waiting
 from app.services import audit, events, integrations, mail, recovery
 from app.services.errors import NotAllowed
 
@@ -376,9 +376,11 @@ def recover(now: datetime | None = None) -> dict:
         .join(Integration)
         .where(Integration.active.is_(True))
     ).all()
-    for row in due:
+    alive = waiting([f"whd-{row.id}-{row.attempt}" for row in due])
+    lost = [row for row in due if f"whd-{row.id}-{row.attempt}" not in alive]
+    for row in lost:
         _enqueue(row)
-    return {"webhooks": len(due)}
+    return {"webhooks": len(lost)}
 
 
 @recovery.register_abandoned

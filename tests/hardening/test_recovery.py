@@ -17,10 +17,10 @@ from app import liveness
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, OutboxEmail
-from app.models.integration import Integration, SyncRun, WebhookDelivery
+from app.models.integration import ExportedPdf, Integration, SyncRun, WebhookDelivery
 from app.models.template import PdfExport
 from app.queue import get_queue, get_redis
-from app.services import downloads, mail, rendering, syncs, webhooks
+from app.services import downloads, integrations, mail, rendering, syncs, webhooks
 from app.tasks.render import render_certificate
 from app.tasks.schedule import SWEEP, build_scheduler
 from app.tasks.sweep import recover_stuck_work
@@ -293,3 +293,64 @@ def test_sync_run_held_by_a_live_worker_keeps_its_lock(trusted_liveness):
     trusted_liveness("w1", f"sync:{run.id}")
     assert recover_stuck_work()["sync_runs_abandoned"] == 0
     assert not syncs.lock(integration.id).acquire()
+
+
+# Lost jobs: the sweep (now every 30 s) re-enqueues only work whose job Redis really lost -- a job
+# still waiting in a long queue is not copied onto it again at every sweep.
+
+
+def _queue_length() -> int:
+    return sum(get_queue(name).count for name in ("high", "default", "low"))
+
+
+def test_waiting_mail_is_not_enqueued_again(app):
+    _queue_one()
+    before = _queue_length()
+    assert recover_stuck_work()["mail"] == 0 and _queue_length() == before
+    get_redis().flushdb()
+    assert recover_stuck_work()["mail"] == 1
+
+
+def test_waiting_delivery_is_not_enqueued_again_a_lost_one_is_after_the_grace(app, receiver, make_webhook,
+                                                                             catalog_one, learner,
+                                                                             monkeypatch):
+    monkeypatch.setitem(app.config, "RECOVERY_LOST_JOB_SECONDS", 5)
+    _, course = catalog_one
+    make_webhook(receiver.url_for("/hook"), events=["enrollment.completed"])
+    complete(learner, course)
+    db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=10)))
+    db.session.commit()
+    before = _queue_length()
+    assert recover_stuck_work()["webhooks"] == 0 and _queue_length() == before
+    get_redis().flushdb()
+    assert recover_stuck_work()["webhooks"] == 1  # 10 s overdue > RECOVERY_LOST_JOB_SECONDS
+
+
+def test_waiting_render_is_not_enqueued_again_a_lost_one_is_after_the_grace(app, learner, issue, monkeypatch):
+    monkeypatch.setitem(app.config, "RECOVERY_LOST_JOB_SECONDS", 5)
+    cert = issue(learner)
+    db.session.execute(update(Certificate).where(Certificate.id == cert.id)
+                       .values(pdf_updated_at=utcnow() - timedelta(seconds=10)))
+    db.session.commit()
+    before = _queue_length()
+    assert recover_stuck_work()["pdf"] == 0 and _queue_length() == before
+    get_redis().flushdb()
+    assert recover_stuck_work()["pdf"] == 1
+
+
+def test_waiting_pdf_copy_is_not_enqueued_again_a_lost_one_is_after_the_grace(app, tmp_path, learner, issue,
+                                                                             monkeypatch):
+    monkeypatch.setitem(app.config, "RECOVERY_LOST_JOB_SECONDS", 5)
+    out = tmp_path / "archive"
+    out.mkdir()
+    integration, _ = integrations.create("pdf_export", {"name": "Archive", "location": "folder",
+                                                        "folder": str(out)}, actor="test")
+    integrations.set_active(integration, True, actor="test")
+    db.session.commit()
+    cert = issue(learner)
+    assert render_certificate(cert.id) == "ready"  # the copy job is now queued on "low"
+    db.session.execute(update(ExportedPdf).values(next_attempt_at=utcnow() - timedelta(seconds=10)))
+    db.session.commit()
+    assert recover_stuck_work()["pdf_exports"] == 0
+    get_redis().flushdb()
+    assert recover_stuck_work()["pdf_exports"] == 1
