@@ -190,6 +190,15 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600, 60),
         "INVITE_MAX_AGE": _int(env, "INVITE_MAX_AGE", 7 * 86400, 60),
         "WORKER_HEARTBEAT_MAX_AGE": _int(env, "WORKER_HEARTBEAT_MAX_AGE", 120, 5),
+        # Recovery (docs/reliability.md): every worker process beats this often; one silent for three
+        # beats is dead and the recovery sweep (every RECOVERY_INTERVAL_SECONDS) frees what it held. A
+        # job due this long ago that no worker took was lost with Redis and is queued again.
+        "WORKER_HEARTBEAT_SECONDS": _int(env, "WORKER_HEARTBEAT_SECONDS", 5, 1, 600),
+        "RECOVERY_INTERVAL_SECONDS": _int(env, "RECOVERY_INTERVAL_SECONDS", 30, 1, 3600),
+        "RECOVERY_LOST_JOB_SECONDS": _int(env, "RECOVERY_LOST_JOB_SECONDS", 60, 0, 86400),
+        # A delayed job may fire this much before its row is due (RQ's scheduler works in whole
+        # seconds, clocks differ a little between hosts): the row is still taken, not skipped.
+        "JOB_EARLY_TOLERANCE_SECONDS": _int(env, "JOB_EARLY_TOLERANCE_SECONDS", 2, 0, 60),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,

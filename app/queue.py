@@ -7,12 +7,13 @@ without importing the tasks package (imports point one way: tasks -> services).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
 from flask import current_app
 from rq import Queue, Retry
+from rq.job import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -64,8 +65,27 @@ def enqueue_now(job: PendingJob):
     queue = get_queue(job.queue)
     kwargs = {"job_id": job.job_id, "retry": job.retry, "meta": job.meta or None}
     if job.delay:
-        return queue.enqueue_in(job.delay, job.func, *job.args, **kwargs)
+        return queue.enqueue_at(fire_time(job.delay), job.func, *job.args, **kwargs)
     return queue.enqueue(job.func, *job.args, **kwargs)
+
+
+def fire_time(delay: timedelta, now: datetime | None = None) -> datetime:
+    """When a delayed job may run: ``now + delay`` rounded UP to the whole second.
+
+    RQ's scheduler stores whole seconds and rounds down, so ``enqueue_in(10 s)`` fired up to a
+    second before the row's ``next_attempt_at`` and the job's claim skipped it (a "10 s" retry
+    became a sweep later). Rounding up means a delayed job never fires before its row is due; the
+    claims also accept ``JOB_EARLY_TOLERANCE_SECONDS`` of clock difference between hosts.
+    """
+    moment = (now or datetime.now(UTC)) + delay
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment
+
+
+def early_tolerance() -> timedelta:
+    """How early a delayed job may fire and still take its row (see `fire_time`)."""
+    return timedelta(seconds=current_app.config.get("JOB_EARLY_TOLERANCE_SECONDS", 2))
 
 
 @event.listens_for(Session, "after_commit")
@@ -75,7 +95,12 @@ def _flush_pending_jobs(session: Session) -> None:
         # transaction is still open, so a worker would not see the rows yet.
         return
     jobs = session.info.pop("laurel_pending_jobs", [])
+    seen: set[str] = set()
     for job in jobs:
+        if job.job_id is not None:
+            if job.job_id in seen:
+                continue  # two steps of one transaction asked for the same job: enqueue it once
+            seen.add(job.job_id)
         try:
             enqueue_now(job)
         except redis.RedisError:
@@ -86,6 +111,23 @@ def _flush_pending_jobs(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_jobs(session: Session) -> None:
     session.info.pop("laurel_pending_jobs", None)
+
+
+def waiting(job_ids: list[str]) -> set[str]:
+    """The ids among `job_ids` whose job is still queued or running in Redis (one round trip).
+
+    Recovery re-enqueues work whose job Redis lost; a job still waiting in a long queue is not
+    lost, and enqueueing it again every sweep would pile copies onto the queue.
+    """
+    if not job_ids:
+        return set()
+    with get_redis().pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(Job.key_for(job_id), "status")
+        statuses = pipe.execute()
+    return {job_id for job_id, status in zip(job_ids, statuses, strict=True)
+            if status is not None and (status.decode() if isinstance(status, bytes) else status)
+            in ("queued", "started")}
 
 
 def limiter_storage_uri(app) -> str:

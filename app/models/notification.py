@@ -29,6 +29,9 @@ class OutboxEmail(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     # Unique when set: a reminder or digest keyed this way is queued at most once, ever.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Made when the row is created and sent on every attempt: receivers can drop a duplicate that a
+    # crash between the SMTP hand-over and our commit caused (at-least-once, docs/reliability.md).
+    message_id: Mapped[str | None] = mapped_column(String(250))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ from flask import current_app
 from rq import Worker
 from sqlalchemy import text
 
+from app import liveness
 from app.extensions import db
 from app.queue import get_redis
 
@@ -38,12 +39,25 @@ def _redis() -> dict:
 
 
 def _worker() -> dict:
+    """The freshest heartbeat among live workers: RQ's registrations and Laurel's liveness keys.
+
+    RQ's registry is emptied by a Redis flush and RQ does not re-create it until the worker restarts;
+    the liveness keys (app/liveness.py) are written again by every live worker within seconds.
+    """
     max_age = current_app.config["WORKER_HEARTBEAT_MAX_AGE"]
     now = datetime.now(UTC)
-    beats = [w.last_heartbeat for w in Worker.all(connection=get_redis()) if w.last_heartbeat]
-    latest = max((b.replace(tzinfo=UTC) if b.tzinfo is None else b for b in beats), default=None)
+    client = get_redis()
+    beats = {w.name: _aware(w.last_heartbeat) for w in Worker.all(connection=client) if w.last_heartbeat}
+    for name, at in liveness.read(client).workers.items():
+        beat = datetime.fromtimestamp(at, UTC)
+        beats[name] = max(beat, beats.get(name, beat))
+    latest = max(beats.values(), default=None)
     if latest is None:
         return {"ok": False, "workers": 0, "error": "no worker has reported"}
     age = (now - latest).total_seconds()
     return {"ok": age <= max_age, "workers": len(beats), "last_heartbeat": latest.isoformat(),
             "age_seconds": round(age, 1)}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

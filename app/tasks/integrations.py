@@ -8,6 +8,7 @@ from redis.exceptions import LockError
 
 from app.extensions import db
 from app.services.integrations import pdf_exports, syncs, webhooks
+from app.tasks.outcome import commit_outcome
 
 
 def deliver(delivery_id: int, attempt: int = 0) -> str:
@@ -16,10 +17,9 @@ def deliver(delivery_id: int, attempt: int = 0) -> str:
     db.session.commit()  # the claim is visible before the (slow) HTTP call
     if row is None:
         return "skipped"
-    webhooks.attempt(row)
-    status = row.status
-    db.session.commit()
-    return status
+    body, result = webhooks.send_once(row)
+    # Sent: record it at once (retrying a dropped connection), or it is delivered again.
+    return commit_outcome(lambda: webhooks.record(delivery_id, body, result))
 
 
 def export_pdf(row_id: int, pdf_key: str) -> str:

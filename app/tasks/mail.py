@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from app.extensions import db
+from app.models import OutboxEmail
 from app.services.messaging import outbox
+from app.tasks.outcome import commit_outcome
 
 
 def send_email(email_id: int) -> str:
@@ -18,6 +20,6 @@ def send_email(email_id: int) -> str:
         outbox.mark_failed(row, f"{type(exc).__name__}: {exc}")
         db.session.commit()
         return row.status
-    outbox.mark_sent(row)
-    db.session.commit()
+    # Handed over: record it at once (retrying a dropped connection), or it is sent again.
+    commit_outcome(lambda: outbox.mark_sent(db.session.get(OutboxEmail, email_id, populate_existing=True)))
     return "sent"

@@ -6,6 +6,7 @@ from app.documents import RenderError, TemplateRenderError
 from app.extensions import db
 from app.models import Certificate
 from app.services.documents import downloads, rendering
+from app.tasks.outcome import commit_outcome
 
 
 def render_certificate(cert_id: int, try_number: int = 1) -> str:
@@ -27,8 +28,10 @@ def render_certificate(cert_id: int, try_number: int = 1) -> str:
         outcome = rendering.mark_failed(cert_id, version, message, try_number=try_number, retryable=retryable)
         db.session.commit()
         return outcome
-    won, obsolete = rendering.mark_ready(cert, version, key)
-    db.session.commit()
+    # Stored: publish it at once (retrying a dropped connection), or the file is an orphan that
+    # recovery deletes and renders again.
+    won, obsolete = commit_outcome(lambda: rendering.mark_ready(
+        db.session.get(Certificate, cert_id, populate_existing=True), version, key))
     rendering.discard(obsolete)
     return "ready" if won else "superseded"
 

@@ -5,13 +5,18 @@ Run by `flask --app wsgi cron`; jobs go to the queues and the workers run them.
 
 from __future__ import annotations
 
+from flask import current_app
 from rq.cron import CronScheduler
 
 from app.queue import get_redis
 
+SWEEP = "app.tasks.sweep.recover_stuck_work"
+
 # (dotted job, queue, keyword: interval seconds or cron expression)
 SCHEDULE: list[tuple[str, str, dict]] = [
-    ("app.tasks.sweep.recover_stuck_work", "low", {"interval": 300}),
+    # Recovery: on "high" so a long export or sync never delays it; the interval is
+    # RECOVERY_INTERVAL_SECONDS (see `build_scheduler`).
+    (SWEEP, "high", {"interval": 30}),
     ("app.tasks.reports.send_scheduled_reports", "low", {"cron": "20 * * * *"}),  # analytics reports
     ("app.tasks.reports.warm_analytics", "low", {"interval": 60}),  # the default Analytics view, cached
     ("app.tasks.integrations.run_due_syncs", "low", {"interval": 60}),
@@ -24,6 +29,8 @@ def build_scheduler() -> CronScheduler:
 
     scheduler = CronScheduler(connection=get_redis(), name="laurel-cron")
     for dotted, queue, when in SCHEDULE:
+        if dotted == SWEEP:
+            when = {"interval": current_app.config["RECOVERY_INTERVAL_SECONDS"]}
         module, name = dotted.rsplit(".", 1)
         scheduler.register(getattr(import_module(module), name), queue, **when)
     return scheduler

@@ -11,9 +11,10 @@ from __future__ import annotations
 import gc
 import os
 
-from rq import SimpleWorker, Worker
+from rq import SimpleWorker, Worker, worker_registration
 from rq.worker import WorkerStatus
 
+from app import liveness
 from app.extensions import db
 
 
@@ -64,10 +65,20 @@ class _AppContextMixin:
             if os.getpid() != self._laurel_parent_pid:
                 # A forked horse must not reuse the parent's pooled database connections.
                 db.engine.dispose(close=False)
+                self._start_horse_heartbeat(app)
             try:
                 return super().perform_job(job, queue, *args, **kwargs)
             finally:
                 db.session.remove()
+                liveness.release_all()  # what the job claimed is finished, or orphaned for recovery
+
+    def _start_horse_heartbeat(self, app) -> None:
+        """A forked horse beats for itself: if it dies alone, the rows it claimed are freed."""
+        if getattr(self, "_laurel_beats", False):
+            from app.queue import get_redis
+
+            liveness.start(get_redis(), f"{self.name}.horse{os.getpid()}",
+                           app.config["WORKER_HEARTBEAT_SECONDS"], worker=False)
 
 
 #: Jobs run inside the warm worker process instead of a forked horse, each with the longest it may run
@@ -79,14 +90,17 @@ class _AppContextMixin:
 #: In-process, RQ's death penalty (SIGALRM, `job.timeout`) is what stops a stuck job, so the limits
 #: below are enforced by lowering `job.timeout` before it runs (see `_bound`).
 IN_PROCESS_JOBS: dict[str, int | None] = {
-    # The PDF engine's own limits bound it; a stuck "rendering" row is re-queued by the sweep.
+    # The PDF engine's own limits bound it; a "rendering" row no live worker holds any more (killed,
+    # timed out) is re-queued by the next recovery sweep (app/liveness.py, docs/reliability.md).
     "app.tasks.render.render_certificate": None,
     # One HTTP attempt: 15 s connect + 15 s per read with a 15 s body deadline, an OAuth2 token request
-    # at most as long again. 90 s stays below the sweep's STUCK_DELIVERING (2 min): a delivery cut off
-    # here is freed and retried by the sweep, never sent twice at the same time. The row is the truth.
+    # at most as long again. 90 s stays below the sweep's STUCK_DELIVERING (2 min, the fallback when
+    # liveness is unknown): a delivery cut off here is no longer held by a live job, so the next sweep
+    # frees and retries it, never sent twice at the same time. The row is the truth.
     "app.tasks.integrations.deliver": 90,
     # One SMTP conversation. Flask-Mail sets no socket timeout, so this limit is the only bound on a
-    # server that stops answering; the row stays "sending" and the sweep re-queues it (STUCK_SENDING).
+    # server that stops answering; the row stays "sending" and the next sweep re-queues it (same
+    # Message-ID), as no live job holds it any more.
     "app.tasks.mail.send_email": 120,
 }
 
@@ -99,6 +113,31 @@ def _bound(job) -> None:
 
 
 class AppWorker(_AppContextMixin, Worker):
+    _laurel_beats = True
+
+    def register_birth(self):
+        super().register_birth()
+        from app.queue import get_redis
+
+        app = self._ensure_app()
+        with app.app_context():
+            liveness.start(get_redis(), self.name, app.config["WORKER_HEARTBEAT_SECONDS"])
+
+    def register_death(self):
+        liveness.stop()
+        super().register_death()
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        # After a Redis flush RQ's own heartbeat only re-creates a bare hash: register again so that
+        # `rq info` and Worker.all() list this worker (health reads the liveness keys, see app/liveness.py).
+        if (pipeline is None and self.birth_date is not None
+                and not self.connection.sismember(worker_registration.REDIS_WORKER_KEYS, self.key)):
+            with self.connection.pipeline() as pipe:
+                pipe.hset(self.key, mapping=self.serialize())
+                worker_registration.register(self, pipe)
+                pipe.execute()
+        return super().heartbeat(timeout, pipeline)
+
     def execute_job(self, job, queue):
         if job.func_name not in IN_PROCESS_JOBS:
             return super().execute_job(job, queue)

@@ -1,13 +1,23 @@
-"""Fixtures shared by the hardening tests: the integration fixtures (loopback receiver, moto S3 server,
-webhook factory, one certification) and incoming hooks of both signature schemes."""
+"""Fixtures for the hardening tests: the documents and integration fixtures reused, incoming hooks of
+both signature schemes, SQLite sources allowed on demand, and helpers to make worker liveness known (as
+if every live worker had reported for a full heartbeat time to live)."""
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import timedelta
+
 import pytest
 
+from app import liveness
+from app.database import utcnow
 from app.extensions import db
+from app.queue import get_redis
 from app.services.integrations import registry
-from tests.integrations.conftest import (  # noqa: F401 - fixtures
+from app.services.lifecycle import enrollment
+from tests.documents.conftest import certification, fresh_storage, issue  # noqa: F401 (fixtures)
+from tests.integrations.conftest import (  # noqa: F401 (fixtures)
     allow_private,
     bucket,
     catalog_one,
@@ -38,3 +48,30 @@ def github_hook(hook):
 def sqlite_sources(app, tmp_path, monkeypatch):
     """SQLite SQL sources in this test's temp folder are allowed (SQL_IMPORT_DIR, off by default)."""
     monkeypatch.setitem(app.config, "SQL_IMPORT_DIR", str(tmp_path))
+
+
+@pytest.fixture
+def trusted_liveness():
+    """Liveness keys have existed long enough to be believed; `beat(name, *held)` publishes a live
+    worker holding rows ("mail:3", "pdf:1", "webhook:2")."""
+    get_redis().set(liveness.SINCE_KEY, time.time() - 3600)
+
+    def beat(name: str, *held: str) -> None:
+        get_redis().set(liveness.SINCE_KEY, time.time() - 3600)
+        value = {"pid": 1, "host": "test", "worker": True, "at": time.time(), "held": list(held)}
+        get_redis().set(liveness.PREFIX + name, json.dumps(value), ex=60)
+        get_redis().sadd(liveness.NAMES_KEY, name)
+
+    return beat
+
+
+def complete(learner, course) -> None:
+    enrollment.record_completion(learner, course, score=90, completed_at=utcnow() - timedelta(hours=1),
+                                 actor="test")
+    db.session.commit()
+
+
+def fresh() -> None:
+    """End the test's read transaction: workers commit in their own sessions."""
+    db.session.rollback()
+    db.session.expire_all()

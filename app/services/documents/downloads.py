@@ -18,13 +18,14 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from app import liveness
 from app.database import utcnow
 from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certificate, Certification, User
 from app.models.template import PdfExport
 from app.queue import enqueue_after_commit
-from app.services import audit
+from app.services import audit, recovery
 from app.services.documents.rendering import download_name
 from app.services.errors import NotAllowed
 
@@ -105,6 +106,7 @@ def build_export(export_id: int, progress: Callable[[], None]) -> str:
         .values(status="running", started_at=utcnow()).execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
         return "skipped"
+    liveness.hold("zip", export_id)
     export = db.session.get(PdfExport, export_id, populate_existing=True)
     assert export is not None
     certification = db.session.get(Certification, export.certification_id)
@@ -138,6 +140,34 @@ def build_export(export_id: int, progress: Callable[[], None]) -> str:
     export.status = "ready"
     export.finished_at = utcnow()
     return "ready"
+
+
+ZIP_INTERRUPTED = "The worker stopped while building this ZIP; it is being built again."
+
+
+@recovery.register_abandoned
+def free_abandoned_exports(claims: recovery.Claims) -> dict:
+    """ZIPs left `running` by a worker that died: build them again (a second interruption fails the
+    export with a message, so the admin can ask again; it never blocks new exports forever)."""
+    rows = db.session.execute(select(PdfExport.id, PdfExport.error).where(
+        PdfExport.status == "running", PdfExport.started_at < claims.claimed_before)).all()
+    freed = 0
+    for export_id, error in rows:
+        if not claims.abandoned("zip", export_id):
+            continue
+        again = error == ZIP_INTERRUPTED
+        values = ({"status": "failed", "finished_at": claims.now,
+                   "error": "The worker stopped twice while building this ZIP; request it again."} if again
+                  else {"status": "queued", "done": 0, "skipped": 0, "error": ZIP_INTERRUPTED})
+        result = db.session.execute(
+            update(PdfExport).where(PdfExport.id == export_id, PdfExport.status == "running")
+            .values(**values).execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            freed += 1
+            if not again:
+                enqueue_after_commit(db.session, ZIP_JOB, export_id, queue="low",
+                                     job_id=f"zip-{export_id}-again")
+    return {"zip_abandoned": freed}
 
 
 def read_export(export: PdfExport) -> bytes:

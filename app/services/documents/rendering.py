@@ -26,13 +26,14 @@ from flask import current_app
 from rq import Retry
 from sqlalchemy import func, select, update
 
+from app import liveness
 from app.database import utcnow
 from app.documents import default_template, render_pdf
 from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certificate, Certification, OutboxEmail
 from app.models.template import CertificateTemplate
-from app.queue import enqueue_after_commit
+from app.queue import enqueue_after_commit, waiting
 from app.services import audit, events, recovery
 from app.services.lifecycle.certificates import verify_url
 from app.services.messaging import outbox
@@ -45,7 +46,9 @@ BACKOFF_SECONDS = (15, 60, 300)
 #: render failures themselves are handled on the row (mark_failed), never by raising.
 JOB_RETRY = (0, 10, 60)
 #: Defaults, overridable in app.config: a claimed render older than this was interrupted (worker
-#: killed); a pending one older than the grace period lost its job (Redis flushed).
+#: killed) -- the fallback when worker liveness is unknown; a dead worker's render is normally found
+#: within about a minute (`free_abandoned`). A pending one older than the grace period lost its job
+#: (Redis flushed): PDF_PENDING_GRACE_SECONDS, else RECOVERY_LOST_JOB_SECONDS.
 STUCK_SECONDS = 900
 PENDING_GRACE_SECONDS = 120
 INTERRUPTED = "the render was interrupted (worker stopped); retried by the sweep"
@@ -173,6 +176,7 @@ def claim(cert_id: int, now: datetime | None = None) -> int | None:
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         return None
+    liveness.hold("pdf", cert_id)
     return db.session.scalar(select(Certificate.pdf_attempts).where(Certificate.id == cert_id))
 
 
@@ -334,8 +338,12 @@ def recover(now: datetime | None = None) -> dict:
     now = now or utcnow()
     config = current_app.config
     stuck_before = now - timedelta(seconds=config.get("PDF_STUCK_SECONDS", STUCK_SECONDS))
-    grace_before = now - timedelta(seconds=config.get("PDF_PENDING_GRACE_SECONDS", PENDING_GRACE_SECONDS))
+    grace = config.get("PDF_PENDING_GRACE_SECONDS",
+                       config.get("RECOVERY_LOST_JOB_SECONDS", PENDING_GRACE_SECONDS))
+    grace_before = now - timedelta(seconds=grace)
     stuck = (Certificate.pdf_status == "rendering", Certificate.pdf_updated_at < stuck_before)
+    for cert in db.session.scalars(select(Certificate).where(*stuck)):
+        _discard_unpublished(cert, cert.pdf_attempts)
     # Interrupted twice: something about this certificate kills workers; stop and show it.
     db.session.execute(update(Certificate).where(*stuck, Certificate.pdf_error == INTERRUPTED)
                        .values(pdf_status="failed", pdf_updated_at=now,
@@ -347,12 +355,50 @@ def recover(now: datetime | None = None) -> dict:
     due = db.session.scalars(select(Certificate).where(
         Certificate.pdf_status == "pending",
         func.coalesce(Certificate.pdf_updated_at, Certificate.issued_at) <= grace_before)).all()
+    alive = waiting([f"pdf-{cert.id}-{cert.pdf_attempts}-1" for cert in due])
+    due = [cert for cert in due if f"pdf-{cert.id}-{cert.pdf_attempts}-1" not in alive]
     for cert in due:
         request_render(cert)
     return {"pdf": len(due)}
 
 
 recovery.register(recover)
+
+
+@recovery.register_abandoned
+def free_abandoned(claims: recovery.Claims) -> dict:
+    """Renders "rendering" whose job no live worker holds (worker killed, database dropped before
+    the job's last commit): render again now -- or fail it, if it was interrupted before -- and
+    delete the PDF file the interrupted attempt may have stored without publishing it."""
+    rows = db.session.execute(select(Certificate.id, Certificate.pdf_attempts, Certificate.pdf_error).where(
+        Certificate.pdf_status == "rendering", Certificate.pdf_updated_at < claims.claimed_before)).all()
+    freed = 0
+    for cert_id, version, error in rows:
+        if not claims.abandoned("pdf", cert_id):
+            continue
+        again = error == INTERRUPTED
+        result = db.session.execute(
+            update(Certificate).where(*_still_mine(cert_id, version))
+            .values(pdf_status="failed" if again else "pending", pdf_updated_at=claims.now,
+                    pdf_error="the render was interrupted twice (worker killed or timed out)" if again
+                    else INTERRUPTED)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            continue
+        freed += 1
+        cert = db.session.get(Certificate, cert_id, populate_existing=True)
+        assert cert is not None
+        _discard_unpublished(cert, version)
+        if not again:
+            request_render(cert)
+    return {"pdf_abandoned": freed}
+
+
+def _discard_unpublished(cert: Certificate, version: int) -> None:
+    """The file an interrupted attempt stored (it never became the certificate's PDF)."""
+    key = pdf_key(cert, version)
+    if key != cert.pdf_key and not _attached_to_unsent_mail(key):
+        discard(key)
 
 
 @events.subscribe("certificate.issued")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,7 +27,7 @@ from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certificate
 from app.models.integration import ExportedPdf, Integration
-from app.queue import enqueue_after_commit
+from app.queue import enqueue_after_commit, waiting
 from app.services import audit, events, recovery
 from app.services.errors import NotAllowed
 from app.services.integrations import locations, registry
@@ -35,7 +36,8 @@ EXPORT_JOB = "app.tasks.integrations.export_pdf"
 EVENT = "certificate.pdf_ready"
 MAX_TRIES = 4
 BACKOFF_SECONDS = (30, 300, 1800)
-#: A pending row this much past its due time lost its job (Redis flushed, worker killed).
+#: A pending row this much past its due time lost its job (Redis flushed, worker killed); the
+#: setting RECOVERY_LOST_JOB_SECONDS (default 60 s) replaces it when present.
 OVERDUE = timedelta(minutes=5)
 CATCH_UP_BATCH = 200
 COPY_ERRORS = (StorageError, BucketError, FolderError, OSError)
@@ -266,19 +268,22 @@ def failed_query(integration: Integration) -> Select:
 def recover(now: datetime | None = None) -> dict:
     """Sweep step: re-queue copies whose job was lost, and catch up PDFs no row covers yet."""
     now = now or utcnow()
+    overdue = timedelta(seconds=current_app.config.get("RECOVERY_LOST_JOB_SECONDS", OVERDUE.total_seconds()))
     lost = list(
         db.session.scalars(
             select(ExportedPdf)
             .join(Integration, Integration.id == ExportedPdf.integration_id)
             .where(
                 ExportedPdf.status == "pending",
-                ExportedPdf.next_attempt_at < now - OVERDUE,
+                ExportedPdf.next_attempt_at < now - overdue,
                 Integration.active.is_(True),
                 Integration.deleted_at.is_(None),
             )
             .limit(CATCH_UP_BATCH)
         )
     )
+    alive = waiting([f"pdfx-{row.id}-{row.attempts}" for row in lost])
+    lost = [row for row in lost if f"pdfx-{row.id}-{row.attempts}" not in alive]
     for row in lost:
         row.next_attempt_at = now
         _enqueue(row)

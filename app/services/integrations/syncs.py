@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from redis.lock import Lock
 from sqlalchemy import select
 
+from app import liveness
 from app.connectors import file_drop, sql_source
 from app.connectors.file_drop import DropFile, DropSource
 from app.connectors.moodle import MoodleError
@@ -38,9 +39,11 @@ SOURCE_ERRORS = (MoodleError, OSError, file_drop.FolderError, sql_source.SourceE
 
 
 def lock(integration_id: int) -> Lock:
-    return get_redis().lock(
-        f"laurel:lock:integration-sync:{integration_id}", timeout=LOCK_TIMEOUT, blocking=False
-    )
+    return get_redis().lock(_lock_key(integration_id), timeout=LOCK_TIMEOUT, blocking=False)
+
+
+def _lock_key(integration_id: int) -> str:
+    return f"laurel:lock:integration-sync:{integration_id}"
 
 
 # --------------------------------------------------------------------------- run bookkeeping
@@ -51,6 +54,7 @@ def start(integration: Integration, trigger: str) -> SyncRun:
     db.session.add(run)
     integration.last_run_at = run.started_at = utcnow()
     db.session.flush()
+    liveness.hold("sync", run.id)
     return run
 
 
@@ -180,6 +184,24 @@ def recover_runs(now: datetime | None = None) -> dict:
         stale_run.status, stale_run.finished_at = "failed", now
         stale_run.message = "The worker stopped during this run."
     return {"sync_runs": len(stale)}
+
+
+SYNC_INTERRUPTED = "The worker stopped during this run."
+
+
+@recovery.register_abandoned
+def free_abandoned_runs(claims: recovery.Claims) -> dict:
+    """Runs left `running` by a worker that died: close them, and free the integration's lock (held
+    by the dead run, for up to LOCK_TIMEOUT) so the next scheduled run is not blocked for hours."""
+    runs = db.session.scalars(select(SyncRun).where(
+        SyncRun.status == "running", SyncRun.started_at < claims.claimed_before)).all()
+    dead = [run for run in runs if claims.abandoned("sync", run.id)]
+    live_integrations = {run.integration_id for run in runs if not claims.abandoned("sync", run.id)}
+    for run in dead:
+        run.status, run.finished_at, run.message = "failed", claims.now, SYNC_INTERRUPTED
+        if run.integration_id not in live_integrations:
+            get_redis().delete(_lock_key(run.integration_id))
+    return {"sync_runs_abandoned": len(dead)}
 
 
 def test(integration: Integration) -> dict:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import Select, or_, select, update
 
+from app import liveness
 from app.connectors import delivery as http_delivery
 from app.connectors import retry, slack
 from app.connectors.crypto import CryptoError
@@ -25,7 +27,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Certification, Course, User
 from app.models.integration import OUTGOING_TYPES, Integration, WebhookDelivery, WebhookEvent
-from app.queue import enqueue_after_commit
+from app.queue import enqueue_after_commit, waiting
 from app.services import audit, events, recovery
 from app.services.errors import NotAllowed
 from app.services.integrations import registry
@@ -33,8 +35,12 @@ from app.services.messaging import outbox
 
 DELIVER_JOB = "app.tasks.integrations.deliver"
 FAILING_LIMIT = timedelta(days=5)
+#: Fallback only, when worker liveness is unknown: a worker that died mid-attempt is normally
+#: detected within about a minute (`free_abandoned`, app/liveness.py).
 STUCK_DELIVERING = timedelta(minutes=2)  # 15 s timeout + generous margin
-OVERDUE = timedelta(minutes=1)  # the RQ scheduler polls every few seconds; later than this means lost
+#: Default of RECOVERY_LOST_JOB_SECONDS: the RQ scheduler polls every few seconds; later means lost.
+OVERDUE = timedelta(minutes=1)
+ABANDONED = "The worker stopped during this attempt."
 
 
 def envelope(event_type: str, data: dict, timestamp: datetime) -> dict:
@@ -147,6 +153,7 @@ def claim(delivery_id: int, expected_attempt: int) -> WebhookDelivery | None:
     )
     if result.rowcount != 1:
         return None
+    liveness.hold("webhook", delivery_id)
     row = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
     integration = row.integration
     if not integration.active or integration.deleted_at is not None:
@@ -158,6 +165,21 @@ def claim(delivery_id: int, expected_attempt: int) -> WebhookDelivery | None:
 
 def attempt(row: WebhookDelivery, *, schedule_retry: bool = True) -> http_delivery.Attempt:
     """Send the claimed delivery once and record the outcome (retry, disable, or done)."""
+    body, result = send_once(row)
+    _record(row, body, result, schedule_retry)
+    return result
+
+
+def record(delivery_id: int, body: bytes, result: http_delivery.Attempt) -> str:
+    """Record an attempt made by `send_once` (re-loads the row: may run again after a rollback)."""
+    row = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    assert row is not None
+    _record(row, body, result, True)
+    return row.status
+
+
+def send_once(row: WebhookDelivery) -> tuple[bytes, http_delivery.Attempt]:
+    """One HTTP attempt of the claimed delivery; nothing is recorded on the row."""
     integration = row.integration
     payload = row.event.payload
     body = http_delivery.encode(slack.format_message(payload) if integration.type == "slack" else payload)
@@ -182,8 +204,7 @@ def attempt(row: WebhookDelivery, *, schedule_retry: bool = True) -> http_delive
         result = http_delivery.send(
             url or "", row.event_id, body, signing_secrets, auth_headers=extra, allow_private=private
         )
-    _record(row, body, result, schedule_retry)
-    return result
+    return body, result
 
 
 def _record(row: WebhookDelivery, body: bytes, result: http_delivery.Attempt, schedule_retry: bool) -> None:
@@ -344,22 +365,56 @@ def recover(now: datetime | None = None) -> dict:
             status="failed",
             delivering_since=None,
             next_attempt_at=now,
-            last_error="The worker stopped during this attempt.",
+            last_error=ABANDONED,
         )
         .execution_options(synchronize_session=False)
     )
+    overdue = timedelta(seconds=current_app.config.get("RECOVERY_LOST_JOB_SECONDS", OVERDUE.total_seconds()))
     due = db.session.scalars(
         select(WebhookDelivery)
         .where(
             WebhookDelivery.status.in_(("pending", "failed")),
-            WebhookDelivery.next_attempt_at <= now - OVERDUE,
+            WebhookDelivery.next_attempt_at <= now - overdue,
         )
         .join(Integration)
         .where(Integration.active.is_(True))
     ).all()
-    for row in due:
+    alive = waiting([f"whd-{row.id}-{row.attempt}" for row in due])
+    lost = [row for row in due if f"whd-{row.id}-{row.attempt}" not in alive]
+    for row in lost:
         _enqueue(row)
-    return {"webhooks": len(due)}
+    return {"webhooks": len(lost)}
+
+
+@recovery.register_abandoned
+def free_abandoned(claims: recovery.Claims) -> dict:
+    """Deliveries "delivering" whose job no live worker holds: retry them now (same webhook-id)."""
+    rows = db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.attempt).where(
+            WebhookDelivery.status == "delivering", WebhookDelivery.delivering_since < claims.claimed_before
+        )
+    ).all()
+    freed = 0
+    for delivery_id, attempt_no in rows:
+        if not claims.abandoned("webhook", delivery_id):
+            continue
+        result = db.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == "delivering",
+                WebhookDelivery.attempt == attempt_no,
+            )
+            .values(status="failed", delivering_since=None, next_attempt_at=claims.now, last_error=ABANDONED)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            freed += 1
+            enqueue_after_commit(
+                db.session, DELIVER_JOB, delivery_id, attempt_no, queue="default",
+                job_id=f"whd-{delivery_id}-{attempt_no}",
+            )
+    return {"webhooks_abandoned": freed}
 
 
 # --------------------------------------------------------------------------- queries and shapes

@@ -2,30 +2,37 @@
 
 Every email is an `OutboxEmail` row first. A job (`app.tasks.mail.send_email`) claims the row with
 a conditional UPDATE, so however many times the job is enqueued (retries, the sweep, a flushed
-Redis) a mail is sent once. Failures are kept on the row with the error and retried with backoff.
+Redis) a mail is handed to the server once -- unless the worker dies (or the database drops)
+between the SMTP hand-over and the commit that records it: then the row is sent again, with the
+same Message-ID, stored on the row when it is created (docs/reliability.md: at-least-once).
+Failures are kept on the row with the error and retried with backoff.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app, render_template
 from sqlalchemy import Select, select, update
 
+from app import liveness
 from app.database import utcnow
 from app.extensions import db, mail
 from app.models import OutboxEmail
 from app.models.notification import MAIL_STATUSES
-from app.queue import enqueue_after_commit
-from app.services import audit
+from app.queue import early_tolerance, enqueue_after_commit, waiting
+from app.services import audit, recovery
 from app.services.messaging import mail_headers
 
 SEND_JOB = "app.tasks.mail.send_email"
 BACKOFF_SECONDS = (10, 60, 300, 1800, 7200, 21600)
+#: Fallback only: a row "sending" this long is freed even when worker liveness is unknown. A worker
+#: that died is normally detected within about a minute (`free_abandoned`, app/liveness.py).
 STUCK_SENDING = timedelta(minutes=15)
+ABANDONED = "The worker stopped during this attempt; sent again with the same Message-ID."
 
 
 def external_url(endpoint: str, **values: object) -> str:
@@ -46,6 +53,7 @@ def queue_email(to: str, template: str, *, subject: str, context: dict, user_id:
            "subject": subject}
     row = OutboxEmail(
         to=to, subject=subject, template=template, user_id=user_id, dedupe_key=dedupe_key,
+        message_id=new_message_id(),
         text_body=render_template(f"emails/{template}.txt", **ctx),
         html_body=render_template(f"emails/{template}.html", **ctx),
         attachments=attachments or [],
@@ -56,32 +64,54 @@ def queue_email(to: str, template: str, *, subject: str, context: dict, user_id:
     return row
 
 
+def new_message_id() -> str:
+    """A Message-ID in the sender's domain, made once per outbox row: every attempt reuses it, so a
+    mail sent again after a crash can be recognised as the same message by the receiver."""
+    domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "laurel.local"
+    return make_msgid(domain=domain)
+
+
+def message_id(row: OutboxEmail) -> str:
+    # Rows queued before message_id existed get one derived from the row: stable across attempts too.
+    return row.message_id or f"<outbox-{row.id}.{int(row.created_at.timestamp())}@laurel.local>"
+
+
 def _enqueue(row: OutboxEmail, delay: timedelta | None = None) -> None:
     # One job id per attempt: a retry is a new job, a duplicate of the same attempt collapses.
-    enqueue_after_commit(db.session, SEND_JOB, row.id, queue="high", delay=delay,
-                         job_id=f"mail-{row.id}-{row.attempts}")
+    enqueue_after_commit(db.session, SEND_JOB, row.id, queue="high", delay=delay, job_id=_job_id(row))
+
+
+def _job_id(row: OutboxEmail) -> str:
+    return f"mail-{row.id}-{row.attempts}"
 
 
 def claim(email_id: int, now: datetime | None = None) -> OutboxEmail | None:
-    """Take the row for sending if it is due and nobody else has it (conditional UPDATE)."""
+    """Take the row for sending if it is due and nobody else has it (conditional UPDATE).
+
+    "Due" tolerates a job firing a little early (whole-second scheduling, clock differences):
+    skipping it would leave the retry to the next sweep.
+    """
     now = now or utcnow()
     result = db.session.execute(
         update(OutboxEmail)
-        .where(OutboxEmail.id == email_id, OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now)
+        .where(OutboxEmail.id == email_id, OutboxEmail.status == "queued",
+               OutboxEmail.next_attempt_at <= now + early_tolerance())
         .values(status="sending", attempts=OutboxEmail.attempts + 1, sending_since=now)
     )
     if result.rowcount != 1:
         return None
+    liveness.hold("mail", email_id)
     return db.session.get(OutboxEmail, email_id, populate_existing=True)
 
 
 def send(row: OutboxEmail) -> None:
     """Hand the message to the configured backend; raises on failure."""
     # Built with the email package's header API (mail_headers), never Flask-Mail's Message: its headers
-    # are pasted as given, so a CR/LF in a stored name could add a header (issue #11).
+    # are pasted as given, so a CR/LF in a stored name could add a header (issue #11). The Message-ID is
+    # the row's own, the same on every attempt, so a receiver can drop a copy sent again after a crash.
     message = mail_headers.compose(
         sender=current_app.config["MAIL_DEFAULT_SENDER"], to=row.to, subject=row.subject,
-        text=row.text_body, html=row.html_body, message_id=make_msgid(domain="laurel.local"),
+        text=row.text_body, html=row.html_body, message_id=message_id(row),
         attachments=[(a["filename"], a["content_type"], _attachment_bytes(a)) for a in row.attachments or []],
     )
     if current_app.config["MAIL_BACKEND"] == "file":
@@ -132,7 +162,13 @@ def mark_failed(row: OutboxEmail, error: str) -> None:
 
 
 def resend(row: OutboxEmail, *, actor: audit.Actor) -> None:
-    """Send again now (a failed mail, or a sent one someone did not receive)."""
+    """Send again now (a failed mail, or a sent one someone did not receive).
+
+    A mail that was sent gets a new Message-ID: the receiver must not drop it as a duplicate of
+    the one that went missing. A failed one keeps its own (it may have reached someone).
+    """
+    if row.status == "sent":
+        row.message_id = new_message_id()
     row.status = "queued"
     row.attempts = 0
     row.next_attempt_at = utcnow()
@@ -152,9 +188,32 @@ def recover(now: datetime | None = None) -> int:
     due = db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now)
     ).all()
-    for row in due:
+    alive = waiting([_job_id(row) for row in due])
+    lost = [row for row in due if _job_id(row) not in alive]
+    for row in lost:
         _enqueue(row)
-    return len(due)
+    return len(lost)
+
+
+@recovery.register_abandoned
+def free_abandoned(claims: recovery.Claims) -> dict:
+    """Rows "sending" whose job no live worker holds: queue them again now (same Message-ID)."""
+    rows = db.session.execute(select(OutboxEmail.id, OutboxEmail.attempts).where(
+        OutboxEmail.status == "sending", OutboxEmail.sending_since < claims.claimed_before)).all()
+    freed = 0
+    for email_id, attempts in rows:
+        if not claims.abandoned("mail", email_id):
+            continue
+        result = db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == email_id, OutboxEmail.status == "sending",
+                   OutboxEmail.attempts == attempts)
+            .values(status="queued", sending_since=None, next_attempt_at=claims.now, last_error=ABANDONED))
+        if result.rowcount == 1:
+            freed += 1
+            enqueue_after_commit(db.session, SEND_JOB, email_id, queue="high",
+                                 job_id=f"mail-{email_id}-{attempts}")
+    return {"mail_abandoned": freed}
 
 
 def log_query(status: str = "", search: str = "") -> Select:
