@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -23,6 +21,7 @@ from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.streaming import csv_response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -96,11 +95,13 @@ def invite_user():
 def export_users():
     filters = {k: request.args.get(k, "").strip() for k in ("q", "role", "department")}
     stmt = accounts.user_query(filters["q"], filters["role"], filters["department"])
-    rows = ((u.id, u.email, u.name, u.role, u.department, u.active, u.created_at.isoformat(),
-             u.last_login_at.isoformat() if u.last_login_at else "") for u in reports.stream_rows(stmt))
+
+    def rows():  # run while the body is sent (app/web/streaming.py)
+        return ((u.id, u.email, u.name, u.role, u.department, u.active, u.created_at.isoformat(),
+                 u.last_login_at.isoformat() if u.last_login_at else "") for u in reports.stream_rows(stmt))
+
     header = ["id", "email", "name", "role", "department", "active", "created_at", "last_login_at"]
-    return Response(stream_with_context(reports.csv_lines(header, rows)), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=users.csv"})
+    return csv_response("users.csv", header, rows)
 
 
 @bp.get("/mail")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, stream_with_context
+from flask import render_template
 from flask_login import current_user
 
 from app.certifications import bp
@@ -15,6 +15,7 @@ from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required, staff_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.streaming import csv_response
 
 EXPORT_HEADER = ["serial", "holder", "email", "department", "certification", "status", "issued_at",
                  "expires_at", "revoked_at", "revoke_reason", "renewed_from_id", "verify_url"]
@@ -51,12 +52,14 @@ def certificates_list():
 @staff_required
 def export_certificates():
     stmt, _ = _query_and_filters()
-    rows = ((c.serial, c.user.name, c.user.email, c.user.department or "", c.certification.name, c.status,
-             catalog.isodate(c.issued_at), catalog.isodate(c.expires_at), catalog.isodate(c.revoked_at),
-             c.revoke_reason or "", c.renewed_from_id or "", certificates.verify_url(c))
-            for c in reports.stream_rows(stmt))
-    return Response(stream_with_context(reports.csv_lines(EXPORT_HEADER, rows)), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=certificates.csv"})
+
+    def rows():  # run while the body is sent (app/web/streaming.py)
+        return ((c.serial, c.user.name, c.user.email, c.user.department or "", c.certification.name, c.status,
+                 catalog.isodate(c.issued_at), catalog.isodate(c.expires_at), catalog.isodate(c.revoked_at),
+                 c.revoke_reason or "", c.renewed_from_id or "", certificates.verify_url(c))
+                for c in reports.stream_rows(stmt))
+
+    return csv_response("certificates.csv", EXPORT_HEADER, rows)
 
 
 def _certificate(certificate_id: int) -> Certificate:
