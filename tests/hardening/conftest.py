@@ -33,3 +33,9 @@ def as_server(call):
 @pytest.fixture
 def server_request():
     return as_server
+
+
+@pytest.fixture
+def allow_private_outgoing(app, monkeypatch):
+    """Let deliveries reach a loopback receiver (WEBHOOKS_ALLOW_PRIVATE, as in dev)."""
+    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", True)
