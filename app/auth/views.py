@@ -18,7 +18,7 @@ from app.auth.forms import (
 from app.extensions import db, limiter
 from app.models import ApiToken
 from app.services import accounts, audit, tokens
-from app.services.errors import ValidationError
+from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import login_required
 
 bp = Blueprint("auth", __name__)
@@ -92,9 +92,12 @@ def _choose_password(token: str, purpose: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.set_password(user, form.password.data, actor=user)
+            accounts.set_password(user, form.password.data, actor=user, link=accounts.link_fingerprint(user))
         except ValidationError as exc:
             form.password.errors.append(exc.errors.get("password", str(exc)))
+        except NotAllowed:
+            db.session.rollback()
+            return render_template("auth/link_invalid.html", purpose=purpose), 400
         else:
             db.session.commit()
             flash("Your password is set. Log in with it now.", "success")

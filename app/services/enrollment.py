@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from app.database import utcnow
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Certificate, Completion, Course, Enrollment, User
-from app.services import audit, events, issuing
+from app.services import audit, events, issuing, locking
 from app.services.catalog import clean_int, clean_score, isodate, like_pattern
 from app.services.errors import ValidationError
 
@@ -82,6 +82,7 @@ def enroll(user: User, course: Course, *, actor: audit.Actor, source: str = "man
 
     A withdrawn enrollment is re-opened (status back to enrolled) rather than refused.
     """
+    locking.hold(course)  # concurrent enrollments in one course take turns: capacity and re-opening hold
     if course.archived:
         raise ValidationError({"course_id": f"{course.code} is archived: no new enrollments."})
     existing = _find(user, course)
@@ -161,6 +162,11 @@ def update_enrollment(enrollment: Enrollment, fields: dict, *, actor: audit.Acto
     """Change status/progress/score/completed_at (only given keys). Becoming completed records a
     Completion and runs issuing.evaluate; returns the newly issued certificates."""
     values = _clean({k: v for k, v in fields.items() if k in EDITABLE})
+    # Identical requests at once (20 parallel "completed" PATCHes) take turns here, and each decides on
+    # the state the previous one committed: one completion, one event. The learner first, as everywhere
+    # (issuing.lock_learner), so the two locks are always taken in the same order.
+    issuing.lock_learner(enrollment.user)
+    locking.hold(enrollment)
     status = values.get("status", enrollment.status)
     if status == "completed" and (enrollment.status != "completed" or "completed_at" in values):
         return _complete(enrollment, score=values.get("score", enrollment.score),

@@ -1,0 +1,29 @@
+"""Row locks for state changes that must happen once, however many identical requests race.
+
+A service checks a row's state (not completed yet, not revoked yet, not active yet) and then changes it.
+Two requests arriving together would both pass the check on the state they loaded before either
+committed, and both record the change, emit its event and send its mail. `hold(row)` at the start of
+such a service makes the second request wait for the first one's commit and then re-read the row, so
+its check sees the change and it does nothing (or is refused).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from app.database import begin_write
+from app.extensions import db
+
+Row = TypeVar("Row")
+
+
+def hold(row: Row) -> Row:
+    """Lock `row` until the transaction ends and reload it with the latest committed values.
+
+    PostgreSQL: SELECT ... FOR UPDATE (READ COMMITTED: the reload sees what the lock holder committed).
+    SQLite: BEGIN IMMEDIATE, SQLite's single write lock (app/database.py). Call it before changing the
+    row: unflushed changes to it are replaced by the reload.
+    """
+    begin_write(db.session.connection())
+    db.session.refresh(row, with_for_update=True)
+    return row
