@@ -25,5 +25,7 @@ def hold(row: Row) -> Row:
     row: unflushed changes to it are replaced by the reload.
     """
     begin_write(db.session.connection())
-    db.session.refresh(row, with_for_update=True)
+    # OF the row's own table: a row loaded with eager joins is refreshed with them, and PostgreSQL
+    # refuses to lock the nullable side of an outer join.
+    db.session.refresh(row, with_for_update={"of": type(row)})
     return row
