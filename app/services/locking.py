@@ -21,11 +21,13 @@ def hold(row: Row) -> Row:
     """Lock `row` until the transaction ends and reload it with the latest committed values.
 
     PostgreSQL: SELECT ... FOR UPDATE (READ COMMITTED: the reload sees what the lock holder committed).
-    SQLite: BEGIN IMMEDIATE, SQLite's single write lock (app/database.py). Call it before changing the
-    row: unflushed changes to it are replaced by the reload.
+    SQLite: BEGIN IMMEDIATE, SQLite's single write lock (app/database.py). Changes made earlier in this
+    transaction are flushed first, so the reload keeps them (it sees this transaction's own writes).
     """
+    target = row._get_current_object() if hasattr(row, "_get_current_object") else row  # current_user
+    db.session.flush()
     begin_write(db.session.connection())
     # OF the row's own table: a row loaded with eager joins is refreshed with them, and PostgreSQL
     # refuses to lock the nullable side of an outer join.
-    db.session.refresh(row, with_for_update={"of": type(row)})
+    db.session.refresh(target, with_for_update={"of": type(target)})
     return row
