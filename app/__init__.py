@@ -29,9 +29,10 @@ def create_app(config: dict | None = None) -> Flask:
     _load_subscribers()
 
     from app import cli
-    from app.web import errors, inputs, nav, security
+    from app.web import errors, inputs, nav, security, transactions
 
     errors.init_app(app)
+    transactions.init_app(app)
     inputs.init_app(app)
     security.init_app(app)
     nav.init_app(app)

@@ -22,6 +22,7 @@ from app.web.auth import admin_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 from app.web.streaming import csv_response
+from app.web.transactions import commit_with
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -67,8 +68,7 @@ def update_user(user_id: int):
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            db.session.commit()
-            return render_template("admin/_user_row.html", user=user, saved=True)
+            return commit_with(render_template("admin/_user_row.html", user=user, saved=True))
     return render_template("admin/_user_row_edit.html", user=user, form=form), 422
 
 
@@ -128,9 +128,9 @@ def resend_mail(email_id: int):
     if row.status in ("queued", "sending"):
         abort(409, description="This mail is already on its way.")
     mail.resend(row, actor=current_user)
-    db.session.commit()
     if request.htmx:
-        return render_template("admin/_mail_row.html", email=row)
+        return commit_with(render_template("admin/_mail_row.html", email=row))
+    db.session.commit()
     flash(f"Mail to {row.to} queued again.", "success")
     return redirect(url_for("admin.mail_log"))
 

@@ -20,6 +20,7 @@ from app.models import ApiToken
 from app.services import accounts, audit, tokens
 from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import login_required
+from app.web.transactions import commit_with
 
 bp = Blueprint("auth", __name__)
 
@@ -158,8 +159,7 @@ def create_token():
     if not form.validate_on_submit():
         return _render_profile(token_form=form, status=422)
     _, secret = tokens.create_token(current_user, form.name.data)
-    db.session.commit()
-    return _render_profile(new_token=secret)
+    return commit_with(_render_profile(new_token=secret))
 
 
 @bp.post("/profile/tokens/<int:token_id>/revoke")

@@ -16,6 +16,7 @@ from app.web.auth import admin_required, staff_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
 from app.web.streaming import csv_response
+from app.web.transactions import commit_with
 
 EXPORT_HEADER = ["serial", "holder", "email", "department", "certification", "status", "issued_at",
                  "expires_at", "revoked_at", "revoke_reason", "renewed_from_id", "verify_url"]
@@ -90,8 +91,7 @@ def revoke_certificate(certificate_id: int):
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            db.session.commit()
-            return _status_panel(cert, RevokeForm(formdata=None), "Certificate revoked.")
+            return commit_with(_status_panel(cert, RevokeForm(formdata=None), "Certificate revoked."))
     return _status_panel(cert, form, status=422)
 
 
@@ -106,8 +106,7 @@ def reinstate_certificate(certificate_id: int):
         db.session.rollback()
         form.form_errors.append(str(exc))
         return _status_panel(cert, form, status=422)
-    db.session.commit()
-    return _status_panel(cert, form, "Certificate reinstated.")
+    return commit_with(_status_panel(cert, form, "Certificate reinstated."))
 
 
 def _history(cert: Certificate) -> dict:

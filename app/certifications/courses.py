@@ -15,6 +15,7 @@ from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required, staff_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.transactions import commit_with
 
 
 def _list_context(**extra) -> dict:
@@ -43,9 +44,8 @@ def create_course():
             db.session.rollback()
             put_errors(form, exc)
         else:
-            db.session.commit()
-            return render_template("certifications/_course_created.html", created=course,
-                                   form=CourseForm(formdata=None), **_list_context())
+            return commit_with(render_template("certifications/_course_created.html", created=course,
+                                               form=CourseForm(formdata=None), **_list_context()))
     response = render_template("certifications/_course_create.html", form=form)
     return response, 422, {"HX-Retarget": "#course-create", "HX-Reswap": "outerHTML"}
 
@@ -79,8 +79,7 @@ def update_course(course_id: int):
             db.session.rollback()
             put_errors(form, exc)
         else:
-            db.session.commit()
-            return render_template("certifications/_course_row.html", course=course, saved=True)
+            return commit_with(render_template("certifications/_course_row.html", course=course, saved=True))
     return render_template("certifications/_course_row_edit.html", course=course, form=form), 422
 
 
@@ -102,5 +101,4 @@ def delete_course(course_id: int):
 def archive_course(course_id: int):
     course = _course(course_id)
     catalog.set_course_archived(course, request.form.get("archived", "1") == "1", actor=current_user)
-    db.session.commit()
-    return render_template("certifications/_course_row.html", course=course, saved=True)
+    return commit_with(render_template("certifications/_course_row.html", course=course, saved=True))

@@ -16,6 +16,7 @@ from app.services.errors import ValidationError
 from app.web.auth import admin_required, staff_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.transactions import commit_with
 
 
 def _list_context(course: Course | None = None, **extra) -> dict:
@@ -73,13 +74,12 @@ def enroll(course_id: int):
         return render_template("certifications/_enroll_result.html", course=course, created=[], errors={},
                                empty=True), 422
     created, errors = enrollment.enroll_many(user_ids, course, actor=current_user)
-    db.session.commit()
     stmt = select(User.id, User.name).where(User.id.in_(list(errors)))
     rows = db.session.execute(stmt).all() if errors else []
     names = {user_id: name for user_id, name in rows}
     html = render_template("certifications/_enroll_result.html", created=created, errors=errors, names=names,
                            **_list_context(course))
-    return html, 422 if errors and not created else 200, {"HX-Trigger": "enrolled"}
+    return commit_with((html, 422 if errors and not created else 200, {"HX-Trigger": "enrolled"}))
 
 
 def _enrollment(enrollment_id: int) -> Enrollment:
@@ -111,8 +111,8 @@ def update_enrollment(enrollment_id: int):
             db.session.rollback()
             put_errors(form, exc)
         else:
-            db.session.commit()
-            return render_template("certifications/_enrollment_row.html", e=e, saved=True, issued=issued)
+            return commit_with(render_template("certifications/_enrollment_row.html", e=e, saved=True,
+                                               issued=issued))
     return render_template("certifications/_enrollment_row_edit.html", e=e, form=form), 422
 
 
@@ -121,5 +121,4 @@ def update_enrollment(enrollment_id: int):
 def withdraw_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     enrollment.withdraw(e, actor=current_user)
-    db.session.commit()
-    return render_template("certifications/_enrollment_row.html", e=e, saved=True)
+    return commit_with(render_template("certifications/_enrollment_row.html", e=e, saved=True))

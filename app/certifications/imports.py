@@ -20,6 +20,7 @@ from app.extensions import db
 from app.services import imports
 from app.services.errors import NotAllowed
 from app.web.auth import admin_required
+from app.web.transactions import commit_with
 
 MAX_BYTES = 5 * 1024 * 1024
 KEEP_SECONDS = 24 * 3600
@@ -85,9 +86,10 @@ def confirm_import():
         db.session.rollback()
         return render_template("certifications/import_preview.html", preview=preview, token=None,
                                filename="the uploaded file"), 422
-    db.session.commit()
+    page = commit_with(render_template("certifications/import_done.html", result=result,
+                                       rows=len(preview.rows)))
     path.unlink(missing_ok=True)
-    return render_template("certifications/import_done.html", result=result, rows=len(preview.rows))
+    return page
 
 
 @bp.get("/import/sample.csv")

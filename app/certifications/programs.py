@@ -16,6 +16,7 @@ from app.services.errors import NotAllowed, ValidationError
 from app.web.auth import admin_required, staff_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.transactions import commit_with
 
 
 def _form(cert: Certification | None = None, formdata=False) -> CertificationForm:
@@ -61,9 +62,8 @@ def create_program():
             db.session.rollback()
             put_errors(form, exc)
         else:
-            db.session.commit()
-            return render_template("certifications/_program_created.html", created=cert,
-                                   form=_form(formdata=None), **_list_context())
+            return commit_with(render_template("certifications/_program_created.html", created=cert,
+                                               form=_form(formdata=None), **_list_context()))
     response = render_template("certifications/_program_create.html", form=form)
     return response, 422, {"HX-Retarget": "#program-create", "HX-Reswap": "outerHTML"}
 
@@ -97,8 +97,7 @@ def update_program(cert_id: int):
             db.session.rollback()
             put_errors(form, exc)
         else:
-            db.session.commit()
-            return render_template("certifications/_program_row.html", cert=cert, saved=True)
+            return commit_with(render_template("certifications/_program_row.html", cert=cert, saved=True))
     return render_template("certifications/_program_row_edit.html", cert=cert, form=form), 422
 
 
@@ -124,8 +123,7 @@ def archive_program(cert_id: int):
     except ValidationError as exc:
         db.session.rollback()
         return render_template("certifications/_program_row.html", cert=cert, refused=str(exc)), 422
-    db.session.commit()
-    return render_template("certifications/_program_row.html", cert=cert, saved=True)
+    return commit_with(render_template("certifications/_program_row.html", cert=cert, saved=True))
 
 
 @bp.get("/certifications/<int:cert_id>")

@@ -25,6 +25,7 @@ from app.web.auth import admin_required
 from app.web.errors import wants_json
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.transactions import commit_with
 
 bp = Blueprint("integrations_web", __name__, url_prefix="/integrations")
 nav.add("integrations_web.index", "Integrations", nav.ADMIN, prefix="integrations_web.", order=85)
@@ -85,13 +86,14 @@ def create(kind: str):
             db.session.rollback()
             put_errors(form, exc, fields=TYPE_FIELDS[kind])
         else:
-            db.session.commit()
-            return render_template(
+            # The page shows the only copy of the secret: built before the commit, it is never lost
+            # to a database gone right after it.
+            return commit_with(render_template(
                 "integrations_web/created.html",
                 integration=integration,
                 secret=secret,
                 incoming_url=integrations.incoming_url(integration),
-            )
+            ))
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
         "integrations_web/form.html",
@@ -188,8 +190,8 @@ def test(integration_id: int):
         )
     except NotAllowed as exc:
         result = {"ok": False, "error": str(exc)}
-    db.session.commit()
-    return render_template("integrations_web/_test_result.html", result=result, integration=integration)
+    return commit_with(render_template("integrations_web/_test_result.html", result=result,
+                                       integration=integration))
 
 
 @bp.post("/<int:integration_id>/sync")
@@ -230,14 +232,13 @@ def rotate_secret(integration_id: int):
         secret = integrations.rotate_signing_secret(integration, actor=current_user)
     except NotAllowed as exc:
         abort(409, description=str(exc))
-    db.session.commit()
-    return render_template(
+    return commit_with(render_template(
         "integrations_web/created.html",
         integration=integration,
         secret=secret,
         rotated=True,
         incoming_url=integrations.incoming_url(integration),
-    )
+    ))
 
 
 @bp.get("/<int:integration_id>/logs")
@@ -293,9 +294,9 @@ def redeliver(delivery_id: int):
         webhooks.redeliver(row, actor=current_user)
     except NotAllowed as exc:
         abort(409, description=str(exc))
-    db.session.commit()
     if request.htmx:
-        return render_template("integrations_web/_delivery_row.html", row=row)
+        return commit_with(render_template("integrations_web/_delivery_row.html", row=row))
+    db.session.commit()
     flash("Delivery queued again.", "success")
     return redirect(url_for(".delivery", delivery_id=row.id))
 

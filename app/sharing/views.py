@@ -20,6 +20,7 @@ from app.web import nav
 from app.web.auth import login_required
 from app.web.forms import put_errors
 from app.web.pages import is_fragment_request
+from app.web.transactions import commit_with
 
 bp = Blueprint("sharing", __name__)
 
@@ -57,10 +58,9 @@ def toggle_public(cert_id: int):
     except NotAllowed as exc:
         db.session.rollback()
         abort(403, description=str(exc))
-    db.session.commit()
     if not is_fragment_request():
         flash(f"{cert.serial} is now {'public' if cert.public else 'private'}.", "success")
-    return _card(cert)
+    return commit_with(_card(cert))
 
 
 @bp.post("/me/certificates/<int:cert_id>/share")
@@ -103,10 +103,9 @@ def public_page(code: str):
         abort(404)
     if not (current_user.is_authenticated and current_user.id == cert.user_id):
         engagement.record(cert.id, "view")
-    db.session.commit()
     pdf_url = public_pdf_url(cert)
-    return render_template("sharing/public.html", cert=cert, data=verification_data(cert),
-                           verify_url=verify_url(cert), pdf_url=pdf_url)
+    return commit_with(render_template("sharing/public.html", cert=cert, data=verification_data(cert),
+                                       verify_url=verify_url(cert), pdf_url=pdf_url))
 
 
 @bp.get("/c/<code>/linkedin")
