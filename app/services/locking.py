@@ -20,7 +20,7 @@ Row = TypeVar("Row")
 def hold(row: Row) -> Row:
     """Lock `row` until the transaction ends and reload it with the latest committed values.
 
-    PostgreSQL: SELECT ... FOR UPDATE (READ COMMITTED: the reload sees what the lock holder committed).
+    PostgreSQL: SELECT ... FOR NO KEY UPDATE (READ COMMITTED: the reload sees what the holder committed).
     SQLite: BEGIN IMMEDIATE, SQLite's single write lock (app/database.py). Changes made earlier in this
     transaction are flushed first, so the reload keeps them (it sees this transaction's own writes).
     """
@@ -28,6 +28,8 @@ def hold(row: Row) -> Row:
     db.session.flush()
     begin_write(db.session.connection())
     # OF the row's own table: a row loaded with eager joins is refreshed with them, and PostgreSQL
-    # refuses to lock the nullable side of an outer join.
-    db.session.refresh(target, with_for_update={"of": type(target)})
+    # refuses to lock the nullable side of an outer join. NO KEY UPDATE (key_share): holders take turns,
+    # but rows merely referencing this one (an enrollment inserted for a held course) are not blocked,
+    # so a completion holding the learner and an enrollment holding the course cannot deadlock.
+    db.session.refresh(target, with_for_update={"of": type(target), "key_share": True})
     return row
