@@ -77,7 +77,8 @@ def _failed_jobs() -> list[str]:
     for name in QUEUES:
         queue = get_queue(name)
         for job in queue.failed_job_registry.get_job_ids():
-            failed.append(f"{name}:{job}: {(queue.fetch_job(job).exc_info or '')[-500:]}")
+            result = queue.fetch_job(job).latest_result()
+            failed.append(f"{name}:{job}: {(result.exc_string if result else '')[-500:]}")
     return failed
 
 
@@ -144,12 +145,13 @@ def _hammer(token: str, secret: str, api_token: str, enrollment_id: int) -> list
 def write_lock_held_elsewhere(app):
     """Another process's writer: a raw connection holding SQLite's write lock (BEGIN IMMEDIATE)."""
     path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
-    other = sqlite3.connect(path, isolation_level=None, timeout=30)
+    other = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     try:
         yield other
     finally:
-        other.execute("ROLLBACK")
+        if other.in_transaction:
+            other.execute("ROLLBACK")
         other.close()
 
 
@@ -222,3 +224,39 @@ def test_the_connection_settings(app, sqlite_only):
     assert raw.isolation_level == "IMMEDIATE"
     assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == app.config["SQLITE_BUSY_TIMEOUT_MS"]
+
+
+def test_a_job_still_busy_after_the_timeout_runs_again(app, sqlite_only, learner, smtp_server, jobs):
+    """The worker side: a job whose write found the lock held past the busy timeout is re-run at once
+    (up to BUSY_RETRIES times) instead of failing; here the other writer lets go during the retries."""
+    from app.models import OutboxEmail
+    from app.services import mail
+
+    mail.queue_email(learner.email, "certificate_revoked", subject="Hello", context={
+        "name": learner.name, "certification": "X", "serial": "S", "reason": "r", "revoked_at": None,
+        "verify_url": "http://localhost/v"})
+    db.session.commit()
+
+    def short_timeout(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA busy_timeout=300")
+
+    db.session.remove()
+    db.engine.dispose()
+    event.listen(db.engine, "connect", short_timeout)
+    try:
+        with write_lock_held_elsewhere(app) as other:
+            release = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
+            release.start()
+            jobs()
+            release.join()
+    finally:
+        event.remove(db.engine, "connect", short_timeout)
+        db.session.remove()
+        db.engine.dispose()
+    assert _failed_jobs() == []
+    from app.queue import get_queue
+
+    job = get_queue("high").fetch_job(f"mail-{db.session.scalar(select(OutboxEmail.id))}-0")
+    assert job.meta["laurel_busy_retries"] >= 1  # it did meet the lock, and ran again
+    assert db.session.scalar(select(OutboxEmail.status)) == "sent"
+    assert len(smtp_server.messages) == 1
