@@ -29,9 +29,10 @@ def create_app(config: dict | None = None) -> Flask:
     _load_subscribers()
 
     from app import cli
-    from app.web import errors, inputs, nav, security
+    from app.web import errors, inputs, nav, security, transactions
 
     errors.init_app(app)
+    transactions.init_app(app)
     inputs.init_app(app)
     security.init_app(app)
     nav.init_app(app)
@@ -59,7 +60,7 @@ def _init_extensions(app: Flask) -> None:
         from app.database import configure_sqlite
 
         with app.app_context():
-            configure_sqlite(db.engine)
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)

@@ -52,11 +52,15 @@ def create_admin(email: str, name: str | None, password: str) -> None:
 def create_token(email: str, name: str) -> None:
     """Print a new API token for EMAIL (shown once)."""
     from app.services.accounts import tokens, users
+    from app.services.errors import ValidationError
 
     user = users.find_by_email(email)
     if user is None or not user.active:
         raise click.ClickException(f"No active user {email}.")
-    _, secret = tokens.create_token(user, name, actor="cli")
+    try:
+        _, secret = tokens.create_token(user, name, actor="cli")
+    except ValidationError as exc:
+        raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(secret)
 

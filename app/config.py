@@ -170,6 +170,8 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "SECRET_KEY": _secret_key(env.get("SECRET_KEY"), instance_path),
         "SQLALCHEMY_DATABASE_URI": database_uri(env.get("DATABASE_URL"), instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # SQLite only: how long a write waits for another process's write to finish (app/database.py).
+        "SQLITE_BUSY_TIMEOUT_MS": _int(env, "SQLITE_BUSY_TIMEOUT_MS", 30000, 100, 600000),
         "REDIS_URL": _redis_url(env.get("REDIS_URL")),
         "BASE_URL": base_url,
         "HOST": host,

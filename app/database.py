@@ -48,28 +48,51 @@ class Base(DeclarativeBase):
                         type_annotation_map={datetime: UTCDateTime()})
 
 
-def configure_sqlite(engine) -> None:
-    """Make SQLite behave like the transactional database the services expect.
+SQLITE_BUSY_TIMEOUT_MS = 30000
 
-    - pysqlite opens a transaction lazily, only before a data change; a SAVEPOINT issued first would
-      open it implicitly and its RELEASE would then commit everything. Starting the transaction just
-      before any savepoint keeps `begin_nested()` a true savepoint inside the caller's transaction.
-      (Plain reads stay outside transactions, so a long-lived session never holds a stale snapshot.)
-    - WAL + a busy timeout let the web server and the worker write the same file without "database is
-      locked"; foreign keys make ON DELETE rules real, as on PostgreSQL.
+
+def configure_sqlite(engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    """Make SQLite behave like the transactional database the services expect, with several writers.
+
+    Transactions start only when a transaction writes, and then as BEGIN IMMEDIATE:
+    - pysqlite opens a transaction lazily, just before the first data change (INSERT/UPDATE/DELETE);
+      plain reads stay outside transactions (a long-lived session never holds a stale snapshot, and a
+      read-only request or job never takes the write lock). `isolation_level = "IMMEDIATE"` makes that
+      implicit BEGIN a BEGIN IMMEDIATE.
+    - A SAVEPOINT issued first would open the transaction implicitly and its RELEASE would then commit
+      everything, so a transaction is started (BEGIN IMMEDIATE) just before any savepoint: `begin_nested()`
+      stays a true savepoint inside the caller's transaction.
+    Why IMMEDIATE: a deferred transaction that reads first (inside a savepoint: the incoming hook, the
+    syncs) holds a read snapshot; when another process commits before its first write, SQLite cannot
+    upgrade it and answers "database is locked" at once, without waiting (SQLITE_BUSY_SNAPSHOT). An
+    immediate transaction takes the single write lock up front, waiting up to the busy timeout for it,
+    so writers simply take turns. WAL keeps readers and the one writer from blocking each other;
+    foreign keys make ON DELETE rules real, as on PostgreSQL.
     """
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.isolation_level = "IMMEDIATE"
 
     @event.listens_for(engine, "savepoint")
     def _begin_before_savepoint(conn, _name):
-        if not conn.connection.driver_connection.in_transaction:
-            conn.exec_driver_sql("BEGIN")
+        begin_write(conn)
+
+
+def begin_write(conn) -> None:
+    """SQLite: start this connection's write transaction now (BEGIN IMMEDIATE), unless one is open.
+
+    For a read-then-write step that must see the latest committed rows and keep them until it commits
+    (the SQLite side of SELECT ... FOR UPDATE). A no-op on other databases.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    if not conn.connection.driver_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -50,6 +50,24 @@ def warm_up(app) -> None:
         warm_pdf()
 
 
+#: How many times a job that found SQLite still locked after SQLITE_BUSY_TIMEOUT_MS runs again at once.
+BUSY_RETRIES = 3
+
+
+def _retry_when_busy(job, exc_string: str) -> None:
+    """SQLite busy beyond the timeout (another process wrote for that long): the job's transaction was
+    rolled back, so run it again rather than failing it. Jobs are safe to re-run (the sweep re-queues
+    them the same way); a job with RQ retries of its own keeps them."""
+    if "database is locked" not in exc_string or job.should_retry:
+        return
+    done = job.meta.get("laurel_busy_retries", 0)
+    if done >= BUSY_RETRIES:
+        return
+    job.meta["laurel_busy_retries"] = done + 1
+    job.save_meta()
+    job.retries_left, job.retry_intervals = 1, [0]  # again now: the busy timeout was the wait
+
+
 class _AppContextMixin:
     app = None
 
@@ -58,6 +76,10 @@ class _AppContextMixin:
             self.app = _make_app()
             warm_up(self.app)
         return self.app
+
+    def handle_job_failure(self, job, queue, *args, **kwargs):
+        _retry_when_busy(job, kwargs.get("exc_string", ""))
+        return super().handle_job_failure(job, queue, *args, **kwargs)
 
     def perform_job(self, job, queue, *args, **kwargs):
         app = self._ensure_app()

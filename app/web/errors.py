@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 TITLES = {
     400: "Bad request", 401: "Authentication required", 403: "Not allowed", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Invalid input",
-    429: "Too many requests", 500: "Something went wrong",
+    429: "Too many requests", 500: "Something went wrong", 503: "Busy",
 }
 
 
@@ -76,7 +77,28 @@ def _server_error(exc: Exception):
     return _render(500, "The error was logged. Try again, and tell an administrator if it persists.")
 
 
+def _database_error(exc: OperationalError):
+    """SQLite still busy after SQLITE_BUSY_TIMEOUT_MS (another process wrote for that long): 503 with
+    Retry-After, not 500. Nothing was written (the transaction is rolled back), so retrying is safe."""
+    from app.extensions import db
+
+    if not _sqlite_busy(exc):
+        return _server_error(exc)
+    from flask import make_response
+
+    db.session.rollback()
+    response = make_response(_render(503, "The database is busy. Try again in a few seconds."))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    message = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
 def init_app(app) -> None:
+    app.register_error_handler(OperationalError, _database_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(InternalServerError, _server_error)

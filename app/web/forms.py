@@ -10,6 +10,11 @@ except NotAllowed -> else commit". Views now say what to do and what to show:
 
 `attempt(action)` is the same without a form (a button), and `commit_or_409(action)` for actions whose
 refusal is a plain 409. Nothing a refused service call flushed survives: the session is rolled back.
+
+`answer=`: when the view's response reads the database (a list, a row with its relations), build it
+from the action's value *before* the commit, `submit(form, action, answer=lambda row: render(...))`:
+a database lost right after the commit then cannot turn a saved change into a 500 (`done.value` is the
+response). See app/web/transactions.py.
 """
 
 from __future__ import annotations
@@ -36,7 +41,11 @@ class Outcome:
         return self.ok
 
 
-def submit(form, action: Callable[[], Any], *, fields: Container[str] | None = None) -> Outcome:
+Answer = Callable[[Any], Any] | None
+
+
+def submit(form, action: Callable[[], Any], *, fields: Container[str] | None = None,
+           answer: Answer = None) -> Outcome:
     """Validate `form`; when valid, run `action` and commit. A service's ValidationError goes next to
     the fields (or on the form, see `put_errors`), a NotAllowed onto the form; both roll back."""
     if not form.validate_on_submit():
@@ -51,11 +60,10 @@ def submit(form, action: Callable[[], Any], *, fields: Container[str] | None = N
         db.session.rollback()
         form.form_errors.append(str(exc))
         return Outcome(False, refusal=str(exc))
-    db.session.commit()
-    return Outcome(True, value)
+    return _commit(value, answer)
 
 
-def attempt(action: Callable[[], Any]) -> Outcome:
+def attempt(action: Callable[[], Any], *, answer: Answer = None) -> Outcome:
     """Run `action` and commit; a refusal (NotAllowed or ValidationError) rolls back and says why."""
     try:
         value = action()
@@ -63,13 +71,19 @@ def attempt(action: Callable[[], Any]) -> Outcome:
         db.session.rollback()
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         return Outcome(False, refusal=message)
+    return _commit(value, answer)
+
+
+def _commit(value: Any, answer: Answer) -> Outcome:
+    response = answer(value) if answer is not None else value  # built inside the transaction
     db.session.commit()
-    return Outcome(True, value)
+    return Outcome(True, response)
 
 
-def commit_or_409(action: Callable[[], Any]) -> Any:
-    """Run `action` and commit, returning its value; a refusal answers 409 with the service's reason."""
-    done = attempt(action)
+def commit_or_409(action: Callable[[], Any], *, answer: Answer = None) -> Any:
+    """Run `action` and commit, returning its value (or `answer(value)`, built before the commit); a
+    refusal answers 409 with the service's reason."""
+    done = attempt(action, answer=answer)
     if not done:
         abort(409, description=done.refusal)
     return done.value

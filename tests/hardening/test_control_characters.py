@@ -245,7 +245,7 @@ def test_services_refuse_names_before_changing_anything(admin, learner):
     assert "name" in refused.value.errors and learner.role == "learner"
     with pytest.raises(ValidationError):
         users.create_user("x@example.com", "X", department="R\x9bD", actor="test")
-    with pytest.raises(ValueError, match="single line"):
+    with pytest.raises(ValidationError, match="single line"):
         tokens.create_token(learner, "bad\nname")
 
 

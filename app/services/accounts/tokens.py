@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import ApiToken, User
 from app.rules import plain_text
 from app.services import audit
+from app.services.errors import ValidationError
 
 TOKEN_PREFIX = "lau_"  # noqa: S105 (a public marker, not a secret)
 
@@ -24,10 +25,10 @@ def create_token(user: User, name: str, actor: audit.Actor = None) -> tuple[ApiT
     """Create a token for `user`; returns the row and the only copy of the secret."""
     name = name.strip()
     if not name:
-        raise ValueError("Give the token a name.")
+        raise ValidationError({"name": "Give the token a name."})
     problem = plain_text.problem(name)
     if problem:
-        raise ValueError(problem)
+        raise ValidationError({"name": problem})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name[:100], token_hash=_digest(secret), prefix=secret[:10])
     db.session.add(token)

@@ -10,11 +10,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.database import utcnow
+from app.database import begin_write, utcnow
 from app.extensions import db
 from app.models import ROLES, User
 from app.queue import enqueue_after_commit
-from app.services import audit, events
+from app.services import audit, events, locking
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text
 from app.services.messaging import outbox
@@ -185,9 +185,20 @@ def log_out(user: User) -> None:
     audit.record(user, "user.logged_out", "user", user.id, "Logged out (all sessions ended)")
 
 
-def set_password(user: User, password: str, *, actor: audit.Actor) -> None:
-    """Set a new password and end every other session of this user."""
+def link_fingerprint(user: User) -> str:
+    """What a reset/invite link for `user` carries: pass it to `set_password` as `link=`."""
+    return _fingerprint(user)
+
+
+def set_password(user: User, password: str, *, actor: audit.Actor, link: str | None = None) -> None:
+    """Set a new password and end every other session of this user.
+
+    `link`: the fingerprint of the reset/invite link used. The link works once: of two submissions at
+    once, the second finds the password already changed and is refused (NotAllowed)."""
     check_password_rules(password)
+    locking.hold(user)
+    if link is not None and link != _fingerprint(user):
+        raise NotAllowed("This link has been used already.")
     user.password_hash = generate_password_hash(password)
     end_sessions(user)
     audit.record(actor, "user.password_set", "user", user.id, f"Password set for {user.email}")
@@ -210,9 +221,20 @@ def _active_admins() -> int:
         select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True)))
 
 
+def _lock_active_admins() -> None:
+    """Two admins demoting each other at once must not both pass the "last admin" count: lock every
+    active admin row (in id order: no deadlock) so the second count runs after the first change."""
+    begin_write(db.session.connection())
+    db.session.execute(select(User.id).where(User.role == "admin", User.active.is_(True))
+                       .order_by(User.id).with_for_update())
+
+
 def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
                 department: str | None = None, active: bool | None = None, name: str | None = None) -> None:
     """Admin edit of a user. Refuses to remove the last active admin. Nothing changes on a refusal."""
+    if user.role == "admin":
+        _lock_active_admins()
+    locking.hold(user)
     changes: dict[str, object] = {}
     new_role = _check_role(role) if role is not None else user.role
     # Cleaned before anything is assigned: a bad name must not leave a changed role behind.

@@ -278,15 +278,16 @@ def page_data(f: Filters, now: datetime | None = None) -> dict:
 # -- CSV ------------------------------------------------------------------------------------------------
 
 def csv_export(name: str, f: Filters, now: datetime | None = None,
-               chart_data: dict | None = None) -> tuple[list[str], Iterator]:
-    """(header, rows) for a figure's CSV: a chart's labels x datasets and details (from `chart_data` when the
-    caller has the data already), or every row of a table (read from a server-side cursor in batches,
-    never all in memory)."""
+               chart_data: dict | None = None) -> tuple[list[str], Callable[[], Iterator]]:
+    """(header, rows) for a figure's CSV, `rows()` giving a chart's labels x datasets and details (from
+    `chart_data` when the caller has the data already), or every row of a table (read from a server-side
+    cursor in batches, never all in memory). `rows` is a function so that a streamed response runs the
+    table query only while its body is sent (app/web/streaming.py)."""
     now = now or utcnow()
     if name in CHARTS:
         data = chart_data or _CHART_BUILDERS[name](f, now)
         series = [*data["datasets"], *data["details"]]
         header = [data["dimension"], *(s["label"] for s in series)]
-        return header, (zip(data["labels"], *(s["data"] for s in series), strict=True))
+        return header, lambda: zip(data["labels"], *(s["data"] for s in series), strict=True)
     header = [label for _, label in TABLE_COLUMNS[name]]
-    return header, (map(_value, row) for row in _table_rows(name, f, now, None))
+    return header, lambda: (map(_value, row) for row in _table_rows(name, f, now, None))

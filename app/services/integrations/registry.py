@@ -29,7 +29,7 @@ from app.models.integration import (
     SyncRun,
     WebhookDelivery,
 )
-from app.services import audit
+from app.services import audit, locking
 from app.services.errors import NotAllowed, ValidationError
 from app.services.integrations.settings import EVENT_TYPES, SECRET_FIELDS, allow_private, clean  # noqa: F401 - re-exported for views and the API
 
@@ -158,6 +158,7 @@ def set_active(
     integration: Integration, active: bool, *, actor: audit.Actor, reason: str | None = None
 ) -> None:
     """Activate or deactivate. Activating clears the failure state (a fresh start)."""
+    locking.hold(integration)  # two toggles at once: one change, one audit entry and log line
     ensure_alive(integration)
     if integration.active == active:
         return
@@ -187,6 +188,7 @@ def set_active(
 
 def delete(integration: Integration, *, actor: audit.Actor) -> None:
     """Soft delete: the integration stops and disappears from lists; its history stays."""
+    locking.hold(integration)
     ensure_alive(integration)
     integration.active = False
     integration.deleted_at = utcnow()
@@ -201,6 +203,7 @@ def rotate_signing_secret(
     integration: Integration, *, actor: audit.Actor, grace: timedelta = SECRET_GRACE
 ) -> str:
     """New signing secret; the old one keeps signing (outgoing) / verifying (incoming) for `grace`."""
+    locking.hold(integration)  # two rotations at once would leave the first new secret unknown to anyone
     ensure_alive(integration)
     if integration.signing_secret_encrypted is None:
         raise NotAllowed("This integration has no signing secret.")

@@ -13,7 +13,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Certificate, Completion, Course, Enrollment, User
 from app.rules import completion_dates
-from app.services import audit, events
+from app.services import audit, events, locking
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import check_fields, clean_int, clean_score, isodate, like_pattern
 from app.services.lifecycle import issuing
@@ -96,6 +96,7 @@ def enroll(user: User, course: Course, *, actor: audit.Actor, source: str = "man
 
     A withdrawn enrollment is re-opened (status back to enrolled) rather than refused.
     """
+    locking.hold(course)  # concurrent enrollments in one course take turns: capacity and re-opening hold
     if course.archived:
         raise ValidationError({"course_id": f"{course.code} is archived: no new enrollments."})
     existing = _find(user, course)
@@ -169,6 +170,11 @@ def update_enrollment(enrollment: Enrollment, fields: dict, *, actor: audit.Acto
     Moving a completed enrollment back to enrolled/in progress raises ReopenRefused unless `reopen` (an
     admin's explicit action in the console, or `reopen: true` in the API)."""
     values = _clean({k: v for k, v in fields.items() if k in EDITABLE})
+    # Identical requests at once (20 parallel "completed" PATCHes) take turns here, and each decides on
+    # the state the previous one committed: one completion, one event. The learner first, as everywhere
+    # (issuing.lock_learner), so the two locks are always taken in the same order.
+    issuing.lock_learner(enrollment.user)
+    locking.hold(enrollment)
     status = values.get("status", enrollment.status)
     if reopens(enrollment, status) and not reopen:
         raise ReopenRefused(

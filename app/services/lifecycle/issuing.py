@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.database import utcnow
+from app.database import begin_write, utcnow
 from app.extensions import db
 from app.models import Certificate, Certification, Completion, Enrollment, User
 from app.services import audit, events
@@ -187,13 +187,14 @@ def rules_snapshot() -> Iterator[None]:
 
 
 def lock_learner(user: User) -> None:
-    """Serialise evaluations per learner (SELECT ... FOR UPDATE on the user row; a no-op on SQLite).
+    """Serialise evaluations per learner (SELECT ... FOR UPDATE on the user row; SQLite: BEGIN IMMEDIATE).
 
     Two completions of *different* last requirements committed at once would otherwise each miss the
     other's uncommitted row and neither would issue. Behind the lock the second evaluation reads the
     first one's committed completion (READ COMMITTED) and issues; the unique constraint remains the
     guarantee against doubles.
     """
+    begin_write(db.session.connection())  # SQLite's lock: its single writer (FOR UPDATE is ignored)
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
@@ -233,6 +234,7 @@ def issue(user: User, certification: Certification, *, actor: audit.Actor, note:
     if note is not None and len(note) > 2000:
         raise ValidationError({"note": "At most 2000 characters."})
     now = now or utcnow()
+    lock_learner(user)  # two manual issues at once: the second sees the first certificate
     facts = _Facts.load(user)
     completions = []
     for course in certification.courses:

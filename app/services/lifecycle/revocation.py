@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, User
-from app.services import audit, events
+from app.services import audit, events, locking
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text
 from app.services.lifecycle.certificates import certificate_data, verify_url
@@ -22,6 +22,7 @@ def revoke(cert: Certificate, reason: str, *, actor: audit.Actor) -> None:
         raise ValidationError({"reason": "Give the reason for revoking: verifiers will see it."})
     if len(reason) > MAX_REASON:
         raise ValidationError({"reason": f"At most {MAX_REASON} characters."})
+    locking.hold(cert)  # two revocations at once: the second sees the first (one event, one mail)
     if cert.revoked_at is not None:
         raise NotAllowed(f"{cert.serial} is already revoked.")
     cert.revoked_at = utcnow()
@@ -36,6 +37,7 @@ def revoke(cert: Certificate, reason: str, *, actor: audit.Actor) -> None:
 
 def reinstate(cert: Certificate, *, actor: audit.Actor) -> None:
     """Undo a revocation; NotAllowed if not revoked. Audited, emits certificate.reinstated, mails."""
+    locking.hold(cert)
     if cert.revoked_at is None:
         raise NotAllowed(f"{cert.serial} is not revoked.")
     previous = cert.revoke_reason

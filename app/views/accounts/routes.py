@@ -93,9 +93,13 @@ def _choose_password(token: str, purpose: str):
     if user is None:
         return render_template("accounts/link_invalid.html", purpose=purpose), 400
     form = SetPasswordForm()
-    if submit(form, lambda: users.set_password(user, form.password.data, actor=user)):
+    done = submit(form, lambda: users.set_password(user, form.password.data, actor=user,
+                                                   link=users.link_fingerprint(user)))
+    if done:
         flash("Your password is set. Log in with it now.", "success")
         return redirect(url_for("accounts.login"))
+    if form.form_errors:  # refused as a whole: the link was used meanwhile (two submissions at once)
+        return render_template("accounts/link_invalid.html", purpose=purpose), 400
     return render_template("accounts/set_password.html", form=form, purpose=purpose, user=user)
 
 
@@ -142,15 +146,11 @@ def change_password():
 @login_required
 def create_token():
     form = TokenForm()
-    if not form.validate_on_submit():
+    done = submit(form, lambda: tokens.create_token(current_user, form.name.data),
+                  answer=lambda created: _render_profile(new_token=created[1]))
+    if not done:
         return _render_profile(token_form=form, status=422)
-    try:
-        _, secret = tokens.create_token(current_user, form.name.data)
-    except ValueError as exc:  # the service's own rules (e.g. control characters), next to the field
-        form.name.errors.append(str(exc))
-        return _render_profile(token_form=form, status=422)
-    db.session.commit()
-    return _render_profile(new_token=secret)
+    return done.value
 
 
 @bp.post("/profile/tokens/<int:token_id>/revoke")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -25,6 +23,8 @@ from app.views.admin.forms import InviteForm, UserRowForm
 from app.web.auth import admin_required
 from app.web.forms import submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.streaming import csv_response
+from app.web.transactions import commit_with
 
 
 @bp.get("/users")
@@ -63,9 +63,10 @@ def update_user(user_id: int):
     done = submit(form, lambda: accounts.update_user(user, actor=current_user, role=form.role.data,
                                                      department=form.department.data or "",
                                                      active=form.active.data),
-                  fields=("role", "department"))
+                  fields=("role", "department"),
+                  answer=lambda _: render_template("admin/_user_row.html", user=user, saved=True))
     if done:
-        return render_template("admin/_user_row.html", user=user, saved=True)
+        return done.value
     return render_template("admin/_user_row_edit.html", user=user, form=form), 422
 
 
@@ -86,11 +87,14 @@ def invite_user():
 def export_users():
     filters = {k: request.args.get(k, "").strip() for k in ("q", "role", "department")}
     stmt = accounts.user_query(filters["q"], filters["role"], filters["department"])
-    rows = ((u.id, u.email, u.name, u.role, u.department, u.active, u.created_at.isoformat(),
-             u.last_login_at.isoformat() if u.last_login_at else "") for u in csv_export.stream_rows(stmt))
+
+    def rows():  # run while the body is sent (app/web/streaming.py)
+        return ((u.id, u.email, u.name, u.role, u.department, u.active, u.created_at.isoformat(),
+                 u.last_login_at.isoformat() if u.last_login_at else "")
+                for u in csv_export.stream_rows(stmt))
+
     header = ["id", "email", "name", "role", "department", "active", "created_at", "last_login_at"]
-    return Response(stream_with_context(csv_export.csv_lines(header, rows)), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=users.csv"})
+    return csv_response("users.csv", header, rows)
 
 
 @bp.get("/mail")
@@ -117,9 +121,9 @@ def resend_mail(email_id: int):
     if row.status in ("queued", "sending"):
         abort(409, description="This mail is already on its way.")
     outbox.resend(row, actor=current_user)
-    db.session.commit()
     if request.htmx:
-        return render_template("admin/_mail_row.html", email=row)
+        return commit_with(render_template("admin/_mail_row.html", email=row))
+    db.session.commit()
     flash(f"Mail to {row.to} queued again.", "success")
     return redirect(url_for("admin.mail_log"))
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -19,12 +17,12 @@ from app.extensions import db
 from app.services.analytics import cache as analytics_cache
 from app.services.analytics import figures as analytics
 from app.services.analytics import scheduled_reports
-from app.services.csv_export import csv_lines
 from app.services.errors import NotAllowed, ValidationError
 from app.views.analytics import bp
 from app.web import nav
 from app.web.auth import admin_required, staff_required
 from app.web.pages import render_page_or_fragment
+from app.web.streaming import csv_response
 
 nav.add("analytics.index", "Analytics", nav.STAFF, prefix="analytics.", order=60)
 
@@ -78,9 +76,7 @@ def export(name: str):
     filters = _figure_request(name)
     chart = analytics_cache.figure(name, filters) if name in analytics.CHARTS else None  # what the page shows
     header, rows = analytics.csv_export(name, filters, chart_data=chart)
-    response = Response(stream_with_context(csv_lines(header, rows)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="laurel-{name}.csv"'
-    return response
+    return csv_response(f"laurel-{name}.csv", header, rows)
 
 
 @bp.post("/report")

@@ -17,6 +17,7 @@ from app.views.documents import bp
 from app.views.documents.forms import AssignForm, SelectChoice
 from app.web.auth import admin_required, login_required, staff_required
 from app.web.pages import render_page_or_fragment
+from app.web.transactions import commit_with
 
 
 def _pdf_response(cert: Certificate, disposition: str = "attachment") -> Response:
@@ -69,9 +70,9 @@ def pdf_status(certificate_id: int):
 def regenerate(certificate_id: int):
     cert = db.get_or_404(Certificate, certificate_id)
     rendering.regenerate(cert, actor=current_user)
-    db.session.commit()
     if request.headers.get("HX-Request"):
-        return render_template("documents/_pdf_status.html", cert=cert)
+        return commit_with(render_template("documents/_pdf_status.html", cert=cert))
+    db.session.commit()
     flash(f"The PDF of {cert.serial} is being rendered again.", "success")
     return redirect(request.referrer or url_for("documents.pdf_status", certificate_id=cert.id))
 

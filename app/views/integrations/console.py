@@ -22,6 +22,7 @@ from app.web.auth import admin_required
 from app.web.errors import wants_json
 from app.web.forms import commit_or_409, submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.transactions import commit_with
 
 nav.add("integrations.index", "Integrations", nav.ADMIN, prefix="integrations.", order=85)
 
@@ -74,12 +75,15 @@ def create(kind: str):
     form = _form(kind)
     if request.method == "GET":
         form.name.data = integrations.TEMPLATES[kind]["label"]
+    # The page shows the only copy of the secret: built before the commit, it is never lost to a
+    # database gone right after it.
     done = submit(form, lambda: integrations.create(kind, form.service_fields(kind), actor=current_user),
-                  fields=TYPE_FIELDS[kind])
+                  fields=TYPE_FIELDS[kind],
+                  answer=lambda created: render_template(
+                      "integrations/created.html", integration=created[0], secret=created[1],
+                      incoming_url=integrations.incoming_url(created[0])))
     if done:
-        integration, secret = done.value
-        return render_template("integrations/created.html", integration=integration, secret=secret,
-                               incoming_url=integrations.incoming_url(integration))
+        return done.value
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
         "integrations/form.html",
@@ -171,8 +175,8 @@ def test(integration_id: int):
         )
     except NotAllowed as exc:
         result = {"ok": False, "error": str(exc)}
-    db.session.commit()
-    return render_template("integrations/_test_result.html", result=result, integration=integration)
+    return commit_with(render_template("integrations/_test_result.html", result=result,
+                                       integration=integration))
 
 
 @bp.post("/<int:integration_id>/sync")
@@ -200,14 +204,11 @@ def retry_exports(integration_id: int):
 @admin_required
 def rotate_secret(integration_id: int):
     integration = _integration(integration_id)
-    secret = commit_or_409(lambda: integrations.rotate_signing_secret(integration, actor=current_user))
-    return render_template(
-        "integrations/created.html",
-        integration=integration,
-        secret=secret,
-        rotated=True,
-        incoming_url=integrations.incoming_url(integration),
-    )
+    return commit_or_409(
+        lambda: integrations.rotate_signing_secret(integration, actor=current_user),
+        answer=lambda secret: render_template("integrations/created.html", integration=integration,
+                                              secret=secret, rotated=True,
+                                              incoming_url=integrations.incoming_url(integration)))
 
 
 @bp.get("/<int:integration_id>/logs")
@@ -259,9 +260,12 @@ def delivery(delivery_id: int):
 @admin_required
 def redeliver(delivery_id: int):
     row = db.get_or_404(WebhookDelivery, delivery_id)
-    commit_or_409(lambda: webhooks.redeliver(row, actor=current_user))
+    row_html = None
     if request.htmx:
-        return render_template("integrations/_delivery_row.html", row=row)
+        row_html = lambda _: render_template("integrations/_delivery_row.html", row=row)  # noqa: E731
+    answer = commit_or_409(lambda: webhooks.redeliver(row, actor=current_user), answer=row_html)
+    if request.htmx:
+        return answer
     flash("Delivery queued again.", "success")
     return redirect(url_for(".delivery", delivery_id=row.id))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, stream_with_context
+from flask import render_template
 from flask_login import current_user
 
 from app.extensions import db
@@ -16,6 +16,7 @@ from app.views.lifecycle.helpers import filters, int_arg
 from app.web.auth import admin_required, staff_required
 from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.streaming import csv_response
 
 EXPORT_HEADER = ["serial", "holder", "email", "department", "certification", "status", "issued_at",
                  "expires_at", "revoked_at", "revoke_reason", "renewed_from_id", "verify_url"]
@@ -52,12 +53,14 @@ def certificates_list():
 @staff_required
 def export_certificates():
     stmt, _ = _query_and_filters()
-    rows = ((c.serial, c.user.name, c.user.email, c.user.department or "", c.certification.name, c.status,
-             fields.isodate(c.issued_at), fields.isodate(c.expires_at), fields.isodate(c.revoked_at),
-             c.revoke_reason or "", c.renewed_from_id or "", certificates.verify_url(c))
-            for c in csv_export.stream_rows(stmt))
-    return Response(stream_with_context(csv_export.csv_lines(EXPORT_HEADER, rows)), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=certificates.csv"})
+
+    def rows():  # run while the body is sent (app/web/streaming.py)
+        return ((c.serial, c.user.name, c.user.email, c.user.department or "", c.certification.name, c.status,
+                 fields.isodate(c.issued_at), fields.isodate(c.expires_at), fields.isodate(c.revoked_at),
+                 c.revoke_reason or "", c.renewed_from_id or "", certificates.verify_url(c))
+                for c in csv_export.stream_rows(stmt))
+
+    return csv_response("certificates.csv", EXPORT_HEADER, rows)
 
 
 def _certificate(certificate_id: int) -> Certificate:
@@ -78,8 +81,10 @@ def certificate_detail(certificate_id: int):
 def revoke_certificate(certificate_id: int):
     cert = _certificate(certificate_id)
     form = RevokeForm()
-    if submit(form, lambda: revocation.revoke(cert, form.reason.data, actor=current_user)):
-        return _status_panel(cert, RevokeForm(formdata=None), "Certificate revoked.")
+    done = submit(form, lambda: revocation.revoke(cert, form.reason.data, actor=current_user),
+                  answer=lambda _: _status_panel(cert, RevokeForm(formdata=None), "Certificate revoked."))
+    if done:
+        return done.value
     return _status_panel(cert, form, status=422)
 
 
@@ -88,11 +93,12 @@ def revoke_certificate(certificate_id: int):
 def reinstate_certificate(certificate_id: int):
     cert = _certificate(certificate_id)
     form = RevokeForm(formdata=None)
-    done = attempt(lambda: revocation.reinstate(cert, actor=current_user))
+    done = attempt(lambda: revocation.reinstate(cert, actor=current_user),
+                   answer=lambda _: _status_panel(cert, form, "Certificate reinstated."))
     if not done:
         form.form_errors.append(done.refusal)
         return _status_panel(cert, form, status=422)
-    return _status_panel(cert, form, "Certificate reinstated.")
+    return done.value
 
 
 def _history(cert: Certificate) -> dict:

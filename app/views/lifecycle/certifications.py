@@ -53,10 +53,11 @@ def certifications():
 @admin_required
 def create_certification():
     form = _form()
-    done = submit(form, lambda: catalog.create_certification(form.values(), actor=current_user))
+    done = submit(form, lambda: catalog.create_certification(form.values(), actor=current_user),
+                  answer=lambda cert: render_template("lifecycle/_certification_created.html", created=cert,
+                                                      form=_form(formdata=None), **_list_context()))
     if done:
-        return render_template("lifecycle/_certification_created.html", created=done.value,
-                               form=_form(formdata=None), **_list_context())
+        return done.value
     response = render_template("lifecycle/_certification_create.html", form=form)
     return response, 422, {"HX-Retarget": "#certification-create", "HX-Reswap": "outerHTML"}
 
@@ -83,8 +84,11 @@ def edit_certification(cert_id: int):
 def update_certification(cert_id: int):
     cert = _certification(cert_id)
     form = _form(cert)
-    if submit(form, lambda: catalog.update_certification(cert, form.values(), actor=current_user)):
-        return render_template("lifecycle/_certification_row.html", cert=cert, saved=True)
+    done = submit(form, lambda: catalog.update_certification(cert, form.values(), actor=current_user),
+                  answer=lambda _: render_template("lifecycle/_certification_row.html", cert=cert,
+                                                   saved=True))
+    if done:
+        return done.value
     return render_template("lifecycle/_certification_row_edit.html", cert=cert, form=form), 422
 
 
@@ -102,10 +106,12 @@ def delete_certification(cert_id: int):
 @admin_required
 def archive_certification(cert_id: int):
     cert = _certification(cert_id)
-    done = attempt(lambda: catalog.update_certification(cert, {"status": "archived"}, actor=current_user))
+    done = attempt(lambda: catalog.update_certification(cert, {"status": "archived"}, actor=current_user),
+                   answer=lambda _: render_template("lifecycle/_certification_row.html", cert=cert,
+                                                    saved=True))
     if not done:
         return render_template("lifecycle/_certification_row.html", cert=cert, refused=done.refusal), 422
-    return render_template("lifecycle/_certification_row.html", cert=cert, saved=True)
+    return done.value
 
 
 @bp.get("/certifications/<int:cert_id>")

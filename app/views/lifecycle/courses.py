@@ -14,6 +14,7 @@ from app.views.lifecycle.helpers import filters
 from app.web.auth import admin_required, staff_required
 from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.transactions import commit_with
 
 
 def _list_context(**extra) -> dict:
@@ -35,10 +36,11 @@ def courses():
 @admin_required
 def create_course():
     form = CourseForm()
-    done = submit(form, lambda: catalog.create_course(form.values(), actor=current_user))
+    done = submit(form, lambda: catalog.create_course(form.values(), actor=current_user),
+                  answer=lambda course: render_template("lifecycle/_course_created.html", created=course,
+                                                        form=CourseForm(formdata=None), **_list_context()))
     if done:
-        return render_template("lifecycle/_course_created.html", created=done.value,
-                               form=CourseForm(formdata=None), **_list_context())
+        return done.value
     response = render_template("lifecycle/_course_create.html", form=form)
     return response, 422, {"HX-Retarget": "#course-create", "HX-Reswap": "outerHTML"}
 
@@ -65,8 +67,10 @@ def edit_course(course_id: int):
 def update_course(course_id: int):
     course = _course(course_id)
     form = CourseForm()
-    if submit(form, lambda: catalog.update_course(course, form.values(), actor=current_user)):
-        return render_template("lifecycle/_course_row.html", course=course, saved=True)
+    done = submit(form, lambda: catalog.update_course(course, form.values(), actor=current_user),
+                  answer=lambda _: render_template("lifecycle/_course_row.html", course=course, saved=True))
+    if done:
+        return done.value
     return render_template("lifecycle/_course_row_edit.html", course=course, form=form), 422
 
 
@@ -85,5 +89,4 @@ def delete_course(course_id: int):
 def archive_course(course_id: int):
     course = _course(course_id)
     catalog.set_course_archived(course, request.form.get("archived", "1") == "1", actor=current_user)
-    db.session.commit()
-    return render_template("lifecycle/_course_row.html", course=course, saved=True)
+    return commit_with(render_template("lifecycle/_course_row.html", course=course, saved=True))

@@ -16,6 +16,7 @@ from app.views.lifecycle.helpers import filters, int_arg
 from app.web.auth import admin_required, staff_required
 from app.web.forms import submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.transactions import commit_with
 
 
 def _list_context(course: Course | None = None, **extra) -> dict:
@@ -73,13 +74,12 @@ def enroll(course_id: int):
         return render_template("lifecycle/_enroll_result.html", course=course, created=[], errors={},
                                empty=True), 422
     created, errors = enrollment.enroll_many(user_ids, course, actor=current_user)
-    db.session.commit()
     stmt = select(User.id, User.name).where(User.id.in_(list(errors)))
     rows = db.session.execute(stmt).all() if errors else []
     names = {user_id: name for user_id, name in rows}
     html = render_template("lifecycle/_enroll_result.html", created=created, errors=errors, names=names,
                            **_list_context(course))
-    return html, 422 if errors and not created else 200, {"HX-Trigger": "enrolled"}
+    return commit_with((html, 422 if errors and not created else 200, {"HX-Trigger": "enrolled"}))
 
 
 def _enrollment(enrollment_id: int) -> Enrollment:
@@ -106,9 +106,11 @@ def update_enrollment(enrollment_id: int):
     form = EnrollmentForm()
     # An admin choosing the status on this row is the explicit action that may reopen a completion.
     done = submit(form, lambda: enrollment.update_enrollment(e, form.values(), actor=current_user,
-                                                              reopen=True))
+                                                              reopen=True),
+                  answer=lambda issued: render_template("lifecycle/_enrollment_row.html", e=e, saved=True,
+                                                        issued=issued))
     if done:
-        return render_template("lifecycle/_enrollment_row.html", e=e, saved=True, issued=done.value)
+        return done.value
     return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=form), 422
 
 
@@ -117,5 +119,4 @@ def update_enrollment(enrollment_id: int):
 def withdraw_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     enrollment.withdraw(e, actor=current_user)
-    db.session.commit()
-    return render_template("lifecycle/_enrollment_row.html", e=e, saved=True)
+    return commit_with(render_template("lifecycle/_enrollment_row.html", e=e, saved=True))

@@ -78,12 +78,14 @@ def confirm_import():
         flash("That upload is no longer available: upload the file again.", "warning")
         return redirect(url_for("lifecycle.import_csv"))
     preview = imports.parse(path.read_bytes())
-    done = attempt(lambda: imports.apply(preview, actor=current_user))
+    done = attempt(lambda: imports.apply(preview, actor=current_user),
+                   answer=lambda result: render_template("lifecycle/import_done.html", result=result,
+                                                         rows=len(preview.rows)))
     if not done:  # the data changed since the preview (e.g. a course was deleted)
         return render_template("lifecycle/import_preview.html", preview=preview, token=None,
                                filename="the uploaded file"), 422
     path.unlink(missing_ok=True)
-    return render_template("lifecycle/import_done.html", result=done.value, rows=len(preview.rows))
+    return done.value
 
 
 @bp.get("/import/sample.csv")

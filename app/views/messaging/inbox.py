@@ -12,6 +12,7 @@ from app.services.messaging import notifications
 from app.views.messaging import bp
 from app.web.auth import login_required
 from app.web.pages import is_fragment_request, page_args
+from app.web.transactions import commit_with
 
 
 def _quiet_when_logged_out(view):
@@ -70,9 +71,9 @@ def read_notification(notification_id: int):
     if row is None:
         abort(404)
     notifications.mark_read(row)
-    db.session.commit()
     if is_fragment_request():
-        return render_template("messaging/_bell.html")
+        return commit_with(render_template("messaging/_bell.html"))
+    db.session.commit()
     return redirect(_safe_next(request.form.get("next") or row.link))
 
 
@@ -80,7 +81,7 @@ def read_notification(notification_id: int):
 @login_required
 def read_all_notifications():
     notifications.mark_all_read(current_user.id)
-    db.session.commit()
     if is_fragment_request():
-        return render_template("messaging/_bell.html")
+        return commit_with(render_template("messaging/_bell.html"))
+    db.session.commit()
     return redirect(url_for("messaging.notification_list"))

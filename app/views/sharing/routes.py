@@ -21,6 +21,7 @@ from app.web import nav
 from app.web.auth import login_required
 from app.web.forms import attempt, submit
 from app.web.pages import is_fragment_request
+from app.web.transactions import commit_with
 
 nav.add("sharing.my_certificates", "My certificates", nav.ALL, prefix="sharing.my_", order=10)
 
@@ -51,12 +52,13 @@ def _card(cert):
 @login_required
 def toggle_public(cert_id: int):
     cert = _own_or_404(cert_id)
-    done = attempt(lambda: shares.set_public(cert, request.form.get("public") == "1", actor=current_user))
+    done = attempt(lambda: shares.set_public(cert, request.form.get("public") == "1", actor=current_user),
+                   answer=lambda _: _card(cert))
     if not done:
         abort(403, description=done.refusal)
     if not is_fragment_request():
         flash(f"{cert.serial} is now {'public' if cert.public else 'private'}.", "success")
-    return _card(cert)
+    return done.value
 
 
 @bp.post("/me/certificates/<int:cert_id>/share")
@@ -89,10 +91,9 @@ def public_page(code: str):
         abort(404)
     if not (current_user.is_authenticated and current_user.id == cert.user_id):
         engagement.record(cert.id, "view")
-    db.session.commit()
     pdf_url = public_pdf_url(cert)
-    return render_template("sharing/public.html", cert=cert, data=verification_data(cert),
-                           verify_url=verify_url(cert), pdf_url=pdf_url)
+    return commit_with(render_template("sharing/public.html", cert=cert, data=verification_data(cert),
+                                       verify_url=verify_url(cert), pdf_url=pdf_url))
 
 
 @bp.get("/c/<code>/linkedin")
