@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import strict_json
 from app.config import load_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
         _derive_from_base_url(app, config)
     _init_extensions(app)
+    strict_json.install(app)  # one JSON parser for every body: bounded depth, no duplicate keys, no NaN
     _register_blueprints(app)
     _load_subscribers()
 

@@ -152,9 +152,9 @@ def read_body(schema: dict) -> dict:
     if not request.is_json:
         abort(415, "Send the body as JSON with 'Content-Type: application/json'.")
     try:
-        data = request.get_json()
-    except BadRequest:
-        abort(400, "The body is not valid JSON.")
+        data = request.get_json()  # app.strict_json: deep nesting, duplicate keys, NaN are refused too
+    except BadRequest as exc:
+        abort(400, exc.description)
     return check_body(data, schema)
 
 

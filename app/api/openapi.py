@@ -17,8 +17,9 @@ from app.api.schemas import BODIES, MAX_ID, PROBLEM, RESOURCES, STATS, VALIDATIO
 
 PROBLEM_JSON = "application/problem+json"
 ERROR_TEXT = {
-    400: "Malformed request: a NUL character in the query string, JSON that does not parse, or a browser "
-         "session writing without the CSRF header.",
+    400: "Malformed request: a NUL character in the query string, JSON that does not parse (also: nested "
+         "deeper than 32 levels, a duplicate key, NaN/Infinity), or a browser session writing without the "
+         "CSRF header.",
     401: "No bearer token, or it is unknown, revoked, or its user is deactivated.",
     403: "Your role may not do this.", 404: "No such item (or not yours to see).",
     409: "Refused by a business rule (the detail says why).",

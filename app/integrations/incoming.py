@@ -12,12 +12,12 @@ Every refusal is an ``IncomingError`` carrying the HTTP status and a JSON-ready 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app import strict_json
 from app.integrations import signing
 
 EVENT_TYPES = ("completion.record", "enrollment.upsert")
@@ -106,8 +106,8 @@ def _when(value: Any, fields: dict[str, str]) -> datetime | None:
 def parse(webhook_id: str, body: bytes) -> Incoming:
     """Decode and validate the payload; IncomingError 400 (not JSON) or 422 (wrong shape)."""
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = strict_json.loads(body.decode("utf-8"))  # too deep, duplicate keys, NaN: refused
+    except (UnicodeDecodeError, strict_json.JSONInputError) as exc:
         raise IncomingError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
         raise IncomingError(422, "invalid_payload", 'Expected {"type": ..., "data": {...}}.')
