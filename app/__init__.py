@@ -13,6 +13,7 @@ from flask import Flask
 
 from app import strict_json
 from app.config import load_config
+from app.web import integers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=False,
                 template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static"))
     app.config.update(load_config(instance))
+    integers.init_app(app)  # the <id:...> converter, before any blueprint adds its routes
     if config:
         app.config.update(config)
         _derive_from_base_url(app, config)

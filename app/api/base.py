@@ -21,6 +21,7 @@ from app.api.schemas import BODIES, MAX_ID
 from app.api.validation import check_body, coerce_query
 from app.extensions import csrf, db
 from app.services.errors import NotAllowed, ValidationError
+from app.services.numbers import MAX_PAGE
 from app.web.auth import SAFE_METHODS
 from app.web.errors import problem
 
@@ -28,7 +29,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 ACCESS = {"public": None, "login": ("admin", "staff", "learner"), "staff": ("admin", "staff"),
           "admin": ("admin",)}
-MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ tests/api/test_openapi.py fails when a route has neither, or the document names 
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from app.api import external
 from app.api.base import Operation
@@ -40,7 +40,7 @@ def api_rules(app: Flask) -> list[Rule]:
 
 
 def openapi_path(rule: Rule) -> str:
-    """/api/v1/courses/<int:id> -> /api/v1/courses/{id}"""
+    """/api/v1/courses/<id:id> -> /api/v1/courses/{id}"""
     path = rule.rule
     for name in rule.arguments:
         start = path.index("<")
@@ -130,7 +130,7 @@ def _operation_id(endpoint: str, method: str) -> str:
 def _path_params(rule: Rule, op: Operation) -> list[dict]:
     params = []
     for name, converter in rule._converters.items():
-        if type(converter).__name__ == "IntegerConverter":
+        if isinstance(converter, IntegerConverter):  # <id:...> too
             schema: dict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         else:
             schema = (op.path_schemas or {}).get(name, {"type": "string"})

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from app.models import CERTIFICATE_STATUSES, CERTIFICATION_STATUSES, ENROLLMENT_STATUSES, ROLES
 from app.models.certificate import PDF_STATES
-
-MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; larger ones can never match
+from app.services.numbers import MAX_ID  # ids are 32-bit integers on PostgreSQL; larger ones never match
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL characters

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
 from app.services import accounts, catalog, enrollment
 from app.services.errors import ValidationError
+from app.services.numbers import MAX_ID, whole_number
 from app.web.auth import admin_required, staff_required
 from app.web.forms import put_errors
 from app.web.pages import page_args, render_page_or_fragment
@@ -42,7 +43,7 @@ def _course(course_id: int) -> Course:
     return db.get_or_404(Course, course_id)
 
 
-@bp.get("/courses/<int:course_id>/enrollments")
+@bp.get("/courses/<id:course_id>/enrollments")
 @staff_required
 def course_enrollments(course_id: int):
     course = _course(course_id)
@@ -50,7 +51,7 @@ def course_enrollments(course_id: int):
                                    "certifications/_enrollments_table.html", **_list_context(course))
 
 
-@bp.get("/courses/<int:course_id>/candidates")
+@bp.get("/courses/<id:course_id>/candidates")
 @admin_required
 def enroll_candidates(course_id: int):
     """The htmx learner picker: learners matching ?who=, already enrolled ones shown but disabled."""
@@ -64,11 +65,12 @@ def enroll_candidates(course_id: int):
                            enrolled=enrolled, search=search)
 
 
-@bp.post("/courses/<int:course_id>/enrollments")
+@bp.post("/courses/<id:course_id>/enrollments")
 @admin_required
 def enroll(course_id: int):
     course = _course(course_id)
-    user_ids = [int(v) for v in request.form.getlist("user_ids") if v.isdigit()]
+    # Ids outside 1..MAX_ID (or not numbers) name nobody: dropped, as unknown ids are.
+    user_ids = [n for v in request.form.getlist("user_ids") if (n := whole_number(v, maximum=MAX_ID))]
     if not user_ids:
         return render_template("certifications/_enroll_result.html", course=course, created=[], errors={},
                                empty=True), 422
@@ -86,20 +88,20 @@ def _enrollment(enrollment_id: int) -> Enrollment:
     return db.get_or_404(Enrollment, enrollment_id)
 
 
-@bp.get("/enrollments/<int:enrollment_id>/row")
+@bp.get("/enrollments/<id:enrollment_id>/row")
 @staff_required
 def enrollment_row(enrollment_id: int):
     return render_template("certifications/_enrollment_row.html", e=_enrollment(enrollment_id))
 
 
-@bp.get("/enrollments/<int:enrollment_id>/edit")
+@bp.get("/enrollments/<id:enrollment_id>/edit")
 @admin_required
 def edit_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     return render_template("certifications/_enrollment_row_edit.html", e=e, form=EnrollmentForm(obj=e))
 
 
-@bp.post("/enrollments/<int:enrollment_id>")
+@bp.post("/enrollments/<id:enrollment_id>")
 @admin_required
 def update_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
@@ -116,7 +118,7 @@ def update_enrollment(enrollment_id: int):
     return render_template("certifications/_enrollment_row_edit.html", e=e, form=form), 422
 
 
-@bp.post("/enrollments/<int:enrollment_id>/withdraw")
+@bp.post("/enrollments/<id:enrollment_id>/withdraw")
 @admin_required
 def withdraw_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)

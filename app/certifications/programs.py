@@ -72,20 +72,20 @@ def _program(cert_id: int) -> Certification:
     return db.get_or_404(Certification, cert_id)
 
 
-@bp.get("/certifications/<int:cert_id>/row")
+@bp.get("/certifications/<id:cert_id>/row")
 @staff_required
 def program_row(cert_id: int):
     return render_template("certifications/_program_row.html", cert=_program(cert_id))
 
 
-@bp.get("/certifications/<int:cert_id>/edit")
+@bp.get("/certifications/<id:cert_id>/edit")
 @admin_required
 def edit_program(cert_id: int):
     cert = _program(cert_id)
     return render_template("certifications/_program_row_edit.html", cert=cert, form=_form(cert))
 
 
-@bp.post("/certifications/<int:cert_id>")
+@bp.post("/certifications/<id:cert_id>")
 @admin_required
 def update_program(cert_id: int):
     cert = _program(cert_id)
@@ -102,7 +102,7 @@ def update_program(cert_id: int):
     return render_template("certifications/_program_row_edit.html", cert=cert, form=form), 422
 
 
-@bp.post("/certifications/<int:cert_id>/delete")
+@bp.post("/certifications/<id:cert_id>/delete")
 @admin_required
 def delete_program(cert_id: int):
     cert = _program(cert_id)
@@ -115,7 +115,7 @@ def delete_program(cert_id: int):
     return ""
 
 
-@bp.post("/certifications/<int:cert_id>/archive")
+@bp.post("/certifications/<id:cert_id>/archive")
 @admin_required
 def archive_program(cert_id: int):
     cert = _program(cert_id)
@@ -128,7 +128,7 @@ def archive_program(cert_id: int):
     return render_template("certifications/_program_row.html", cert=cert, saved=True)
 
 
-@bp.get("/certifications/<int:cert_id>")
+@bp.get("/certifications/<id:cert_id>")
 @staff_required
 def program_detail(cert_id: int):
     cert = _program(cert_id)

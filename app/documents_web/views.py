@@ -20,6 +20,7 @@ from app.models.template import CertificateTemplate, TemplateAsset
 from app.queue import get_redis
 from app.services import templates_admin
 from app.services.errors import NotAllowed, ValidationError
+from app.services.numbers import MAX_ID, whole_number
 from app.web import nav
 from app.web.auth import admin_required
 from app.web.forms import put_errors
@@ -70,7 +71,7 @@ def template_new():
                            placeholders=PLACEHOLDERS, asset_form=None), status
 
 
-@bp.route("/admin/templates/<int:template_id>", methods=["GET", "POST"])
+@bp.route("/admin/templates/<id:template_id>", methods=["GET", "POST"])
 @admin_required
 def template_edit(template_id: int):
     template = _template_or_404(template_id)
@@ -90,7 +91,7 @@ def template_edit(template_id: int):
                            placeholders=PLACEHOLDERS, asset_form=AssetForm()), status
 
 
-@bp.post("/admin/templates/<int:template_id>/delete")
+@bp.post("/admin/templates/<id:template_id>/delete")
 @admin_required
 def template_delete(template_id: int):
     template = _template_or_404(template_id)
@@ -110,7 +111,7 @@ def template_delete(template_id: int):
 @admin_required
 def template_preview():
     """htmx: render the editor's current contents with sample data; page 1 as an image."""
-    template = db.session.get(CertificateTemplate, request.form.get("template_id", type=int) or 0)
+    template = db.session.get(CertificateTemplate, _template_id())
     try:
         pdf = templates_admin.preview_pdf(request.form.to_dict(), template)
     except ValidationError as exc:
@@ -135,7 +136,7 @@ def template_preview_pdf(token: str):
         "Content-Disposition": "inline; filename=preview.pdf", "Cache-Control": "no-store"})
 
 
-@bp.post("/admin/templates/<int:template_id>/assets")
+@bp.post("/admin/templates/<id:template_id>/assets")
 @admin_required
 def asset_upload(template_id: int):
     template = _template_or_404(template_id)
@@ -156,7 +157,7 @@ def asset_upload(template_id: int):
     return redirect(url_for("documents_web.template_edit", template_id=template_id) + "#images")
 
 
-@bp.post("/admin/templates/assets/<int:asset_id>/delete")
+@bp.post("/admin/templates/assets/<id:asset_id>/delete")
 @admin_required
 def asset_delete(asset_id: int):
     asset = db.get_or_404(TemplateAsset, asset_id)
@@ -169,7 +170,7 @@ def asset_delete(asset_id: int):
     return redirect(url_for("documents_web.template_edit", template_id=template_id) + "#images")
 
 
-@bp.get("/admin/templates/assets/<int:asset_id>")
+@bp.get("/admin/templates/assets/<id:asset_id>")
 @admin_required
 def asset_image(asset_id: int):
     asset = db.get_or_404(TemplateAsset, asset_id)
@@ -181,3 +182,8 @@ def asset_image(asset_id: int):
 
 
 from app.documents_web import pdf_views  # noqa: E402,F401  (routes on the same blueprint)
+
+
+def _template_id() -> int:
+    """The previewed template's id, or 0 (none: a new template) when absent or not an id."""
+    return whole_number(request.form.get("template_id", ""), minimum=1, maximum=MAX_ID) or 0

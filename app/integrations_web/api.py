@@ -11,6 +11,7 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
+from app.api.base import PAGE, Param, parse_query
 from app.extensions import db
 from app.services import integrations_api as ops
 from app.services.errors import NotAllowed, ValidationError
@@ -51,11 +52,11 @@ def _body() -> dict:
     return data
 
 
-def _page_arg(name: str, default: int) -> int:
-    raw = request.args.get(name, str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
-        raise ValidationError({name: "A whole number from 1."})
-    return int(raw)
+def _page_args(default_per_page: int) -> dict:
+    """page / per_page checked exactly like the other API lists (app.api.base), 422 when out of range."""
+    per_page = Param("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, default=default_per_page)
+    query = parse_query((PAGE, per_page))
+    return {"page": query["page"], "per_page": query["per_page"]}
 
 
 @bp.get("")
@@ -76,52 +77,50 @@ def health():
     return jsonify(ops.health())
 
 
-@bp.get("/<int:id>")
+@bp.get("/<id:id>")
 @_answers
 def get_integration(id: int):  # noqa: A002 (the documented path parameter is {id})
     return jsonify(ops.get_integration(id))
 
 
-@bp.patch("/<int:id>")
+@bp.patch("/<id:id>")
 @_answers
 def update_integration(id: int):  # noqa: A002
     return jsonify(ops.update_integration(id, _body(), actor=current_user))
 
 
-@bp.delete("/<int:id>")
+@bp.delete("/<id:id>")
 @_answers
 def delete_integration(id: int):  # noqa: A002
     ops.delete_integration(id, actor=current_user)
     return "", 204
 
 
-@bp.post("/<int:id>/test")
+@bp.post("/<id:id>/test")
 @_answers
 def test_integration(id: int):  # noqa: A002
     return jsonify(ops.test(id, actor=current_user))
 
 
-@bp.post("/<int:id>/activate")
+@bp.post("/<id:id>/activate")
 @_answers
 def activate(id: int):  # noqa: A002
     return jsonify(ops.activate(id, actor=current_user))
 
 
-@bp.post("/<int:id>/deactivate")
+@bp.post("/<id:id>/deactivate")
 @_answers
 def deactivate(id: int):  # noqa: A002
     return jsonify(ops.deactivate(id, actor=current_user))
 
 
-@bp.get("/<int:id>/logs")
+@bp.get("/<id:id>/logs")
 @_answers
 def logs(id: int):  # noqa: A002
-    return jsonify(ops.logs(id, level=request.args.get("level", ""), page=_page_arg("page", 1),
-                            per_page=_page_arg("per_page", 50)))
+    return jsonify(ops.logs(id, level=request.args.get("level", ""), **_page_args(50)))
 
 
-@bp.get("/<int:id>/deliveries")
+@bp.get("/<id:id>/deliveries")
 @_answers
 def deliveries(id: int):  # noqa: A002
-    return jsonify(ops.deliveries(id, status=request.args.get("status", ""), page=_page_arg("page", 1),
-                                  per_page=_page_arg("per_page", 25)))
+    return jsonify(ops.deliveries(id, status=request.args.get("status", ""), **_page_args(25)))

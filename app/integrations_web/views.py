@@ -20,6 +20,7 @@ from app.services import (  # webhooks subscribes to events
     webhooks,
 )
 from app.services.errors import NotAllowed, ValidationError
+from app.services.numbers import MAX_ID, whole_number
 from app.web import nav
 from app.web.auth import admin_required
 from app.web.errors import wants_json
@@ -103,7 +104,7 @@ def create(kind: str):
     ), status
 
 
-@bp.get("/<int:integration_id>")
+@bp.get("/<id:integration_id>")
 @admin_required
 def detail(integration_id: int):
     integration = _integration(integration_id)
@@ -128,7 +129,7 @@ def detail(integration_id: int):
     )
 
 
-@bp.route("/<int:integration_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:integration_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit(integration_id: int):
     integration = _integration(integration_id)
@@ -156,7 +157,7 @@ def edit(integration_id: int):
     ), status
 
 
-@bp.post("/<int:integration_id>/<any(activate, deactivate):action>")
+@bp.post("/<id:integration_id>/<any(activate, deactivate):action>")
 @admin_required
 def toggle(integration_id: int, action: str):
     integration = _integration(integration_id)
@@ -166,7 +167,7 @@ def toggle(integration_id: int, action: str):
     return redirect(request.referrer or url_for(".detail", integration_id=integration.id))
 
 
-@bp.post("/<int:integration_id>/delete")
+@bp.post("/<id:integration_id>/delete")
 @admin_required
 def delete(integration_id: int):
     integration = _integration(integration_id)
@@ -176,7 +177,7 @@ def delete(integration_id: int):
     return redirect(url_for(".index"))
 
 
-@bp.post("/<int:integration_id>/test")
+@bp.post("/<id:integration_id>/test")
 @admin_required
 def test(integration_id: int):
     integration = _integration(integration_id)
@@ -192,7 +193,7 @@ def test(integration_id: int):
     return render_template("integrations_web/_test_result.html", result=result, integration=integration)
 
 
-@bp.post("/<int:integration_id>/sync")
+@bp.post("/<id:integration_id>/sync")
 @admin_required
 def sync_now(integration_id: int):
     integration = _integration(integration_id)
@@ -205,7 +206,7 @@ def sync_now(integration_id: int):
     return redirect(url_for(".detail", integration_id=integration.id))
 
 
-@bp.post("/<int:integration_id>/retry-exports")
+@bp.post("/<id:integration_id>/retry-exports")
 @admin_required
 def retry_exports(integration_id: int):
     """Queue failed PDF copies again: the one named by `export_id`, or all of them."""
@@ -213,7 +214,7 @@ def retry_exports(integration_id: int):
     raw = request.form.get("export_id", "")
     try:
         queued = pdf_exports.retry_failed(
-            integration, actor=current_user, row_id=int(raw) if raw.isdigit() else None
+            integration, actor=current_user, row_id=whole_number(raw, maximum=MAX_ID)
         )
     except NotAllowed as exc:
         abort(409, description=str(exc))
@@ -222,7 +223,7 @@ def retry_exports(integration_id: int):
     return redirect(url_for(".detail", integration_id=integration.id))
 
 
-@bp.post("/<int:integration_id>/rotate-secret")
+@bp.post("/<id:integration_id>/rotate-secret")
 @admin_required
 def rotate_secret(integration_id: int):
     integration = _integration(integration_id)
@@ -240,7 +241,7 @@ def rotate_secret(integration_id: int):
     )
 
 
-@bp.get("/<int:integration_id>/logs")
+@bp.get("/<id:integration_id>/logs")
 @admin_required
 def logs(integration_id: int):
     integration = _integration(integration_id)
@@ -259,7 +260,7 @@ def logs(integration_id: int):
     )
 
 
-@bp.get("/<int:integration_id>/deliveries")
+@bp.get("/<id:integration_id>/deliveries")
 @admin_required
 def deliveries(integration_id: int):
     integration = _integration(integration_id)
@@ -278,14 +279,14 @@ def deliveries(integration_id: int):
     )
 
 
-@bp.get("/deliveries/<int:delivery_id>")
+@bp.get("/deliveries/<id:delivery_id>")
 @admin_required
 def delivery(delivery_id: int):
     row = db.get_or_404(WebhookDelivery, delivery_id)
     return render_template("integrations_web/delivery.html", row=row, integration=row.integration)
 
 
-@bp.post("/deliveries/<int:delivery_id>/redeliver")
+@bp.post("/deliveries/<id:delivery_id>/redeliver")
 @admin_required
 def redeliver(delivery_id: int):
     row = db.get_or_404(WebhookDelivery, delivery_id)
@@ -300,7 +301,7 @@ def redeliver(delivery_id: int):
     return redirect(url_for(".delivery", delivery_id=row.id))
 
 
-@bp.post("/<int:integration_id>/replay")
+@bp.post("/<id:integration_id>/replay")
 @admin_required
 def replay(integration_id: int):
     integration = _integration(integration_id)

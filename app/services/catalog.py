@@ -12,6 +12,7 @@ from app.models import certification_courses as cc
 from app.models import certification_prerequisites as cp
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
+from app.services.numbers import MAX_INT
 
 COURSE_FIELDS = ("code", "title", "category", "description", "capacity", "starts_on", "ends_on")
 CERT_FIELDS = ("name", "description", "status", "course_ids", "min_score", "prerequisite_ids",
@@ -330,9 +331,10 @@ def clean_text(value: object, max_length: int, *, required: bool = False, label:
     return text
 
 
-def clean_int(value: object, *, minimum: int = 0, maximum: int | None = None,
+def clean_int(value: object, *, minimum: int = 0, maximum: int = MAX_INT,
               default: int | None = None) -> int | None:
-    """A whole number in range, or `default` when empty. Booleans and fractions are refused."""
+    """A whole number in range (at most what an Integer column holds), or `default` when empty.
+    Booleans and fractions are refused."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -341,9 +343,8 @@ def clean_int(value: object, *, minimum: int = 0, maximum: int | None = None,
         number = int(str(value).strip()) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
         raise ValueError("Enter a whole number.") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValueError(f"Must be {bound}.")
+    if not minimum <= number <= maximum:
+        raise ValueError(f"Must be between {minimum} and {maximum}.")
     return number
 
 

@@ -13,10 +13,11 @@ from app.extensions import db
 from app.models.integration import LOG_LEVELS
 from app.services import audit, integration_health, integrations, syncs, webhooks
 from app.services.errors import ValidationError
+from app.services.numbers import MAX_ID
 
 
 def _get(integration_id: int):
-    if not 0 < integration_id <= 2_147_483_647:  # beyond PostgreSQL's integer: simply not found
+    if not 0 < integration_id <= MAX_ID:  # beyond PostgreSQL's integer: simply not found
         raise LookupError(f"No integration {integration_id}.")
     integration = integrations.get(integration_id)
     if integration is None:

@@ -29,6 +29,7 @@ from app.integrations.moodle import (
 from app.models import Completion, Course, Enrollment, User
 from app.models.integration import Integration, SyncRun
 from app.services import accounts, catalog, enrollment, integrations, issuing
+from app.services.numbers import whole_number
 from app.services.syncs import actor_for, item
 
 TIMEOUT = 30.0
@@ -45,7 +46,7 @@ def client_for(integration: Integration) -> MoodleClient:
 
 def _company(integration: Integration) -> int | None:
     raw = str((integration.config or {}).get("company_id") or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return whole_number(raw, minimum=0)
 
 
 def test(integration: Integration) -> dict:
