@@ -23,7 +23,6 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=False,
                 template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static"))
     app.config.update(load_config(instance))
-    integers.init_app(app)  # the <id:...> converter, before any blueprint adds its routes
     if config:
         app.config.update(config)
         _derive_from_base_url(app, config)
@@ -90,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.sharing.views import bp as sharing
     from app.verify.views import bp as verify
 
+    integers.init_app(app)  # the <id:...> converter, before any blueprint adds its routes
     for blueprint in (auth, dashboard, admin, certifications, verify, api, documents_web, sharing,
                       integrations_web, integrations_api, hooks, analytics, analytics_api):
         app.register_blueprint(blueprint)
