@@ -13,7 +13,7 @@ from flask import Flask
 
 from app import strict_json
 from app.config import load_config
-from app.web import integers
+from app.web import numbers as web_numbers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.sharing.views import bp as sharing
     from app.verify.views import bp as verify
 
-    integers.init_app(app)  # the <id:...> converter, before any blueprint adds its routes
+    web_numbers.init_app(app)  # the <id:...> converter, before any blueprint adds its routes
     for blueprint in (auth, dashboard, admin, certifications, verify, api, documents_web, sharing,
                       integrations_web, integrations_api, hooks, analytics, analytics_api):
         app.register_blueprint(blueprint)

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    DecimalField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -16,7 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.models import CERTIFICATION_STATUSES, ENROLLMENT_STATUSES
 from app.services.numbers import MAX_ID
-from app.web.integers import BoundedIntegerField, coerce_id
+from app.web.numbers import BoundedIntegerField, FiniteDecimalField, coerce_id
 
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
     from wtforms import SelectChoice
@@ -50,7 +49,7 @@ class CertificationForm(FlaskForm):
                          default="draft")
     course_ids = SelectMultipleField("Required courses", coerce=coerce_id, validate_choice=False)
     prerequisite_ids = SelectMultipleField("Prerequisites", coerce=coerce_id, validate_choice=False)
-    min_score = DecimalField("Minimum score", places=None,
+    min_score = FiniteDecimalField("Minimum score", places=None,
                              validators=[Optional(), NumberRange(min=0, max=100)])
     validity_months = BoundedIntegerField("Validity (months)",
                                           validators=[Optional(), NumberRange(min=1, max=1200)])
@@ -79,7 +78,7 @@ class CertificationForm(FlaskForm):
 class EnrollmentForm(FlaskForm):
     status = SelectField("Status", choices=choices((s, s.replace("_", " ")) for s in ENROLLMENT_STATUSES))
     progress = BoundedIntegerField("Progress %", validators=[Optional(), NumberRange(min=0, max=100)])
-    score = DecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
+    score = FiniteDecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
 
     def values(self) -> dict:
         progress = self.progress.data if self.progress.data is not None else 0

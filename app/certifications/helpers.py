@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from app.services.numbers import MAX_ID
-from app.web.integers import query_int
+from app.web.numbers import query_int
 
 
 def filters(*names: str) -> dict[str, str]:

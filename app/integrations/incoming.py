@@ -155,7 +155,7 @@ def _number(value: Any, name: str, low: float, high: float, fields: dict[str, st
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer of 400 digits
         fields[name] = f"{name} must be a number."
         return None
     if not low <= number <= high:

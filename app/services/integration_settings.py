@@ -130,7 +130,7 @@ def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
             errors["site_url"] = "Enter the Moodle site address."
         elif "site_url" in fields:
             _check_url(config["site_url"], errors, "site_url")
-        if config.get("company_id") and not str(config["company_id"]).isdigit():
+        if config.get("company_id") and whole_number(config["company_id"], minimum=0) is None:
             errors["company_id"] = "The IOMAD company id is a number."
     if kind == "incoming" and config.setdefault("signature_scheme", "standard") not in ("standard", "github"):
         errors["signature_scheme"] = "Choose standard or github."
@@ -192,7 +192,7 @@ def _clean_location(kind: str, fields: dict, config: dict, have: set, errors: di
         return
     if kind == "file_drop":
         settle = str(config.get("settle_seconds") or "5")
-        if not settle.isdigit() or int(settle) > 86400:
+        if whole_number(settle, minimum=0, maximum=86400) is None:
             errors["settle_seconds"] = "A whole number of seconds (0 to 86400)."
     if location == "folder":
         if not config.get("folder"):

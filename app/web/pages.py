@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import make_response, render_template, request
 
 from app.services.numbers import MAX_PAGE
-from app.web.integers import query_int
+from app.web.numbers import query_int
 
 
 def is_fragment_request() -> bool:

@@ -1,5 +1,5 @@
 """Issue #11 item 9: huge integers in path ids, query strings and form fields answer 404/400/422, never an
-OverflowError 500 (app.services.numbers, app.web.integers)."""
+OverflowError 500 (app.services.numbers, app.web.numbers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Certification, Course, Enrollment
 from app.services import catalog, integrations, numbers
 from app.services.errors import ValidationError
-from app.web.integers import IdConverter
+from app.web.numbers import IdConverter
 
 HUGE = "1" + "0" * 30
 NOT_IDS = [HUGE, str(numbers.MAX_ID + 1), "0", "%C2%B2", "9" * 5000]  # %C2%B2 is "²"
@@ -202,3 +202,23 @@ def test_whole_number_reads_ascii_digits_only():
     assert numbers.whole_number("²") is None and numbers.whole_number("١") is None
     assert numbers.whole_number(HUGE) is None and numbers.whole_number("9" * 5000) is None
     assert numbers.whole_number(True) is None and numbers.whole_number(5, maximum=4) is None
+
+
+@pytest.mark.parametrize("kind,field,extra", [
+    ("file_drop", "settle_seconds", {"location": "folder"}),
+    ("moodle", "company_id", {"site_url": "https://203.0.113.5/moodle"}),
+])
+@pytest.mark.parametrize("value", ["²", "9" * 5000, HUGE])
+def test_integration_config_numbers_use_the_bounded_parser(kind, field, extra, value):
+    from app.services import integration_settings
+
+    with pytest.raises(ValidationError) as refused:
+        integration_settings.clean(kind, {"name": "X", field: value, **extra}, None)
+    assert field in refused.value.errors
+
+
+def test_a_retry_after_header_in_unicode_digits_is_ignored():
+    from app.integrations import retry
+
+    assert retry.parse_retry_after("²") is None
+    assert retry.parse_retry_after("30") == 30.0

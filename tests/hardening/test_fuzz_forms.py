@@ -130,3 +130,17 @@ def test_no_form_post_answers_5xx(app, login_as, admin, world, endpoint):
                                                                             for k, v in fields.items()})
 
     post()
+
+
+# ---- what the fuzzing found, pinned ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["sNaN", "-sNaN", "NaN", "Infinity", "-Infinity"])
+def test_decimal_fields_refuse_non_finite_numbers(login_as, admin, world, value):
+    """Decimal("sNaN") made WTForms' NumberRange raise ValueError in math.isnan: a 500."""
+    client = login_as(admin)
+    program = client.post("/certifications", data={"csrf_token": client.csrf_token, "name": "Cert",
+                                                   "status": "draft", "min_score": value})
+    assert program.status_code == 422
+    score = client.post(f"/enrollments/{world['enrollment_id']}", data={
+        "csrf_token": client.csrf_token, "status": "completed", "progress": "5", "score": value})
+    assert score.status_code == 422

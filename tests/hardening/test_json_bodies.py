@@ -178,3 +178,11 @@ def test_the_incoming_hook_refuses_a_duplicate_email(client, hook):
             '"course_code": "X"}}')
     response = _signed_post(client, integration, secret, body, "msg_dup")
     assert response.status_code == 400 and "Duplicate key 'email'" in response.get_json()["detail"]
+
+
+def test_the_incoming_hook_refuses_a_score_too_large_for_a_float(client, hook):
+    integration, secret = hook
+    body = ('{"type": "completion.record", "data": {"email": "a@example.com", "course_code": "X", '
+            '"name": "A", "score": 1' + "0" * 400 + "}}")
+    response = _signed_post(client, integration, secret, body, "msg_big")
+    assert response.status_code == 422 and "score" in response.get_json()["fields"]

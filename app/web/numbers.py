@@ -1,8 +1,9 @@
-"""Bounded whole numbers in routes, query strings and forms (app.services.numbers holds the bounds).
+"""Bounded numbers in routes, query strings and forms (app.services.numbers holds the bounds).
 
 - `<id:name>` in a route: 1..MAX_ID in ASCII digits, anything else is simply not this route (404).
 - `query_int(name, default, maximum=...)`: a query-string number; out of range or not a number -> 400.
 - `BoundedIntegerField`, `coerce_id`: WTForms fields refuse numbers a column cannot hold (a field error).
+- `FiniteDecimalField`: a DecimalField that refuses NaN, sNaN and Infinity (a field error).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
-from wtforms import IntegerField
+from wtforms import DecimalField, IntegerField
 from wtforms.validators import ValidationError
 
 from app.services.numbers import MAX_ID, MAX_INT, whole_number
@@ -59,6 +60,17 @@ class BoundedIntegerField(IntegerField):
     def pre_validate(self, form) -> None:
         if self.data is not None and not self.minimum <= self.data <= self.maximum:
             raise ValidationError(f"Must be between {self.minimum} and {self.maximum}.")
+
+
+class FiniteDecimalField(DecimalField):
+    """Decimal("sNaN") crashes NumberRange (ValueError in math.isnan: a 500) and NaN/Infinity are no
+    score: only finite numbers are a value."""
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 def init_app(app) -> None:
