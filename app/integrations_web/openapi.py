@@ -5,10 +5,12 @@ Handlers: app.services.integrations_api (one function per operation).
 
 from __future__ import annotations
 
+from app.services.numbers import MAX_ID, MAX_PAGE
+
 _ID = {"name": "id", "in": "path", "required": True,
-       "schema": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}}
+       "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 _PAGE = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
 ]
 _INTEGRATION = {
