@@ -65,6 +65,8 @@ def validator_for(schema: dict) -> Draft202012Validator:
     """One compiled validator per schema (the schemas are module constants, checked once)."""
     cached = _validators.get(id(schema))
     if cached is None or cached[0] is not schema:
+        if len(_validators) > 512:  # a caller building schemas per request must not grow this forever
+            _validators.clear()
         Draft202012Validator.check_schema(schema)
         cached = (schema, Draft202012Validator(schema, format_checker=FORMATS))
         _validators[id(schema)] = cached

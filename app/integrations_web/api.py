@@ -52,10 +52,17 @@ def _body() -> dict:
     return data
 
 
-def _page_args(default_per_page: int) -> dict:
+def _per_page(default: int) -> Param:
+    return Param("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, default=default)
+
+
+# Module constants: app.api.validation compiles one validator per schema object.
+LOG_PAGE, DELIVERY_PAGE = (PAGE, _per_page(50)), (PAGE, _per_page(25))
+
+
+def _page_args(params: tuple[Param, Param]) -> dict:
     """page / per_page checked exactly like the other API lists (app.api.base), 422 when out of range."""
-    per_page = Param("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, default=default_per_page)
-    query = parse_query((PAGE, per_page))
+    query = parse_query(params)
     return {"page": query["page"], "per_page": query["per_page"]}
 
 
@@ -117,10 +124,10 @@ def deactivate(id: int):  # noqa: A002
 @bp.get("/<id:id>/logs")
 @_answers
 def logs(id: int):  # noqa: A002
-    return jsonify(ops.logs(id, level=request.args.get("level", ""), **_page_args(50)))
+    return jsonify(ops.logs(id, level=request.args.get("level", ""), **_page_args(LOG_PAGE)))
 
 
 @bp.get("/<id:id>/deliveries")
 @_answers
 def deliveries(id: int):  # noqa: A002
-    return jsonify(ops.deliveries(id, status=request.args.get("status", ""), **_page_args(25)))
+    return jsonify(ops.deliveries(id, status=request.args.get("status", ""), **_page_args(DELIVERY_PAGE)))
