@@ -186,3 +186,42 @@ def test_the_incoming_hook_refuses_a_score_too_large_for_a_float(client, hook):
             '"name": "A", "score": 1' + "0" * 400 + "}}")
     response = _signed_post(client, integration, secret, body, "msg_big")
     assert response.status_code == 422 and "score" in response.get_json()["fields"]
+
+
+# ---- JSON from the servers Laurel calls (Moodle, OAuth2 token endpoints) ----------------------------
+
+def test_a_moodle_site_answering_deep_json_is_an_invalid_response():
+    from app.integrations.moodle.client import MoodleClient, MoodleError
+    from tests.support.receiver import Receiver, Reply
+
+    with Receiver() as rx, MoodleClient(rx.url, "token") as client:
+        rx.script(Reply(200, body=DEEP, headers={"Content-Type": "application/json"}))
+        with pytest.raises(MoodleError) as failed:
+            client.site_info()
+    assert failed.value.errorcode == "invalidresponse"
+
+
+@pytest.mark.parametrize("body", [DEEP, '{"access_token": "t", "access_token": "u"}'])
+def test_a_token_endpoint_answering_hostile_json_is_an_oauth2_error(body):
+    import requests
+
+    from app.integrations.oauth2 import ClientCredentials, OAuth2Error, TokenCache
+    from tests.support.receiver import Receiver, Reply
+
+    with Receiver() as rx:
+        rx.script(Reply(200, body=body, headers={"Content-Type": "application/json"}))
+        credentials = ClientCredentials(rx.url_for("/token"), "id", "secret", cache=TokenCache())
+        with pytest.raises(OAuth2Error, match="did not answer JSON"):
+            credentials.get_token(session_factory=requests.Session)
+
+
+def test_a_token_lifetime_too_large_for_a_float_falls_back_to_the_default():
+    import requests
+
+    from app.integrations.oauth2 import ClientCredentials, TokenCache
+    from tests.support.receiver import Receiver, Reply
+
+    with Receiver() as rx:
+        rx.script(Reply(200, body='{"access_token": "t", "expires_in": 1' + "0" * 400 + "}"))
+        credentials = ClientCredentials(rx.url_for("/token"), "id", "secret", cache=TokenCache())
+        assert credentials.get_token(session_factory=requests.Session) == "t"

@@ -23,6 +23,8 @@ from typing import Any
 
 import requests
 
+from app import strict_json
+
 ENDPOINT_PATH = "/webservice/rest/server.php"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_PAGE_SIZE = 100
@@ -226,7 +228,7 @@ class MoodleClient:
 
     def _decode(self, function: str, response: requests.Response) -> Any:
         try:
-            return response.json()
+            return strict_json.loads(response.content)  # a hostile site's deep nesting: refused, no recursion
         except ValueError:
             start = response.text[:80].strip().replace("\n", " ")
             raise MoodleError("invalidresponse", "The site did not answer with JSON; is this the Moodle "
