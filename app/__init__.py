@@ -11,7 +11,9 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import strict_json
 from app.config import load_config
+from app.web import numbers as web_numbers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
         _derive_from_base_url(app, config)
     _init_extensions(app)
+    strict_json.install(app)  # one JSON parser for every body: bounded depth, no duplicate keys, no NaN
     _register_blueprints(app)
     _load_subscribers()
 
@@ -83,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
 
     from app.api.routes import bp as api
 
+    web_numbers.init_app(app)  # the <id:...> converter, before any blueprint adds its routes
     blueprints = []
     for name in VIEW_MODULES:
         module = importlib.import_module(f"app.views.{name}")

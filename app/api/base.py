@@ -22,6 +22,7 @@ from app.api.validation import check_body, coerce_query
 from app.extensions import csrf, db
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import check_fields
+from app.services.numbers import MAX_PAGE
 from app.web.auth import SAFE_METHODS
 from app.web.errors import problem
 
@@ -29,7 +30,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 ACCESS = {"public": None, "login": ("admin", "staff", "learner"), "staff": ("admin", "staff"),
           "admin": ("admin",)}
-MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -148,9 +148,9 @@ def read_body(schema: dict) -> dict:
     if not request.is_json:
         abort(415, "Send the body as JSON with 'Content-Type: application/json'.")
     try:
-        data = request.get_json()
-    except BadRequest:
-        abort(400, "The body is not valid JSON.")
+        data = request.get_json()  # app.strict_json: deep nesting, duplicate keys, NaN are refused too
+    except BadRequest as exc:
+        abort(400, exc.description)
     return check_body(data, schema)
 
 

@@ -40,14 +40,14 @@ def list_certificates(query: dict):
     return paginate(stmt, query, certificates.certificate_data)
 
 
-@bp.get("/certificates/<int:id>")
+@bp.get("/certificates/<id:id>")
 @endpoint("Get a certificate", access="login", tag=TAG, response="Certificate", load=Certificate,
           own="user_id", description="Learners may read only their own (others: 404).")
 def get_certificate(item: Certificate):
     return certificates.certificate_data(item)
 
 
-@bp.post("/certificates/<int:id>/revoke")
+@bp.post("/certificates/<id:id>/revoke")
 @endpoint("Revoke a certificate", access="admin", tag=TAG, response="Certificate", load=Certificate,
           body="Revoke", errors=(409,),
           description="The reason is shown to anyone verifying the certificate; the holder is told by mail. "
@@ -58,7 +58,7 @@ def revoke_certificate(item: Certificate, body: dict):
     return certificates.certificate_data(item)
 
 
-@bp.post("/certificates/<int:id>/reinstate")
+@bp.post("/certificates/<id:id>/reinstate")
 @endpoint("Reinstate a revoked certificate", access="admin", tag=TAG, response="Certificate",
           load=Certificate, body="Empty", errors=(409,),
           description="No body (or `{}`). Not revoked: 409. The holder is told by mail.")
@@ -68,7 +68,7 @@ def reinstate_certificate(item: Certificate, body: dict):
     return certificates.certificate_data(item)
 
 
-@bp.get("/certificates/<int:id>/pdf")
+@bp.get("/certificates/<id:id>/pdf")
 @endpoint("Download a certificate's PDF", access="login", tag=TAG, load=Certificate, own="user_id",
           media="application/pdf",
           description="Same access as the certificate: learners their own, staff and admins any. "

@@ -38,13 +38,13 @@ def create_certification(body: dict):
     return created(catalog.certification_data(cert), url_for("api.get_certification", id=cert.id))
 
 
-@bp.get("/certifications/<int:id>")
+@bp.get("/certifications/<id:id>")
 @endpoint("Get a certification", access="login", tag=TAG, response="Certification", load=Certification)
 def get_certification(item: Certification):
     return catalog.certification_data(item)
 
 
-@bp.patch("/certifications/<int:id>")
+@bp.patch("/certifications/<id:id>")
 @endpoint("Update a certification", access="admin", tag=TAG, response="Certification", load=Certification,
           body="CertificationUpdate",
           description="Partial update: only the fields sent change. Prerequisite cycles are refused (422).")
@@ -54,7 +54,7 @@ def update_certification(item: Certification, body: dict):
     return catalog.certification_data(item)
 
 
-@bp.delete("/certifications/<int:id>")
+@bp.delete("/certifications/<id:id>")
 @endpoint("Delete a certification", access="admin", tag=TAG, response=None, status=204, load=Certification,
           errors=(409,),
           description="Refused (409) once certificates were issued or another certification requires it: "

@@ -32,13 +32,13 @@ def create_course(body: dict):
     return created(catalog.course_data(course), url_for("api.get_course", id=course.id))
 
 
-@bp.get("/courses/<int:id>")
+@bp.get("/courses/<id:id>")
 @endpoint("Get a course", access="login", tag=TAG, response="Course", load=Course)
 def get_course(item: Course):
     return catalog.course_data(item)
 
 
-@bp.patch("/courses/<int:id>")
+@bp.patch("/courses/<id:id>")
 @endpoint("Update a course", access="admin", tag=TAG, response="Course", load=Course, body="CourseUpdate",
           description="Partial update: only the fields sent change. `archived: true` archives the course.")
 def update_course(item: Course, body: dict):
@@ -50,7 +50,7 @@ def update_course(item: Course, body: dict):
     return catalog.course_data(item)
 
 
-@bp.delete("/courses/<int:id>")
+@bp.delete("/courses/<id:id>")
 @endpoint("Delete a course", access="admin", tag=TAG, response=None, status=204, load=Course, errors=(409,),
           description="Refused (409) when the course has enrollments or a certification requires it: "
                       "archive it instead (PATCH `archived: true`).")

@@ -16,7 +16,7 @@ def _full(row: WebhookDelivery) -> dict:
     return webhooks.delivery_data(row, full=True)
 
 
-@bp.get("/integrations/<int:id>/deliveries")
+@bp.get("/integrations/<id:id>/deliveries")
 @endpoint("An integration's webhook deliveries", access="admin", tag=TAG, response="Delivery",
           load=Integration, paginated=True,
           params=(Param("status", {"type": "string", "enum": list(DELIVERY_STATUSES)}, "Only this status."),),
@@ -25,7 +25,7 @@ def integration_deliveries(item: Integration, query: dict):
     return paginate(webhooks.delivery_query(item, query["status"] or ""), query, _full)
 
 
-@bp.post("/integrations/<int:id>/replay")
+@bp.post("/integrations/<id:id>/replay")
 @endpoint("Replay failed deliveries since a moment", access="admin", tag=TAG, response="Queued",
           status=202, load=Integration, body="Replay", errors=(409,),
           description="Queues again every failed or abandoned delivery created since `since`, with the "
@@ -36,13 +36,13 @@ def replay_deliveries(item: Integration, body: dict):
     return {"queued": queued}, 202
 
 
-@bp.get("/deliveries/<int:id>")
+@bp.get("/deliveries/<id:id>")
 @endpoint("Get a webhook delivery", access="admin", tag=TAG, response="Delivery", load=WebhookDelivery)
 def get_delivery(item: WebhookDelivery):
     return _full(item)
 
 
-@bp.post("/deliveries/<int:id>/redeliver")
+@bp.post("/deliveries/<id:id>/redeliver")
 @endpoint("Redeliver one webhook delivery", access="admin", tag=TAG, response="Delivery", status=202,
           load=WebhookDelivery, body="Empty", errors=(409,),
           description="Sends it again now with the same webhook-id (a fresh retry cycle). Already on its way "

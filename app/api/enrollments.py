@@ -48,14 +48,14 @@ def create_enrollment(body: dict):
     return created(enrollments.enrollment_data(enrollment), url_for("api.get_enrollment", id=enrollment.id))
 
 
-@bp.get("/enrollments/<int:id>")
+@bp.get("/enrollments/<id:id>")
 @endpoint("Get an enrollment", access="login", tag=TAG, response="Enrollment", load=Enrollment, own="user_id",
           description="Learners may read only their own (others: 404).")
 def get_enrollment(item: Enrollment):
     return enrollments.enrollment_data(item)
 
 
-@bp.patch("/enrollments/<int:id>")
+@bp.patch("/enrollments/<id:id>")
 @endpoint("Update an enrollment", access="admin", tag=TAG, response="Enrollment", load=Enrollment,
           body="EnrollmentUpdate",
           errors=(409,),

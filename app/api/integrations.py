@@ -51,13 +51,13 @@ def integrations_health():
     return health.health()
 
 
-@bp.get("/integrations/<int:id>")
+@bp.get("/integrations/<id:id>")
 @endpoint("Get an integration", access="admin", tag=TAG, response="Integration", load=Integration)
 def get_integration(item: Integration):
     return integrations.integration_data(item)
 
 
-@bp.patch("/integrations/<int:id>")
+@bp.patch("/integrations/<id:id>")
 @endpoint("Change an integration's settings", access="admin", tag=TAG, response="Integration",
           load=Integration, body="IntegrationUpdate",
           description="Partial: only the fields sent change; an empty secret keeps the stored one. "
@@ -68,7 +68,7 @@ def update_integration(item: Integration, body: dict):
     return integrations.integration_data(item)
 
 
-@bp.delete("/integrations/<int:id>")
+@bp.delete("/integrations/<id:id>")
 @endpoint("Delete an integration", access="admin", tag=TAG, load=Integration, status=204,
           description="Soft: it stops at once and is 404 from then on; its logs and deliveries are kept.")
 def delete_integration(item: Integration):
@@ -77,7 +77,7 @@ def delete_integration(item: Integration):
     return "", 204
 
 
-@bp.post("/integrations/<int:id>/activate")
+@bp.post("/integrations/<id:id>/activate")
 @endpoint("Activate an integration", access="admin", tag=TAG, response="Integration", load=Integration,
           body="Empty", description="Clears the failure state (a fresh start). No body (or `{}`).")
 def activate_integration(item: Integration, body: dict):
@@ -86,7 +86,7 @@ def activate_integration(item: Integration, body: dict):
     return integrations.integration_data(item)
 
 
-@bp.post("/integrations/<int:id>/deactivate")
+@bp.post("/integrations/<id:id>/deactivate")
 @endpoint("Deactivate an integration", access="admin", tag=TAG, response="Integration", load=Integration,
           body="Empty", description="No body (or `{}`).")
 def deactivate_integration(item: Integration, body: dict):
@@ -95,7 +95,7 @@ def deactivate_integration(item: Integration, body: dict):
     return integrations.integration_data(item)
 
 
-@bp.post("/integrations/<int:id>/test")
+@bp.post("/integrations/<id:id>/test")
 @endpoint("Test an integration", access="admin", tag=TAG, response="TestResult", load=Integration,
           body="Empty", errors=(409,),
           description="Outgoing: sends a `ping` now (no retries). Syncs and PDF exports: a dry run that "
@@ -106,7 +106,7 @@ def test_integration(item: Integration, body: dict):
     return result
 
 
-@bp.post("/integrations/<int:id>/sync")
+@bp.post("/integrations/<id:id>/sync")
 @endpoint("Sync now", access="admin", tag=TAG, response="Queued", status=202, load=Integration,
           body="Empty", errors=(409,),
           description="Queues a run of a Moodle, SQL or file integration (also when inactive); its result "
@@ -117,7 +117,7 @@ def sync_integration(item: Integration, body: dict):
     return {"queued": 1}, 202
 
 
-@bp.get("/integrations/<int:id>/logs")
+@bp.get("/integrations/<id:id>/logs")
 @endpoint("An integration's log", access="admin", tag=TAG, response="IntegrationLog", load=Integration,
           paginated=True, params=(Param("level", {"type": "string", "enum": list(LOG_LEVELS)},
                                         "This level and above (warning: warnings and errors)."),),

@@ -10,15 +10,16 @@ from __future__ import annotations
 import re
 
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from app.api.base import Operation
 from app.api.schemas import BODIES, MAX_ID, PROBLEM, RESOURCES, RESPONSES, STATS, VALIDATION_PROBLEM
 
 PROBLEM_JSON = "application/problem+json"
 ERROR_TEXT = {
-    400: "Malformed request: a NUL character in the query string, JSON that does not parse, or a browser "
-         "session writing without the CSRF header.",
+    400: "Malformed request: a NUL character in the query string, JSON that does not parse (also: nested "
+         "deeper than 32 levels, a duplicate key, NaN/Infinity), or a browser session writing without the "
+         "CSRF header.",
     401: "No bearer token, or it is unknown, revoked, or its user is deactivated.",
     403: "Your role may not do this.", 404: "No such item (or not yours to see).",
     409: "Refused by a business rule (the detail says why).",
@@ -26,7 +27,7 @@ ERROR_TEXT = {
     415: "The body is not sent as application/json.",
     422: "Invalid values; `errors` maps each field or query parameter to a message.",
 }
-_PLACEHOLDER = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <id>, <int:id>, <any(a, b):action>
+_PLACEHOLDER = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <id>, <id:id>, <any(a, b):action>
 HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
 SUCCESS_TEXT = {200: "OK", 201: "Created", 202: "Accepted: queued, the work happens in the background."}
 PAGE_HEADERS = {"Link": {"description": "RFC 8288 links: first, last, and next/prev when they exist.",
@@ -42,7 +43,7 @@ def api_rules(app: Flask) -> list[Rule]:
 
 
 def openapi_path(rule: Rule) -> str:
-    """/api/v1/courses/<int:id> -> /api/v1/courses/{id}"""
+    """/api/v1/courses/<id:id> -> /api/v1/courses/{id}"""
     # Each placeholder keeps its own name: `rule.arguments` is a set, so its order cannot name them
     # (with two arguments the names would swap from one run to the next).
     return _PLACEHOLDER.sub(r"{\1}", rule.rule)
@@ -127,7 +128,7 @@ def _operation_id(endpoint: str, method: str) -> str:
 def _path_params(rule: Rule, op: Operation) -> list[dict]:
     params = []
     for name, converter in rule._converters.items():
-        if type(converter).__name__ == "IntegerConverter":
+        if isinstance(converter, IntegerConverter):  # <id:...> too
             schema: dict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         else:
             schema = (op.path_schemas or {}).get(name, {"type": "string"})

@@ -15,7 +15,7 @@ from app.services.integrations import pdf_exports
 TAG = "Integrations"
 
 
-@bp.get("/integrations/<int:id>/pdf-copies")
+@bp.get("/integrations/<id:id>/pdf-copies")
 @endpoint("A PDF export's copies", access="admin", tag=TAG, response="PdfCopy", load=Integration,
           paginated=True,
           params=(Param("status", {"type": "string", "enum": list(EXPORT_STATUSES)},
@@ -25,7 +25,7 @@ def list_pdf_copies(item: Integration, query: dict):
     return paginate(pdf_exports.copy_query(item, query["status"] or ""), query, pdf_exports.copy_data)
 
 
-@bp.post("/integrations/<int:id>/pdf-copies/retry")
+@bp.post("/integrations/<id:id>/pdf-copies/retry")
 @endpoint("Retry every failed PDF copy", access="admin", tag=TAG, response="Queued", status=202,
           load=Integration, body="Empty", errors=(409,),
           description="Queues every failed copy again (a fresh set of attempts). Not a PDF export: 409.")
@@ -35,7 +35,7 @@ def retry_failed_pdf_copies(item: Integration, body: dict):
     return {"queued": queued}, 202
 
 
-@bp.post("/integrations/<int:id>/pdf-copies/<int:copy_id>/retry")
+@bp.post("/integrations/<id:id>/pdf-copies/<id:copy_id>/retry")
 @endpoint("Retry one failed PDF copy", access="admin", tag=TAG, response="PdfCopy", status=202,
           load=Integration, body="Empty", errors=(409,),
           description="Not one of this integration's copies: 404. Not failed (pending or exported), or not "

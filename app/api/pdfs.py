@@ -12,7 +12,7 @@ from app.services.documents import rendering
 from app.services.lifecycle import certificates
 
 
-@bp.post("/certificates/<int:id>/regenerate")
+@bp.post("/certificates/<id:id>/regenerate")
 @endpoint("Render a certificate's PDF again", access="staff", tag="Certificates", response="Certificate",
           status=202, load=Certificate, body="Empty",
           description="After a failure (`pdf_status: failed`) or a template change: the PDF is queued for "
@@ -23,7 +23,7 @@ def regenerate_certificate_pdf(item: Certificate, body: dict):
     return certificates.certificate_data(item), 202
 
 
-@bp.post("/certifications/<int:id>/regenerate")
+@bp.post("/certifications/<id:id>/regenerate")
 @endpoint("Render every PDF of a certification again", access="admin", tag="Certifications",
           response="Queued", status=202, load=Certification, body="Empty",
           description="Every certificate of this certification, on the low-priority queue (after a template "

@@ -25,8 +25,7 @@ from app.services.integrations.settings import (
     MULTI_LINE_FIELDS,
     SECRET_FIELDS,
 )
-
-MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; larger ones can never match
+from app.services.numbers import MAX_ID  # ids are 32-bit integers on PostgreSQL; larger ones never match
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 DATE_TIME = {"type": "string", "format": "date-time"}

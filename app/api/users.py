@@ -44,14 +44,14 @@ def create_user(body: dict):
     return created(users.user_data(user), url_for("api.get_user", id=user.id))
 
 
-@bp.get("/users/<int:id>")
+@bp.get("/users/<id:id>")
 @endpoint("Get a user", access="login", tag=TAG, response="User", load=User, own="id",
           description="Learners may read only their own record (others: 404).")
 def get_user(item: User):
     return users.user_data(item)
 
 
-@bp.patch("/users/<int:id>")
+@bp.patch("/users/<id:id>")
 @endpoint("Update a user", access="admin", tag=TAG, response="User", load=User, body="UserUpdate",
           errors=(409,),
           description="Partial update. There is no DELETE: `active: false` deactivates the account (its "

@@ -14,12 +14,12 @@ Every refusal is an ``IncomingError`` carrying the HTTP status and a JSON-ready 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app import strict_json
 from app.connectors import signing
 from app.rules import completion_dates, plain_text
 
@@ -125,8 +125,8 @@ def _when(value: Any, fields: dict[str, str]) -> datetime | None:
 def parse(webhook_id: str, body: bytes) -> Incoming:
     """Decode and validate the payload; IncomingError 400 (not JSON) or 422 (wrong shape)."""
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = strict_json.loads(body.decode("utf-8"))  # too deep, duplicate keys, NaN: refused
+    except (UnicodeDecodeError, strict_json.JSONInputError) as exc:
         raise IncomingError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
         raise IncomingError(422, "invalid_payload", 'Expected {"type": ..., "data": {...}}.')
@@ -176,7 +176,7 @@ def _number(value: Any, name: str, low: float, high: float, fields: dict[str, st
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer of 400 digits
         fields[name] = f"{name} must be a number."
         return None
     if not low <= number <= high:

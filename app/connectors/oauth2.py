@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import requests
 
+from app import strict_json
 from app.connectors.http import DEFAULT_TIMEOUT, make_session, read_capped
 
 AUTH_TYPES = ("none", "api_key", "bearer", "basic", "oauth2")
@@ -172,7 +173,7 @@ class ClientCredentials:
 
 def _error_detail(response: requests.Response) -> str:
     try:
-        data = response.json()
+        data = strict_json.loads(response.content)  # deep nesting refused (ValueError), never RecursionError
     except ValueError:
         return response.text[:200]
     if isinstance(data, dict) and data.get("error"):
@@ -186,7 +187,7 @@ def _parse_token_response(response: requests.Response, token_url: str) -> tuple[
             f"token endpoint {token_url} answered HTTP {response.status_code}: {_error_detail(response)}"
         )
     try:
-        data: Any = response.json()
+        data: Any = strict_json.loads(response.content)
     except ValueError:
         raise OAuth2Error(f"token endpoint {token_url} did not answer JSON") from None
     token = data.get("access_token") if isinstance(data, dict) else None
@@ -194,7 +195,7 @@ def _parse_token_response(response: requests.Response, token_url: str) -> tuple[
         raise OAuth2Error(f"token endpoint {token_url} answered without an access_token")
     try:
         ttl = float(data.get("expires_in", DEFAULT_TTL))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of 400 digits
         ttl = DEFAULT_TTL
     return token, max(ttl, 0.0)
 

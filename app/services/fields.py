@@ -13,6 +13,7 @@ from typing import Any
 
 from app.rules import plain_text
 from app.services.errors import ValidationError
+from app.services.numbers import MAX_INT
 
 
 def check_fields(fields: Mapping[str, Any], checks: Mapping[str, Callable[[Any], Any]]
@@ -45,9 +46,10 @@ def clean_text(value: object, max_length: int, *, required: bool = False, label:
     return text
 
 
-def clean_int(value: object, *, minimum: int = 0, maximum: int | None = None,
+def clean_int(value: object, *, minimum: int = 0, maximum: int = MAX_INT,
               default: int | None = None) -> int | None:
-    """A whole number in range, or `default` when empty. Booleans and fractions are refused."""
+    """A whole number in range (at most what an Integer column holds), or `default` when empty.
+    Booleans and fractions are refused."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -56,9 +58,8 @@ def clean_int(value: object, *, minimum: int = 0, maximum: int | None = None,
         number = int(str(value).strip()) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
         raise ValueError("Enter a whole number.") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValueError(f"Must be {bound}.")
+    if not minimum <= number <= maximum:
+        raise ValueError(f"Must be between {minimum} and {maximum}.")
     return number
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import make_response, render_template, request
 
+from app.services.numbers import MAX_PAGE
+from app.web.numbers import query_int
+
 
 def is_fragment_request() -> bool:
     """An htmx swap wants the fragment; boosted navigation and history restores want the page."""
@@ -20,6 +23,6 @@ def render_page_or_fragment(page: str, fragment: str, status: int = 200, **conte
 
 
 def page_args(default_per_page: int = 25, max_per_page: int = 100) -> tuple[int, int]:
-    page = request.args.get("page", 1, type=int) or 1
-    per_page = request.args.get("per_page", default_per_page, type=int) or default_per_page
-    return max(page, 1), min(max(per_page, 1), max_per_page)
+    """?page= and ?per_page= of a list page; 400 when not a whole number in range (never an overflow)."""
+    page = query_int("page", 1, maximum=MAX_PAGE)
+    return page, query_int("per_page", default_per_page, maximum=max_per_page)

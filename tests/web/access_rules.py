@@ -212,7 +212,7 @@ ENDS_SESSION = {"accounts.logout"}
 
 # Dummy values for URL converters ("any" takes its first choice).
 DUMMY_VALUES = {
-    "IntegerConverter": 987654,
+    "IntegerConverter": 987654, "IdConverter": 987654,
     "FloatConverter": 1.5,
     "UUIDConverter": "00000000-0000-4000-8000-000000000000",
     "PathConverter": "no/such/file.txt",

@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 
+from app import strict_json
 from app.connectors.http import make_session
 
 ENDPOINT_PATH = "/webservice/rest/server.php"
@@ -231,7 +232,7 @@ class MoodleClient:
 
     def _decode(self, function: str, response: requests.Response) -> Any:
         try:
-            return response.json()
+            return strict_json.loads(response.content)  # a hostile site's deep nesting: refused, no recursion
         except ValueError:
             start = response.text[:80].strip().replace("\n", " ")
             raise MoodleError("invalidresponse", "The site did not answer with JSON; is this the Moodle "

@@ -33,6 +33,7 @@ from app.services.accounts import users as accounts
 from app.services.integrations import registry as integrations
 from app.services.integrations.sync_items import actor_for, item
 from app.services.lifecycle import catalog, enrollment, issuing
+from app.services.numbers import whole_number
 
 TIMEOUT = 30.0
 _TAGS = re.compile(r"<[^>]+>")
@@ -48,7 +49,7 @@ def client_for(integration: Integration) -> MoodleClient:
 
 def _company(integration: Integration) -> int | None:
     raw = str((integration.config or {}).get("company_id") or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return whole_number(raw, minimum=0)
 
 
 def test(integration: Integration) -> dict:

@@ -24,6 +24,7 @@ from app.models import Certification
 from app.models.integration import OUTGOING_TYPES, SYNC_TYPES, Integration
 from app.rules import plain_text
 from app.services.errors import ValidationError
+from app.services.numbers import MAX_ID, whole_number
 
 EVENT_TYPES = (
     "certificate.issued",
@@ -171,7 +172,7 @@ def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
             errors["site_url"] = "Enter the Moodle site address."
         elif "site_url" in fields:
             _check_url(config["site_url"], errors, "site_url")
-        if config.get("company_id") and not str(config["company_id"]).isdigit():
+        if config.get("company_id") and whole_number(config["company_id"], minimum=0) is None:
             errors["company_id"] = "The IOMAD company id is a number."
     if kind == "incoming" and config.setdefault("signature_scheme", "standard") not in ("standard", "github"):
         errors["signature_scheme"] = "Choose standard or github."
@@ -185,9 +186,10 @@ def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
         _clean_location(kind, fields, config, have, errors)
     if kind in SYNC_TYPES and "sync_every_minutes" in fields:
         raw = _text(fields, "sync_every_minutes")
-        if raw and (not raw.isdigit() or not 5 <= int(raw) <= 10080):
+        minutes = whole_number(raw, minimum=5, maximum=10080)
+        if raw and minutes is None:
             errors["sync_every_minutes"] = "Between 5 and 10080 minutes, or empty for on demand only."
-        values["sync_every_minutes"] = int(raw) if raw.isdigit() else None
+        values["sync_every_minutes"] = minutes
     if errors:
         raise ValidationError(errors)
     values["config"] = config
@@ -234,7 +236,7 @@ def _clean_location(kind: str, fields: dict, config: dict, have: set, errors: di
         return
     if kind == "file_drop":
         settle = str(config.get("settle_seconds") or "5")
-        if not settle.isdigit() or int(settle) > 86400:
+        if whole_number(settle, minimum=0, maximum=86400) is None:
             errors["settle_seconds"] = "A whole number of seconds (0 to 86400)."
     if location == "folder":
         if not config.get("folder"):
@@ -258,8 +260,9 @@ def _clean_location(kind: str, fields: dict, config: dict, have: set, errors: di
 def _clean_conditions(fields: dict, values: dict, errors: dict) -> None:
     if "condition_certification_id" in fields:
         raw = _text(fields, "condition_certification_id")
-        if raw and (not raw.isdigit() or db.session.get(Certification, int(raw)) is None):
+        cert_id = whole_number(raw, maximum=MAX_ID)
+        if raw and (cert_id is None or db.session.get(Certification, cert_id) is None):
             errors["condition_certification_id"] = "No such certification."
-        values["condition_certification_id"] = int(raw) if raw.isdigit() else None
+        values["condition_certification_id"] = cert_id
     if "condition_department" in fields:
         values["condition_department"] = _text(fields, "condition_department", 120) or None

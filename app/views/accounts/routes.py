@@ -153,7 +153,7 @@ def create_token():
     return done.value
 
 
-@bp.post("/profile/tokens/<int:token_id>/revoke")
+@bp.post("/profile/tokens/<id:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id)

@@ -42,20 +42,20 @@ def _user_or_404(user_id: int) -> User:
     return db.get_or_404(User, user_id)
 
 
-@bp.get("/users/<int:user_id>/row")
+@bp.get("/users/<id:user_id>/row")
 @admin_required
 def user_row(user_id: int):
     return render_template("admin/_user_row.html", user=_user_or_404(user_id))
 
 
-@bp.get("/users/<int:user_id>/edit")
+@bp.get("/users/<id:user_id>/edit")
 @admin_required
 def edit_user_row(user_id: int):
     user = _user_or_404(user_id)
     return render_template("admin/_user_row_edit.html", user=user, form=UserRowForm(obj=user))
 
 
-@bp.post("/users/<int:user_id>")
+@bp.post("/users/<id:user_id>")
 @admin_required
 def update_user(user_id: int):
     user = _user_or_404(user_id)
@@ -108,13 +108,13 @@ def mail_log():
                                    filters=filters)
 
 
-@bp.get("/mail/<int:email_id>")
+@bp.get("/mail/<id:email_id>")
 @admin_required
 def mail_detail(email_id: int):
     return render_template("admin/mail_detail.html", email=db.get_or_404(OutboxEmail, email_id))
 
 
-@bp.post("/mail/<int:email_id>/resend")
+@bp.post("/mail/<id:email_id>/resend")
 @admin_required
 def resend_mail(email_id: int):
     row = db.get_or_404(OutboxEmail, email_id)

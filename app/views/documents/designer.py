@@ -19,6 +19,7 @@ from app.models.template import CertificateTemplate, TemplateAsset
 from app.queue import get_redis
 from app.services.documents import designer
 from app.services.errors import ValidationError
+from app.services.numbers import MAX_ID, whole_number
 from app.views.documents import bp
 from app.views.documents.forms import AssetForm, TemplateForm
 from app.web import nav
@@ -64,7 +65,7 @@ def template_new():
                            placeholders=PLACEHOLDERS, asset_form=None), status
 
 
-@bp.route("/admin/templates/<int:template_id>", methods=["GET", "POST"])
+@bp.route("/admin/templates/<id:template_id>", methods=["GET", "POST"])
 @admin_required
 def template_edit(template_id: int):
     template = _template_or_404(template_id)
@@ -78,7 +79,7 @@ def template_edit(template_id: int):
                            placeholders=PLACEHOLDERS, asset_form=AssetForm()), status
 
 
-@bp.post("/admin/templates/<int:template_id>/delete")
+@bp.post("/admin/templates/<id:template_id>/delete")
 @admin_required
 def template_delete(template_id: int):
     template = _template_or_404(template_id)
@@ -94,7 +95,7 @@ def template_delete(template_id: int):
 @admin_required
 def template_preview():
     """htmx: render the editor's current contents with sample data; page 1 as an image."""
-    template = db.session.get(CertificateTemplate, request.form.get("template_id", type=int) or 0)
+    template = db.session.get(CertificateTemplate, _template_id())
     try:
         pdf = designer.preview_pdf(request.form.to_dict(), template)
     except ValidationError as exc:
@@ -119,7 +120,7 @@ def template_preview_pdf(token: str):
         "Content-Disposition": "inline; filename=preview.pdf", "Cache-Control": "no-store"})
 
 
-@bp.post("/admin/templates/<int:template_id>/assets")
+@bp.post("/admin/templates/<id:template_id>/assets")
 @admin_required
 def asset_upload(template_id: int):
     template = _template_or_404(template_id)
@@ -134,7 +135,7 @@ def asset_upload(template_id: int):
     return redirect(url_for("documents.template_edit", template_id=template_id) + "#images")
 
 
-@bp.post("/admin/templates/assets/<int:asset_id>/delete")
+@bp.post("/admin/templates/assets/<id:asset_id>/delete")
 @admin_required
 def asset_delete(asset_id: int):
     asset = db.get_or_404(TemplateAsset, asset_id)
@@ -147,7 +148,7 @@ def asset_delete(asset_id: int):
     return redirect(url_for("documents.template_edit", template_id=template_id) + "#images")
 
 
-@bp.get("/admin/templates/assets/<int:asset_id>")
+@bp.get("/admin/templates/assets/<id:asset_id>")
 @admin_required
 def asset_image(asset_id: int):
     asset = db.get_or_404(TemplateAsset, asset_id)
@@ -156,3 +157,8 @@ def asset_image(asset_id: int):
     except StorageError:
         abort(404)
     return Response(data, mimetype=asset.content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _template_id() -> int:
+    """The previewed template's id, or 0 (none: a new template) when absent or not an id."""
+    return whole_number(request.form.get("template_id", ""), minimum=1, maximum=MAX_ID) or 0

@@ -36,7 +36,7 @@ def _pdf_response(cert: Certificate, disposition: str = "attachment") -> Respons
         "Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 
-@bp.get("/certificates/<int:certificate_id>/pdf")
+@bp.get("/certificates/<id:certificate_id>/pdf")
 @login_required
 def certificate_pdf(certificate_id: int):
     cert = db.session.get(Certificate, certificate_id)
@@ -55,7 +55,7 @@ def public_pdf(code: str):
     return _pdf_response(cert)
 
 
-@bp.get("/certificates/<int:certificate_id>/pdf/status")
+@bp.get("/certificates/<id:certificate_id>/pdf/status")
 @login_required
 def pdf_status(certificate_id: int):
     """htmx: the PDF state badge (polls itself while pending)."""
@@ -65,7 +65,7 @@ def pdf_status(certificate_id: int):
     return render_template("documents/_pdf_status.html", cert=cert)
 
 
-@bp.post("/certificates/<int:certificate_id>/regenerate")
+@bp.post("/certificates/<id:certificate_id>/regenerate")
 @staff_required
 def regenerate(certificate_id: int):
     cert = db.get_or_404(Certificate, certificate_id)
@@ -99,13 +99,13 @@ def _documents_page(certification: Certification, form: AssignForm | None = None
                            exports=downloads.recent_exports(certification.id)), status
 
 
-@bp.get("/admin/certifications/<int:certification_id>/documents")
+@bp.get("/admin/certifications/<id:certification_id>/documents")
 @admin_required
 def certification_documents(certification_id: int):
     return _documents_page(db.get_or_404(Certification, certification_id))
 
 
-@bp.post("/admin/certifications/<int:certification_id>/template")
+@bp.post("/admin/certifications/<id:certification_id>/template")
 @admin_required
 def assign_template(certification_id: int):
     certification = db.get_or_404(Certification, certification_id)
@@ -121,7 +121,7 @@ def assign_template(certification_id: int):
     return redirect(url_for("documents.certification_documents", certification_id=certification_id))
 
 
-@bp.post("/admin/certifications/<int:certification_id>/regenerate")
+@bp.post("/admin/certifications/<id:certification_id>/regenerate")
 @admin_required
 def regenerate_all(certification_id: int):
     certification = db.get_or_404(Certification, certification_id)
@@ -131,7 +131,7 @@ def regenerate_all(certification_id: int):
     return redirect(url_for("documents.certification_documents", certification_id=certification_id))
 
 
-@bp.post("/admin/certifications/<int:certification_id>/exports")
+@bp.post("/admin/certifications/<id:certification_id>/exports")
 @admin_required
 def start_export(certification_id: int):
     certification = db.get_or_404(Certification, certification_id)
@@ -140,7 +140,7 @@ def start_export(certification_id: int):
     return redirect(url_for("documents.export", export_id=export.id))
 
 
-@bp.get("/admin/exports/<int:export_id>")
+@bp.get("/admin/exports/<id:export_id>")
 @admin_required
 def export(export_id: int):
     """The export page; htmx polls the fragment until the ZIP is ready."""
@@ -150,7 +150,7 @@ def export(export_id: int):
                                    export=record, certification=certification)
 
 
-@bp.get("/admin/exports/<int:export_id>/download")
+@bp.get("/admin/exports/<id:export_id>/download")
 @admin_required
 def export_download(export_id: int):
     record = db.get_or_404(PdfExport, export_id)

@@ -15,6 +15,7 @@ from app.services.errors import NotAllowed
 from app.services.integrations import health as integration_health  # webhooks subscribes to events
 from app.services.integrations import pdf_exports, syncs, webhooks
 from app.services.integrations import registry as integrations
+from app.services.numbers import MAX_ID, whole_number
 from app.views.integrations import bp
 from app.views.integrations.forms import TYPE_FIELDS, IntegrationForm, ReplayForm, SelectChoice
 from app.web import nav
@@ -95,7 +96,7 @@ def create(kind: str):
     ), status
 
 
-@bp.get("/<int:integration_id>")
+@bp.get("/<id:integration_id>")
 @admin_required
 def detail(integration_id: int):
     integration = _integration(integration_id)
@@ -120,7 +121,7 @@ def detail(integration_id: int):
     )
 
 
-@bp.route("/<int:integration_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:integration_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit(integration_id: int):
     integration = _integration(integration_id)
@@ -143,7 +144,7 @@ def edit(integration_id: int):
     ), status
 
 
-@bp.post("/<int:integration_id>/<any(activate, deactivate):action>")
+@bp.post("/<id:integration_id>/<any(activate, deactivate):action>")
 @admin_required
 def toggle(integration_id: int, action: str):
     integration = _integration(integration_id)
@@ -153,7 +154,7 @@ def toggle(integration_id: int, action: str):
     return redirect(request.referrer or url_for(".detail", integration_id=integration.id))
 
 
-@bp.post("/<int:integration_id>/delete")
+@bp.post("/<id:integration_id>/delete")
 @admin_required
 def delete(integration_id: int):
     integration = _integration(integration_id)
@@ -163,7 +164,7 @@ def delete(integration_id: int):
     return redirect(url_for(".index"))
 
 
-@bp.post("/<int:integration_id>/test")
+@bp.post("/<id:integration_id>/test")
 @admin_required
 def test(integration_id: int):
     integration = _integration(integration_id)
@@ -179,7 +180,7 @@ def test(integration_id: int):
                                        integration=integration))
 
 
-@bp.post("/<int:integration_id>/sync")
+@bp.post("/<id:integration_id>/sync")
 @admin_required
 def sync_now(integration_id: int):
     integration = _integration(integration_id)
@@ -188,19 +189,19 @@ def sync_now(integration_id: int):
     return redirect(url_for(".detail", integration_id=integration.id))
 
 
-@bp.post("/<int:integration_id>/retry-exports")
+@bp.post("/<id:integration_id>/retry-exports")
 @admin_required
 def retry_exports(integration_id: int):
     """Queue failed PDF copies again: the one named by `export_id`, or all of them."""
     integration = _integration(integration_id)
     raw = request.form.get("export_id", "")
-    row_id = int(raw) if raw.isdigit() else None
+    row_id = whole_number(raw, maximum=MAX_ID)
     queued = commit_or_409(lambda: pdf_exports.retry_failed(integration, actor=current_user, row_id=row_id))
     flash(f"{queued} PDF copies queued again.", "success")
     return redirect(url_for(".detail", integration_id=integration.id))
 
 
-@bp.post("/<int:integration_id>/rotate-secret")
+@bp.post("/<id:integration_id>/rotate-secret")
 @admin_required
 def rotate_secret(integration_id: int):
     integration = _integration(integration_id)
@@ -211,7 +212,7 @@ def rotate_secret(integration_id: int):
                                               incoming_url=integrations.incoming_url(integration)))
 
 
-@bp.get("/<int:integration_id>/logs")
+@bp.get("/<id:integration_id>/logs")
 @admin_required
 def logs(integration_id: int):
     integration = _integration(integration_id)
@@ -230,7 +231,7 @@ def logs(integration_id: int):
     )
 
 
-@bp.get("/<int:integration_id>/deliveries")
+@bp.get("/<id:integration_id>/deliveries")
 @admin_required
 def deliveries(integration_id: int):
     integration = _integration(integration_id)
@@ -249,14 +250,14 @@ def deliveries(integration_id: int):
     )
 
 
-@bp.get("/deliveries/<int:delivery_id>")
+@bp.get("/deliveries/<id:delivery_id>")
 @admin_required
 def delivery(delivery_id: int):
     row = db.get_or_404(WebhookDelivery, delivery_id)
     return render_template("integrations/delivery.html", row=row, integration=row.integration)
 
 
-@bp.post("/deliveries/<int:delivery_id>/redeliver")
+@bp.post("/deliveries/<id:delivery_id>/redeliver")
 @admin_required
 def redeliver(delivery_id: int):
     row = db.get_or_404(WebhookDelivery, delivery_id)
@@ -270,7 +271,7 @@ def redeliver(delivery_id: int):
     return redirect(url_for(".delivery", delivery_id=row.id))
 
 
-@bp.post("/<int:integration_id>/replay")
+@bp.post("/<id:integration_id>/replay")
 @admin_required
 def replay(integration_id: int):
     integration = _integration(integration_id)

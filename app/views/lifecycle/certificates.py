@@ -67,7 +67,7 @@ def _certificate(certificate_id: int) -> Certificate:
     return db.get_or_404(Certificate, certificate_id)
 
 
-@bp.get("/certificates/<int:certificate_id>")
+@bp.get("/certificates/<id:certificate_id>")
 @staff_required
 def certificate_detail(certificate_id: int):
     cert = _certificate(certificate_id)
@@ -76,7 +76,7 @@ def certificate_detail(certificate_id: int):
                            **_history(cert))
 
 
-@bp.post("/certificates/<int:certificate_id>/revoke")
+@bp.post("/certificates/<id:certificate_id>/revoke")
 @admin_required
 def revoke_certificate(certificate_id: int):
     cert = _certificate(certificate_id)
@@ -88,7 +88,7 @@ def revoke_certificate(certificate_id: int):
     return _status_panel(cert, form, status=422)
 
 
-@bp.post("/certificates/<int:certificate_id>/reinstate")
+@bp.post("/certificates/<id:certificate_id>/reinstate")
 @admin_required
 def reinstate_certificate(certificate_id: int):
     cert = _certificate(certificate_id)

@@ -66,20 +66,20 @@ def _certification(cert_id: int) -> Certification:
     return db.get_or_404(Certification, cert_id)
 
 
-@bp.get("/certifications/<int:cert_id>/row")
+@bp.get("/certifications/<id:cert_id>/row")
 @staff_required
 def certification_row(cert_id: int):
     return render_template("lifecycle/_certification_row.html", cert=_certification(cert_id))
 
 
-@bp.get("/certifications/<int:cert_id>/edit")
+@bp.get("/certifications/<id:cert_id>/edit")
 @admin_required
 def edit_certification(cert_id: int):
     cert = _certification(cert_id)
     return render_template("lifecycle/_certification_row_edit.html", cert=cert, form=_form(cert))
 
 
-@bp.post("/certifications/<int:cert_id>")
+@bp.post("/certifications/<id:cert_id>")
 @admin_required
 def update_certification(cert_id: int):
     cert = _certification(cert_id)
@@ -92,7 +92,7 @@ def update_certification(cert_id: int):
     return render_template("lifecycle/_certification_row_edit.html", cert=cert, form=form), 422
 
 
-@bp.post("/certifications/<int:cert_id>/delete")
+@bp.post("/certifications/<id:cert_id>/delete")
 @admin_required
 def delete_certification(cert_id: int):
     cert = _certification(cert_id)
@@ -102,7 +102,7 @@ def delete_certification(cert_id: int):
     return ""
 
 
-@bp.post("/certifications/<int:cert_id>/archive")
+@bp.post("/certifications/<id:cert_id>/archive")
 @admin_required
 def archive_certification(cert_id: int):
     cert = _certification(cert_id)
@@ -114,7 +114,7 @@ def archive_certification(cert_id: int):
     return done.value
 
 
-@bp.get("/certifications/<int:cert_id>")
+@bp.get("/certifications/<id:cert_id>")
 @staff_required
 def certification_detail(cert_id: int):
     cert = _certification(cert_id)

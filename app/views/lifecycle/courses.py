@@ -49,20 +49,20 @@ def _course(course_id: int) -> Course:
     return db.get_or_404(Course, course_id)
 
 
-@bp.get("/courses/<int:course_id>/row")
+@bp.get("/courses/<id:course_id>/row")
 @staff_required
 def course_row(course_id: int):
     return render_template("lifecycle/_course_row.html", course=_course(course_id))
 
 
-@bp.get("/courses/<int:course_id>/edit")
+@bp.get("/courses/<id:course_id>/edit")
 @admin_required
 def edit_course(course_id: int):
     course = _course(course_id)
     return render_template("lifecycle/_course_row_edit.html", course=course, form=CourseForm(obj=course))
 
 
-@bp.post("/courses/<int:course_id>")
+@bp.post("/courses/<id:course_id>")
 @admin_required
 def update_course(course_id: int):
     course = _course(course_id)
@@ -74,7 +74,7 @@ def update_course(course_id: int):
     return render_template("lifecycle/_course_row_edit.html", course=course, form=form), 422
 
 
-@bp.post("/courses/<int:course_id>/delete")
+@bp.post("/courses/<id:course_id>/delete")
 @admin_required
 def delete_course(course_id: int):
     course = _course(course_id)
@@ -84,7 +84,7 @@ def delete_course(course_id: int):
     return ""
 
 
-@bp.post("/courses/<int:course_id>/archive")
+@bp.post("/courses/<id:course_id>/archive")
 @admin_required
 def archive_course(course_id: int):
     course = _course(course_id)

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
 from app.services.accounts import users
 from app.services.lifecycle import catalog, enrollment
+from app.services.numbers import MAX_ID, whole_number
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import EnrollmentForm
 from app.views.lifecycle.helpers import filters, int_arg
@@ -43,7 +44,7 @@ def _course(course_id: int) -> Course:
     return db.get_or_404(Course, course_id)
 
 
-@bp.get("/courses/<int:course_id>/enrollments")
+@bp.get("/courses/<id:course_id>/enrollments")
 @staff_required
 def course_enrollments(course_id: int):
     course = _course(course_id)
@@ -51,7 +52,7 @@ def course_enrollments(course_id: int):
                                    "lifecycle/_enrollments_table.html", **_list_context(course))
 
 
-@bp.get("/courses/<int:course_id>/candidates")
+@bp.get("/courses/<id:course_id>/candidates")
 @admin_required
 def enroll_candidates(course_id: int):
     """The htmx learner picker: learners matching ?who=, already enrolled ones shown but disabled."""
@@ -65,11 +66,12 @@ def enroll_candidates(course_id: int):
                            enrolled=enrolled, search=search)
 
 
-@bp.post("/courses/<int:course_id>/enrollments")
+@bp.post("/courses/<id:course_id>/enrollments")
 @admin_required
 def enroll(course_id: int):
     course = _course(course_id)
-    user_ids = [int(v) for v in request.form.getlist("user_ids") if v.isdigit()]
+    # Ids outside 1..MAX_ID (or not numbers) name nobody: dropped, as unknown ids are.
+    user_ids = [n for v in request.form.getlist("user_ids") if (n := whole_number(v, maximum=MAX_ID))]
     if not user_ids:
         return render_template("lifecycle/_enroll_result.html", course=course, created=[], errors={},
                                empty=True), 422
@@ -86,20 +88,20 @@ def _enrollment(enrollment_id: int) -> Enrollment:
     return db.get_or_404(Enrollment, enrollment_id)
 
 
-@bp.get("/enrollments/<int:enrollment_id>/row")
+@bp.get("/enrollments/<id:enrollment_id>/row")
 @staff_required
 def enrollment_row(enrollment_id: int):
     return render_template("lifecycle/_enrollment_row.html", e=_enrollment(enrollment_id))
 
 
-@bp.get("/enrollments/<int:enrollment_id>/edit")
+@bp.get("/enrollments/<id:enrollment_id>/edit")
 @admin_required
 def edit_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=EnrollmentForm(obj=e))
 
 
-@bp.post("/enrollments/<int:enrollment_id>")
+@bp.post("/enrollments/<id:enrollment_id>")
 @admin_required
 def update_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
@@ -114,7 +116,7 @@ def update_enrollment(enrollment_id: int):
     return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=form), 422
 
 
-@bp.post("/enrollments/<int:enrollment_id>/withdraw")
+@bp.post("/enrollments/<id:enrollment_id>/withdraw")
 @admin_required
 def withdraw_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    DecimalField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -15,7 +13,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.models import CERTIFICATION_STATUSES, ENROLLMENT_STATUSES
+from app.services.numbers import MAX_ID
 from app.web.inputs import Form
+from app.web.numbers import BoundedIntegerField, FiniteDecimalField, coerce_id
 
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
     from wtforms import SelectChoice
@@ -33,7 +33,7 @@ class CourseForm(Form):
     title = StringField("Title", validators=[DataRequired(message="Enter a title."), Length(max=200)])
     category = StringField("Category", validators=[Optional(), Length(max=80)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(min=1)])
+    capacity = BoundedIntegerField("Capacity", validators=[Optional(), NumberRange(min=1)])
     starts_on = DateField("Starts", validators=[Optional()])
     ends_on = DateField("Ends", validators=[Optional()])
 
@@ -47,13 +47,14 @@ class CertificationForm(Form):
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     status = SelectField("Status", choices=choices((s, s.capitalize()) for s in CERTIFICATION_STATUSES),
                          default="draft")
-    course_ids = SelectMultipleField("Required courses", coerce=int, validate_choice=False)
-    prerequisite_ids = SelectMultipleField("Prerequisites", coerce=int, validate_choice=False)
-    min_score = DecimalField("Minimum score", places=None,
+    course_ids = SelectMultipleField("Required courses", coerce=coerce_id, validate_choice=False)
+    prerequisite_ids = SelectMultipleField("Prerequisites", coerce=coerce_id, validate_choice=False)
+    min_score = FiniteDecimalField("Minimum score", places=None,
                              validators=[Optional(), NumberRange(min=0, max=100)])
-    validity_months = IntegerField("Validity (months)", validators=[Optional(), NumberRange(min=1, max=1200)])
-    renewal_window_days = IntegerField("Renewal window (days)", default=90,
-                                       validators=[Optional(), NumberRange(min=0, max=3650)])
+    validity_months = BoundedIntegerField("Validity (months)",
+                                          validators=[Optional(), NumberRange(min=1, max=1200)])
+    renewal_window_days = BoundedIntegerField("Renewal window (days)", default=90,
+                                              validators=[Optional(), NumberRange(min=0, max=3650)])
     reminder_days = StringField("Reminder days", default="90, 30, 7",
                                 validators=[Optional(), Length(max=200)])
     issuer_name = StringField("Issuer", validators=[Optional(), Length(max=200)])
@@ -76,8 +77,8 @@ class CertificationForm(Form):
 
 class EnrollmentForm(Form):
     status = SelectField("Status", choices=choices((s, s.replace("_", " ")) for s in ENROLLMENT_STATUSES))
-    progress = IntegerField("Progress %", validators=[Optional(), NumberRange(min=0, max=100)])
-    score = DecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
+    progress = BoundedIntegerField("Progress %", validators=[Optional(), NumberRange(min=0, max=100)])
+    score = FiniteDecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
 
     def values(self) -> dict:
         progress = self.progress.data if self.progress.data is not None else 0
@@ -86,7 +87,8 @@ class EnrollmentForm(Form):
 
 
 class ManualIssueForm(Form):
-    certification_id = IntegerField("Certification", validators=[DataRequired()])
+    certification_id = BoundedIntegerField("Certification", validators=[DataRequired()], minimum=1,
+                                           maximum=MAX_ID)
     note = TextAreaField("Why is it issued by hand?", validators=[
         DataRequired(message="Write a note: it is kept in the audit log."), Length(max=2000)])
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import request
 
+from app.services.numbers import MAX_ID
+from app.web.numbers import query_int
+
 
 def filters(*names: str) -> dict[str, str]:
     """The named query-string arguments, stripped ('' when absent)."""
@@ -11,8 +14,8 @@ def filters(*names: str) -> dict[str, str]:
 
 
 def int_arg(name: str) -> int | None:
-    value = request.args.get(name, type=int)
-    return value if value and value > 0 else None
+    """An id filter from the query string: None when absent; 400 when not an id (never an overflow)."""
+    return query_int(name, 0, minimum=1, maximum=MAX_ID) or None
 
 
 def status_code(form) -> int:

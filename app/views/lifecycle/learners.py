@@ -24,13 +24,13 @@ def _page(user: User, form: ManualIssueForm, status: int = 200):
     ), status
 
 
-@bp.get("/learners/<int:user_id>")
+@bp.get("/learners/<id:user_id>")
 @staff_required
 def learner(user_id: int):
     return _page(db.get_or_404(User, user_id), ManualIssueForm(formdata=None))
 
 
-@bp.post("/learners/<int:user_id>/issue")
+@bp.post("/learners/<id:user_id>/issue")
 @admin_required
 def issue_certificate(user_id: int):
     user = db.get_or_404(User, user_id)

@@ -64,7 +64,7 @@ def _safe_next(link: str | None) -> str:
     return url_for("messaging.notification_list")
 
 
-@bp.post("/notifications/<int:notification_id>/read")
+@bp.post("/notifications/<id:notification_id>/read")
 @login_required
 def read_notification(notification_id: int):
     row = notifications.get_own(current_user.id, notification_id)

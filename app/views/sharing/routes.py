@@ -48,7 +48,7 @@ def _card(cert):
     return redirect(url_for("sharing.my_certificates") + f"#cert-{cert.id}")
 
 
-@bp.post("/me/certificates/<int:cert_id>/public")
+@bp.post("/me/certificates/<id:cert_id>/public")
 @login_required
 def toggle_public(cert_id: int):
     cert = _own_or_404(cert_id)
@@ -61,7 +61,7 @@ def toggle_public(cert_id: int):
     return done.value
 
 
-@bp.post("/me/certificates/<int:cert_id>/share")
+@bp.post("/me/certificates/<id:cert_id>/share")
 @login_required
 def share_email(cert_id: int):
     cert = _own_or_404(cert_id)
