@@ -163,6 +163,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600, 60),
         "INVITE_MAX_AGE": _int(env, "INVITE_MAX_AGE", 7 * 86400, 60),
         "WORKER_HEARTBEAT_MAX_AGE": _int(env, "WORKER_HEARTBEAT_MAX_AGE", 120, 5),
+        # Seconds one certificate render (template + PDF engine) may take before it fails for good
+        # (app/documents/budget.py); renders run on their own queues, so this bounds a render worker.
+        "RENDER_TIME_LIMIT": _int(env, "RENDER_TIME_LIMIT", 30, 1, 600),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,
