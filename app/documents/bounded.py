@@ -70,6 +70,7 @@ def _emit(context: Context, value: Any) -> str:
 def _concat(context: Context, parts: list[Any]) -> str:
     budget = current()
     budget.check_chars(sum(budget.text_size(part, "'~'") for part in parts), "'~'")
+    budget.take_in(parts, "'~'")
     joined = (markup_join if context.eval_ctx.autoescape else str_join)(parts)
     return budget.check_value(joined, "'~'")
 
@@ -118,8 +119,7 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         budget = current()
         budget.tick_call()
-        for value in (*args[skip:], *kwargs.values()):
-            budget.text_size(value, what)
+        budget.take_in((*args[skip:], *kwargs.values()), what)
         if precheck is not None:
             replaced = precheck(budget, what, _Args(args[skip:], kwargs))
             if replaced is not None:
@@ -248,11 +248,10 @@ def check_call(budget: RenderBudget, obj: Any, args: tuple, kwargs: dict) -> tup
     positional arguments to use (a recursive ``loop(...)`` gets its items counted)."""
     name = getattr(obj, "__name__", "a call")
     what = f"'{name}'"
-    for value in (*args, *kwargs.values()):
-        budget.text_size(value, what)
+    owner = getattr(obj, "__self__", None)
+    budget.take_in((*args, *kwargs.values(), owner if isinstance(owner, str) else None), what)
     if isinstance(obj, LoopContext) and args:
         return (CountedIterable(args[0], budget), *args[1:])
-    owner = getattr(obj, "__self__", None)
     if isinstance(owner, str) and name in _STR_METHODS:
         # str methods take their arguments after the string itself, like the filters.
         replaced = _STR_METHODS[name](budget, what, _Args((owner, *args), kwargs))
@@ -297,6 +296,8 @@ _STR_METHODS: dict[str, Check] = {
 def check_binop(budget: RenderBudget, operator: str, left: Any, right: Any) -> None:
     """Refuse ``+ - * / // % **`` results too large to build."""
     what = f"'{operator}'"
+    if isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple):
+        budget.take_in((left, right), what)
     if operator == "%" and isinstance(left, str):
         check_percent(budget, left, right, what)
     elif operator == "*":

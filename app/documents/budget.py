@@ -37,6 +37,10 @@ IMAGE_COPIES = 3
 MAX_ITERATIONS = 10_000
 #: Calls (macros, methods, filters) in one render: bounds recursion that needs no loop.
 MAX_CALLS = 10_000
+#: Characters (list items count ~5) that filters, methods and operators may take in, all calls
+#: together: what bounds a loop of 10,000 iterations that each sort or wrap a long value. Uploaded
+#: images count as one short value each (they are opaque data, not text to process).
+MAX_WORK = 2_000_000
 #: Items in a list, tuple, dict or set a template builds.
 MAX_ITEMS = 10_000
 #: Nesting of lists/dicts: deeper structures only serve to blow up |pprint and |tojson.
@@ -53,6 +57,10 @@ class TemplateLimitError(SecurityError):
     """A template went over one of the render's limits (size, work or time)."""
 
 
+class TemplateTimeLimit(TemplateLimitError):
+    """The render's deadline passed while the template was running."""
+
+
 class HardTimeLimit(BaseException):  # noqa: N818 (not an error the code can handle: a stop)
     """Raised by :func:`hard_time_limit`. A BaseException on purpose: the PDF engine and Jinja
     catch ``Exception`` in places and would otherwise swallow the stop and carry on."""
@@ -61,27 +69,35 @@ class HardTimeLimit(BaseException):  # noqa: N818 (not an error the code can han
 class RenderBudget:
     """The counters and limits of one render."""
 
-    def __init__(self, max_chars: int = MAX_OUTPUT_CHARS, seconds: float | None = None) -> None:
+    def __init__(self, max_chars: int = MAX_OUTPUT_CHARS, seconds: float | None = None,
+                 deadline: float | None = None) -> None:
+        """``seconds`` from now, or until ``deadline`` (``time.monotonic()``) when several
+        renders share one limit."""
         self.max_chars = max_chars
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds if seconds else None
+        self.deadline = deadline or (time.monotonic() + seconds if seconds else None)
         self.iterations = 0
         self.calls = 0
         self.output = 0
+        self.work = 0
+        self.opaque: frozenset[int] = frozenset()  # ids of the context's image data URIs
 
     @classmethod
-    def for_context(cls, context: Mapping[str, Any], seconds: float | None = None) -> RenderBudget:
+    def for_context(cls, context: Mapping[str, Any], seconds: float | None = None,
+                    deadline: float | None = None) -> RenderBudget:
         """A budget sized for ``context``: uploaded images are big data URIs the template must be
         able to print, so each one widens the character limit (a few copies' worth)."""
-        images = sum(len(v) for k in _IMAGE_PLACEHOLDERS if isinstance(v := context.get(k), str))
-        return cls(MAX_OUTPUT_CHARS + IMAGE_COPIES * images, seconds)
+        images = [v for k in _IMAGE_PLACEHOLDERS if isinstance(v := context.get(k), str)]
+        budget = cls(MAX_OUTPUT_CHARS + IMAGE_COPIES * sum(map(len, images)), seconds, deadline)
+        budget.opaque = frozenset(map(id, images))
+        return budget
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     def check_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise TemplateLimitError(f"the render took longer than its {self.seconds:g} second limit")
+            raise TemplateTimeLimit(f"the render took longer than its {self.seconds:g} second limit")
 
     def tick_iteration(self) -> None:
         self.iterations += 1
@@ -95,6 +111,13 @@ class RenderBudget:
             raise TemplateLimitError(f"the template makes more than {MAX_CALLS:,} calls "
                                      "(macros, methods, filters) in all")
         self.check_time()
+
+    def charge_work(self, units: int) -> None:
+        """Count what a filter, method or operator is about to read (its inputs' sizes)."""
+        self.work += units
+        if self.work > MAX_WORK:
+            raise TemplateLimitError(f"the template processes more than {MAX_WORK:,} characters "
+                                     "in filters, methods and operators in all")
 
     def charge_output(self, chars: int) -> None:
         self.output += chars
@@ -133,6 +156,11 @@ class RenderBudget:
         size = text_size(value, self.max_chars)
         self.check_chars(size, what)
         return size
+
+    def take_in(self, values: Iterable[Any], what: str) -> None:
+        """Size the inputs of one call (refusing any too big to print) and charge them as work."""
+        self.charge_work(sum(64 if id(value) in self.opaque else self.text_size(value, what)
+                             for value in values))
 
 
 class CountedIterable:

@@ -40,9 +40,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from app.documents import bounded
-from app.documents.budget import RenderBudget, TemplateLimitError, active, has_budget
+from app.documents.budget import RenderBudget, TemplateLimitError, TemplateTimeLimit, active, has_budget
 from app.documents.budget import current as current_budget
-from app.documents.errors import TemplateError, TemplateRenderError
+from app.documents.errors import RenderTimeoutError, TemplateError, TemplateRenderError
 from app.documents.qr import qr_data_uri
 
 __all__ = [
@@ -319,13 +319,16 @@ def render_template(html: str, context: Mapping[str, Any], *, head: str = "",
         rendered = _render_bounded(html, prepare_context(context), seconds)
     except TemplateSyntaxError as exc:
         raise TemplateRenderError([_syntax_error(exc)]) from None
+    except TemplateTimeLimit as exc:
+        raise RenderTimeoutError(exc.message or "the render took too long") from None
     except Exception as exc:  # any failure here is the template's fault
         raise TemplateRenderError([_runtime_error(exc)]) from None
     return _insert_head(rendered, head)
 
 
-def _render_bounded(html: str, context: Mapping[str, Any], seconds: float | None) -> str:
-    with active(RenderBudget.for_context(context, seconds)):
+def _render_bounded(html: str, context: Mapping[str, Any], seconds: float | None,
+                    deadline: float | None = None) -> str:
+    with active(RenderBudget.for_context(context, seconds, deadline)):
         return _compile(html).render(context)
 
 
@@ -375,7 +378,7 @@ def _trial_renders(html: str) -> list[TemplateError]:
               (lambda: worst_case_context(images=True), _WORST_IMAGES_NOTE))
     for make_context, when in trials:
         try:
-            _render_bounded(html, make_context(), max(deadline - time.monotonic(), 0.001))
+            _render_bounded(html, make_context(), VALIDATION_SECONDS, deadline)
         except Exception as exc:  # report whatever the template does wrong
             error = _runtime_error(exc)
             return [TemplateError(error.line, when + error.message)]
@@ -433,6 +436,8 @@ def _syntax_error(exc: TemplateSyntaxError) -> TemplateError:
 
 def _runtime_error(exc: BaseException) -> TemplateError:
     line = _template_line(exc)
+    if isinstance(exc, TemplateTimeLimit):
+        return TemplateError(line, f"{exc.message}: the template does too much work")
     if isinstance(exc, TemplateLimitError):
         return TemplateError(line, f"not allowed in a certificate template: {exc.message}")
     if isinstance(exc, RecursionError):
