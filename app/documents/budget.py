@@ -250,15 +250,24 @@ def hard_time_limit(seconds: float | None) -> Iterator[None]:
         yield  # the outer alarm fires first anyway
         return
 
+    done = False
+
     def stop(signum: int, frame: Any) -> None:
-        raise HardTimeLimit(f"the render took longer than its {seconds:g} second limit")
+        if not done:
+            raise HardTimeLimit(f"the render took longer than its {seconds:g} second limit")
 
     previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Keeps firing every 0.1 s: a stop that lands in a finalizer or weakref callback (where Python
+    # ignores exceptions) is simply raised again.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_left:
-            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))
+        try:
+            done = True
+        finally:  # also when a last tick interrupted the line above
+            done = True
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if outer_left:
+                signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))
