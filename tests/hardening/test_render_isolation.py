@@ -24,7 +24,7 @@ from app.documents.budget import HardTimeLimit, hard_time_limit
 from app.extensions import db
 from app.models import Certificate
 from app.queue import QUEUES, RENDER_QUEUES, WORK_QUEUES, get_queue, get_redis
-from app.services import catalog, issuing, mail, rendering, templates_admin
+from app.services import catalog, downloads, issuing, mail, rendering, templates_admin
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 4  # RENDER_TIME_LIMIT for the worker processes
@@ -175,6 +175,9 @@ def test_renders_have_their_own_queues(app, admin, certification, make_user):
     rendering.regenerate_certification(certification, actor=admin)
     db.session.commit()
     assert get_queue("render-bulk").count == 1
+    downloads.start_export(certification, actor=admin)  # a ZIP of every PDF: bulk document work
+    db.session.commit()
+    assert get_queue("render-bulk").count == 2 and all(get_queue(q).count == 0 for q in WORK_QUEUES)
     assert set(QUEUES) == set(WORK_QUEUES) | set(RENDER_QUEUES) and not set(WORK_QUEUES) & set(RENDER_QUEUES)
     assert cert.id
 
