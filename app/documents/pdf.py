@@ -12,10 +12,12 @@ the caller's ``asset_dirs``, plus ``data:`` URIs; remote fetching is switched of
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import re
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -224,8 +226,18 @@ def render_pdf(
     try:
         with hard_time_limit(seconds):
             return _render_pdf(html, css, context, page_size, orientation, asset_dirs, seconds)
-    except HardTimeLimit as exc:
-        raise RenderTimeoutError(str(exc)) from None
+    except (HardTimeLimit, RenderTimeoutError) as exc:
+        failure = RenderTimeoutError(str(exc))  # a fresh one: no traceback keeping the engine's frames
+    _close_abandoned_files()
+    raise failure
+
+
+def _close_abandoned_files() -> None:
+    """An interrupted engine leaves spooled temp files to the garbage collector: close them now, in a
+    worker that runs for weeks, instead of whenever a collection happens (with a ResourceWarning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def _render_pdf(html: str, css: str, context: Mapping[str, Any], page_size: PageSize,

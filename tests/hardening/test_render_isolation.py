@@ -8,12 +8,14 @@ server, and a template that passes validation but is far too slow on one learner
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,17 @@ from app.extensions import db
 from app.models import Certificate
 from app.queue import QUEUES, RENDER_QUEUES, WORK_QUEUES, get_queue, get_redis
 from app.services import catalog, downloads, issuing, mail, rendering, templates_admin
+
+
+@pytest.fixture(autouse=True)
+def _close_abandoned_engine_files():
+    """A render stopped mid-way leaves xhtml2pdf's spooled temp files to the garbage collector; close
+    them after each test here rather than as a ResourceWarning in whichever test collects next."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 4  # RENDER_TIME_LIMIT for the worker processes
