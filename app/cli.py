@@ -68,14 +68,22 @@ def create_token(email: str, name: str) -> None:
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--scheduler/--no-scheduler", default=True, help="Also run RQ's scheduler (delayed jobs).")
-def worker(burst: bool, scheduler: bool) -> None:
+@click.option("--queues", "names", default=None, metavar="NAMES",
+              help="Comma-separated queues, in priority order (default: all of them). "
+                   "`flask serve` runs `high,default,low` and `render,render-bulk` in separate workers.")
+def worker(burst: bool, scheduler: bool, names: str | None) -> None:
     """Run an RQ worker on Laurel's queues, with the app context for every job."""
     from app.queue import QUEUES, get_queue
     from app.tasks.worker import AppWorker
 
+    chosen = [n.strip() for n in names.split(",") if n.strip()] if names else list(QUEUES)
+    unknown = sorted(set(chosen) - set(QUEUES))
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose among {', '.join(QUEUES)}; not {', '.join(unknown) or 'nothing'}",
+                                 param_hint="--queues")
     app = current_app._get_current_object()
     with app.app_context():
-        queues = [get_queue(name) for name in QUEUES]
+        queues = [get_queue(name) for name in chosen]
         rq_worker = AppWorker(queues, connection=queues[0].connection, app=app)
     rq_worker.work(burst=burst, with_scheduler=scheduler)
 

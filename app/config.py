@@ -201,6 +201,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         # A delayed job may fire this much before its row is due (RQ's scheduler works in whole
         # seconds, clocks differ a little between hosts): the row is still taken, not skipped.
         "JOB_EARLY_TOLERANCE_SECONDS": _int(env, "JOB_EARLY_TOLERANCE_SECONDS", 2, 0, 60),
+        # Seconds one certificate render (template + PDF engine) may take before it fails for good
+        # (app/documents/budget.py); renders run on their own queues, so this bounds a render worker.
+        "RENDER_TIME_LIMIT": _int(env, "RENDER_TIME_LIMIT", 30, 1, 600),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from app import embedded_redis
 
-QUEUES = ("high", "default", "low")
+#: Mail (high), webhooks and the rest (default, low): the Procfile's `worker` process.
+WORK_QUEUES = ("high", "default", "low")
+#: Certificate renders, new ones first: the Procfile's `render` process. A template can make a
+#: render slow (up to RENDER_TIME_LIMIT); on their own queues that only ever delays other renders,
+#: never a mail or a webhook.
+RENDER_QUEUES = ("render", "render-bulk")
+#: Every queue, in priority order: one worker that does everything (tests, a quick `flask worker`).
+QUEUES = WORK_QUEUES + RENDER_QUEUES
 
 
 def redis_url() -> str:
@@ -51,6 +58,7 @@ class PendingJob:
     delay: timedelta | None = None
     retry: Retry | None = None
     meta: dict = field(default_factory=dict)
+    timeout: int | None = None  # RQ's job timeout in seconds; None = the queue's default (600)
 
 
 def enqueue_after_commit(session: Session, func: str, *args, **options) -> None:
@@ -63,7 +71,7 @@ def enqueue_after_commit(session: Session, func: str, *args, **options) -> None:
 
 def enqueue_now(job: PendingJob):
     queue = get_queue(job.queue)
-    kwargs = {"job_id": job.job_id, "retry": job.retry, "meta": job.meta or None}
+    kwargs = {"job_id": job.job_id, "retry": job.retry, "meta": job.meta or None, "job_timeout": job.timeout}
     if job.delay:
         return queue.enqueue_at(fire_time(job.delay), job.func, *job.args, **kwargs)
     return queue.enqueue(job.func, *job.args, **kwargs)

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from app import embedded_redis
+from app.queue import RENDER_QUEUES, WORK_QUEUES
 
 
 def _commands(app, workers: int) -> list[tuple[str, list[str]]]:
@@ -24,7 +25,10 @@ def _commands(app, workers: int) -> list[tuple[str, list[str]]]:
            "--worker-class", "gthread", "--access-logfile", "-", "--log-level", "warning", "wsgi:app"]
     flask = [python, "-m", "flask", "--app", "wsgi"]
     procs = [("web", web)]
-    procs += [(f"worker{i + 1}", [*flask, "worker"]) for i in range(workers)]
+    # Mail and webhooks never wait behind a render: renders have their own worker (app/queue.py).
+    work = [*flask, "worker", "--queues", ",".join(WORK_QUEUES)]
+    procs += [(f"worker{i + 1}", work) for i in range(workers)]
+    procs.append(("render", [*flask, "worker", "--queues", ",".join(RENDER_QUEUES)]))
     procs.append(("cron", [*flask, "cron"]))
     return procs
 

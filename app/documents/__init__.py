@@ -17,13 +17,14 @@ the network and no other file is read.
 
 Before saving an admin's template, call :func:`validate_template` and show the
 :class:`TemplateError` list (line numbers included); :func:`sample_context` feeds previews.
-Rendering raises :class:`RenderError` (``TemplateRenderError`` for template mistakes).
+Rendering raises :class:`RenderError` (``TemplateRenderError`` for template mistakes and limits,
+``RenderTimeoutError`` past ``time_limit``); see app/documents/budget.py for what a render may spend.
 
 Workers: call :func:`warm_up` once in the parent process before forking work horses, so fonts
 and the engine are loaded once instead of in every job (~250 ms each).
 """
 
-from app.documents.errors import RenderError, TemplateError, TemplateRenderError
+from app.documents.errors import RenderError, RenderTimeoutError, TemplateError, TemplateRenderError
 from app.documents.pdf import FONTS_DIR, render_pdf, warm_up
 from app.documents.qr import qr_data_uri
 from app.documents.templating import (
@@ -39,6 +40,7 @@ __all__ = [
     "FONTS_DIR",
     "PLACEHOLDERS",
     "RenderError",
+    "RenderTimeoutError",
     "TemplateError",
     "TemplateRenderError",
     "default_template",

@@ -26,6 +26,9 @@ class TemplateError:
 class RenderError(Exception):
     """A certificate could not be rendered; the message is fit to show an admin."""
 
+    #: Whether trying again may help (storage down, a crash); not for the template's own faults.
+    retryable: bool = True
+
     def __init__(self, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.details: list[str] = details or []
@@ -38,8 +41,17 @@ class RenderError(Exception):
 
 
 class TemplateRenderError(RenderError):
-    """The template itself failed (syntax, unknown placeholder, sandbox refusal)."""
+    """The template itself failed (syntax, unknown placeholder, sandbox refusal, a limit)."""
+
+    retryable = False
 
     def __init__(self, errors: list[TemplateError]) -> None:
         super().__init__("the certificate template could not be rendered", [str(e) for e in errors])
         self.errors: list[TemplateError] = errors
+
+
+class RenderTimeoutError(RenderError):
+    """The render went over its time limit (RENDER_TIME_LIMIT): the template, on this
+    certificate's data, is too much work. Retrying would only hold a worker as long again."""
+
+    retryable = False

@@ -12,19 +12,22 @@ the caller's ``asset_dirs``, plus ``data:`` URIs; remote fetching is switched of
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import re
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from xhtml2pdf import pisa
-from xhtml2pdf.config.resources import ResourceAccessPolicy
+from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 
-from app.documents.errors import RenderError
+from app.documents.budget import HardTimeLimit, hard_time_limit
+from app.documents.errors import RenderError, RenderTimeoutError
 from app.documents.shaping import shape_arabic
 from app.documents.templating import default_template, render_template, sample_context
 
@@ -37,7 +40,8 @@ Orientation = Literal["landscape", "portrait"]
 
 _PAGE_SIZES: dict[str, str] = {"A4": "a4", "Letter": "letter"}
 
-#: Generous for one page; a render that takes longer is stuck on something pathological.
+#: Generous for one page; a render that takes longer is stuck on something pathological. Callers
+#: pass their own (the app's RENDER_TIME_LIMIT) as ``time_limit``.
 MAX_RENDER_SECONDS = 30
 
 log = logging.getLogger(__name__)
@@ -102,14 +106,16 @@ def with_fallback_fonts(css: str, faces: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def resource_policy(asset_dirs: Sequence[Path] = ()) -> ResourceAccessPolicy:
-    """The only reads a certificate may make: our fonts, the given asset dirs, data: URIs."""
+def resource_policy(asset_dirs: Sequence[Path] = (),
+                    seconds: float = MAX_RENDER_SECONDS) -> ResourceAccessPolicy:
+    """The only reads a certificate may make: our fonts, the given asset dirs, data: URIs; and
+    the time the engine may take (checked between elements)."""
     roots = (FONTS_DIR, *(Path(d).resolve() for d in asset_dirs))
     return ResourceAccessPolicy.server(
         base_dir=None,  # no "document directory": relative paths resolve nowhere
         extra_roots=roots,
         allow_remote=False,
-        max_render_seconds=MAX_RENDER_SECONDS,
+        max_render_seconds=seconds,
     )
 
 
@@ -163,13 +169,14 @@ def _closing_brace(css: str, start: int) -> int:
 
 
 def build_document(
-    html: str, css: str, context: Mapping[str, Any], page_size: PageSize, orientation: Orientation
+    html: str, css: str, context: Mapping[str, Any], page_size: PageSize, orientation: Orientation,
+    seconds: float | None = None,
 ) -> str:
-    """Render the template and return the complete HTML handed to xhtml2pdf."""
+    """Render the template (within ``seconds``) and return the complete HTML handed to xhtml2pdf."""
     _check_page(page_size, orientation)
     marker = "<!--laurel-style-->"
     values = {**context, "page_size": page_size, "orientation": orientation}
-    document = _shape_body(render_template(html, values, head=marker))
+    document = _shape_body(render_template(html, values, head=marker, seconds=seconds))
     face = cjk_face(document)
     fallbacks = ["DejaVu Sans", face] if face else ["DejaVu Sans"]
     sheet = _stylesheet(css, page_size, orientation, values.get("background_url"))
@@ -199,6 +206,7 @@ def render_pdf(
     page_size: PageSize = "A4",
     orientation: Orientation = "landscape",
     asset_dirs: Sequence[Path] = (),
+    time_limit: float | None = None,
 ) -> bytes:
     """Render a certificate template to PDF bytes.
 
@@ -207,13 +215,47 @@ def render_pdf(
     ``verify_url`` when absent). Images may be data: URIs or absolute paths inside
     ``asset_dirs``; anything else is refused by the resource policy and left out.
 
-    Raises :class:`RenderError` (or its subclass ``TemplateRenderError``) with the reasons.
+    The whole render (template and PDF engine) stops after ``time_limit`` seconds (default
+    :data:`MAX_RENDER_SECONDS`): cooperatively everywhere, and by a signal in a main thread
+    (a worker), which also stops work the cooperative checks cannot see.
+
+    Raises :class:`RenderError` with the reasons: ``TemplateRenderError`` for the template's
+    mistakes and limits, ``RenderTimeoutError`` for the time limit.
     """
-    document = build_document(html, css, context, page_size, orientation)
+    seconds = time_limit or MAX_RENDER_SECONDS
+    try:
+        with hard_time_limit(seconds):
+            return _render_pdf(html, css, context, page_size, orientation, asset_dirs, seconds)
+    except (HardTimeLimit, RenderTimeoutError) as exc:
+        failure = RenderTimeoutError(str(exc))  # a fresh one: no traceback keeping the engine's frames
+    _close_abandoned_files()
+    raise failure
+
+
+def _close_abandoned_files() -> None:
+    """An interrupted engine leaves spooled temp files to the garbage collector: close them now, in a
+    worker that runs for weeks, instead of whenever a collection happens (with a ResourceWarning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def _render_pdf(html: str, css: str, context: Mapping[str, Any], page_size: PageSize,
+                orientation: Orientation, asset_dirs: Sequence[Path], seconds: float) -> bytes:
+    started = time.monotonic()
+    document = build_document(html, css, context, page_size, orientation, seconds)
+    left = max(seconds - (time.monotonic() - started), 0.001)
     out = io.BytesIO()
     with _captured_log() as messages:
         try:
-            status = pisa.CreatePDF(document, dest=out, resource_policy=resource_policy(asset_dirs))
+            status = pisa.CreatePDF(document, dest=out, resource_policy=resource_policy(asset_dirs, left))
+        except RenderLimitError as exc:
+            if "longer than" in str(exc):
+                message = f"the render took longer than its {seconds:g} second limit"
+                raise RenderTimeoutError(message) from None
+            refused = RenderError(f"the PDF engine refused the document: {exc}", list(messages))
+            refused.retryable = False  # a limit of the document itself: the same next time
+            raise refused from None
         except Exception as exc:
             raise RenderError(f"the PDF engine failed: {exc}", list(messages)) from exc
     if status.err:

@@ -23,11 +23,11 @@ import base64
 import datetime as dt
 import difflib
 import mimetypes
-import operator
 import re
+import time
 import traceback
-from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache, update_wrapper
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,12 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
-from app.documents.errors import TemplateError, TemplateRenderError
+from app.documents import bounded
+from app.documents.budget import RenderBudget, TemplateLimitError, TemplateTimeLimit, active, has_budget
+from app.documents.budget import current as current_budget
+from app.documents.errors import RenderTimeoutError, TemplateError, TemplateRenderError
 from app.documents.qr import qr_data_uri
 
 __all__ = [
@@ -92,11 +96,9 @@ OPTIONAL_DEFAULTS: dict[str, Any] = {
     "background_url": None,
 }
 
-#: Bounds on what a template may build with * and **: enough for any certificate, far below
-#: what it takes to exhaust a worker's memory ('x' * 10**10).
-MAX_REPEAT_LEN = 100_000
-MAX_EXPONENT = 100
 MAX_SOURCE_CHARS = 200_000
+#: Seconds all trial renders of one validation may take together (the save form waits for them).
+VALIDATION_SECONDS = 5.0
 
 _TEMPLATE_FILENAME = "<template>"
 
@@ -123,30 +125,78 @@ def _date_filter(value: dt.date | dt.datetime | None, fmt: str | None = None) ->
     return value.strftime(fmt)
 
 
-class CertificateSandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with the arithmetic that can allocate unbounded memory bounded."""
+class BoundedTemplate(JinjaTemplate):
+    """A compiled template whose every render runs under a budget, even one started without
+    :func:`render_template` (which passes its own, with the deadline)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        if has_budget():
+            return super().render(*args, **kwargs)
+        context = dict(*args, **kwargs)
+        with active(RenderBudget.for_context(context)):
+            return super().render(context)
+
+
+class CertificateSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with the work a template does bounded (app/documents/budget.py).
+
+    Calls, operators and formatting are checked here; loops, output and ``~`` have no hook in
+    Jinja, so :meth:`_parse` rewrites every template to route them through internal filters
+    (app/documents/bounded.py). The optimizer is off: it would run filters on constants at
+    compile time, outside any render's budget.
+    """
+
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+    template_class = BoundedTemplate
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = bounded.instrument(super()._parse(source, name, filename))
+        tree.set_environment(self)
+        return tree
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """Count the call, size its arguments, and check what it returns."""
+        budget = current_budget()
+        budget.tick_call()
+        args = bounded.check_call(budget, __obj, args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        return budget.check_value(result, f"'{getattr(__obj, '__name__', 'a call')}'")
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
-        """Refuse repetitions and powers big enough to take a worker down."""
-        if operator_ == "**":
-            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-                raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
-            return operator.pow(left, right)
-        for seq, times in ((left, right), (right, left)):
-            sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
-            if sized and len(seq) * times > MAX_REPEAT_LEN:
-                raise SecurityError(f"repetition would build more than {MAX_REPEAT_LEN} items")
-        return operator.mul(left, right)
+        """Refuse repetitions, concatenations, %-formats and numbers too big to build."""
+        budget = current_budget()
+        bounded.check_binop(budget, operator_, left, right)
+        return budget.check_value(self.binop_table[operator_](left, right), f"'{operator_}'")
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` / ``format_map`` through :class:`~app.documents.bounded.BoundedFormatter`."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        owner: str = value.__self__
+        is_map = value.__name__ == "format_map"
+
+        def bounded_format(*args: Any, **kwargs: Any) -> str:
+            budget = current_budget()
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                args, kwargs = (), args[0]
+            formatter = (bounded.BoundedEscapeFormatter(self, budget, escape=owner.escape)
+                         if isinstance(owner, Markup) else bounded.BoundedFormatter(self, budget))
+            return type(owner)(formatter.vformat(owner, args, kwargs))
+
+        return update_wrapper(bounded_format, value)
 
 
 def _make_environment() -> CertificateSandbox:
-    env = CertificateSandbox(autoescape=True, undefined=StrictUndefined, auto_reload=False)
+    env = CertificateSandbox(autoescape=True, undefined=StrictUndefined, auto_reload=False, optimized=False)
     # No range/lipsum/cycler/joiner/namespace/dict: a certificate needs none of them, and each
     # global is one more object to reach through.
     env.globals.clear()
     env.filters["date"] = _date_filter
+    env.filters = {name: bounded.bounded_filter(name, f) for name, f in env.filters.items()}
+    env.filters.update(bounded.INTERNAL_FILTERS)
     return env
 
 
@@ -156,6 +206,12 @@ _ENV = _make_environment()
 # --------------------------------------------------------------------------------------------
 # Sample data
 # --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _sample_qr(url: str) -> str:
+    # Validation renders the samples four times per save: the QR code costs more than the render.
+    return qr_data_uri(url)
 
 
 def sample_context() -> dict[str, Any]:
@@ -174,7 +230,7 @@ def sample_context() -> dict[str, Any]:
         "expires_on": dt.date(2029, 3, 14),
         "serial": "LAU-2026-000123",
         "verify_url": verify_url,
-        "qr_data_uri": qr_data_uri(verify_url),
+        "qr_data_uri": _sample_qr(verify_url),
         "issuer_name": "Learning & Development",
         "signatory_name": "Dr. Margaret O'Connell",
         "signatory_title": "Head of Training",
@@ -191,6 +247,32 @@ def _minimal_context() -> dict[str, Any]:
     """Sample data with every optional value absent, to catch templates that assume them."""
     ctx = sample_context()
     ctx.update(OPTIONAL_DEFAULTS)
+    return ctx
+
+
+#: The longest values the database holds (String(200) columns), with characters that grow when
+#: escaped, and a certification with many courses: what a template must survive.
+LONGEST_NAME = ("Ångström-O'Connell & <Núñez> " * 8)[:200]
+WORST_CASE_COURSES = tuple(
+    {"code": f"COURSE-{n:03d}-" + "X" * 28, "title": (f"{n}. " + LONGEST_NAME)[:200]} for n in range(100)
+)
+#: A data URI of the largest image an admin can upload (2 MB of PNG, base64-encoded).
+WORST_CASE_IMAGE = "data:image/png;base64," + "A" * (2 * 1024 * 1024 * 4 // 3)
+
+
+def worst_case_context(*, images: bool) -> dict[str, Any]:
+    """Sample data at its largest: every name as long as the database allows, 100 courses, and
+    (with ``images``) the largest uploads -- templates that loop over or repeat a value blow up
+    here rather than on a real certificate."""
+    ctx = sample_context()
+    for key in ("holder_name", "certification_name", "issuer_name", "signatory_name", "signatory_title",
+                "organisation_name"):
+        ctx[key] = LONGEST_NAME
+    ctx.update(courses=list(WORST_CASE_COURSES), score=100.0, serial="LAU-2026-" + "9" * 12,
+               verify_url="https://" + "v" * 180 + ".example.org/verify/" + "q" * 22)
+    ctx["qr_data_uri"] = _sample_qr(ctx["verify_url"])
+    if images:
+        ctx.update(logo_url=WORST_CASE_IMAGE, signature_url=WORST_CASE_IMAGE, background_url=WORST_CASE_IMAGE)
     return ctx
 
 
@@ -222,21 +304,32 @@ def prepare_context(context: Mapping[str, Any]) -> dict[str, Any]:
     return full
 
 
-def render_template(html: str, context: Mapping[str, Any], *, head: str = "") -> str:
+def render_template(html: str, context: Mapping[str, Any], *, head: str = "",
+                    seconds: float | None = None) -> str:
     """Render the template ``html`` in the sandbox and return the HTML document.
 
     ``head`` is trusted markup (our stylesheet) inserted before ``</head>``, or at the start
-    when the template has no head. Raises :class:`TemplateRenderError` when the template fails.
+    when the template has no head. The render stops after ``seconds`` and whenever it goes over
+    the limits of app/documents/budget.py. Raises :class:`TemplateRenderError` when the
+    template fails.
     """
     if len(html) > MAX_SOURCE_CHARS:
         raise TemplateRenderError([TemplateError(None, "the template is too large")])
     try:
-        rendered = _compile(html).render(prepare_context(context))
+        rendered = _render_bounded(html, prepare_context(context), seconds)
     except TemplateSyntaxError as exc:
         raise TemplateRenderError([_syntax_error(exc)]) from None
+    except TemplateTimeLimit as exc:
+        raise RenderTimeoutError(exc.message or "the render took too long") from None
     except Exception as exc:  # any failure here is the template's fault
         raise TemplateRenderError([_runtime_error(exc)]) from None
     return _insert_head(rendered, head)
+
+
+def _render_bounded(html: str, context: Mapping[str, Any], seconds: float | None,
+                    deadline: float | None = None) -> str:
+    with active(RenderBudget.for_context(context, seconds, deadline)):
+        return _compile(html).render(context)
 
 
 def _insert_head(document: str, head: str) -> str:
@@ -273,17 +366,29 @@ def validate_template(html: str, css: str) -> list[TemplateError]:
     if static:
         # The trial render would only repeat these, less clearly.
         return errors
-    for ctx, when in ((sample_context(), ""), (_minimal_context(), _MINIMAL_NOTE)):
+    return errors + _trial_renders(html)
+
+
+def _trial_renders(html: str) -> list[TemplateError]:
+    """Render with realistic, empty and worst-case data (all within VALIDATION_SECONDS), so a
+    template that only misbehaves on long names or many courses is refused now, not at 3 a.m."""
+    deadline = time.monotonic() + VALIDATION_SECONDS
+    trials = ((sample_context, ""), (_minimal_context, _MINIMAL_NOTE),
+              (lambda: worst_case_context(images=False), _WORST_NOTE),
+              (lambda: worst_case_context(images=True), _WORST_IMAGES_NOTE))
+    for make_context, when in trials:
         try:
-            _compile(html).render(ctx)
+            _render_bounded(html, make_context(), VALIDATION_SECONDS, deadline)
         except Exception as exc:  # report whatever the template does wrong
             error = _runtime_error(exc)
-            errors.append(TemplateError(error.line, when + error.message))
-            break
-    return errors
+            return [TemplateError(error.line, when + error.message)]
+    return []
 
 
 _MINIMAL_NOTE = "with the optional values empty (no expiry date, score, images or courses): "
+_WORST_NOTE = (f"with the longest names and {len(WORST_CASE_COURSES)} courses a certificate can "
+               "have: ")
+_WORST_IMAGES_NOTE = "with the longest names and the largest images a template can have: "
 
 
 def _check_tree(tree: nodes.Template) -> Iterator[TemplateError]:
@@ -331,6 +436,13 @@ def _syntax_error(exc: TemplateSyntaxError) -> TemplateError:
 
 def _runtime_error(exc: BaseException) -> TemplateError:
     line = _template_line(exc)
+    if isinstance(exc, TemplateTimeLimit):
+        return TemplateError(line, f"{exc.message}: the template does too much work")
+    if isinstance(exc, TemplateLimitError):
+        return TemplateError(line, f"not allowed in a certificate template: {exc.message}")
+    if isinstance(exc, RecursionError):
+        return TemplateError(line, "not allowed in a certificate template: macros or loops call "
+                                   "themselves too deeply")
     if isinstance(exc, SecurityError | UndefinedError):
         return TemplateError(line, _undefined_message(exc))
     if isinstance(exc, TemplateSyntaxError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.documents import RenderError, TemplateRenderError
+from app.documents import RenderError
 from app.extensions import db
 from app.models import Certificate
 from app.services.documents import downloads, rendering
@@ -23,7 +23,7 @@ def render_certificate(cert_id: int, try_number: int = 1) -> str:
         key = rendering.produce(cert, version)
     except Exception as exc:  # every failure is recorded on the row and shown; template faults do not retry
         db.session.rollback()
-        retryable = not isinstance(exc, TemplateRenderError)
+        retryable = exc.retryable if isinstance(exc, RenderError) else True
         message = str(exc) if isinstance(exc, RenderError) else f"{type(exc).__name__}: {exc}"
         outcome = rendering.mark_failed(cert_id, version, message, try_number=try_number, retryable=retryable)
         db.session.commit()

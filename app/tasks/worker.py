@@ -112,8 +112,11 @@ class _AppContextMixin:
 #: In-process, RQ's death penalty (SIGALRM, `job.timeout`) is what stops a stuck job, so the limits
 #: below are enforced by lowering `job.timeout` before it runs (see `_bound`).
 IN_PROCESS_JOBS: dict[str, int | None] = {
-    # The PDF engine's own limits bound it; a "rendering" row no live worker holds any more (killed,
-    # timed out) is re-queued by the next recovery sweep (app/liveness.py, docs/reliability.md).
+    # Bounded by RENDER_TIME_LIMIT inside the render (a budget in the sandbox, xhtml2pdf's deadline and a
+    # SIGALRM stop that raises a BaseException the engine cannot swallow: app/documents/budget.py), then by
+    # the job's own RQ timeout (RENDER_TIME_LIMIT + 60 s, set at enqueue). Renders have their own queues;
+    # a "rendering" row no live worker holds any more (killed, timed out) is re-queued by the next
+    # recovery sweep (app/liveness.py, docs/reliability.md).
     "app.tasks.render.render_certificate": None,
     # One HTTP attempt: 15 s connect + 15 s per read with a 15 s body deadline, an OAuth2 token request
     # at most as long again. 90 s stays below the sweep's STUCK_DELIVERING (2 min, the fallback when

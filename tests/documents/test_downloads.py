@@ -87,7 +87,7 @@ def test_bulk_zip_export_with_progress(admin, learner, make_user, certification,
     assert again.headers["Location"] == export_url
     from app.queue import get_queue
 
-    get_queue("default").empty()  # leave the pending certificate's render out of this test
+    get_queue("render").empty()  # leave the pending certificate's render out of this test
     jobs()
     fragment = client.get(export_url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Download ZIP" in fragment and "every 1s" not in fragment

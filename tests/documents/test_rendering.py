@@ -135,7 +135,7 @@ def test_transient_failure_retries_with_backoff(learner, issue, jobs, monkeypatc
     jobs()
     cert = _reload(cert)
     assert cert.pdf_status == "pending" and "disk full" in cert.pdf_error
-    scheduled = get_redis().zrange("rq:scheduled:default", 0, -1)
+    scheduled = get_redis().zrange("rq:scheduled:render", 0, -1)  # renders have their own queue
     assert scheduled == [f"pdf-{cert.id}-1-2".encode()]
     assert render_tasks.render_certificate(cert.id, 2) == "ready"
     assert _reload(cert).pdf_status == "ready"
@@ -231,6 +231,6 @@ def test_jobs_wait_for_the_real_commit_not_a_savepoint(learner, certification):
     from app.services.lifecycle import issuing
 
     issuing.issue(learner, certification, actor="test", note="savepoint")  # released SAVEPOINT inside
-    assert get_queue("default").count == 0  # a worker must not see the job before the row
+    assert get_queue("render").count == 0  # a worker must not see the job before the row
     db.session.commit()
-    assert get_queue("default").count == 1
+    assert get_queue("render").count == 1

@@ -18,7 +18,7 @@ from app.models import Certification
 from app.models.template import ASSET_ROLES, ORIENTATIONS, PAGE_SIZES, CertificateTemplate, TemplateAsset
 from app.rules import plain_text
 from app.services import audit
-from app.services.documents.rendering import Design, design_of, image_data_uri
+from app.services.documents.rendering import Design, design_of, image_data_uri, render_time_limit
 from app.services.errors import NotAllowed, ValidationError
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -207,7 +207,8 @@ def preview_pdf(values: dict[str, Any], template: CertificateTemplate | None = N
     design = Design(html, css, page_size, orientation, images)
     context = sample_context()
     context.update({f"{role}_url": image_data_uri(*where) for role, where in design.images.items()})
-    return render_pdf(html, css, context, page_size=page_size, orientation=orientation)  # type: ignore[arg-type]
+    return render_pdf(html, css, context, page_size=page_size, orientation=orientation,  # type: ignore[arg-type]
+                      time_limit=render_time_limit())
 
 
 def preview_png(pdf: bytes, width: int = 900) -> bytes | None:

@@ -83,7 +83,8 @@ def start_export(certification: Certification, *, actor: User) -> PdfExport:
     db.session.flush()
     audit.record(actor, "certification.pdf_export", "certification", certification.id,
                  f"ZIP of the PDFs of {certification.name} requested", export_id=export.id)
-    enqueue_after_commit(db.session, ZIP_JOB, export.id, queue="low", job_id=f"zip-{export.id}")
+    # With the renders (behind new certificates): a ZIP of thousands of PDFs must not hold up mail.
+    enqueue_after_commit(db.session, ZIP_JOB, export.id, queue="render-bulk", job_id=f"zip-{export.id}")
     return export
 
 

@@ -50,6 +50,12 @@ JOB_RETRY = (0, 10, 60)
 #: within about a minute (`free_abandoned`). A pending one older than the grace period lost its job
 #: (Redis flushed): PDF_PENDING_GRACE_SECONDS, else RECOVERY_LOST_JOB_SECONDS.
 STUCK_SECONDS = 900
+#: Seconds one render may take (RENDER_TIME_LIMIT): a certificate takes well under one.
+DEFAULT_RENDER_TIME_LIMIT = 30
+RENDER_JOB_MARGIN = 60
+#: Renders have their own queues (app/queue.py RENDER_QUEUES) and worker: a slow template never
+#: holds up mail or webhooks. Regenerating a whole certification goes behind new certificates.
+RENDER_QUEUE, BULK_RENDER_QUEUE = "render", "render-bulk"
 PENDING_GRACE_SECONDS = 120
 INTERRUPTED = "the render was interrupted (worker stopped); retried by the sweep"
 ISSUED_MAIL = "certificate_issued"
@@ -136,10 +142,16 @@ def context_for(cert: Certificate, design: Design) -> dict[str, Any]:
 
 
 def render(cert: Certificate, design: Design | None = None) -> bytes:
-    """The certificate's PDF bytes. Raises RenderError (TemplateRenderError for template faults)."""
+    """The certificate's PDF bytes, within RENDER_TIME_LIMIT seconds. Raises RenderError
+    (TemplateRenderError for template faults and limits, RenderTimeoutError for the time limit)."""
     design = design or design_for(cert.certification)
     return render_pdf(design.html, design.css, context_for(cert, design),
-                      page_size=design.page_size, orientation=design.orientation)  # type: ignore[arg-type]
+                      page_size=design.page_size, orientation=design.orientation,  # type: ignore[arg-type]
+                      time_limit=render_time_limit())
+
+
+def render_time_limit() -> float:
+    return float(current_app.config.get("RENDER_TIME_LIMIT", DEFAULT_RENDER_TIME_LIMIT))
 
 
 def pdf_key(cert: Certificate, version: int) -> str:
@@ -156,16 +168,22 @@ def download_name(cert: Certificate) -> str:
 
 
 def request_render(cert: Certificate, *, try_number: int = 1, delay: timedelta | None = None,
-                   queue: str = "default") -> None:
+                   queue: str = RENDER_QUEUE) -> None:
     """Enqueue the render after commit. The job id names the version and try: duplicates collapse
     to one render through :func:`claim`."""
     enqueue_after_commit(db.session, RENDER_JOB, cert.id, try_number, queue=queue, delay=delay,
-                         job_id=f"pdf-{cert.id}-{cert.pdf_attempts}-{try_number}", retry=_job_retry())
+                         job_id=f"pdf-{cert.id}-{cert.pdf_attempts}-{try_number}", retry=_job_retry(),
+                         timeout=render_job_timeout())
 
 
 def _job_retry() -> Retry:
     return Retry(max=len(JOB_RETRY), interval=list(JOB_RETRY))
 
+
+def render_job_timeout() -> int:
+    """RQ's hard stop for a render job: the render's own limit plus time to claim, store and
+    commit. The render normally stops itself at RENDER_TIME_LIMIT and records why."""
+    return int(render_time_limit()) + RENDER_JOB_MARGIN
 
 def claim(cert_id: int, now: datetime | None = None) -> int | None:
     """Take a pending certificate for rendering; return the version claimed, or None."""
@@ -313,8 +331,8 @@ def regenerate_certification(certification: Certification, *, actor: audit.Actor
         select(Certificate.id, Certificate.pdf_attempts)
         .where(Certificate.certification_id == certification.id))}
     for cert_id in ids:
-        enqueue_after_commit(db.session, RENDER_JOB, cert_id, 1, queue="low", retry=_job_retry(),
-                             job_id=f"pdf-{cert_id}-{versions[cert_id]}-1")
+        enqueue_after_commit(db.session, RENDER_JOB, cert_id, 1, queue=BULK_RENDER_QUEUE, retry=_job_retry(),
+                             job_id=f"pdf-{cert_id}-{versions[cert_id]}-1", timeout=render_job_timeout())
     return len(ids)
 
 
