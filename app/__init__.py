@@ -104,9 +104,11 @@ def _load_subscribers() -> None:
     """
     import app.models  # noqa: F401  (register every table)
     import app.services.analytics.cache  # noqa: F401  (drop cached figures when their data changes)
+    import app.services.documents.render_recovery  # noqa: F401  (sweep: lost and abandoned renders)
     import app.services.documents.rendering  # noqa: F401  (render the PDF on certificate.issued / renewed)
     import app.services.integrations.pdf_exports  # noqa: F401  (copy each new PDF out; sweep: lost copies)
     import app.services.integrations.syncs  # noqa: F401  (sweep: integration syncs)
+    import app.services.integrations.webhook_recovery  # noqa: F401  (sweep: lost and abandoned deliveries)
     import app.services.integrations.webhooks  # noqa: F401  (webhook deliveries for every event)
     import app.services.lifecycle.reminders  # noqa: F401  (digest sections)
     import app.services.messaging.notifications  # noqa: F401  (in-app notifications on certificate events)

@@ -19,10 +19,8 @@ is ever fetched: no http(s), no other files.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import difflib
-import mimetypes
 import re
 import time
 import traceback
@@ -43,7 +41,15 @@ from app.documents import bounded
 from app.documents.budget import RenderBudget, TemplateLimitError, TemplateTimeLimit, active, has_budget
 from app.documents.budget import current as current_budget
 from app.documents.errors import RenderTimeoutError, TemplateError, TemplateRenderError
+from app.documents.placeholders import OPTIONAL_DEFAULTS, PLACEHOLDERS
 from app.documents.qr import qr_data_uri
+from app.documents.samples import (
+    WORST_CASE_COURSES,
+    file_data_uri,
+    minimal_context,
+    sample_context,
+    worst_case_context,
+)
 
 __all__ = [
     "PLACEHOLDERS",
@@ -53,48 +59,6 @@ __all__ = [
     "sample_context",
     "validate_template",
 ]
-
-#: Every value a certificate template can use, with what it holds. Dates are ``datetime.date``
-#: objects: print them with the ``date`` filter (``{{ issued_on|date }}`` -> "14 March 2026",
-#: ``{{ issued_on|date("%Y-%m-%d") }}``); the filter prints nothing for None.
-PLACEHOLDERS: dict[str, str] = {
-    "holder_name": "Full name of the certificate holder, as frozen at issue.",
-    "certification_name": "Name of the certification that was earned.",
-    "courses": "Courses that were completed: a list of {code, title}; use {% for c in courses %}.",
-    "score": "Final score in percent (a number), or None when the certification has no score.",
-    "issued_on": "Date of issue (a date; format with |date).",
-    "expires_on": "Expiry date (a date), or None when the certificate never expires.",
-    "serial": "Human-readable serial number, e.g. LAU-2026-000123.",
-    "verify_url": "Public URL where anyone can check the certificate is genuine.",
-    "qr_data_uri": "PNG data URI of a QR code for verify_url; use as <img src=\"{{ qr_data_uri }}\">.",
-    "issuer_name": "Name of the issuing body or department (may be empty).",
-    "signatory_name": "Name of the person signing (may be empty).",
-    "signatory_title": "Title of the person signing, e.g. Head of Training (may be empty).",
-    "organisation_name": "Name of the organisation running Laurel.",
-    "logo_url": "Organisation logo: a data URI or an allowed asset path, or None.",
-    "signature_url": "Image of the signature: a data URI or an allowed asset path, or None.",
-    "background_url": (
-        "Full-page background image (data URI or allowed asset path), or None. The renderer puts "
-        "it under the whole page itself; a template only needs it to adapt (e.g. drop a tint)."
-    ),
-    "page_size": "Set by the renderer: 'A4' or 'Letter'.",
-    "orientation": "Set by the renderer: 'landscape' or 'portrait' (<body class=\"{{ orientation }}\">).",
-}
-
-#: Placeholders a caller may leave out; they render as None (or an empty list) rather than
-#: failing, so templates can always write ``{% if logo_url %}``.
-OPTIONAL_DEFAULTS: dict[str, Any] = {
-    "courses": (),
-    "score": None,
-    "expires_on": None,
-    "issuer_name": "",
-    "signatory_name": "",
-    "signatory_title": "",
-    "organisation_name": "",
-    "logo_url": None,
-    "signature_url": None,
-    "background_url": None,
-}
 
 MAX_SOURCE_CHARS = 200_000
 #: Seconds all trial renders of one validation may take together (the save form waits for them).
@@ -204,87 +168,6 @@ _ENV = _make_environment()
 
 
 # --------------------------------------------------------------------------------------------
-# Sample data
-# --------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4)
-def _sample_qr(url: str) -> str:
-    # Validation renders the samples four times per save: the QR code costs more than the render.
-    return qr_data_uri(url)
-
-
-def sample_context() -> dict[str, Any]:
-    """Realistic data for template previews and the trial render in :func:`validate_template`."""
-    verify_url = "https://certs.example.org/verify/q3V8xK2mR7tZ9wLpA1bC4d"
-    return {
-        "holder_name": "Zoë Ångström-Núñez",
-        "certification_name": "Certified Workplace First Aider",
-        "courses": [
-            {"code": "FA-101", "title": "Emergency First Aid at Work"},
-            {"code": "FA-205", "title": "Paediatric First Aid"},
-            {"code": "HS-110", "title": "Manual Handling and Safe Lifting"},
-        ],
-        "score": 92.5,
-        "issued_on": dt.date(2026, 3, 14),
-        "expires_on": dt.date(2029, 3, 14),
-        "serial": "LAU-2026-000123",
-        "verify_url": verify_url,
-        "qr_data_uri": _sample_qr(verify_url),
-        "issuer_name": "Learning & Development",
-        "signatory_name": "Dr. Margaret O'Connell",
-        "signatory_title": "Head of Training",
-        "organisation_name": "Northbridge College",
-        "logo_url": None,
-        "signature_url": None,
-        "background_url": None,
-        "page_size": "A4",
-        "orientation": "landscape",
-    }
-
-
-def _minimal_context() -> dict[str, Any]:
-    """Sample data with every optional value absent, to catch templates that assume them."""
-    ctx = sample_context()
-    ctx.update(OPTIONAL_DEFAULTS)
-    return ctx
-
-
-#: The longest values the database holds (String(200) columns), with characters that grow when
-#: escaped, and a certification with many courses: what a template must survive.
-LONGEST_NAME = ("Ångström-O'Connell & <Núñez> " * 8)[:200]
-WORST_CASE_COURSES = tuple(
-    {"code": f"COURSE-{n:03d}-" + "X" * 28, "title": (f"{n}. " + LONGEST_NAME)[:200]} for n in range(100)
-)
-#: A data URI of the largest image an admin can upload (2 MB of PNG, base64-encoded).
-WORST_CASE_IMAGE = "data:image/png;base64," + "A" * (2 * 1024 * 1024 * 4 // 3)
-
-
-def worst_case_context(*, images: bool) -> dict[str, Any]:
-    """Sample data at its largest: every name as long as the database allows, 100 courses, and
-    (with ``images``) the largest uploads -- templates that loop over or repeat a value blow up
-    here rather than on a real certificate."""
-    ctx = sample_context()
-    for key in ("holder_name", "certification_name", "issuer_name", "signatory_name", "signatory_title",
-                "organisation_name"):
-        ctx[key] = LONGEST_NAME
-    ctx.update(courses=list(WORST_CASE_COURSES), score=100.0, serial="LAU-2026-" + "9" * 12,
-               verify_url="https://" + "v" * 180 + ".example.org/verify/" + "q" * 22)
-    ctx["qr_data_uri"] = _sample_qr(ctx["verify_url"])
-    if images:
-        ctx.update(logo_url=WORST_CASE_IMAGE, signature_url=WORST_CASE_IMAGE, background_url=WORST_CASE_IMAGE)
-    return ctx
-
-
-def file_data_uri(path: Path) -> str:
-    """Read an image file (e.g. an uploaded logo) and return it as a base64 data URI."""
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if not mime.startswith("image/"):
-        raise ValueError(f"{path.name} is not an image")
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
-# --------------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------------
 
@@ -373,7 +256,7 @@ def _trial_renders(html: str) -> list[TemplateError]:
     """Render with realistic, empty and worst-case data (all within VALIDATION_SECONDS), so a
     template that only misbehaves on long names or many courses is refused now, not at 3 a.m."""
     deadline = time.monotonic() + VALIDATION_SECONDS
-    trials = ((sample_context, ""), (_minimal_context, _MINIMAL_NOTE),
+    trials = ((sample_context, ""), (minimal_context, _MINIMAL_NOTE),
               (lambda: worst_case_context(images=False), _WORST_NOTE),
               (lambda: worst_case_context(images=True), _WORST_IMAGES_NOTE))
     for make_context, when in trials:

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import AuditEvent, Certificate, OutboxEmail
 from app.models.template import CertificateTemplate
 from app.queue import get_redis
-from app.services.documents import rendering
+from app.services.documents import render_recovery, rendering
 from app.services.lifecycle import certificates
 from app.tasks import render as render_tasks
 from app.tasks.sweep import recover_stuck_work
@@ -171,13 +171,13 @@ def test_interrupted_render_recovered_then_failed_if_it_keeps_dying(app, learner
     assert rendering.claim(cert.id) == 1  # a worker claimed it and died
     db.session.commit()
     later = utcnow() + timedelta(hours=1)
-    assert rendering.recover(now=later) == {"pdf": 1}
+    assert render_recovery.recover(now=later) == {"pdf": 1}
     db.session.commit()
     cert = _reload(cert)
     assert cert.pdf_status == "pending" and cert.pdf_error == rendering.INTERRUPTED
     assert rendering.claim(cert.id) == 2  # and died again
     db.session.commit()
-    assert rendering.recover(now=later + timedelta(hours=1)) == {"pdf": 0}
+    assert render_recovery.recover(now=later + timedelta(hours=1)) == {"pdf": 0}
     db.session.commit()
     cert = _reload(cert)
     assert cert.pdf_status == "failed" and "interrupted twice" in cert.pdf_error

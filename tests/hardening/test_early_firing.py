@@ -130,4 +130,4 @@ def test_render_retry_is_scheduled_no_earlier_than_its_backoff(learner, issue):
     db.session.commit()
     cert = db.session.get(Certificate, cert.id, populate_existing=True)
     due = failed_at + timedelta(seconds=rendering.BACKOFF_SECONDS[0])
-    assert scheduled_at("default", f"pdf-{cert.id}-{cert.pdf_attempts}-2") >= due
+    assert scheduled_at("render", f"pdf-{cert.id}-{cert.pdf_attempts}-2") >= due

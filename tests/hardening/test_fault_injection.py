@@ -73,7 +73,7 @@ class Cluster:
 
     def worker(self) -> subprocess.Popen:
         return self._spawn([str(RQ), "worker", "--with-scheduler", "--worker-class", WORKER_CLASS,
-                            "--url", self.env["REDIS_URL"], "high", "default", "low"])
+                            "--url", self.env["REDIS_URL"], "high", "default", "low", "render", "render-bulk"])
 
     def cron(self) -> subprocess.Popen:
         return self._spawn([sys.executable, "-m", "flask", "--app", "wsgi", "cron"])

@@ -20,7 +20,7 @@ from app.models import Certificate, OutboxEmail
 from app.models.integration import ExportedPdf, Integration, SyncRun, WebhookDelivery
 from app.models.template import PdfExport
 from app.queue import get_queue, get_redis
-from app.services.documents import downloads, rendering
+from app.services.documents import downloads, render_recovery, rendering
 from app.services.integrations import registry, syncs, webhooks
 from app.services.messaging import outbox
 from app.tasks.render import render_certificate
@@ -190,7 +190,7 @@ def test_stuck_fallback_also_deletes_the_orphan_file(app, learner, issue, fresh_
     cert = issue(learner)
     _rendering(cert.id, store=True)
     monkeypatch.setitem(app.config, "PDF_STUCK_SECONDS", 0)
-    assert rendering.recover() == {"pdf": 1}
+    assert render_recovery.recover() == {"pdf": 1}
     assert stored_files(fresh_storage) == []
 
 

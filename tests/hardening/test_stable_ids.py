@@ -15,7 +15,7 @@ from app.models import Certificate, OutboxEmail
 from app.models.integration import WebhookDelivery
 from app.queue import get_redis
 from app.services.documents import rendering
-from app.services.integrations import webhooks
+from app.services.integrations import webhook_recovery, webhooks
 from app.services.messaging import outbox
 from app.services.recovery import Claims
 from app.tasks import mail as mail_tasks
@@ -114,7 +114,7 @@ def test_webhook_delivered_again_after_a_crash_keeps_its_webhook_id(receiver, ma
     db.session.commit()
     webhooks.send_once(claimed)  # delivered, then the worker died before recording it
     db.session.rollback()
-    assert webhooks.free_abandoned(_nobody_holds()) == {"webhooks_abandoned": 1}
+    assert webhook_recovery.free_abandoned(_nobody_holds()) == {"webhooks_abandoned": 1}
     db.session.commit()
     jobs()
     first, second = receiver.wait_for(2)

@@ -180,7 +180,7 @@ def test_a_realistic_template_validates_and_renders_as_before() -> None:
 
 def test_large_uploaded_images_fit_the_output_budget() -> None:
     """Images are big data URIs: each widens the limit, so printing them (even twice) is fine."""
-    from app.documents.templating import WORST_CASE_IMAGE
+    from app.documents.samples import WORST_CASE_IMAGE
 
     ctx = {**sample_context(), "logo_url": WORST_CASE_IMAGE, "background_url": WORST_CASE_IMAGE}
     html = ('<img src="{{ logo_url }}"><img src="{{ logo_url }}"><div style="x: url({{ background_url }})">'

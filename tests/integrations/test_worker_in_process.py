@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models.integration import WebhookDelivery
 from app.queue import QUEUES, get_queue, get_redis
 from app.services import events
-from app.services.integrations import webhooks
+from app.services.integrations import webhook_recovery, webhooks
 from app.tasks import worker as worker_module
 from app.tasks.worker import IN_PROCESS_JOBS, AppWorker
 
@@ -101,8 +101,8 @@ def test_hanging_receiver_is_cut_off_by_the_job_limit_in_process(app, make_webho
 
     # The sweep frees it once STUCK_DELIVERING has passed, and queues it once it is overdue.
     later = utcnow() + webhooks.STUCK_DELIVERING + timedelta(seconds=1)
-    webhooks.recover(now=later)
-    assert webhooks.recover(now=later + webhooks.OVERDUE) == {"webhooks": 1}
+    webhook_recovery.recover(now=later)
+    assert webhook_recovery.recover(now=later + webhooks.OVERDUE) == {"webhooks": 1}
     db.session.commit()
     row = db.session.scalars(select(WebhookDelivery)).one()
     assert row.status == "failed" and row.last_error == "The worker stopped during this attempt."

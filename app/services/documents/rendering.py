@@ -33,8 +33,8 @@ from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certificate, Certification, OutboxEmail
 from app.models.template import CertificateTemplate
-from app.queue import enqueue_after_commit, waiting
-from app.services import audit, events, recovery
+from app.queue import enqueue_after_commit
+from app.services import audit, events
 from app.services.lifecycle.certificates import verify_url
 from app.services.messaging import outbox
 
@@ -206,7 +206,7 @@ def produce(cert: Certificate, version: int) -> str:
     return key
 
 
-def _still_mine(cert_id: int, version: int):
+def still_mine(cert_id: int, version: int):
     return (Certificate.id == cert_id, Certificate.pdf_status == "rendering",
             Certificate.pdf_attempts == version)
 
@@ -221,7 +221,7 @@ def mark_ready(cert: Certificate, version: int, key: str,
     now = now or utcnow()
     previous = cert.pdf_key
     result = db.session.execute(
-        update(Certificate).where(*_still_mine(cert.id, version))
+        update(Certificate).where(*still_mine(cert.id, version))
         .values(pdf_status="ready", pdf_key=key, pdf_error=None, pdf_updated_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
@@ -233,7 +233,7 @@ def mark_ready(cert: Certificate, version: int, key: str,
     # Internal (not a webhook event type): the PDF export integration copies the new file out.
     events.emit("certificate.pdf_ready", {"id": cert.id, "serial": cert.serial, "pdf_key": key,
                                           "version": version})
-    if previous and previous != key and not _attached_to_unsent_mail(previous):
+    if previous and previous != key and not attached_to_unsent_mail(previous):
         return True, previous
     return True, None
 
@@ -244,7 +244,7 @@ def mark_failed(cert_id: int, version: int, error: str, *, try_number: int, retr
     now = now or utcnow()
     final = not retryable or try_number >= MAX_TRIES
     result = db.session.execute(
-        update(Certificate).where(*_still_mine(cert_id, version))
+        update(Certificate).where(*still_mine(cert_id, version))
         .values(pdf_status="failed" if final else "pending", pdf_error=error[:2000], pdf_updated_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
@@ -274,7 +274,7 @@ def _issued_mail_key(cert_id: int) -> str:
     return f"certificate-issued:{cert_id}"
 
 
-def _attached_to_unsent_mail(key: str) -> bool:
+def attached_to_unsent_mail(key: str) -> bool:
     rows = db.session.scalars(select(OutboxEmail.attachments).where(
         OutboxEmail.status.in_(("queued", "sending")), OutboxEmail.template == ISSUED_MAIL)).all()
     return any(a.get("storage_key") == key for attachments in rows for a in attachments or [])
@@ -349,74 +349,6 @@ def state_counts(certification_id: int) -> dict[str, int]:
 # --------------------------------------------------------------------------------------------
 # Recovery and the event subscriber
 # --------------------------------------------------------------------------------------------
-
-
-def recover(now: datetime | None = None) -> dict:
-    """Re-enqueue renders the database says are due (Redis flushed, worker killed)."""
-    now = now or utcnow()
-    config = current_app.config
-    stuck_before = now - timedelta(seconds=config.get("PDF_STUCK_SECONDS", STUCK_SECONDS))
-    grace = config.get("PDF_PENDING_GRACE_SECONDS",
-                       config.get("RECOVERY_LOST_JOB_SECONDS", PENDING_GRACE_SECONDS))
-    grace_before = now - timedelta(seconds=grace)
-    stuck = (Certificate.pdf_status == "rendering", Certificate.pdf_updated_at < stuck_before)
-    for cert in db.session.scalars(select(Certificate).where(*stuck)):
-        _discard_unpublished(cert, cert.pdf_attempts)
-    # Interrupted twice: something about this certificate kills workers; stop and show it.
-    db.session.execute(update(Certificate).where(*stuck, Certificate.pdf_error == INTERRUPTED)
-                       .values(pdf_status="failed", pdf_updated_at=now,
-                               pdf_error="the render was interrupted twice (worker killed or timed out)")
-                       .execution_options(synchronize_session=False))
-    db.session.execute(update(Certificate).where(*stuck)
-                       .values(pdf_status="pending", pdf_error=INTERRUPTED, pdf_updated_at=grace_before)
-                       .execution_options(synchronize_session=False))
-    due = db.session.scalars(select(Certificate).where(
-        Certificate.pdf_status == "pending",
-        func.coalesce(Certificate.pdf_updated_at, Certificate.issued_at) <= grace_before)).all()
-    alive = waiting([f"pdf-{cert.id}-{cert.pdf_attempts}-1" for cert in due])
-    due = [cert for cert in due if f"pdf-{cert.id}-{cert.pdf_attempts}-1" not in alive]
-    for cert in due:
-        request_render(cert)
-    return {"pdf": len(due)}
-
-
-recovery.register(recover)
-
-
-@recovery.register_abandoned
-def free_abandoned(claims: recovery.Claims) -> dict:
-    """Renders "rendering" whose job no live worker holds (worker killed, database dropped before
-    the job's last commit): render again now -- or fail it, if it was interrupted before -- and
-    delete the PDF file the interrupted attempt may have stored without publishing it."""
-    rows = db.session.execute(select(Certificate.id, Certificate.pdf_attempts, Certificate.pdf_error).where(
-        Certificate.pdf_status == "rendering", Certificate.pdf_updated_at < claims.claimed_before)).all()
-    freed = 0
-    for cert_id, version, error in rows:
-        if not claims.abandoned("pdf", cert_id):
-            continue
-        again = error == INTERRUPTED
-        result = db.session.execute(
-            update(Certificate).where(*_still_mine(cert_id, version))
-            .values(pdf_status="failed" if again else "pending", pdf_updated_at=claims.now,
-                    pdf_error="the render was interrupted twice (worker killed or timed out)" if again
-                    else INTERRUPTED)
-            .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            continue
-        freed += 1
-        cert = db.session.get(Certificate, cert_id, populate_existing=True)
-        assert cert is not None
-        _discard_unpublished(cert, version)
-        if not again:
-            request_render(cert)
-    return {"pdf_abandoned": freed}
-
-
-def _discard_unpublished(cert: Certificate, version: int) -> None:
-    """The file an interrupted attempt stored (it never became the certificate's PDF)."""
-    key = pdf_key(cert, version)
-    if key != cert.pdf_key and not _attached_to_unsent_mail(key):
-        discard(key)
 
 
 @events.subscribe("certificate.issued")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import Select, or_, select, update
 
 from app import liveness
@@ -27,8 +26,8 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Certification, Course, User
 from app.models.integration import OUTGOING_TYPES, Integration, WebhookDelivery, WebhookEvent
-from app.queue import enqueue_after_commit, waiting
-from app.services import audit, events, recovery
+from app.queue import enqueue_after_commit
+from app.services import audit, events
 from app.services.errors import NotAllowed
 from app.services.integrations import registry
 from app.services.messaging import outbox
@@ -118,11 +117,11 @@ def queue_event(
     db.session.add_all(deliveries)
     db.session.flush()
     for item in deliveries:
-        _enqueue(item)
+        enqueue(item)
     return deliveries
 
 
-def _enqueue(row: WebhookDelivery, delay: timedelta | None = None) -> None:
+def enqueue(row: WebhookDelivery, delay: timedelta | None = None) -> None:
     # The job carries the attempt count it expects: a stale duplicate (sweep, redeliver) claims nothing.
     enqueue_after_commit(
         db.session,
@@ -250,7 +249,7 @@ def _record(row: WebhookDelivery, body: bytes, result: http_delivery.Attempt, sc
         )
         return
     row.status, row.next_attempt_at = "failed", now + timedelta(seconds=delay)
-    _enqueue(row, timedelta(seconds=delay))
+    enqueue(row, timedelta(seconds=delay))
 
 
 def disable(integration: Integration, reason: str) -> None:
@@ -349,72 +348,7 @@ def replay_failed(integration: Integration, since: datetime | str, *, actor: aud
 def _reset(row: WebhookDelivery) -> None:
     row.status, row.attempt, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
     db.session.flush()
-    _enqueue(row)
-
-
-@recovery.register
-def recover(now: datetime | None = None) -> dict:
-    """Sweep step: free deliveries stuck in `delivering`, re-enqueue overdue ones (lost jobs)."""
-    now = now or utcnow()
-    db.session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.status == "delivering", WebhookDelivery.delivering_since < now - STUCK_DELIVERING
-        )
-        .values(
-            status="failed",
-            delivering_since=None,
-            next_attempt_at=now,
-            last_error=ABANDONED,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    overdue = timedelta(seconds=current_app.config.get("RECOVERY_LOST_JOB_SECONDS", OVERDUE.total_seconds()))
-    due = db.session.scalars(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.status.in_(("pending", "failed")),
-            WebhookDelivery.next_attempt_at <= now - overdue,
-        )
-        .join(Integration)
-        .where(Integration.active.is_(True))
-    ).all()
-    alive = waiting([f"whd-{row.id}-{row.attempt}" for row in due])
-    lost = [row for row in due if f"whd-{row.id}-{row.attempt}" not in alive]
-    for row in lost:
-        _enqueue(row)
-    return {"webhooks": len(lost)}
-
-
-@recovery.register_abandoned
-def free_abandoned(claims: recovery.Claims) -> dict:
-    """Deliveries "delivering" whose job no live worker holds: retry them now (same webhook-id)."""
-    rows = db.session.execute(
-        select(WebhookDelivery.id, WebhookDelivery.attempt).where(
-            WebhookDelivery.status == "delivering", WebhookDelivery.delivering_since < claims.claimed_before
-        )
-    ).all()
-    freed = 0
-    for delivery_id, attempt_no in rows:
-        if not claims.abandoned("webhook", delivery_id):
-            continue
-        result = db.session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == delivery_id,
-                WebhookDelivery.status == "delivering",
-                WebhookDelivery.attempt == attempt_no,
-            )
-            .values(status="failed", delivering_since=None, next_attempt_at=claims.now, last_error=ABANDONED)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            freed += 1
-            enqueue_after_commit(
-                db.session, DELIVER_JOB, delivery_id, attempt_no, queue="default",
-                job_id=f"whd-{delivery_id}-{attempt_no}",
-            )
-    return {"webhooks_abandoned": freed}
+    enqueue(row)
 
 
 # --------------------------------------------------------------------------- queries and shapes
