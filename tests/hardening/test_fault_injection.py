@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import Certificate, OutboxEmail
 from app.models.integration import WebhookDelivery
 from app.models.template import CertificateTemplate
-from app.queue import get_redis, redis_url
+from app.queue import QUEUES, get_redis, redis_url
 from app.services import health
 from app.services.messaging import outbox
 from tests.documents.conftest import stored_files
@@ -73,7 +73,7 @@ class Cluster:
 
     def worker(self) -> subprocess.Popen:
         return self._spawn([str(RQ), "worker", "--with-scheduler", "--worker-class", WORKER_CLASS,
-                            "--url", self.env["REDIS_URL"], "high", "default", "low", "render", "render-bulk"])
+                            "--url", self.env["REDIS_URL"], *QUEUES])
 
     def cron(self) -> subprocess.Popen:
         return self._spawn([sys.executable, "-m", "flask", "--app", "wsgi", "cron"])
