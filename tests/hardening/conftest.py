@@ -4,9 +4,11 @@ if every live worker had reported for a full heartbeat time to live)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
+import warnings
 from datetime import timedelta
 
 import pytest
@@ -110,3 +112,13 @@ def server_request():
 def allow_private_outgoing(app, monkeypatch):
     """Let deliveries reach a loopback receiver (OUTGOING_ALLOW_PRIVATE, as in dev)."""
     monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", True)
+
+
+@pytest.fixture
+def close_abandoned_engine_files():
+    """A render stopped mid-way leaves xhtml2pdf's spooled temp files to the garbage collector; close
+    them after each test rather than as a ResourceWarning in whichever test collects next."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

@@ -15,15 +15,15 @@ from standardwebhooks import Webhook
 from app.database import utcnow
 from app.extensions import db
 from app.models import Completion, Enrollment, User
-from app.models.integration import SyncRun
 from app.rules import completion_dates
 from app.services.accounts import tokens
 from app.services.errors import ValidationError
-from app.services.integrations import registry, syncs
+from app.services.integrations import registry
 from app.services.lifecycle import enrollment, imports
 from tests.integrations.conftest import allow_private  # noqa: F401 (fixture)
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.moodle_simulator import MoodleSimulator, small_site
+from tests.support.syncs import run_sync
 
 TOO_EARLY = "1999-12-31T23:59:59Z"
 
@@ -141,13 +141,6 @@ def test_incoming_hook_answers_422_outside_the_bounds(client, first_aid):  # noq
 # ---- Moodle and SQL syncs: the item fails with the reason, the run goes on ---------------------------------
 
 
-def _sync(integration, jobs) -> SyncRun:
-    syncs.enqueue(integration, "manual")
-    db.session.commit()
-    jobs()
-    db.session.commit()
-    db.session.expire_all()
-    return db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
 
 
 def test_moodle_completion_before_2000_fails_only_its_item(allow_private, jobs):  # noqa: F811
@@ -161,7 +154,7 @@ def test_moodle_completion_before_2000_fails_only_its_item(allow_private, jobs):
             "moodle", {"name": "Campus Moodle", "site_url": sim.url, "moodle_token": "full"}, actor="test")
         registry.set_active(integration, True, actor="test")
         db.session.commit()
-        run = _sync(integration, jobs)
+        run = run_sync(integration, jobs)
     assert run.status == "partial"
     assert run.details["completions"]["failed"] == 1 and run.details["completions"]["created"] == 2
     olde = db.session.scalar(select(User).where(User.email == "olde@example.com"))
@@ -184,7 +177,7 @@ def test_sql_row_before_2000_is_rejected_and_others_applied(sqlite_sources, tmp_
         actor="test")
     registry.set_active(integration, True, actor="test")
     db.session.commit()
-    run = _sync(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "partial" and run.failed == 1
     assert db.session.scalar(select(User.id).where(User.email == "old@example.com")) is None
     assert _count(Completion) == 1

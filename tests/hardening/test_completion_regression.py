@@ -16,12 +16,13 @@ from sqlalchemy import create_engine, func, select, text
 
 from app.extensions import db
 from app.models import Completion, Course, Enrollment, User
-from app.models.integration import IncomingReceipt, SyncRun
+from app.models.integration import IncomingReceipt
 from app.services.accounts import tokens
 from app.services.errors import NotAllowed
-from app.services.integrations import registry, syncs
+from app.services.integrations import registry
 from app.services.lifecycle import enrollment
 from tests.integrations.test_incoming import post as post_standard
+from tests.support.syncs import run_sync
 
 DONE_AT = datetime(2026, 1, 20, 10, 0, tzinfo=UTC)
 
@@ -156,13 +157,6 @@ def test_csv_upload_keeps_the_completion(login_as, admin, completed):
     assert_still_completed(completed)
 
 
-def _run_sync(integration, jobs) -> SyncRun:
-    syncs.enqueue(integration, "manual")
-    db.session.commit()
-    jobs()
-    db.session.commit()
-    db.session.expire_all()
-    return db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
 
 
 def test_sql_source_keeps_the_completion(sqlite_sources, tmp_path, completed, jobs):
@@ -177,7 +171,7 @@ def test_sql_source_keeps_the_completion(sqlite_sources, tmp_path, completed, jo
         "query": "SELECT email, course_code, status, score FROM results"}, actor="test")
     registry.set_active(integration, True, actor="test")
     db.session.commit()
-    run = _run_sync(integration, jobs)
+    run = run_sync(integration, jobs)
     assert (run.status, run.updated, run.failed, run.unchanged) == ("succeeded", 0, 0, 1), run.message
     assert_still_completed(completed)
 
@@ -191,7 +185,7 @@ def test_drop_folder_keeps_the_completion(tmp_path, completed, jobs):
         "file_drop", {"name": "Drop", "folder": str(tmp_path), "settle_seconds": "1"}, actor="test")
     registry.set_active(integration, True, actor="test")
     db.session.commit()
-    run = _run_sync(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.details["files"] == {"done": 1}, run.details
     assert_still_completed(completed)
 
@@ -208,7 +202,7 @@ def test_moodle_sync_of_an_older_completion_keeps_the_newer_state(allow_private,
             "moodle", {"name": "Campus Moodle", "site_url": sim.url, "moodle_token": "full"}, actor="test")
         registry.set_active(integration, True, actor="test")
         db.session.commit()
-        _run_sync(integration, jobs)
+        run_sync(integration, jobs)
         fire = db.session.scalar(select(Course).where(Course.code == "FIRE101"))
         grace = next(u for u in sim.site.users.values() if u.firstname == "Grace")
         user = users.find_by_email(grace.email) or users.create_user(
@@ -220,7 +214,7 @@ def test_moodle_sync_of_an_older_completion_keeps_the_newer_state(allow_private,
         sim.site.complete(int(fire.external_id), grace.id, at=older)
         # Moodle reports it late (the learner visited now): the incremental sync picks the old time up.
         sim.site.enrolments[(int(fire.external_id), grace.id)].lastcourseaccess = int(time.time())
-        run = _run_sync(integration, jobs)
+        run = run_sync(integration, jobs)
     assert run.status == "succeeded", run.message
     assert run.details["completions"] == {"created": 1}, run.details
     row = db.session.scalar(select(Enrollment).where(Enrollment.user_id == user.id,

@@ -19,16 +19,17 @@ from standardwebhooks import Webhook
 
 from app.extensions import db
 from app.models import ApiToken, Certificate, CertificateTemplate, Certification, Course, User
-from app.models.integration import Integration, SyncRun
+from app.models.integration import Integration
 from app.rules import plain_text
 from app.services.accounts import tokens, users
 from app.services.errors import ValidationError
 from app.services.fields import checked_text
-from app.services.integrations import registry, syncs
+from app.services.integrations import registry
 from app.services.lifecycle import enrollment, imports
 from tests.integrations.conftest import allow_private  # noqa: F401 (fixture)
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.moodle_simulator import MoodleSimulator, small_site
+from tests.support.syncs import run_sync
 
 # Hypothesis caches under ./.hypothesis by default: keep it in the run's temporary instance folder instead.
 set_hypothesis_home_dir(Path(os.environ["LAUREL_INSTANCE_PATH"]) / "hypothesis")
@@ -284,13 +285,6 @@ def test_incoming_hook_refuses_control_characters_with_422(client, first_aid, fi
     assert _count(User) == 0
 
 
-def _sync(integration, jobs) -> SyncRun:
-    syncs.enqueue(integration, "manual")
-    db.session.commit()
-    jobs()
-    db.session.commit()
-    db.session.expire_all()
-    return db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
 
 
 def test_moodle_sync_refuses_such_items_and_goes_on(allow_private, jobs):  # noqa: F811
@@ -305,7 +299,7 @@ def test_moodle_sync_refuses_such_items_and_goes_on(allow_private, jobs):  # noq
             "moodle", {"name": "Campus Moodle", "site_url": sim.url, "moodle_token": "full"}, actor="test")
         registry.set_active(integration, True, actor="test")
         db.session.commit()
-        run = _sync(integration, jobs)
+        run = run_sync(integration, jobs)
     assert run.status == "partial"
     assert run.details["courses"]["failed"] == 1 and run.details["users"]["failed"] == 1
     assert run.details["courses"]["created"] == 3  # the other courses are applied
@@ -330,7 +324,7 @@ def test_sql_sync_refuses_such_rows_and_goes_on(sqlite_sources, tmp_path, first_
         actor="test")
     registry.set_active(integration, True, actor="test")
     db.session.commit()
-    run = _sync(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "partial" and run.failed == 1
     assert db.session.scalar(select(User.id).where(User.email == "ann@example.com")) is not None
     assert db.session.scalar(select(User.id).where(User.email == "lena@example.com")) is None

@@ -8,14 +8,12 @@ server, and a template that passes validation but is far too slow on one learner
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -30,15 +28,7 @@ from app.services.documents import designer, downloads, rendering
 from app.services.lifecycle import catalog, issuing
 from app.services.messaging import outbox
 
-
-@pytest.fixture(autouse=True)
-def _close_abandoned_engine_files():
-    """A render stopped mid-way leaves xhtml2pdf's spooled temp files to the garbage collector; close
-    them after each test here rather than as a ResourceWarning in whichever test collects next."""
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+pytestmark = pytest.mark.usefixtures("close_abandoned_engine_files")
 
 
 ROOT = Path(__file__).resolve().parents[2]

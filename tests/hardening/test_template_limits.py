@@ -9,9 +9,7 @@ back). Legitimate templates render as before.
 
 from __future__ import annotations
 
-import gc
 import time
-import warnings
 
 import pytest
 from sqlalchemy import func, select
@@ -23,15 +21,7 @@ from app.models.template import CertificateTemplate
 from app.services.documents import designer
 from app.services.errors import ValidationError
 
-
-@pytest.fixture(autouse=True)
-def _close_abandoned_engine_files():
-    """A render stopped mid-way leaves xhtml2pdf's spooled temp files to the garbage collector; close
-    them after each test here rather than as a ResourceWarning in whichever test collects next."""
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+pytestmark = pytest.mark.usefixtures("close_abandoned_engine_files")
 
 
 #: Each rejection must come back this fast (the issue: "rejected quickly").

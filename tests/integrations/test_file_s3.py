@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models import Certificate, User
 from app.services.errors import ValidationError
 from app.services.integrations import locations, registry, syncs
-from tests.integrations.test_sources import run_now
 from tests.support import s3
+from tests.support.syncs import run_sync
 
 GOOD = (
     "email,name,course_code,status,score,completed_at\n"
@@ -62,7 +62,7 @@ def test_s3_drop_imports_good_files_and_moves_bad_ones_with_a_report(s3_endpoint
     assert test["ok"] and "2 CSV file(s) waiting" in test["message"], test
     assert sorted(test["files"]) == ["bad.csv", "good.csv"]
 
-    run = run_now(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "partial" and run.details["files"] == {"done": 1, "failed": 1}  # 2 bad rows
     assert keys(s3_endpoint, bucket) == {
         "incoming/done/good.csv", "incoming/failed/bad.csv", "incoming/failed/bad.csv.errors.txt",
@@ -73,14 +73,14 @@ def test_s3_drop_imports_good_files_and_moves_bad_ones_with_a_report(s3_endpoint
     dee = db.session.scalar(select(User).where(User.email == "dee@example.com"))
     assert db.session.scalar(select(Certificate).where(Certificate.user_id == dee.id)) is not None
     assert db.session.scalar(select(User.id).where(User.email == "eve@example.com")) is None
-    assert run_now(integration, jobs).message == "0 file(s) processed"
+    assert run_sync(integration, jobs).message == "0 file(s) processed"
 
 
 def test_s3_drop_never_overwrites_in_done(s3_endpoint, bucket, catalog_one, jobs):
     put(s3_endpoint, bucket, "incoming/done/good.csv", "an earlier file of the same name")
     put(s3_endpoint, bucket, "incoming/good.csv", GOOD)
     integration = make_drop(s3_endpoint, bucket)
-    assert run_now(integration, jobs).details["files"] == {"done": 1}
+    assert run_sync(integration, jobs).details["files"] == {"done": 1}
     done = sorted(k for k in keys(s3_endpoint, bucket) if k.startswith("incoming/done/"))
     assert len(done) == 2 and "incoming/good.csv" not in keys(s3_endpoint, bucket)
     assert body(s3_endpoint, bucket, "incoming/done/good.csv") == "an earlier file of the same name"
@@ -93,11 +93,11 @@ def test_s3_drop_waits_for_objects_to_settle(s3_endpoint, bucket, catalog_one, j
     put(s3_endpoint, bucket, "incoming/good.csv", GOOD)
     integration = make_drop(s3_endpoint, bucket, settle="3600")
     assert "(1 still settling)" in syncs.test(integration)["message"]
-    assert run_now(integration, jobs).message == "0 file(s) processed"
+    assert run_sync(integration, jobs).message == "0 file(s) processed"
     assert "incoming/good.csv" in keys(s3_endpoint, bucket)
     registry.update(integration, {"settle_seconds": "0"}, actor="test")
     db.session.commit()
-    assert run_now(integration, jobs).details["files"] == {"done": 1}
+    assert run_sync(integration, jobs).details["files"] == {"done": 1}
 
 
 def test_s3_drop_explains_credential_and_bucket_problems(s3_endpoint, bucket, catalog_one, jobs):
@@ -112,7 +112,7 @@ def test_s3_drop_explains_credential_and_bucket_problems(s3_endpoint, bucket, ca
         assert "secret access key does not match" in syncs.test(wrong_secret)["error"]
         assert syncs.test(denied)["error"] == (
             f"Access denied to the bucket {bucket}: the key is not allowed to list the files.")
-        run = run_now(unknown, jobs)
+        run = run_sync(unknown, jobs)
     assert run.status == "failed" and "access key id is not known" in run.message
     db.session.refresh(unknown)
     assert unknown.status == "failing" and "access key id is not known" in unknown.last_error
@@ -156,7 +156,7 @@ def test_s3_drop_sends_an_oversized_file_to_failed_unread(s3_endpoint, bucket, c
     monkeypatch.setattr(file_drop, "MAX_FILE_BYTES", 20)
     put(s3_endpoint, bucket, "incoming/big.csv", GOOD)
     integration = make_drop(s3_endpoint, bucket)
-    run = run_now(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "partial" and run.details["files"] == {"failed": 1}
     assert "larger than" in body(s3_endpoint, bucket, "incoming/failed/big.csv.errors.txt")
     assert db.session.scalar(select(User.id).where(User.email == "dee@example.com")) is None

@@ -12,6 +12,7 @@ from app.services.integrations import moodle, registry, syncs
 from app.services.lifecycle import catalog
 from app.tasks.integrations import run_due_syncs
 from tests.support.moodle_simulator import MoodleSimulator, small_site
+from tests.support.syncs import run_sync
 
 
 @pytest.fixture
@@ -35,13 +36,6 @@ def make_moodle(allow_private):
     return factory
 
 
-def sync(integration: Integration, jobs) -> SyncRun:
-    syncs.enqueue(integration, "manual")
-    db.session.commit()
-    jobs()
-    db.session.commit()
-    db.session.expire_all()
-    return db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
 
 
 def total(model) -> int:
@@ -50,7 +44,7 @@ def total(model) -> int:
 
 def test_sync_maps_courses_users_and_completions_and_rerun_is_a_noop(site, make_moodle, jobs):
     integration = make_moodle(site.url)
-    run = sync(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "succeeded", run.message
     assert run.details["courses"] == {"created": 3}
     assert run.details["completions"] == {"created": 2}
@@ -63,7 +57,7 @@ def test_sync_maps_courses_users_and_completions_and_rerun_is_a_noop(site, make_
     assert ada is not None and ada.role == "learner"
     assert total(Completion) == 2
     before = (total(Course), total(User), total(Completion))
-    again = sync(integration, jobs)
+    again = run_sync(integration, jobs)
     assert again.status == "succeeded"
     assert (again.created, again.updated, again.failed) == (0, 0, 0)
     assert again.unchanged == 3  # the courses, seen again; no learner changed since the cursor
@@ -73,7 +67,7 @@ def test_sync_maps_courses_users_and_completions_and_rerun_is_a_noop(site, make_
 
 def test_new_completion_is_picked_up_incrementally_and_issues_a_certificate(site, make_moodle, jobs):
     integration = make_moodle(site.url)
-    sync(integration, jobs)
+    run_sync(integration, jobs)
     fire = db.session.scalar(select(Course).where(Course.code == "FIRE101"))
     catalog.create_certification(
         {"name": "Fire Warden", "status": "active", "course_ids": [fire.id]}, actor="test"
@@ -81,7 +75,7 @@ def test_new_completion_is_picked_up_incrementally_and_issues_a_certificate(site
     db.session.commit()
     grace = next(u for u in site.site.users.values() if u.firstname == "Grace")
     site.site.complete(int(fire.external_id), grace.id)
-    run = sync(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.details["completions"] == {"created": 1}
     assert (
         db.session.scalar(
@@ -93,7 +87,7 @@ def test_new_completion_is_picked_up_incrementally_and_issues_a_certificate(site
 
 def test_invalid_token_fails_the_run_in_plain_words_and_changes_nothing(site, make_moodle, jobs):
     integration = make_moodle(site.url, token="not-a-token")
-    run = sync(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "failed"
     assert run.message == "The token is invalid or was deleted."
     assert total(Course) == 0 and total(User) == 0
@@ -110,7 +104,7 @@ def test_enrolled_users_are_paged(allow_private, make_moodle, jobs):
         if n % 50 == 0:
             site.complete(big, learner, int(site.clock()) - 86400 * 11, touch=False)
     with MoodleSimulator(site) as sim:
-        run = sync(make_moodle(sim.url), jobs)
+        run = run_sync(make_moodle(sim.url), jobs)
         pages = [
             r
             for r in sim.site.requests
@@ -132,7 +126,7 @@ def test_a_failing_item_changes_nothing_half_way(allow_private, make_moodle, job
     site.complete(fire, odd, int(site.clock()) - 86400 * 10, touch=False)
     with MoodleSimulator(site) as sim:
         integration = make_moodle(sim.url)
-        run = sync(integration, jobs)
+        run = run_sync(integration, jobs)
     assert run.status == "partial"
     assert run.details["users"]["failed"] == 1 and run.details["completions"]["failed"] == 1
     assert run.details["completions"]["created"] == 2
@@ -156,7 +150,7 @@ def test_runs_never_overlap(site, make_moodle, jobs):
     held = syncs.lock(integration.id)
     assert held.acquire()
     try:
-        run = sync(integration, jobs)
+        run = run_sync(integration, jobs)
     finally:
         held.release()
     assert run is None or run.status == "skipped"

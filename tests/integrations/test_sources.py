@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, func, select, text
 from app.connectors import sql_source
 from app.extensions import db
 from app.models import Certificate, Completion, User
-from app.models.integration import SyncRun
 from app.services.integrations import registry, syncs
+from tests.support.syncs import run_sync
 
 QUERY = (
     "SELECT learner_email AS email, learner_name AS name, course AS course_code, state AS status, "
@@ -83,12 +83,6 @@ def source_url(request, tmp_path, app, monkeypatch):
         admin.dispose()
 
 
-def run_now(integration, jobs) -> SyncRun:
-    syncs.enqueue(integration, "manual")
-    db.session.commit()
-    jobs()
-    db.session.commit()
-    return db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
 
 
 def test_sql_source_imports_like_a_csv_file_and_rerun_changes_nothing(source_url, catalog_one, jobs):
@@ -98,12 +92,12 @@ def test_sql_source_imports_like_a_csv_file_and_rerun_changes_nothing(source_url
     registry.set_active(integration, True, actor="test")
     db.session.commit()
     assert syncs.test(integration)["ok"]
-    run = run_now(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "partial" and run.failed == 1  # NOPE-9 is not a course
     ann = db.session.scalar(select(User).where(User.email == "ann@example.com"))
     assert db.session.scalar(select(Certificate).where(Certificate.user_id == ann.id)) is not None
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 1
-    again = run_now(integration, jobs)
+    again = run_sync(integration, jobs)
     assert (again.created, again.updated, again.failed) == (0, 0, 1)
     assert again.unchanged == 2
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 1
@@ -158,7 +152,7 @@ def test_file_drop_moves_files_to_done_and_failed(tmp_path, catalog_one, jobs):
     registry.set_active(integration, True, actor="test")
     db.session.commit()
     assert "2 CSV file(s) waiting" in syncs.test(integration)["message"]
-    run = run_now(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.details["files"] == {"done": 1, "failed": 1}
     assert (tmp_path / "done" / "good.csv").exists() and (tmp_path / "failed" / "bad.csv").exists()
     report = (tmp_path / "failed" / "bad.csv.errors.txt").read_text()
@@ -167,7 +161,7 @@ def test_file_drop_moves_files_to_done_and_failed(tmp_path, catalog_one, jobs):
     assert db.session.scalar(select(User.email).where(User.email == "eve@example.com")) is None
     dee = db.session.scalar(select(User).where(User.email == "dee@example.com"))
     assert db.session.scalar(select(Certificate).where(Certificate.user_id == dee.id)) is not None
-    assert run_now(integration, jobs).message == "0 file(s) processed"
+    assert run_sync(integration, jobs).message == "0 file(s) processed"
 
 
 def test_file_drop_missing_folder_fails_the_run(tmp_path, jobs):
@@ -175,5 +169,5 @@ def test_file_drop_missing_folder_fails_the_run(tmp_path, jobs):
         "file_drop", {"name": "Drop", "folder": str(tmp_path / "nope")}, actor="test"
     )
     db.session.commit()
-    run = run_now(integration, jobs)
+    run = run_sync(integration, jobs)
     assert run.status == "failed" and "does not exist" in run.message
