@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Certificate
-from app.queue import get_queue
+from app.queue import QUEUES, get_queue
 from app.services.documents import rendering
 
 
@@ -17,7 +17,7 @@ def _fail(cert: Certificate) -> None:
 
 
 def _render_jobs() -> list:
-    return [job for name in ("high", "default", "low") for job in get_queue(name).jobs
+    return [job for name in QUEUES for job in get_queue(name).jobs
             if job.func_name == rendering.RENDER_JOB]
 
 
