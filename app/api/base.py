@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial, wraps
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, g, jsonify, request
@@ -27,6 +28,7 @@ from app.web.auth import SAFE_METHODS
 from app.web.errors import problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+T = TypeVar("T")
 
 ACCESS = {"public": None, "login": ("admin", "staff", "learner"), "staff": ("admin", "staff"),
           "admin": ("admin",)}
@@ -192,9 +194,12 @@ def created(data: dict, location: str):
     return response
 
 
-def commit() -> None:
-    """The request boundary: services flush, the API commits once per successful write."""
+def committed(answer: T) -> T:
+    """The request boundary: services flush, the API commits once per successful write. The answer is
+    built first (it is the argument), so a database lost right after the commit cannot turn a saved
+    change into a 500 (app/web/transactions.py)."""
     db.session.commit()
+    return answer
 
 
 @bp.errorhandler(ValidationError)

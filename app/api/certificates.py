@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from app.api.base import Param, actor, bp, commit, endpoint, paginate, scoped_user_id
+from app.api.base import Param, actor, bp, committed, endpoint, paginate, scoped_user_id
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
@@ -54,8 +54,7 @@ def get_certificate(item: Certificate):
                       "Already revoked: 409.")
 def revoke_certificate(item: Certificate, body: dict):
     revocation.revoke(item, body["reason"], actor=actor())
-    commit()
-    return certificates.certificate_data(item)
+    return committed(certificates.certificate_data(item))
 
 
 @bp.post("/certificates/<id:id>/reinstate")
@@ -64,8 +63,7 @@ def revoke_certificate(item: Certificate, body: dict):
           description="No body (or `{}`). Not revoked: 409. The holder is told by mail.")
 def reinstate_certificate(item: Certificate, body: dict):
     revocation.reinstate(item, actor=actor())
-    commit()
-    return certificates.certificate_data(item)
+    return committed(certificates.certificate_data(item))
 
 
 @bp.get("/certificates/<id:id>/pdf")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from sqlalchemy.orm import selectinload
 
-from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
+from app.api.base import Param, actor, bp, committed, created, endpoint, paginate
 from app.api.schemas import text
 from app.models import CERTIFICATION_STATUSES, Certification
 from app.services.lifecycle import catalog
@@ -34,8 +34,7 @@ def list_certifications(query: dict):
                       "one required course. Only active certifications issue certificates.")
 def create_certification(body: dict):
     cert = catalog.create_certification(body, actor=actor())
-    commit()
-    return created(catalog.certification_data(cert), url_for("api.get_certification", id=cert.id))
+    return committed(created(catalog.certification_data(cert), url_for("api.get_certification", id=cert.id)))
 
 
 @bp.get("/certifications/<id:id>")
@@ -50,8 +49,7 @@ def get_certification(item: Certification):
           description="Partial update: only the fields sent change. Prerequisite cycles are refused (422).")
 def update_certification(item: Certification, body: dict):
     catalog.update_certification(item, body, actor=actor())
-    commit()
-    return catalog.certification_data(item)
+    return committed(catalog.certification_data(item))
 
 
 @bp.delete("/certifications/<id:id>")
@@ -61,5 +59,4 @@ def update_certification(item: Certification, body: dict):
                       "archive it instead (PATCH `status: archived`).")
 def delete_certification(item: Certification):
     catalog.delete_certification(item, actor=actor())
-    commit()
-    return "", 204
+    return committed(""), 204

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
+from app.api.base import Param, actor, bp, committed, created, endpoint, paginate
 from app.api.schemas import text
 from app.models import Course
 from app.services.lifecycle import catalog
@@ -28,8 +28,7 @@ def list_courses(query: dict):
 @endpoint("Create a course", access="admin", tag=TAG, response="Course", status=201, body="CourseCreate")
 def create_course(body: dict):
     course = catalog.create_course(body, actor=actor())
-    commit()
-    return created(catalog.course_data(course), url_for("api.get_course", id=course.id))
+    return committed(created(catalog.course_data(course), url_for("api.get_course", id=course.id)))
 
 
 @bp.get("/courses/<id:id>")
@@ -46,8 +45,7 @@ def update_course(item: Course, body: dict):
     catalog.update_course(item, body, actor=actor())
     if archived is not None:
         catalog.set_course_archived(item, archived, actor=actor())
-    commit()
-    return catalog.course_data(item)
+    return committed(catalog.course_data(item))
 
 
 @bp.delete("/courses/<id:id>")
@@ -56,6 +54,5 @@ def update_course(item: Course, body: dict):
                       "archive it instead (PATCH `archived: true`).")
 def delete_course(item: Course):
     catalog.delete_course(item, actor=actor())
-    commit()
-    return "", 204
+    return committed(""), 204
 

@@ -5,7 +5,7 @@ The same services as the console (app/services/integrations/webhooks.py), audite
 
 from __future__ import annotations
 
-from app.api.base import Param, actor, bp, commit, endpoint, paginate
+from app.api.base import Param, actor, bp, committed, endpoint, paginate
 from app.models.integration import DELIVERY_STATUSES, Integration, WebhookDelivery
 from app.services.integrations import webhooks
 
@@ -32,8 +32,7 @@ def integration_deliveries(item: Integration, query: dict):
                       "same webhook-id (receivers deduplicate). An inactive integration: 409.")
 def replay_deliveries(item: Integration, body: dict):
     queued = webhooks.replay_failed(item, body["since"], actor=actor())
-    commit()
-    return {"queued": queued}, 202
+    return committed({"queued": queued}), 202
 
 
 @bp.get("/deliveries/<id:id>")
@@ -49,5 +48,4 @@ def get_delivery(item: WebhookDelivery):
                       "(pending, delivering) or its integration inactive: 409.")
 def redeliver_delivery(item: WebhookDelivery, body: dict):
     webhooks.redeliver(item, actor=actor())
-    commit()
-    return _full(item), 202
+    return committed(_full(item)), 202

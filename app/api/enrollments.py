@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from app.api.base import Param, actor, bp, commit, created, endpoint, paginate, scoped_user_id
+from app.api.base import Param, actor, bp, committed, created, endpoint, paginate, scoped_user_id
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
@@ -44,8 +44,8 @@ def create_enrollment(body: dict):
     enrollment = enrollments.enroll(user, course, actor=actor(), source=SOURCE)
     if body:
         enrollments.update_enrollment(enrollment, body, actor=actor(), source=SOURCE)
-    commit()
-    return created(enrollments.enrollment_data(enrollment), url_for("api.get_enrollment", id=enrollment.id))
+    return committed(created(enrollments.enrollment_data(enrollment),
+                             url_for("api.get_enrollment", id=enrollment.id)))
 
 
 @bp.get("/enrollments/<id:id>")
@@ -66,8 +66,7 @@ def get_enrollment(item: Enrollment):
 def update_enrollment(item: Enrollment, body: dict):
     reopen = bool(body.pop("reopen", False))
     enrollments.update_enrollment(item, body, actor=actor(), source=SOURCE, reopen=reopen)
-    commit()
-    return enrollments.enrollment_data(item)
+    return committed(enrollments.enrollment_data(item))
 
 
 def _existing(model: type, item_id: int, field: str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
+from app.api.base import Param, actor, bp, committed, created, endpoint, paginate
 from app.models.integration import INTEGRATION_TYPES, LOG_LEVELS, Integration
 from app.services.integrations import health, syncs, webhooks
 from app.services.integrations import registry as integrations
@@ -39,9 +39,8 @@ def list_integrations(query: dict):
                       + SECRETS_NOTE)
 def create_integration(body: dict):
     integration, secret = integrations.create(body["type"], body, actor=actor())
-    commit()
-    return created({**integrations.integration_data(integration), "signing_secret_once": secret},
-                   url_for("api.get_integration", id=integration.id))
+    answer = {**integrations.integration_data(integration), "signing_secret_once": secret}
+    return committed(created(answer, url_for("api.get_integration", id=integration.id)))
 
 
 @bp.get("/integrations/health")
@@ -64,8 +63,7 @@ def get_integration(item: Integration):
                       + SECRETS_NOTE)
 def update_integration(item: Integration, body: dict):
     integrations.update(item, body, actor=actor())
-    commit()
-    return integrations.integration_data(item)
+    return committed(integrations.integration_data(item))
 
 
 @bp.delete("/integrations/<id:id>")
@@ -73,8 +71,7 @@ def update_integration(item: Integration, body: dict):
           description="Soft: it stops at once and is 404 from then on; its logs and deliveries are kept.")
 def delete_integration(item: Integration):
     integrations.delete(item, actor=actor())
-    commit()
-    return "", 204
+    return committed(""), 204
 
 
 @bp.post("/integrations/<id:id>/activate")
@@ -82,8 +79,7 @@ def delete_integration(item: Integration):
           body="Empty", description="Clears the failure state (a fresh start). No body (or `{}`).")
 def activate_integration(item: Integration, body: dict):
     integrations.set_active(item, True, actor=actor())
-    commit()
-    return integrations.integration_data(item)
+    return committed(integrations.integration_data(item))
 
 
 @bp.post("/integrations/<id:id>/deactivate")
@@ -91,8 +87,7 @@ def activate_integration(item: Integration, body: dict):
           body="Empty", description="No body (or `{}`).")
 def deactivate_integration(item: Integration, body: dict):
     integrations.set_active(item, False, actor=actor())
-    commit()
-    return integrations.integration_data(item)
+    return committed(integrations.integration_data(item))
 
 
 @bp.post("/integrations/<id:id>/test")
@@ -102,8 +97,7 @@ def deactivate_integration(item: Integration, body: dict):
                       "changes nothing. Incoming integrations have no test: 409.")
 def test_integration(item: Integration, body: dict):
     result = webhooks.send_test(item, actor=actor()) if item.is_outgoing else syncs.test(item)
-    commit()
-    return result
+    return committed(result)
 
 
 @bp.post("/integrations/<id:id>/sync")
@@ -113,8 +107,7 @@ def test_integration(item: Integration, body: dict):
                       "appears in the logs. A run already going makes this one a no-op. Other types: 409.")
 def sync_integration(item: Integration, body: dict):
     syncs.sync_now(item, actor=actor())
-    commit()
-    return {"queued": 1}, 202
+    return committed({"queued": 1}), 202
 
 
 @bp.get("/integrations/<id:id>/logs")

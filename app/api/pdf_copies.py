@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import abort
 
-from app.api.base import Param, actor, bp, commit, endpoint, paginate
+from app.api.base import Param, actor, bp, committed, endpoint, paginate
 from app.models.integration import EXPORT_STATUSES, Integration
 from app.services.integrations import pdf_exports
 
@@ -31,8 +31,7 @@ def list_pdf_copies(item: Integration, query: dict):
           description="Queues every failed copy again (a fresh set of attempts). Not a PDF export: 409.")
 def retry_failed_pdf_copies(item: Integration, body: dict):
     queued = pdf_exports.retry_failed(item, actor=actor())
-    commit()
-    return {"queued": queued}, 202
+    return committed({"queued": queued}), 202
 
 
 @bp.post("/integrations/<id:id>/pdf-copies/<id:copy_id>/retry")
@@ -45,5 +44,4 @@ def retry_pdf_copy(item: Integration, copy_id: int, body: dict):
         row = pdf_exports.retry_one(item, copy_id, actor=actor())
     except LookupError as exc:
         abort(404, str(exc))
-    commit()
-    return pdf_exports.copy_data(row), 202
+    return committed(pdf_exports.copy_data(row)), 202

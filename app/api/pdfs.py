@@ -6,7 +6,7 @@ The same services as the console (app/services/documents/rendering.py), audited 
 
 from __future__ import annotations
 
-from app.api.base import actor, bp, commit, endpoint
+from app.api.base import actor, bp, committed, endpoint
 from app.models import Certificate, Certification
 from app.services.documents import rendering
 from app.services.lifecycle import certificates
@@ -19,8 +19,7 @@ from app.services.lifecycle import certificates
                       "rendering (`pdf_status: pending`) and replaced when ready. No body (or `{}`).")
 def regenerate_certificate_pdf(item: Certificate, body: dict):
     rendering.regenerate(item, actor=actor())
-    commit()
-    return certificates.certificate_data(item), 202
+    return committed(certificates.certificate_data(item)), 202
 
 
 @bp.post("/certifications/<id:id>/regenerate")
@@ -30,5 +29,4 @@ def regenerate_certificate_pdf(item: Certificate, body: dict):
                       "change, or to retry its failed PDFs). No body (or `{}`).")
 def regenerate_certification_pdfs(item: Certification, body: dict):
     queued = rendering.regenerate_certification(item, actor=actor())
-    commit()
-    return {"queued": queued}, 202
+    return committed({"queued": queued}), 202

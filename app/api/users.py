@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from app.api.base import Param, actor, bp, commit, created, endpoint, paginate
+from app.api.base import Param, actor, bp, committed, created, endpoint, paginate
 from app.api.schemas import text
 from app.models import ROLES, User
 from app.services.accounts import users
@@ -40,8 +40,7 @@ def create_user(body: dict):
                              body.get("department"), actor=actor())
     if body.get("invite"):
         users.send_invite(user, actor=actor())
-    commit()
-    return created(users.user_data(user), url_for("api.get_user", id=user.id))
+    return committed(created(users.user_data(user), url_for("api.get_user", id=user.id)))
 
 
 @bp.get("/users/<id:id>")
@@ -64,5 +63,4 @@ def update_user(item: User, body: dict):
     users.update_user(item, actor=actor(), role=body.get("role"), active=body.get("active"),
                       name=body.get("name"),
                       department=(department or "") if "department" in body else None)
-    commit()
-    return users.user_data(item)
+    return committed(users.user_data(item))
