@@ -80,7 +80,9 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     nav.get_by_role("button", name="Catalog", exact=True).click()
     nav.get_by_role("link", name="Courses").click()
     page.locator(f"#course-{fa102.id}").get_by_role("link", name="Enrollments").click()
-    page.get_by_label("Find learners by name or email").fill("lena")
+    # Wait for the search's own answer: ticking a box in the list it is about to replace would be lost.
+    with page.expect_response(lambda r: "/candidates" in r.url and "lena" in r.url):
+        page.get_by_label("Find learners by name or email").fill("lena")
     page.get_by_label(re.compile("Lena Fischer")).check()
     page.get_by_role("button", name="Enroll selected").click()
     expect(page.locator("#enroll-result")).to_contain_text("Enrolled 1 learner: Lena Fischer")
