@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Certification
 from app.models.integration import INTEGRATION_TYPES, LOG_LEVELS, Integration, SyncRun, WebhookDelivery
-from app.services.errors import NotAllowed
+from app.services.errors import NotAllowed, ValidationError
 from app.services.integrations import health as integration_health  # webhooks subscribes to events
 from app.services.integrations import pdf_exports, syncs, webhooks
 from app.services.integrations import registry as integrations
@@ -276,13 +274,13 @@ def redeliver(delivery_id: int):
 def replay(integration_id: int):
     integration = _integration(integration_id)
     form = ReplayForm()
-    try:
-        since = datetime.fromisoformat((form.since.data or "").strip()).replace(tzinfo=UTC)
-    except ValueError:
-        flash("Enter a date and time like 2026-03-01T00:00 (UTC).", "danger")
-        return redirect(url_for(".deliveries", integration_id=integration.id))
     if not form.validate_on_submit():
         abort(400)
+    try:  # the one parser of moments the API uses too (RFC 3339; no offset = UTC)
+        since = integrations.utc_moment(form.since.data or "", "since")
+    except ValidationError as exc:
+        flash(exc.errors["since"], "danger")
+        return redirect(url_for(".deliveries", integration_id=integration.id))
     replayed = commit_or_409(lambda: webhooks.replay_failed(integration, since, actor=current_user))
     flash(f"{replayed} failed deliveries queued again.", "success")
     return redirect(url_for(".deliveries", integration_id=integration.id))
