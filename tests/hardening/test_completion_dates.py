@@ -23,7 +23,7 @@ from app.services.lifecycle import enrollment, imports
 from tests.integrations.conftest import allow_private  # noqa: F401 (fixture)
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.moodle_simulator import MoodleSimulator, small_site
-from tests.support.syncs import run_sync
+from tests.support.syncs import active_sql_source, run_sync
 
 TOO_EARLY = "1999-12-31T23:59:59Z"
 
@@ -171,12 +171,8 @@ def test_sql_row_before_2000_is_rejected_and_others_applied(sqlite_sources, tmp_
         conn.execute(text("INSERT INTO lms VALUES (1, 'old@example.com', 'Old', '1999-05-01'), "
                           "(2, 'ann@example.com', 'Ann Archer', '2026-01-05')"))
     engine.dispose()
-    integration, _ = registry.create("sql", {
-        "name": "HR DB", "database_url": url,
-        "query": "SELECT email, name, 'FA-101' AS course_code, done AS completed_at FROM lms ORDER BY id"},
-        actor="test")
-    registry.set_active(integration, True, actor="test")
-    db.session.commit()
+    query = "SELECT email, name, 'FA-101' AS course_code, done AS completed_at FROM lms ORDER BY id"
+    integration = active_sql_source(url, query)
     run = run_sync(integration, jobs)
     assert run.status == "partial" and run.failed == 1
     assert db.session.scalar(select(User.id).where(User.email == "old@example.com")) is None

@@ -29,7 +29,7 @@ from app.services.lifecycle import enrollment, imports
 from tests.integrations.conftest import allow_private  # noqa: F401 (fixture)
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.moodle_simulator import MoodleSimulator, small_site
-from tests.support.syncs import run_sync
+from tests.support.syncs import active_sql_source, run_sync
 
 # Hypothesis caches under ./.hypothesis by default: keep it in the run's temporary instance folder instead.
 set_hypothesis_home_dir(Path(os.environ["LAUREL_INSTANCE_PATH"]) / "hypothesis")
@@ -318,12 +318,8 @@ def test_sql_sync_refuses_such_rows_and_goes_on(sqlite_sources, tmp_path, first_
         conn.execute(text("INSERT INTO lms VALUES (1, 'lena@example.com', :bad, 'FA-101'), "
                           "(2, 'ann@example.com', 'Ann Archer', 'FA-101')"), {"bad": INJECTION})
     engine.dispose()
-    integration, _ = registry.create("sql", {
-        "name": "HR DB", "database_url": url,
-        "query": "SELECT email, name, code AS course_code, 'enrolled' AS status FROM lms ORDER BY id"},
-        actor="test")
-    registry.set_active(integration, True, actor="test")
-    db.session.commit()
+    query = "SELECT email, name, code AS course_code, 'enrolled' AS status FROM lms ORDER BY id"
+    integration = active_sql_source(url, query)
     run = run_sync(integration, jobs)
     assert run.status == "partial" and run.failed == 1
     assert db.session.scalar(select(User.id).where(User.email == "ann@example.com")) is not None

@@ -23,6 +23,7 @@ from app.services.lifecycle import imports
 from tests.integrations.conftest import allow_private, bucket, s3_endpoint  # noqa: F401 (fixtures)
 from tests.support import s3
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
+from tests.support.syncs import active_sql_source
 
 HEADER = "email,name,department,course_code,status,score,completed_at\n"
 GOOD_ROW = "ann@example.com,Ann Archer,Nursing,FA-101,completed,80,2026-01-15\n"
@@ -139,12 +140,8 @@ def test_sql_source_refuses_a_huge_cell_per_row(sqlite_sources, tmp_path, first_
         conn.execute(text("INSERT INTO lms VALUES (1, 'big@example.com', :big, 'FA-101'), "
                           "(2, 'ann@example.com', 'Ann Archer', 'FA-101')"), {"big": "B" * 200_000})
     engine.dispose()
-    integration, _ = registry.create("sql", {
-        "name": "HR DB", "database_url": url,
-        "query": "SELECT email, name, code AS course_code, 'completed' AS status FROM lms ORDER BY id"},
-        actor="test")
-    registry.set_active(integration, True, actor="test")
-    db.session.commit()
+    query = "SELECT email, name, code AS course_code, 'completed' AS status FROM lms ORDER BY id"
+    integration = active_sql_source(url, query)
     run = _run(integration, jobs)
     assert run.status == "partial" and run.failed == 1  # the big row only; Ann's row is applied
     assert db.session.scalar(select(User.id).where(User.email == "ann@example.com")) is not None

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.integration import Integration, SyncRun
-from app.services.integrations import syncs
+from app.services.integrations import registry, syncs
 
 
 def run_sync(integration: Integration, jobs) -> SyncRun:
@@ -17,3 +17,12 @@ def run_sync(integration: Integration, jobs) -> SyncRun:
     db.session.commit()
     db.session.expire_all()
     return db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+
+
+def active_sql_source(url: str, query: str) -> Integration:
+    """An active SQL-source integration reading `query` from the database at `url` (committed)."""
+    fields = {"name": "HR DB", "database_url": url, "query": query}
+    integration, _ = registry.create("sql", fields, actor="test")
+    registry.set_active(integration, True, actor="test")
+    db.session.commit()
+    return integration
