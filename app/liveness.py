@@ -76,12 +76,19 @@ class Heartbeat(threading.Thread):
         self.worker = worker  # False for a forked work horse: it holds rows but is not a worker
         self.pid = os.getpid()
         self.stopped = threading.Event()
+        # One publish at a time: a beat that read `held` before a claim must not land after the claim's
+        # own publish and erase it from the key.
+        self._publishing = threading.Lock()
 
     @property
     def ttl(self) -> int:
         return max(1, round(self.interval * TTL_PERIODS))
 
     def publish(self) -> None:
+        with self._publishing:
+            self._write()
+
+    def _write(self) -> None:
         value = json.dumps({"pid": self.pid, "host": socket.gethostname(), "worker": self.worker,
                             "at": time.time(), "held": held()})
         try:
