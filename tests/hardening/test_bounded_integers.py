@@ -172,10 +172,12 @@ def test_template_preview_with_a_huge_template_id_previews_a_new_template(admin_
     assert response.status_code < 500
 
 
-def test_retry_exports_with_a_huge_export_id_is_not_an_error(admin_client, integration_id):
+@pytest.mark.parametrize("export_id", [HUGE, "abc", "-1", "999999"])
+def test_retry_exports_with_an_unknown_export_id_is_a_404_not_a_retry_of_all(admin_client, integration_id,
+                                                                             export_id):
     response = admin_client.post(f"/integrations/{integration_id}/retry-exports", data={
-        "csrf_token": admin_client.csrf_token, "export_id": HUGE})
-    assert response.status_code < 500
+        "csrf_token": admin_client.csrf_token, "export_id": export_id})
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize("field,value", [("sync_every_minutes", "²"), ("sync_every_minutes", HUGE),

@@ -192,10 +192,19 @@ def sync_now(integration_id: int):
 def retry_exports(integration_id: int):
     """Queue failed PDF copies again: the one named by `export_id`, or all of them."""
     integration = _integration(integration_id)
-    raw = request.form.get("export_id", "")
+    raw = request.form.get("export_id", "").strip()
+    if not raw:
+        queued = commit_or_409(lambda: pdf_exports.retry_failed(integration, actor=current_user))
+        flash(f"{queued} PDF copies queued again.", "success")
+        return redirect(url_for(".detail", integration_id=integration.id))
+    # One copy, as the API's retry does: an id that is not one of this integration's copies is a 404,
+    # never "retry them all" or a silent "0 queued".
     row_id = whole_number(raw, maximum=MAX_ID)
-    queued = commit_or_409(lambda: pdf_exports.retry_failed(integration, actor=current_user, row_id=row_id))
-    flash(f"{queued} PDF copies queued again.", "success")
+    try:
+        commit_or_409(lambda: pdf_exports.retry_one(integration, row_id or 0, actor=current_user))
+    except LookupError as exc:
+        abort(404, description=str(exc))
+    flash("The PDF copy is queued again.", "success")
     return redirect(url_for(".detail", integration_id=integration.id))
 
 
