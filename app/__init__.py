@@ -32,12 +32,13 @@ def create_app(config: dict | None = None) -> Flask:
     _load_subscribers()
 
     from app import cli
-    from app.web import errors, inputs, nav, security, transactions
+    from app.web import errors, inputs, live, nav, security, transactions
 
     errors.init_app(app)
     transactions.init_app(app)
     inputs.init_app(app)
     security.init_app(app)
+    live.init_app(app)
     nav.init_app(app)
     cli.init_app(app)
     return app
@@ -78,7 +79,8 @@ def _init_extensions(app: Flask) -> None:
 # Each HTML domain: its package holds `bp`, these modules attach the routes to it.
 VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "lifecycle.routes", "verify.routes",
                 "documents.designer", "documents.pdfs", "sharing.routes", "messaging.inbox",
-                "messaging.previews", "integrations.console", "integrations.hooks", "analytics.routes")
+                "messaging.previews", "messaging.live", "integrations.console", "integrations.hooks",
+                "analytics.routes")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -111,5 +113,6 @@ def _load_subscribers() -> None:
     import app.services.integrations.webhook_recovery  # noqa: F401  (sweep: lost and abandoned deliveries)
     import app.services.integrations.webhooks  # noqa: F401  (webhook deliveries for every event)
     import app.services.lifecycle.reminders  # noqa: F401  (digest sections)
+    import app.services.messaging.live_updates  # noqa: F401  (open pages hear about changes: app/live.py)
     import app.services.messaging.notifications  # noqa: F401  (in-app notifications on certificate events)
     import app.services.sharing.engagement  # noqa: F401  (sweep: flush verify-page view counts)

@@ -190,6 +190,10 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute"),
         "VERIFY_RATE_LIMIT": env.get("VERIFY_RATE_LIMIT", "60 per minute"),
         "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600, 60),
+        # Live updates (app/live.py): the stream's own port on this host when the `live` process is not
+        # behind the same reverse proxy as the pages (make run); unset = same origin, path /live/stream.
+        "LIVE_PORT": _int(env, "LIVE_PORT", 0, 0, 65535) or None,
+        "LIVE_STREAM_SECONDS": _int(env, "LIVE_STREAM_SECONDS", 300, 5, 3600),
         "INVITE_MAX_AGE": _int(env, "INVITE_MAX_AGE", 7 * 86400, 60),
         "WORKER_HEARTBEAT_MAX_AGE": _int(env, "WORKER_HEARTBEAT_MAX_AGE", 120, 5),
         # Recovery (docs/reliability.md): every worker process beats this often; one silent for three

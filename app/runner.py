@@ -23,14 +23,22 @@ def _commands(app, workers: int) -> list[tuple[str, list[str]]]:
     bind = f"{app.config['HOST']}:{app.config['PORT']}"
     web = [python, "-m", "gunicorn", "--bind", bind, "--workers", "2", "--threads", "4",
            "--worker-class", "gthread", "--access-logfile", "-", "--log-level", "warning", "wsgi:app"]
+    # Live updates (app/live.py) on the next port: each open page holds a stream, so streams get their
+    # own process and thread pool and never take a thread a page request needs.
+    live = [python, "-m", "gunicorn", "--bind", f"{app.config['HOST']}:{live_port(app)}", "--workers", "1",
+            "--threads", "200", "--worker-class", "gthread", "--log-level", "warning", "wsgi:app"]
     flask = [python, "-m", "flask", "--app", "wsgi"]
-    procs = [("web", web)]
+    procs = [("web", web), ("live", live)]
     # Mail and webhooks never wait behind a render: renders have their own worker (app/queue.py).
     work = [*flask, "worker", "--queues", ",".join(WORK_QUEUES)]
     procs += [(f"worker{i + 1}", work) for i in range(workers)]
     procs.append(("render", [*flask, "worker", "--queues", ",".join(RENDER_QUEUES)]))
     procs.append(("cron", [*flask, "cron"]))
     return procs
+
+
+def live_port(app) -> int:
+    return app.config.get("LIVE_PORT") or app.config["PORT"] + 1
 
 
 def _wait_until_up(url: str, timeout: float = 30) -> bool:
@@ -52,6 +60,7 @@ def run(app, workers: int = 1) -> None:
     instance = Path(app.instance_path)
     if embedded:
         env["REDIS_URL"] = embedded_redis.ensure_running(instance)
+    env["LIVE_PORT"] = str(live_port(app))  # pages connect to the live process on its own port
     children = [(name, subprocess.Popen(cmd, env=env)) for name, cmd in _commands(app, workers)]
     stopping = False
 

@@ -88,4 +88,17 @@
   }
   document.addEventListener("DOMContentLoaded", function () { stamp(document); });
   document.addEventListener("htmx:afterSwap", function (evt) { stamp(evt.detail.elt); });
+
+  // Live parts of a page ([data-live-refresh], refreshed by `sse:<topic>` or their timer) re-read the
+  // page's current address, so filters and the page number a user chose stay as they are. A part the
+  // user is working in (focus inside it: an open edit row, a half-typed field) is left alone.
+  // <body data-live="open|closed">: whether the stream is connected (tests wait for it; CSS may show it).
+  document.addEventListener("htmx:sseOpen", function () { document.body.setAttribute("data-live", "open"); });
+  document.addEventListener("htmx:sseError", function () { document.body.setAttribute("data-live", "closed"); });
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live-refresh")) return;
+    if (elt.contains(document.activeElement)) { evt.preventDefault(); return; }
+    evt.detail.path = window.location.pathname + window.location.search;
+  });
 })();

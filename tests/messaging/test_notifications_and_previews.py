@@ -39,7 +39,7 @@ def test_bell_shows_unread_and_marks_read(login_as, learner, make_user, issue):
     assert bell.status_code == 200 and "HX-Request" in bell.headers["Vary"]
     html = bell.get_data(as_text=True)
     assert 'data-testid="bell-count">1<' in html and "Certificate issued: First Aid Level 2" in html
-    assert 'hx-trigger="every 30s"' in html
+    assert 'hx-trigger="every 30s, sse:bell"' in html  # the stream, with polling as the fallback
     page = client.get("/me/certificates").get_data(as_text=True)
     assert 'id="notification-bell"' in page  # in the navbar of every page
     row = db.session.scalar(select(Notification))

@@ -106,6 +106,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "sharing.linkedin": "login",
     "sharing.public_page": "public",
     "messaging.bell": "login",
+    "messaging.live_stream": "public",  # signed out: 204 (EventSource stops); signed in: the stream
     "messaging.notification_list": "login",
     "messaging.read_notification": "login",
     "messaging.read_all_notifications": "login",

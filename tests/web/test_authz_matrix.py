@@ -94,7 +94,8 @@ def _request(client, method: str, url: str, *, token: str | None = None):
         else:
             kwargs["data"] = {} if token else {"csrf_token": client.csrf_token}
     response = client.open(url, method=method, headers=headers, **kwargs)
-    response.get_data()  # drain streamed bodies (CSV exports) inside this request's context
+    if response.mimetype != "text/event-stream":  # a live stream never ends: closing it is enough
+        response.get_data()  # drain streamed bodies (CSV exports) inside this request's context
     response.close()
     return response
 

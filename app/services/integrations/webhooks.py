@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select, update
 
-from app import liveness
+from app import live, liveness
 from app.connectors import delivery as http_delivery
 from app.connectors import retry, slack
 from app.connectors.crypto import CryptoError
@@ -118,6 +118,8 @@ def queue_event(
     db.session.flush()
     for item in deliveries:
         enqueue(item)
+    if deliveries:
+        live.announce(db.session, "deliveries")
     return deliveries
 
 
@@ -212,6 +214,7 @@ def _record(row: WebhookDelivery, body: bytes, result: http_delivery.Attempt, sc
     row.request_headers, row.request_body = result.request_headers, body.decode("utf-8")
     row.response_status, row.response_body = result.status_code, result.response_body
     row.duration_ms, row.last_attempt_at, row.delivering_since = result.duration_ms, now, None
+    live.announce(db.session, "deliveries")
     data = {
         "delivery_id": row.id,
         "event_id": row.event_id,

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from werkzeug.routing import BuildError
 
+from app import live
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, Notification
@@ -22,6 +23,7 @@ def create(user_id: int, kind: str, title: str, body: str = "", link: str | None
     row = Notification(user_id=user_id, kind=kind, title=title[:200], body=body, link=link)
     db.session.add(row)
     db.session.flush()
+    live.announce(db.session, "bell", staff=False, user_ids=(user_id,))
     return row
 
 

@@ -1,0 +1,121 @@
+"""Live updates: what changed is announced on Redis pub/sub after the commit, and streamed to browsers.
+
+A change made by anyone (a page, the API, a worker, a sync) calls `announce(...)` inside its
+transaction; when the transaction commits, one message per topic goes out on the `laurel:live`
+channel. Every open page holds one Server-Sent Events stream (`/live/stream`, served by the
+Procfile's `live` process) that forwards the messages its user may see; htmx re-fetches the part of
+the page named by the topic (`hx-trigger="sse:tiles"`), so the browser reads the new state with the
+user's own permissions. The message itself carries nothing but the topic: no data leaks through it.
+
+Polling stays as the fallback (a lost message, Redis flushed, a proxy that buffers streams): every
+live part of a page also refreshes on a timer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.queue import get_redis
+
+CHANNEL = "laurel:live"
+#: What a page can listen to; each is one `sse:<topic>` trigger in the templates.
+TOPICS = ("tiles", "certificates", "enrollments", "deliveries", "bell")
+_PENDING = "laurel_live_pending"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who may hear about a change: the staff (admins and staff read everything) and/or named users."""
+
+    staff: bool = True
+    user_ids: frozenset[int] = frozenset()
+
+    def includes(self, user_id: int, is_staff: bool) -> bool:
+        return (self.staff and is_staff) or user_id in self.user_ids
+
+
+def announce(session: Session, topic: str, *, staff: bool = True, user_ids: Iterable[int] = ()) -> None:
+    """Tell open pages about `topic` once the current transaction commits (dropped on rollback)."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown live topic {topic!r}")
+    pending: dict[str, tuple[bool, set[int]]] = session.info.setdefault(_PENDING, {})
+    was_staff, users = pending.get(topic, (False, set()))
+    users.update(int(u) for u in user_ids if u is not None)
+    pending[topic] = (was_staff or staff, users)
+
+
+def encode(topic: str, audience: Audience) -> str:
+    return json.dumps({"topic": topic, "staff": audience.staff, "users": sorted(audience.user_ids)})
+
+
+def decode(raw: bytes | str) -> tuple[str, Audience] | None:
+    """The message's topic and audience; None for anything malformed (never trusted further)."""
+    try:
+        data = json.loads(raw)
+        topic, users = data["topic"], frozenset(int(u) for u in data.get("users", ()))
+    except (ValueError, TypeError, KeyError):
+        return None
+    if topic not in TOPICS:
+        return None
+    return topic, Audience(staff=bool(data.get("staff")), user_ids=users)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a released SAVEPOINT: the outer transaction has not committed yet
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    try:
+        with get_redis().pipeline(transaction=False) as pipe:
+            for topic, (staff, users) in pending.items():
+                pipe.publish(CHANNEL, encode(topic, Audience(staff, frozenset(users))))
+            pipe.execute()
+    except (redis.RedisError, OSError):
+        # The change is committed; open pages catch up on their polling timer.
+        current_app.logger.warning("live update not published (%s); pages fall back to polling",
+                                   ", ".join(pending))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def stream(user_id: int, is_staff: bool, *, lifetime: float = 300.0, heartbeat: float = 15.0,
+           client: redis.Redis | None = None) -> Iterator[str]:
+    """The Server-Sent Events text for one user: the topics they may see, as they happen.
+
+    The stream ends after `lifetime` seconds (the browser reconnects at once, and the reconnect signs
+    in again, so a user's changed role or ended session is honoured within that time); a comment line
+    every `heartbeat` seconds keeps proxies from closing an idle connection and notices a gone client.
+    """
+    pubsub = (client or get_redis()).pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub.subscribe(CHANNEL)
+        yield "retry: 2000\n: connected\n\n"
+        started = last_beat = time.monotonic()
+        while time.monotonic() - started < lifetime:
+            message = pubsub.get_message(timeout=1.0)
+            now = time.monotonic()
+            if message is not None and message.get("type") == "message":
+                decoded = decode(message["data"])
+                if decoded and decoded[1].includes(user_id, is_staff):
+                    yield f"event: {decoded[0]}\ndata: {decoded[0]}\n\n"
+                    last_beat = now
+            elif now - last_beat >= heartbeat:
+                yield ": ping\n\n"
+                last_beat = now
+    except (redis.RedisError, OSError):
+        return  # Redis went away: end the stream; the browser reconnects and polls meanwhile
+    finally:
+        pubsub.close()
