@@ -26,7 +26,8 @@ def _commands(app, workers: int) -> list[tuple[str, list[str]]]:
     # Live updates (app/live.py) on the next port: each open page holds a stream, so streams get their
     # own process and thread pool and never take a thread a page request needs.
     live = [python, "-m", "gunicorn", "--bind", f"{app.config['HOST']}:{live_port(app)}", "--workers", "1",
-            "--threads", "200", "--worker-class", "gthread", "--log-level", "warning", "wsgi:app"]
+            "--threads", "200", "--worker-class", "gthread", "--graceful-timeout", "3",
+            "--log-level", "warning", "wsgi:app"]
     flask = [python, "-m", "flask", "--app", "wsgi"]
     procs = [("web", web), ("live", live)]
     # Mail and webhooks never wait behind a render: renders have their own worker (app/queue.py).
