@@ -80,7 +80,8 @@ class Servers:
             subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2",
                               "--threads", "4", "wsgi:app"], cwd=ROOT, env=self.env),
             subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{self.live_port}", "--workers", "1",
-                              "--threads", "500", "--graceful-timeout", "3", "wsgi:app"], cwd=ROOT, env=self.env),
+                              "--threads", "500", "--graceful-timeout", "3", "wsgi:app"],
+                             cwd=ROOT, env=self.env),
         ]
         for port in (self.web_port, self.live_port):
             wait_until_up(port)
@@ -195,7 +196,8 @@ def one_run(servers: Servers, app, clients: int, events: int, pages: int) -> dic
     cookie = log_in(servers.web_port)
     page_samples(servers.web_port, cookie, 40)  # warm-up
     anchor = page_samples(servers.web_port, cookie, pages)
-    streams = [Stream(servers.live_port, cookie, f"http://127.0.0.1:{servers.web_port}") for _ in range(clients)]
+    origin = f"http://127.0.0.1:{servers.web_port}"
+    streams = [Stream(servers.live_port, cookie, origin) for _ in range(clients)]
     for stream in streams:
         stream.start()
     for stream in streams:
