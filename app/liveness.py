@@ -70,9 +70,11 @@ def held() -> list[str]:
 class Heartbeat(threading.Thread):
     """A daemon thread re-creating this process's liveness key every `interval` seconds."""
 
-    def __init__(self, client: redis.Redis, name: str, interval: float, *, worker: bool = True):
+    def __init__(self, client: redis.Redis, name: str, interval: float, *, worker: bool = True,
+                 place: str = ""):
         super().__init__(name=f"laurel-heartbeat-{name}", daemon=True)
         self.client, self.worker_name, self.interval = client, name, interval
+        self.place = place  # where this process keeps files (documents/storage.place)
         self.worker = worker  # False for a forked work horse: it holds rows but is not a worker
         self.pid = os.getpid()
         self.stopped = threading.Event()
@@ -90,7 +92,7 @@ class Heartbeat(threading.Thread):
 
     def _write(self) -> None:
         value = json.dumps({"pid": self.pid, "host": socket.gethostname(), "worker": self.worker,
-                            "at": time.time(), "held": held()})
+                            "at": time.time(), "held": held(), "place": self.place})
         try:
             with self.client.pipeline() as pipe:
                 pipe.set(PREFIX + self.worker_name, value, ex=self.ttl)
@@ -114,12 +116,13 @@ class Heartbeat(threading.Thread):
             self.client.srem(NAMES_KEY, self.worker_name)
 
 
-def start(client: redis.Redis, name: str, interval: float, *, worker: bool = True) -> Heartbeat:
+def start(client: redis.Redis, name: str, interval: float, *, worker: bool = True,
+          place: str = "") -> Heartbeat:
     """Start this process's heartbeat (once per process: a forked horse starts its own)."""
     global _heartbeat
     if _heartbeat is not None and _heartbeat.pid == os.getpid() and _heartbeat.is_alive():
         return _heartbeat
-    _heartbeat = Heartbeat(client, name, interval, worker=worker)
+    _heartbeat = Heartbeat(client, name, interval, worker=worker, place=place)
     _heartbeat.publish()
     _heartbeat.start()
     return _heartbeat
@@ -139,6 +142,7 @@ class Snapshot:
 
     workers: dict[str, float] = field(default_factory=dict)
     held: set[str] = field(default_factory=set)
+    places: dict[str, str] = field(default_factory=dict)  # process name -> where it keeps files
 
 
 def read(client: redis.Redis) -> Snapshot:
@@ -156,7 +160,24 @@ def read(client: redis.Redis) -> Snapshot:
         if value.get("worker", True):
             snap.workers[name] = float(value.get("at") or 0)
         snap.held.update(value.get("held") or [])
+        if value.get("place"):
+            snap.places[name] = str(value["place"])
     return snap
+
+
+def place_conflict(client: redis.Redis, own_place: str, own_name: str = "") -> str | None:
+    """Why this process must not run beside the live ones, or None: files kept in a local folder are
+    invisible to a process on another host (or with another folder), so a PDF rendered there could
+    never be downloaded here."""
+    others = {name: where for name, where in read(client).places.items()
+              if name != own_name and where != own_place}
+    if not others or not any(p.startswith("local:") for p in (own_place, *others.values())):
+        return None
+    name, where = sorted(others.items())[0]
+    return (f"Local file storage cannot be shared between hosts: this process keeps files in {own_place}, "
+            f"but the running process {name} keeps them in {where}. Run every host on one S3-compatible "
+            "bucket (STORAGE_BACKEND=s3, S3_BUCKET, S3_ENDPOINT_URL; README: Running on several machines), "
+            "or run all processes on one host with one STORAGE_ROOT.")
 
 
 def snapshot(client: redis.Redis, interval: float) -> Snapshot | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Protocol
@@ -159,6 +160,16 @@ def build_storage(config: dict, instance_path: str | Path) -> Storage:
     except UnsafePathError as exc:
         raise StorageError(str(exc)) from None
     return LocalStorage(root)
+
+
+def place(config: dict, instance_path: str | Path) -> str:
+    """Where this process keeps files, as one comparable string: processes that must read each other's
+    PDFs need the same place. A local folder is a place only on its own host; a bucket is one anywhere."""
+    if config.get("STORAGE_BACKEND", "local") == "s3":
+        endpoint = config.get("S3_ENDPOINT_URL") or "aws"
+        return f"s3:{endpoint}/{config['S3_BUCKET']}/{config.get('S3_PREFIX') or ''}"
+    root = Path(config.get("STORAGE_ROOT") or Path(instance_path) / "files").resolve()
+    return f"local:{socket.gethostname()}:{root}"
 
 
 def get_storage() -> Storage:

@@ -15,6 +15,7 @@ from rq import SimpleWorker, Worker, worker_registration
 from rq.worker import WorkerStatus
 
 from app import liveness
+from app.documents import storage
 from app.extensions import db
 
 
@@ -146,7 +147,13 @@ class AppWorker(_AppContextMixin, Worker):
 
         app = self._ensure_app()
         with app.app_context():
-            liveness.start(get_redis(), self.name, app.config["WORKER_HEARTBEAT_SECONDS"])
+            where = storage.place(app.config, app.instance_path)
+            conflict = liveness.place_conflict(get_redis(), where, self.name)
+            if conflict:
+                # Refused before taking a job: a PDF rendered here could not be downloaded elsewhere.
+                self.log.error(conflict)
+                raise SystemExit(f"[laurel] worker refused to start. {conflict}")
+            liveness.start(get_redis(), self.name, app.config["WORKER_HEARTBEAT_SECONDS"], place=where)
 
     def register_death(self):
         liveness.stop()
