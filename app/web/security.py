@@ -23,7 +23,7 @@ EMAIL_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src {images}; s
              "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
 
-def sandboxed_html(html: str, status: int = 200, *, images: str = "data:"):
+def sandboxed_html(html: str, status: int = 200, *, images: str = "data: 'self'"):
     """A response for an `<iframe sandbox>`: the HTML of an email, with EMAIL_CSP (images from `images`)."""
     from flask import Response
 

@@ -31,6 +31,17 @@ SUBJECTS = {
     "report": "{org} weekly report: 2 – 8 March 2026",
 }
 
+#: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
+LABELS = {
+    "admin_digest": "Weekly admin digest", "integration_disabled": "Integration disabled",
+    "invite": "Invitation", "password_reset": "Password reset", "report": "Scheduled report",
+}
+
+
+def label(name: str) -> str:
+    kind = email_texts.KINDS.get(name)
+    return kind.label if kind else LABELS.get(name, name.replace("_", " ").capitalize())
+
 
 @dataclass(frozen=True)
 class Preview:

@@ -9,5 +9,5 @@ from app.web.inputs import Form
 
 class EmailTextForm(Form):
     subject = StringField("Subject", validators=[DataRequired(), Length(max=MAX_SUBJECT)])
-    body = TextAreaField("Text", validators=[DataRequired(), Length(max=MAX_BODY)],
+    body = TextAreaField("Text of the email", validators=[DataRequired(), Length(max=MAX_BODY)],
                          render_kw={"rows": 16, "spellcheck": "true"})

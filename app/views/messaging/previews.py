@@ -30,7 +30,7 @@ def _preview_or_404(name: str) -> email_preview.Preview:
 def email_previews():
     previews = [email_preview.render(name) for name in email_preview.template_names()]
     return render_template("messaging/email_previews.html", previews=previews, kinds=email_texts.KINDS,
-                           customised=email_texts.customised())
+                           customised=email_texts.customised(), label=email_preview.label)
 
 
 @bp.get("/admin/emails/<name>")
