@@ -260,3 +260,22 @@ def test_mail_log_shows_the_html_part_in_a_sandboxed_document(login_as, admin, s
     assert "frame-ancestors 'self'" in csp
     assert login_as(staff).get(f"/admin/mail/{row.id}/html").status_code == 403
     assert client.get("/admin/mail/999999/html").status_code == 404
+
+
+def test_reminder_says_1_day_and_30_days():
+    kind = email_texts.KINDS["certificate_reminder"]
+    context = {"name": "Lena", "certification": "First Aid", "serial": "LAU-1", "courses": ["A", "B"],
+               "expires_at": at(2026, 3, 3), "verify_url": "https://x.example/v", "org_name": "Academy",
+               "certificates_url": "https://x.example/me", "preferences_url": "https://x.example/profile",
+               "base_url": "https://x.example"}
+
+    def render(days: int) -> email_texts.Rendered:
+        return email_texts.render_text("certificate_reminder", kind.subject, kind.body,
+                                       context | {"days_left": days})
+
+    one, many = render(1), render(30)
+    assert one.subject == "Your First Aid certificate expires in 1 day"
+    assert many.subject == "Your First Aid certificate expires in 30 days"
+    assert "expires on 3 March 2026, in 30 days." in many.text and "again: A, B" in many.text
+    assert "Turn reminder emails off in your profile: https://x.example/profile" in many.text  # opt-out kept
+    assert 'href="https://x.example/profile"' in many.html

@@ -81,12 +81,14 @@ KINDS: dict[str, Kind] = {
         "To share it, send this link: {{ share_url }}"),
     "certificate_reminder": Kind(
         "Renewal reminder", "A certificate expires soon (on each of the certification's reminder days).",
-        _COMMON | {"expires_at": "the expiry date", "days_left": "days until it expires",
+        _COMMON | {"expires_at": "the expiry date",
+                   "time_left": "how long until it expires (\"30 days\", \"1 day\")",
+                   "days_left": "days until it expires, as a number",
                    "courses": "the courses to complete again, comma-separated",
                    "certificates_url": "the learner's certificates page (link)"},
-        "Your {{ certification }} certificate expires in {{ days_left }} days",
+        "Your {{ certification }} certificate expires in {{ time_left }}",
         "Hello {{ name }},\n\nYour certificate {{ certification }} ({{ serial }}) expires on "
-        "{{ expires_at }}, in {{ days_left }} days.\n\n"
+        "{{ expires_at }}, in {{ time_left }}.\n\n"
         "To renew it, complete these courses again: {{ courses }}\n\n"
         "Your new certificate is issued automatically as soon as the requirements are met.\n\n"
         "[See my certificates]({{ certificates_url }})", opt_out=True),
@@ -232,7 +234,7 @@ def render(template: str, context: Mapping[str, object]) -> Rendered | None:
 def render_text(template: str, subject: str, body: str, context: Mapping[str, object]) -> Rendered:
     """Both parts and the subject of `subject`/`body` (already checked) with `context`."""
     email = kind(template)
-    values = {name: _value(name, context.get(name)) for name in email.placeholders}
+    values = {name: _value(name, _derived(name, context)) for name in email.placeholders}
     title = plain_text.flatten(_fill(subject, values)).strip()[:300]
     blocks = _blocks(body, values)
     opt_out = context.get("preferences_url") if email.opt_out else None
@@ -280,6 +282,14 @@ def _paragraph_html(text: str) -> Markup:
         last = match.end()
     parts.append(escape(text[last:]))
     return Markup("").join(parts).replace("\n", Markup("<br>\n"))
+
+
+def _derived(name: str, context: Mapping[str, object]) -> object:
+    """A placeholder's raw value: from the mail's context, or made from it (``time_left``)."""
+    if name == "time_left":
+        days = context.get("days_left")
+        return None if days is None else ("1 day" if days == 1 else f"{days} days")
+    return context.get(name)
 
 
 def _value(name: str, value: object) -> str:
