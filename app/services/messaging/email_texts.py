@@ -27,7 +27,8 @@ from datetime import date, datetime
 
 from flask import current_app, render_template
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow
 from app.extensions import db
@@ -158,11 +159,18 @@ def customised() -> set[str]:
 def save(template: str, subject: object, body: object, *, actor: audit.Actor) -> EmailText:
     """Store the admin's text for `template` (checked completely first: ValidationError, nothing stored)."""
     values = check(template, subject, body)
-    row = custom(template) or EmailText(template=template)
-    row.subject, row.body = values["subject"], values["body"]
-    row.updated_at = utcnow()
-    row.updated_by_id = getattr(actor, "id", None)
-    db.session.add(row)
+    fields = {"subject": values["subject"], "body": values["body"], "updated_at": utcnow(),
+              "updated_by_id": getattr(actor, "id", None)}
+    row = custom(template)
+    if row is None:
+        try:  # two admins saving a first text at once: the second one updates the row the first made
+            with db.session.begin_nested():
+                row = EmailText(template=template, **fields)
+                db.session.add(row)
+        except IntegrityError:
+            row = db.session.get(EmailText, template, populate_existing=True)
+    for name, value in fields.items():
+        setattr(row, name, value)
     db.session.flush()
     audit.record(actor, "email_text.saved", "email_text", template,
                  f"Text of the {kind(template).label} email changed", template=template)
@@ -171,11 +179,11 @@ def save(template: str, subject: object, body: object, *, actor: audit.Actor) ->
 
 def reset(template: str, *, actor: audit.Actor) -> bool:
     """Back to the file template. False when there was no custom text."""
-    row = custom(template)
-    if row is None:
+    kind(template)
+    # One statement: two admins resetting at once delete the row once, and the second one is told so.
+    deleted = db.session.execute(delete(EmailText).where(EmailText.template == template))
+    if deleted.rowcount != 1:
         return False
-    db.session.delete(row)
-    db.session.flush()
     audit.record(actor, "email_text.reset", "email_text", template,
                  f"{kind(template).label} email reset to default", template=template)
     return True
