@@ -84,6 +84,7 @@ def test_admin_edits_an_email_text_with_a_live_preview(new_page, live_server, de
     body.fill("Dear {{ name }},\n\nYour certificate was withdrawn.\n\n[Check it]({{ verify_url }})")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_test_id("text-state")).to_have_text("Your text")
+    screenshot(page, f"{SCREENS}/email-editor-saved-{size}")
     page.get_by_role("button", name="Reset to default").click()
     expect(page.get_by_test_id("text-state")).to_have_text("Default template")
     assert_clean(page)
