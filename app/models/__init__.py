@@ -9,6 +9,7 @@ from app.models.catalog import (
                                 certification_prerequisites,
 )
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
+from app.models.email_text import EmailText
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
 from app.models.inbox import Notification, ReminderSent
@@ -29,7 +30,7 @@ from app.models.user import ROLES, ApiToken, User
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
     "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "Certificate", "CertificateTemplate",
-    "Certification", "Completion", "Course", "EngagementCounter", "Enrollment", "ExportedPdf",
+    "Certification", "Completion", "Course", "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OutboxEmail", "PdfExport", "ReminderSent",
     "ReportSubscription", "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",

@@ -126,7 +126,7 @@ def test_admin_previews_emails(app, admin, live_server, new_page):
     page = new_page()
     _log_in(page, live_server, admin.email)
     page.goto(f"{live_server}/admin/emails")
-    expect(page.get_by_role("heading", name="Email previews")).to_be_visible()
+    expect(page.get_by_role("heading", name="Emails", exact=True)).to_be_visible()
     page.get_by_role("link", name="Preview certificate_reminder").click()
     frame = page.frame_locator("iframe.email-preview-frame")
     expect(frame.get_by_text("Serial LAU-2026-000123")).to_be_visible()

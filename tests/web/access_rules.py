@@ -113,6 +113,11 @@ RULES: dict[str, str | dict[str, str]] = {
     "messaging.email_previews": "admin",
     "messaging.email_preview_detail": "admin",
     "messaging.email_preview_html": "admin",
+    "messaging.email_text_edit": "admin",
+    "messaging.email_text_preview": "admin",
+    "messaging.email_text_preview_html": "admin",
+    "messaging.email_text_reset": "admin",
+    "admin.mail_html": "admin",
     # REST API v1 (tokens or a browser session; learners see only their own rows, admins write)
     "api.openapi_document": "api-public",
     "api.me": "api-login",

@@ -15,6 +15,8 @@ from pathlib import Path
 from flask import current_app
 from jinja2 import ChainableUndefined, StrictUndefined
 
+from app.services.messaging import email_texts
+
 SUBJECTS = {
     "invite": "You are invited to {org}",
     "password_reset": "Reset your {org} password",
@@ -28,6 +30,17 @@ SUBJECTS = {
     "integration_disabled": "Integration disabled: HR system webhook",
     "report": "{org} weekly report: 2 – 8 March 2026",
 }
+
+#: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
+LABELS = {
+    "admin_digest": "Weekly admin digest", "integration_disabled": "Integration disabled",
+    "invite": "Invitation", "password_reset": "Password reset", "report": "Scheduled report",
+}
+
+
+def label(name: str) -> str:
+    kind = email_texts.KINDS.get(name)
+    return kind.label if kind else LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)
@@ -94,14 +107,30 @@ def sample_context(name: str) -> dict:
     return context
 
 
-def render(name: str, *, strict: bool = False) -> Preview:
-    """Render both parts of one template with sample data, the way `mail.queue_email` does."""
-    if name not in template_names():
-        raise KeyError(name)
+def _context(name: str) -> dict:
     org = current_app.config["ORG_NAME"]
     subject = SUBJECTS.get(name, name.replace("_", " ").capitalize()).format(org=org)
-    context = sample_context(name) | {"org_name": org, "base_url": current_app.config["BASE_URL"],
-                                      "subject": subject}
+    return sample_context(name) | {"org_name": org, "base_url": current_app.config["BASE_URL"],
+                                   "subject": subject}
+
+
+def draft(name: str, subject: object, body: object) -> Preview:
+    """An admin's unsaved text for `name` with sample data (ValidationError when it would be refused)."""
+    values = email_texts.check(name, subject, body)
+    own = email_texts.render_text(name, values["subject"], values["body"], _context(name))
+    return Preview(name=name, subject=own.subject, text=own.text, html=own.html)
+
+
+def render(name: str, *, strict: bool = False) -> Preview:
+    """Render both parts of one template with sample data, the way `mail.queue_email` does (with the
+    admin's own text when there is one)."""
+    if name not in template_names():
+        raise KeyError(name)
+    context = _context(name)
+    subject = context["subject"]
+    own = email_texts.render(name, context)  # the admin's own text, when there is one
+    if own is not None:
+        return Preview(name=name, subject=own.subject, text=own.text, html=own.html)
     env = current_app.jinja_env.overlay(undefined=StrictUndefined)
     missing = None
     try:

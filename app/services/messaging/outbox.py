@@ -25,7 +25,7 @@ from app.models import OutboxEmail
 from app.models.notification import MAIL_STATUSES
 from app.queue import early_tolerance, enqueue_after_commit, waiting
 from app.services import audit, recovery
-from app.services.messaging import mail_headers
+from app.services.messaging import email_texts, mail_headers
 
 SEND_JOB = "app.tasks.mail.send_email"
 BACKOFF_SECONDS = (10, 60, 300, 1800, 7200, 21600)
@@ -43,7 +43,8 @@ def external_url(endpoint: str, **values: object) -> str:
 
 def queue_email(to: str, template: str, *, subject: str, context: dict, user_id: int | None = None,
                 attachments: list[dict] | None = None, dedupe_key: str | None = None) -> OutboxEmail | None:
-    """Render `emails/<template>.txt|.html` into an outbox row and send it after commit.
+    """Render `emails/<template>.txt|.html` (or the admin's own text for it, see email_texts) into an
+    outbox row and send it after commit.
 
     With a `dedupe_key`, a second call with the same key does nothing and returns None.
     """
@@ -51,12 +52,16 @@ def queue_email(to: str, template: str, *, subject: str, context: dict, user_id:
         return None
     ctx = {**context, "org_name": current_app.config["ORG_NAME"], "base_url": current_app.config["BASE_URL"],
            "subject": subject}
+    # An admin's own text (Admin > Emails) replaces subject and body; None when there is none or it failed.
+    own = email_texts.render(template, ctx)
+    if own is not None:
+        subject, text, html = own.subject, own.text, own.html
+    else:
+        text = render_template(f"emails/{template}.txt", **ctx)
+        html = render_template(f"emails/{template}.html", **ctx)
     row = OutboxEmail(
         to=to, subject=subject, template=template, user_id=user_id, dedupe_key=dedupe_key,
-        message_id=new_message_id(),
-        text_body=render_template(f"emails/{template}.txt", **ctx),
-        html_body=render_template(f"emails/{template}.html", **ctx),
-        attachments=attachments or [],
+        message_id=new_message_id(), text_body=text, html_body=html, attachments=attachments or [],
     )
     db.session.add(row)
     db.session.flush()

@@ -23,6 +23,7 @@ from app.views.admin.forms import InviteForm, UserRowForm
 from app.web.auth import admin_required
 from app.web.forms import submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.security import sandboxed_html
 from app.web.streaming import csv_response
 from app.web.transactions import commit_with
 
@@ -112,6 +113,14 @@ def mail_log():
 @admin_required
 def mail_detail(email_id: int):
     return render_template("admin/mail_detail.html", email=db.get_or_404(OutboxEmail, email_id))
+
+
+@bp.get("/mail/<id:email_id>/html")
+@admin_required
+def mail_html(email_id: int):
+    """The mail's HTML part as its own sandboxed document (no script runs, only data: images load),
+    framed by the detail page in an <iframe sandbox>."""
+    return sandboxed_html(db.get_or_404(OutboxEmail, email_id).html_body or "")
 
 
 @bp.post("/mail/<id:email_id>/resend")

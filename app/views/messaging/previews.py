@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template
 
-from app.services.messaging import email_preview
+from app.services.messaging import email_preview, email_texts
 from app.views.messaging import bp
-from app.web import nav
+from app.web import nav, security
 from app.web.auth import admin_required
 
-nav.add("messaging.email_previews", "Email previews", nav.ADMIN, prefix="messaging.email_preview", order=92)
+nav.add("messaging.email_previews", "Emails", nav.ADMIN, prefix="messaging.email_", order=92)
 
-PREVIEW_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data: https: http:; "
-               "sandbox; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+PREVIEW_IMAGES = "data: https: http:"
 
 
 def _preview_or_404(name: str) -> email_preview.Preview:
@@ -30,20 +29,24 @@ def _preview_or_404(name: str) -> email_preview.Preview:
 @admin_required
 def email_previews():
     previews = [email_preview.render(name) for name in email_preview.template_names()]
-    return render_template("messaging/email_previews.html", previews=previews)
+    return render_template("messaging/email_previews.html", previews=previews, kinds=email_texts.KINDS,
+                           customised=email_texts.customised(), label=email_preview.label)
 
 
 @bp.get("/admin/emails/<name>")
 @admin_required
 def email_preview_detail(name: str):
-    return render_template("messaging/email_preview.html", preview=_preview_or_404(name))
+    return render_template("messaging/email_preview.html", preview=_preview_or_404(name),
+                           editable=name in email_texts.KINDS,
+                           customised=email_texts.custom(name) is not None)
 
 
 @bp.get("/admin/emails/<name>/html")
 @admin_required
 def email_preview_html(name: str):
-    response = Response(_preview_or_404(name).html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return sandboxed_html(_preview_or_404(name).html)
+
+
+def sandboxed_html(html: str, status: int = 200) -> Response:
+    """The HTML part in its own sandboxed document (images may come from anywhere, as in a mail client)."""
+    return security.sandboxed_html(html, status, images=PREVIEW_IMAGES)
