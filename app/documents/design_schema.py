@@ -55,6 +55,7 @@ TOKENS: dict[str, str] = {
 }
 TOKEN_RE = re.compile(r"\{([a-z_]{1,40})\}")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 _KEYS: dict[str, dict[str, Any]] = {
     "text": {"text": "", "font": "DejaVu Sans", "size": 14.0, "min_size": 8.0, "bold": False,
@@ -174,6 +175,10 @@ def _text(value: Any, where: str) -> str:
     if len(value) > MAX_TEXT:
         raise DesignError(f"{where}: text is longer than {MAX_TEXT} characters.")
     problem = plain_text.problem(value)
+    if problem is None and _BIDI.search(value):
+        # Direction overrides make a printed name read differently from the stored one.
+        problem = ("Contains a text direction override (U+202A-202E, U+2066-2069), which a certificate "
+                   "cannot hold.")
     if problem:
         raise DesignError(f"{where}: the text {problem[0].lower()}{problem[1:]}")
     for name in TOKEN_RE.findall(value):

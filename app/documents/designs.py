@@ -59,8 +59,8 @@ CLASSIC: list[dict[str, Any]] = [
     _t("{signatory_name}", 98.5, 169, 100, 7, 11, min_size=8, font=SERIF, bold=True),
     _t("{signatory_title}", 98.5, 176, 100, 6, 8, min_size=6, color=GREY),
     _qr(244, 146, 26),
-    _t("Verify at", 222, 173, 70, 4, 6.5, upper=True, color=GREY),
-    _t("{verify_url}", 222, 177, 59, 5, 6, min_size=4, color=GREY),
+    _t("Verify at", 216, 173, 64, 4, 6.5, upper=True, color=GREY),
+    _t("{verify_url}", 216, 177, 64, 5, 6, min_size=4, color=GREY),
 ]
 
 TEAL, ORANGE, SLATE = "#0f4c5c", "#e36414", "#4a5560"

@@ -26,6 +26,8 @@ LONG_NAME = "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen"  # 60
 WIDE = {"width": 1366, "height": 900}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 MM = 72 / 25.4
+_THUMBS_LOADED = ("[...document.querySelectorAll('.starter-thumb')]"
+                  ".every((i) => i.complete && i.naturalWidth > 0)")
 
 
 def _shot(page, name: str) -> None:
@@ -74,6 +76,7 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
     page.goto(f"{live_server}/admin/templates")
     page.get_by_role("link", name="New template").click()
     expect(page.get_by_role("button", name="Use Modern design")).to_be_visible()
+    page.wait_for_function(_THUMBS_LOADED, timeout=30_000)
     _shot(page, "designer-chooser-1366")
     page.get_by_role("button", name="Use Classic design").click()
     expect(page.get_by_role("heading", name="Classic certificate")).to_be_visible()
@@ -168,6 +171,7 @@ def test_designer_on_a_phone_and_bad_design_is_refused(new_page, live_server, is
     page = new_page(**PHONE)
     _log_in(page, live_server, "admin@example.com")
     page.goto(f"{live_server}/admin/templates/new")
+    page.wait_for_function(_THUMBS_LOADED, timeout=30_000)
     _shot(page, "designer-chooser-390")
     page.get_by_role("button", name="Use Minimal design").click()
     expect(page.locator("#preview-img")).to_be_visible(timeout=20_000)
