@@ -7,6 +7,7 @@ Screenshots: test-artifacts/screens/a/designer-*.png (1366 and 390 px wide)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pypdfium2
 import pytest
@@ -26,14 +27,23 @@ LONG_NAME = "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen"  # 60
 WIDE = {"width": 1366, "height": 900}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 MM = 72 / 25.4
-_THUMBS_LOADED = ("[...document.querySelectorAll('.starter-thumb')]"
-                  ".every((i) => i.complete && i.naturalWidth > 0)")
 
 
 def _shot(page, name: str) -> None:
     folder = ARTIFACTS / "screens" / "a"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True, caret="initial")
+
+
+def _thumbs_loaded(page) -> None:
+    """The chooser's three rendered thumbnails are there (wait_for_function would need eval: CSP)."""
+    from playwright.sync_api import expect
+
+    thumbs = page.locator(".starter-thumb")
+    expect(thumbs).to_have_count(3)
+    for index in range(3):
+        expect(thumbs.nth(index)).to_have_js_property("complete", True, timeout=30_000)
+        assert thumbs.nth(index).evaluate("(img) => img.naturalWidth") > 0
 
 
 def _log_in(page, live_server, email: str) -> None:
@@ -76,7 +86,7 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
     page.goto(f"{live_server}/admin/templates")
     page.get_by_role("link", name="New template").click()
     expect(page.get_by_role("button", name="Use Modern design")).to_be_visible()
-    page.wait_for_function(_THUMBS_LOADED, timeout=30_000)
+    _thumbs_loaded(page)
     _shot(page, "designer-chooser-1366")
     page.get_by_role("button", name="Use Classic design").click()
     expect(page.get_by_role("heading", name="Classic certificate")).to_be_visible()
@@ -123,9 +133,25 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
     page.locator("#p-size").fill("18")
     page.locator("#p-color").evaluate(
         "(el) => { el.value = '#b08d57'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    _shot(page, "designer-selected-1366")
+
+    # 5. Overflow is impossible to miss: a holder-name box too narrow for long names turns red and is
+    # listed next to the preview before saving; widening it again clears the warning.
+    holder_index = page.locator("#canvas .el", has_text="Zoë Ångström-Núñez").first.get_attribute("data-index")
+    holder_el = page.locator(f'#canvas .el[data-index="{holder_index}"]')
+    holder_el.click()
+    original_w = page.locator("#p-w").input_value()
+    page.locator("#p-w").fill("60")
+    expect(page.locator("#overflow-box")).to_be_visible(timeout=20_000)
+    expect(page.locator("#overflow-list")).to_contain_text("does not fit its box")
+    expect(holder_el).to_have_class(re.compile(r"\boverflow\b"))
+    page.locator("#preview-panel").scroll_into_view_if_needed()
+    _shot(page, "designer-overflow-1366")
+    page.locator("#p-w").fill(original_w)
+    expect(page.locator("#overflow-box")).to_be_hidden(timeout=20_000)
     page.get_by_label("Name", exact=True).fill("Our classic")
 
-    # 5. Save; the design is stored as data and compiled.
+    # 6. Save; the design is stored as data and compiled.
     page.get_by_role("button", name="Save design").click()
     expect(page.locator(".alert-success, .toast, [role=status]").first).to_contain_text("Template saved")
     template = db.session.scalar(select(CertificateTemplate).where(CertificateTemplate.name == "Our classic"))
@@ -137,7 +163,7 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
     expect(page.locator("#preview-img")).to_be_visible(timeout=20_000)
     assert_clean(page)
 
-    # 6. Assign it to the certification and regenerate the PDFs.
+    # 7. Assign it to the certification and regenerate the PDFs.
     page.goto(f"{live_server}/admin/certifications/{certification.id}/documents")
     page.get_by_label("Certificate template").select_option(label="Our classic")
     page.get_by_role("button", name="Use this template").click()
@@ -148,7 +174,7 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
     assert cert.pdf_status == "ready", cert.pdf_error
     pdf = get_storage().read(cert.pdf_key)
 
-    # 7. The PDF: our text, and the 60-character name inside the page and inside its box.
+    # 8. The PDF: our text, and the 60-character name inside the page and inside its box.
     document = pypdfium2.PdfDocument(pdf)
     page_pdf = document[0]
     width, height = page_pdf.get_width(), page_pdf.get_height()
@@ -171,7 +197,7 @@ def test_designer_on_a_phone_and_bad_design_is_refused(new_page, live_server, is
     page = new_page(**PHONE)
     _log_in(page, live_server, "admin@example.com")
     page.goto(f"{live_server}/admin/templates/new")
-    page.wait_for_function(_THUMBS_LOADED, timeout=30_000)
+    _thumbs_loaded(page)
     _shot(page, "designer-chooser-390")
     page.get_by_role("button", name="Use Minimal design").click()
     expect(page.locator("#preview-img")).to_be_visible(timeout=20_000)
