@@ -227,8 +227,21 @@
   }
   $('preview-refresh').addEventListener('click', refreshPreview);
   form.addEventListener('submit', () => { input.value = elements === null ? '' : JSON.stringify(elements); });
+  // Another page size or orientation: the design scales with the page (text sizes and line
+  // thickness stay), as the server scales the starting designs.
+  let lastPage = pageMm();
   ['page_size', 'orientation'].forEach((name) => form.querySelector('[name="' + name + '"]').addEventListener('change', () => {
-    if (elements) elements.forEach(clampElement);
+    const page = pageMm();
+    const fx = page[0] / lastPage[0];
+    const fy = page[1] / lastPage[1];
+    lastPage = page;
+    if (elements) {
+      elements.forEach((e) => {
+        e.x *= fx; e.w *= fx; e.y *= fy;
+        if (!(e.kind === 'line' && e.h < e.w)) e.h *= fy;
+        clampElement(e);
+      });
+    }
     changed();
   }));
 

@@ -251,6 +251,12 @@ def test_web_start_preview_save_and_hostile_posts(admin, login_as):
     assert client.post("/admin/templates/design-preview", data={**base, "design": "\x00"}).status_code == 400
     db.session.expire_all()
     assert db.session.get(CertificateTemplate, template.id).design == template.design
+    # Saved with a box too small for long names: saved, and the admin is told which box and why.
+    saved = client.post(f"/admin/templates/{template.id}", data={
+        **base, "name": "Modern certificate", "mode": "design", "html": "", "css": "",
+        "design": json.dumps([text(w=40, h=8, min_size=14, size=20)])}, follow_redirects=True)
+    assert "Template saved" in saved.get_data(as_text=True)
+    assert "too small for long names" in saved.get_data(as_text=True)
 
 
 def test_upload_before_any_save_is_possible(admin, login_as):

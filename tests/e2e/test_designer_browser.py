@@ -35,6 +35,16 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True, caret="initial")
 
 
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (120, 50), "#1f3a5f").save(out, format="PNG")
+    return out.getvalue()
+
+
 def _thumbs_loaded(page) -> None:
     """The chooser's three rendered thumbnails are there (wait_for_function would need eval: CSP)."""
     from playwright.sync_api import expect
@@ -137,7 +147,8 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
 
     # 5. Overflow is impossible to miss: a holder-name box too narrow for long names turns red and is
     # listed next to the preview before saving; widening it again clears the warning.
-    holder_index = page.locator("#canvas .el", has_text="Zoë Ångström-Núñez").first.get_attribute("data-index")
+    holder_index = page.locator("#canvas .el", has_text="Zoë Ångström-Núñez").first.get_attribute(
+        "data-index")
     holder_el = page.locator(f'#canvas .el[data-index="{holder_index}"]')
     holder_el.click()
     original_w = page.locator("#p-w").input_value()
@@ -204,6 +215,20 @@ def test_designer_on_a_phone_and_bad_design_is_refused(new_page, live_server, is
     _shot(page, "designer-edit-390")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page is {width}px wide"
+
+    # Upload a logo before saving anything: sent in the background, the canvas shows it at once.
+    page.locator("#role").select_option("logo")
+    page.locator("#file").set_input_files({"name": "logo.png", "mimeType": "image/png", "buffer": _png()})
+    page.get_by_role("button", name="Upload image").click()
+    expect(page.locator("#asset-status")).to_contain_text("Logo image saved")
+    expect(page.locator("#canvas .el-image img")).to_have_count(1)
+
+    # Portrait: the page turns and the design scales with it.
+    count = page.locator("#canvas .el").count()
+    page.get_by_label("Orientation").select_option("portrait")
+    canvas = page.locator("#canvas").bounding_box()
+    assert canvas["height"] > canvas["width"] and page.locator("#canvas .el").count() == count
+    expect(page.locator("#preview-status")).to_contain_text("Preview", timeout=20_000)
     # A design tampered with in the page is refused with the reason, nothing saved.
     page.locator('input[name="design"]').evaluate("(el) => { el.form.addEventListener('submit', () => "
                                                  "{ el.value = '[{\"kind\": \"rocket\"}]'; }); }")

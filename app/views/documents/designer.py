@@ -135,6 +135,10 @@ def template_edit(template_id: int):
     done = submit(form, lambda: designer.update_template(template, _form_values(form), actor=current_user))
     if done:
         flash("Template saved." if done.value else "No changes.", "success" if done.value else "info")
+        too_small = designer_layout.check_overflow(designer_layout.elements_of(template) or [])
+        if too_small:  # saved all the same: the admin may accept a smaller or wrapped name
+            flash(f"{len(too_small)} text box(es) are too small for long names: " + " ".join(
+                w["message"] for w in too_small[:3]), "warning")
         return redirect(url_for("documents.template_edit", template_id=template.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("documents/template_form.html", form=form, template=template,
