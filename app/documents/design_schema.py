@@ -154,6 +154,8 @@ def _value(value: Any, key: str, where: str) -> Any:
         if not isinstance(value, str) or not _COLOUR.fullmatch(value):
             raise DesignError(f"{where}: {key} must be a colour written #rrggbb.")
         return value.lower()
+    if key == "text":
+        return _text(value, where)
     return _choice(value, key, where)
 
 
@@ -161,8 +163,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {"font": FONTS, "align": ALIGNS, "source"
 
 
 def _choice(value: Any, key: str, where: str) -> str:
-    if key == "text":
-        return _text(value, where)
     options = _CHOICES[key]
     if value not in options:
         raise DesignError(f"{where}: {key} must be one of {', '.join(options)}.")

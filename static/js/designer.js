@@ -54,6 +54,7 @@
     const hadFocus = canvas.contains(document.activeElement); // redrawing must not lose the keyboard's place
     canvas.replaceChildren();
     $('designer-empty').hidden = elements !== null;
+    $('designer-body').hidden = elements === null;
     $('save-design').disabled = elements === null;
     if (elements === null) { showProps(); return; }
     const scale = pxPerMm();

@@ -235,3 +235,29 @@ def test_designer_on_a_phone_and_bad_design_is_refused(new_page, live_server, is
     page.get_by_role("button", name="Save design").click()
     expect(page.locator("#design-error")).to_contain_text("kind must be one of")
     assert_clean(page)
+
+
+def test_code_template_switches_to_the_designer(new_page, live_server, issued):
+    """A template started as HTML/CSS shows the code; loading a starting design and saving it replaces the
+    code with the design (and the Advanced section says that editing code detaches it again)."""
+    from playwright.sync_api import expect
+
+    page = new_page(viewport=WIDE, reduced_motion="reduce")
+    _log_in(page, live_server, "admin@example.com")
+    page.goto(f"{live_server}/admin/templates/new")
+    page.get_by_role("button", name="Start from HTML/CSS").click()
+    expect(page.locator("#designer-empty")).to_be_visible()
+    expect(page.locator("#advanced")).to_have_attribute("open", "")
+    expect(page.locator("#preview img, #preview iframe")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#designer-body")).to_be_hidden()  # no empty canvas: the code is the template
+    _shot(page, "designer-code-template-1366")
+    page.locator("#starter-select").select_option("modern")
+    page.get_by_role("button", name="Load", exact=True).click()
+    expect(page.get_by_role("button", name="Save design")).to_be_enabled()
+    expect(page.locator("#designer-empty")).to_be_hidden()
+    page.get_by_role("button", name="Save design").click()
+    expect(page.locator("#detach-note")).to_contain_text("detached from the designer")
+    template = db.session.scalar(select(CertificateTemplate))
+    db.session.refresh(template)
+    assert template.design and "fit_size(" in template.html
+    assert_clean(page)
