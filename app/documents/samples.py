@@ -90,3 +90,25 @@ def file_data_uri(path: Path) -> str:
     if not mime.startswith("image/"):
         raise ValueError(f"{path.name} is not an image")
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+#: Long real names in several scripts: the designer checks every text box against them before a
+#: design is saved, so a name that would not fit is flagged in the editor, not found on paper.
+LONG_NAMES: dict[str, str] = {
+    "a 60-character Latin name": "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen",
+    "a 60-character name with diacritics": "María de los Ángeles Fernández-Villaverde y Núñez de Córdoba",
+    "a long Greek name": "Αικατερίνη Παπαδοπούλου-Χατζηγεωργίου",
+    "a long Cyrillic name": "Александра Константиновна Преображенская-Воскресенская",
+    "a long Arabic name": "عبد الرحمن بن محمد بن عبد العزيز آل سعود",
+    "a Chinese name": "愛新覺羅·溥儀",
+    "a Japanese name": "勅使河原 三郎左衛門",
+}
+#: A long but real certification name, checked the same way.
+LONG_CERTIFICATION = "Advanced Paediatric Emergency First Aid and Resuscitation (Level 3, Ofqual)"
+
+
+def long_value_contexts() -> dict[str, dict[str, Any]]:
+    """label -> sample data with one long value: what the overflow check measures."""
+    contexts = {label: {**sample_context(), "holder_name": name} for label, name in LONG_NAMES.items()}
+    contexts["a long certification name"] = {**sample_context(), "certification_name": LONG_CERTIFICATION}
+    return contexts

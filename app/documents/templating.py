@@ -41,6 +41,7 @@ from app.documents import bounded
 from app.documents.budget import RenderBudget, TemplateLimitError, TemplateTimeLimit, active, has_budget
 from app.documents.budget import current as current_budget
 from app.documents.errors import RenderTimeoutError, TemplateError, TemplateRenderError
+from app.documents.fitting import fit_size
 from app.documents.placeholders import OPTIONAL_DEFAULTS, PLACEHOLDERS
 from app.documents.qr import qr_data_uri
 from app.documents.samples import (
@@ -158,6 +159,8 @@ def _make_environment() -> CertificateSandbox:
     # No range/lipsum/cycler/joiner/namespace/dict: a certificate needs none of them, and each
     # global is one more object to reach through.
     env.globals.clear()
+    # The designer's text boxes pick their size at render time (app/documents/layout.py).
+    env.globals["fit_size"] = fit_size
     env.filters["date"] = _date_filter
     env.filters = {name: bounded.bounded_filter(name, f) for name, f in env.filters.items()}
     env.filters.update(bounded.INTERNAL_FILTERS)
@@ -289,7 +292,7 @@ def _check_tree(tree: nodes.Template) -> Iterator[TemplateError]:
 
 def _check_names(tree: nodes.Template) -> Iterator[TemplateError]:
     try:
-        unknown = find_undeclared_variables(tree) - PLACEHOLDERS.keys()
+        unknown = find_undeclared_variables(tree) - PLACEHOLDERS.keys() - _ENV.globals.keys()
     except TemplateSyntaxError:
         return  # an unknown filter or test stops the analysis; _check_tree reported it
     reported: set[str] = set()

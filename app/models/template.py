@@ -18,7 +18,7 @@ EXPORT_STATUSES = ("queued", "running", "ready", "failed")
 
 
 class CertificateTemplate(db.Model):
-    """HTML (sandboxed Jinja) + CSS; at most one is the default for certifications without one."""
+    """HTML (sandboxed Jinja) + CSS, maybe compiled from a design; at most one is the default."""
 
     __tablename__ = "certificate_templates"
 
@@ -29,6 +29,9 @@ class CertificateTemplate(db.Model):
     page_size: Mapped[str] = mapped_column(String(10), default="A4")
     orientation: Mapped[str] = mapped_column(String(10), default="landscape")
     is_default: Mapped[bool] = mapped_column(default=False, index=True)
+    #: The visual designer's elements (JSON, app/documents/design_schema.py), compiled into html/css
+    #: on every save; None for a template written (or detached into) plain code.
+    design: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

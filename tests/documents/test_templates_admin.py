@@ -114,7 +114,9 @@ def test_web_form_shows_errors_with_line_and_keeps_input(admin, login_as):
 def test_web_create_edit_assign_and_render(admin, learner, certification, issue, jobs, login_as):
     client = login_as(admin)
     assert client.get("/admin/templates").status_code == 200
-    new_page = client.get("/admin/templates/new").get_data(as_text=True)
+    chooser = client.get("/admin/templates/new").get_data(as_text=True)
+    assert "Use Classic" in chooser and "Start from HTML/CSS" in chooser
+    new_page = client.get("/admin/templates/new?code=1").get_data(as_text=True)
     assert "{{ holder_name }}" in new_page
     html = "<html><head></head><body><p>GOLD EDITION</p><p>{{ holder_name }}</p></body></html>"
     response = client.post("/admin/templates/new", data={

@@ -18,6 +18,7 @@ from app.models import Certification
 from app.models.template import ASSET_ROLES, ORIENTATIONS, PAGE_SIZES, CertificateTemplate, TemplateAsset
 from app.rules import plain_text
 from app.services import audit
+from app.services.documents import designer_layout
 from app.services.documents.rendering import Design, design_of, image_data_uri, render_time_limit
 from app.services.errors import NotAllowed, ValidationError
 
@@ -72,6 +73,15 @@ def _clean(values: dict[str, Any], current: CertificateTemplate | None = None) -
     orientation = values.get("orientation") or "landscape"
     if orientation not in ORIENTATIONS:
         errors["orientation"] = f"Choose one of {', '.join(ORIENTATIONS)}."
+    design = None
+    if values.get("mode") == "design":
+        # The canvas: the design is the truth and the code its compilation (designer_layout.py).
+        try:
+            compiled = designer_layout.design_fields(values.get("design") or "", page_size, orientation)
+        except ValidationError as exc:
+            errors.update(exc.errors)
+            raise ValidationError(errors) from None
+        design, html, css = compiled["design"], compiled["html"], compiled["css"]
     if not html.strip():
         errors["html"] = "The template needs some HTML."
     else:
@@ -79,7 +89,7 @@ def _clean(values: dict[str, Any], current: CertificateTemplate | None = None) -
     if errors:
         raise ValidationError(errors)
     return {"name": name, "html": html, "css": css, "page_size": page_size, "orientation": orientation,
-            "is_default": bool(values.get("is_default"))}
+            "is_default": bool(values.get("is_default")), "design": design}
 
 
 def _make_default(template: CertificateTemplate) -> None:

@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import secrets
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.documents import PLACEHOLDERS, RenderError, default_template
+from app.documents import PLACEHOLDERS, RenderError, default_template, sample_context
+from app.documents.design_schema import PAGE_MM, page_mm
+from app.documents.designs import STARTERS
+from app.documents.fitting import FONTS
+from app.documents.layout import element_text
 from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models.template import CertificateTemplate, TemplateAsset
 from app.queue import get_redis
-from app.services.documents import designer
+from app.services.documents import designer, designer_layout
 from app.services.errors import ValidationError
 from app.services.numbers import MAX_ID, whole_number
 from app.views.documents import bp
-from app.views.documents.forms import AssetForm, TemplateForm
+from app.views.documents.forms import AssetForm, StartForm, TemplateForm
 from app.web import nav
 from app.web.auth import admin_required
 from app.web.forms import attempt, submit
@@ -33,8 +38,11 @@ BLANK_HTML = "<html><head></head><body>\n<h1>{{ holder_name }}</h1>\n</body></ht
 
 
 def _form_values(form: TemplateForm) -> dict:
-    return {name: getattr(form, name).data for name in ("name", "html", "css", "page_size", "orientation",
-                                                        "is_default")}
+    values = {name: getattr(form, name).data for name in ("name", "html", "css", "page_size", "orientation",
+                                                          "is_default", "design")}
+    # Which save button: the designer's ("design") or the code editor's ("code", detaching the design).
+    values["mode"] = "design" if request.form.get("mode") == "design" else "code"
+    return values
 
 
 def _template_or_404(template_id: int) -> CertificateTemplate:
@@ -51,6 +59,9 @@ def templates():
 @bp.route("/admin/templates/new", methods=["GET", "POST"])
 @admin_required
 def template_new():
+    """The chooser (built-in designs, or code); ?code=1 or ?blank=1 opens the plain code form."""
+    if request.method == "GET" and not (request.args.get("blank") or request.args.get("code")):
+        return render_template("documents/template_new.html", starters=STARTERS)
     form = TemplateForm()
     if request.method == "GET":
         form.html.data, form.css.data = default_template()
@@ -62,7 +73,58 @@ def template_new():
         return redirect(url_for("documents.template_edit", template_id=done.value.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("documents/template_form.html", form=form, template=None,
-                           placeholders=PLACEHOLDERS, asset_form=None), status
+                           placeholders=PLACEHOLDERS, asset_form=None, **_designer_page(None)), status
+
+
+@bp.post("/admin/templates/start")
+@admin_required
+def template_start():
+    """Create a template from a built-in design (or the code template) at once, so images can be
+    uploaded before anything else is saved; the admin lands in the editor."""
+    form = StartForm()
+    done = submit(form, lambda: designer_layout.create_from_starter(form.start.data, actor=current_user))
+    if not done:
+        flash(" ".join(e for errors in form.errors.values() for e in errors) or "Choose a design.", "danger")
+        return redirect(url_for("documents.template_new"))
+    flash(f"Template “{done.value.name}” created: rename it, change the design, add your logo.", "success")
+    return redirect(url_for("documents.template_edit", template_id=done.value.id))
+
+
+@bp.get("/admin/templates/starters/<key>.png")
+@admin_required
+def starter_image(key: str):
+    if key not in STARTERS:
+        abort(404)
+    png = _starter_png(key)
+    if png is None:
+        abort(404)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+_STARTER_PNGS: dict[str, bytes | None] = {}
+
+
+def _starter_png(key: str) -> bytes | None:
+    # The built-in designs never change while the process runs: render each thumbnail once.
+    if key not in _STARTER_PNGS:
+        pdf, _ = designer_layout.preview_design(
+            {"design": json.dumps(designer_layout.starter(key)), "page_size": "A4",
+             "orientation": "landscape"}, None)
+        _STARTER_PNGS[key] = designer.preview_png(pdf, width=480)
+    return _STARTER_PNGS[key]
+
+
+def _designer_page(template: CertificateTemplate | None) -> dict:
+    """What the canvas needs: the design (None for code templates), starters, tokens, sample values."""
+    sample = sample_context()
+    samples = {name: element_text("{" + name + "}", sample) for name in designer_layout.tokens()}
+    assets = {a.role: url_for("documents.asset_image", asset_id=a.id)
+              for a in (template.assets if template else [])}
+    return {"starters_json": designer_layout.starters_json(),
+            "designer_json": json.dumps({"tokens": designer_layout.tokens(), "samples": samples,
+                                         "assets": assets, "fonts": list(FONTS),
+                                         "pages": {k: page_mm(k, "portrait") for k in PAGE_MM}}),
+            "starters": STARTERS}
 
 
 @bp.route("/admin/templates/<id:template_id>", methods=["GET", "POST"])
@@ -73,10 +135,15 @@ def template_edit(template_id: int):
     done = submit(form, lambda: designer.update_template(template, _form_values(form), actor=current_user))
     if done:
         flash("Template saved." if done.value else "No changes.", "success" if done.value else "info")
+        too_small = designer_layout.check_overflow(designer_layout.elements_of(template) or [])
+        if too_small:  # saved all the same: the admin may accept a smaller or wrapped name
+            flash(f"{len(too_small)} text box(es) are too small for long names: " + " ".join(
+                w["message"] for w in too_small[:3]), "warning")
         return redirect(url_for("documents.template_edit", template_id=template.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("documents/template_form.html", form=form, template=template,
-                           placeholders=PLACEHOLDERS, asset_form=AssetForm()), status
+                           placeholders=PLACEHOLDERS, asset_form=AssetForm(),
+                           **_designer_page(template)), status
 
 
 @bp.post("/admin/templates/<id:template_id>/delete")
@@ -108,6 +175,26 @@ def template_preview():
     image = "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else None
     return render_template("documents/_preview.html", errors=[], image=image,
                            pdf_url=url_for("documents.template_preview_pdf", token=token))
+
+
+@bp.post("/admin/templates/design-preview")
+@admin_required
+def design_preview():
+    """fetch from the designer: the unsaved design rendered with sample data (PNG of page 1), and
+    the text boxes the longest real names would overflow. 422 with the reason for a bad design."""
+    template = db.session.get(CertificateTemplate, _template_id())
+    try:
+        pdf, warnings = designer_layout.preview_design(request.form.to_dict(), template)
+    except ValidationError as exc:
+        return jsonify(error=" ".join(exc.errors.values())), 422
+    except RenderError as exc:
+        return jsonify(error=f"The design cannot be rendered: {exc}"), 422
+    png = designer.preview_png(pdf)
+    token = secrets.token_urlsafe(16)
+    get_redis().setex(f"laurel:preview:{token}", PREVIEW_TTL, pdf)
+    image = "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else None
+    return jsonify(image=image, warnings=warnings,
+                   pdf_url=url_for("documents.template_preview_pdf", token=token))
 
 
 @bp.get("/admin/templates/preview/<token>.pdf")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from app.documents.designs import STARTERS
 from app.models.template import ASSET_ROLES, ORIENTATIONS, PAGE_SIZES
 from app.services.documents.designer import MAX_IMAGE_BYTES
 from app.web.inputs import Form
@@ -26,10 +27,15 @@ class TemplateForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     page_size = SelectField("Page size", choices=choices(PAGE_SIZES), default="A4")
     orientation = SelectField("Orientation", choices=choices(ORIENTATIONS), default="landscape")
-    html = TextAreaField("HTML (Jinja template)", validators=[DataRequired()],
+    html = TextAreaField("HTML (Jinja template)",
                          render_kw={"rows": 22, "spellcheck": "false", "class": "font-monospace"})
     css = TextAreaField("CSS", render_kw={"rows": 14, "spellcheck": "false"})
     is_default = BooleanField("Default template for certifications without their own")
+    design = HiddenField()
+
+
+class StartForm(Form):
+    start = SelectField("Design", choices=choices([*STARTERS, "code"]))
 
 
 class AssetForm(Form):
