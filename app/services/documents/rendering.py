@@ -35,6 +35,7 @@ from app.models import Certificate, Certification, OutboxEmail
 from app.models.template import CertificateTemplate
 from app.queue import enqueue_after_commit
 from app.services import audit, events
+from app.services.documents import pictures
 from app.services.lifecycle.certificates import verify_url
 from app.services.messaging import outbox
 
@@ -203,6 +204,7 @@ def produce(cert: Certificate, version: int) -> str:
     data = render(cert)
     key = pdf_key(cert, version)
     get_storage().put(key, data, "application/pdf")
+    pictures.store_picture(key, data)  # the public page's picture, beside the PDF (pictures.py)
     return key
 
 
@@ -268,6 +270,8 @@ def discard(key: str | None) -> None:
         get_storage().delete(key)
     except StorageError as exc:
         current_app.logger.warning("could not delete %s: %s", key, exc)
+    if key.endswith(".pdf"):
+        pictures.discard_picture(key)
 
 
 def _issued_mail_key(cert_id: int) -> str:

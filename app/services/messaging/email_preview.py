@@ -15,6 +15,8 @@ from pathlib import Path
 from flask import current_app
 from jinja2 import ChainableUndefined, StrictUndefined
 
+from app.services import organisation
+
 SUBJECTS = {
     "invite": "You are invited to {org}",
     "password_reset": "Reset your {org} password",
@@ -98,10 +100,9 @@ def render(name: str, *, strict: bool = False) -> Preview:
     """Render both parts of one template with sample data, the way `mail.queue_email` does."""
     if name not in template_names():
         raise KeyError(name)
-    org = current_app.config["ORG_NAME"]
-    subject = SUBJECTS.get(name, name.replace("_", " ").capitalize()).format(org=org)
-    context = sample_context(name) | {"org_name": org, "base_url": current_app.config["BASE_URL"],
-                                      "subject": subject}
+    brand = organisation.email_context()
+    subject = SUBJECTS.get(name, name.replace("_", " ").capitalize()).format(org=brand["org_name"])
+    context = sample_context(name) | brand | {"base_url": current_app.config["BASE_URL"], "subject": subject}
     env = current_app.jinja_env.overlay(undefined=StrictUndefined)
     missing = None
     try:
