@@ -148,7 +148,10 @@ def clean_logo(data: bytes) -> bytes:
             image.save(out, format="PNG")
     except ValueError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ValueError("The logo has far too many pixels; use a smaller image "
+                         "(up to 25 megapixels).") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError("The logo could not be read as an image.") from exc
     return out.getvalue()
 

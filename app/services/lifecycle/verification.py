@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate
+from app.models import Certificate, Certification
 from app.services.fields import isodate
 from app.services.lifecycle.certificates import chain
 
@@ -43,11 +43,20 @@ def verification_data(cert: Certificate, now: datetime | None = None) -> dict:
         "issued_at": isodate(cert.issued_at), "expires_at": isodate(cert.expires_at),
         "status": cert.status_at(now), "revoked_at": isodate(cert.revoked_at),
         "revoke_reason": cert.revoke_reason,
-        "courses": [{"code": c.get("code"), "title": c.get("title")} for c in snap.get("courses", [])],
+        "courses": _courses(snap, certification),
         "min_score": certification.min_score if certification is not None else None,
         "chain": [{"serial": c.serial, "issued_at": isodate(c.issued_at), "status": c.status_at(now),
                    "code": c.code} for c in chain(cert)],
     }
+
+
+def _courses(snap: dict, certification: Certification | None) -> list[dict]:
+    """The courses the certificate required: from the snapshot (the completions it was issued for); a
+    certificate issued by hand has none there, so the certification's current list stands in."""
+    courses = [{"code": c.get("code"), "title": c.get("title")} for c in snap.get("courses", [])]
+    if not courses and certification is not None:
+        courses = [{"code": c.code, "title": c.title} for c in certification.courses]
+    return courses
 
 
 def find_by_serial_and_surname(serial: str, surname: str) -> Certificate | None:

@@ -19,13 +19,22 @@ nav.add("admin.settings", "Settings", nav.ADMIN, prefix="admin.settings", order=
 @admin_required
 def settings():
     form = SettingsForm(data=organisation.current_values())
-    upload = form.logo.data
     done = submit(form, lambda: organisation.update_branding(
         {"name": form.name.data, "about": form.about.data or "", "colour": form.colour.data},
-        logo=upload.read() if upload else None, remove_logo=bool(form.remove_logo.data), actor=current_user))
+        logo=_read(form.logo.data), remove_logo=bool(form.remove_logo.data), actor=current_user))
     if done:
         organisation.discard_logo(done.value)
         flash("Settings saved.", "success")
         return redirect(url_for("admin.settings"))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("admin/settings.html", form=form, brand=organisation.branding()), status
+
+
+def _read(upload) -> bytes | None:
+    """The uploaded file's bytes (one more than the limit at most: the service says it is too large)."""
+    if not upload:
+        return None
+    try:
+        return upload.read(organisation.MAX_LOGO_BYTES + 1)
+    finally:
+        upload.close()
