@@ -34,7 +34,7 @@ from app.extensions import db
 from app.models import Certificate, Certification, OutboxEmail
 from app.models.template import CertificateTemplate
 from app.queue import enqueue_after_commit
-from app.services import audit, events
+from app.services import audit, events, organisation
 from app.services.documents import pictures
 from app.services.lifecycle.certificates import verify_url
 from app.services.messaging import outbox
@@ -137,7 +137,7 @@ def context_for(cert: Certificate, design: Design) -> dict[str, Any]:
         "issuer_name": snap.get("issuer_name") or "",
         "signatory_name": snap.get("signatory_name") or "",
         "signatory_title": snap.get("signatory_title") or "",
-        "organisation_name": current_app.config["ORG_NAME"],
+        "organisation_name": organisation.branding().name,  # Admin › Settings, else ORG_NAME
         **images,
     }
 
