@@ -23,6 +23,7 @@ from app.models.integration import (
                                 WebhookEvent,
 )
 from app.models.notification import OutboxEmail
+from app.models.organisation import OrganisationSettings
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
@@ -32,7 +33,8 @@ __all__ = [
     "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "Certificate", "CertificateTemplate",
     "Certification", "Completion", "Course", "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
-    "Integration", "IntegrationLog", "Notification", "OutboxEmail", "PdfExport", "ReminderSent",
+    "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
+    "ReminderSent",
     "ReportSubscription", "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
 ]

@@ -1,7 +1,7 @@
 """email_texts: admin-edited subject and body of lifecycle emails
 
 Revision ID: 0006_email_texts
-Revises: 0003_template_design
+Revises: 0004_branding
 Create Date: 2026-12-02 02:30:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0006_email_texts'
-down_revision = '0003_template_design'
+down_revision = '0004_branding'
 branch_labels = None
 depends_on = None
 

@@ -35,35 +35,45 @@ def _without_tokens(html: str) -> str:
     return TOKEN_RE.sub("TOKEN", html)
 
 
-def test_private_by_default_and_404_like_an_unknown_code(client, learner, issue):
+def test_old_share_links_redirect_to_the_one_public_page(client, learner, issue):
     cert = issue(learner)
     assert cert.public is False
-    private, unknown = client.get(f"/s/{cert.code}"), client.get("/s/NoSuchCodeAtAll0000000")
-    assert private.status_code == unknown.status_code == 404
-    assert _without_tokens(private.get_data(as_text=True)) == _without_tokens(unknown.get_data(as_text=True))
-    assert engagement.totals(cert.id)["view"] == 0
+    for code in (cert.code, "NoSuchCodeAtAll0000000"):
+        response = client.get(f"/s/{code}")
+        assert response.status_code == 301 and response.location.endswith(f"/verify/{code}")
+    # Not public: the validity check is there, the picture and the PDF are not.
+    page = client.get(f"/s/{cert.code}", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Valid" in text and cert.serial in text
+    assert 'data-testid="public-pdf"' not in text and 'data-testid="cert-picture"' not in text
+    assert shares.PRIVACY_MODEL in text
+    assert client.get("/s/NoSuchCodeAtAll0000000", follow_redirects=True).status_code == 404
 
 
 def test_holder_makes_it_public_and_anyone_can_see_it(app, client, login_as, learner, issue):
+    from app.tasks.sweep import recover_stuck_work
+
     cert = issue(learner)
     holder = login_as(learner)
     response = _post(holder, f"/me/certificates/{cert.id}/public", {"public": "1"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f'id="cert-{cert.id}"' in html and "Make private" in html and f"/s/{cert.code}" in html
+    assert f'id="cert-{cert.id}"' in html and "Hide picture and PDF" in html
+    assert f"/verify/{cert.code}" in html
+    assert shares.PRIVACY_MODEL in html
     assert _reload(cert).public is True
-    page = client.get(f"/s/{cert.code}")
+    page = client.get(f"/s/{cert.code}", follow_redirects=True)
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Lena Learner" in text and "First Aid Level 2" in text and cert.serial in text and "Valid" in text
-    assert engagement.totals(cert.id)["view"] == 1
-    holder.get(f"/s/{cert.code}")  # the holder looking at their own page is not a view
+    recover_stuck_work()  # verify-page views are counted through Redis
+    db.session.expire_all()
     assert engagement.totals(cert.id)["view"] == 1
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == str(cert.id))).all()
     assert "certificate.made_public" in actions
-    # and private again: the page is gone
+    # and private again: the page only checks validity
     assert _post(holder, f"/me/certificates/{cert.id}/public", {"public": "0"}).status_code == 200
-    assert client.get(f"/s/{cert.code}").status_code == 404
+    assert 'data-testid="not-public"' in client.get(f"/verify/{cert.code}").get_data(as_text=True)
     assert "certificate.made_private" in db.session.scalars(select(AuditEvent.action)).all()
 
 
@@ -105,7 +115,7 @@ def test_public_page_shows_revoked_status_honestly(client, learner, issue):
     shares.set_public(cert, True, actor=learner)
     revocation.revoke(cert, "Fraud detected", actor="test")
     db.session.commit()
-    text = client.get(f"/s/{cert.code}").get_data(as_text=True)
+    text = client.get(f"/s/{cert.code}", follow_redirects=True).get_data(as_text=True)
     assert "Revoked" in text and "Fraud detected" in text
 
 
@@ -228,7 +238,7 @@ def test_public_page_offers_the_pdf_when_ready(client, learner, issue):
     cert.pdf_key, cert.pdf_status = f"test/{cert.id}.pdf", "ready"
     shares.set_public(cert, True, actor=learner)
     db.session.commit()
-    html = client.get(f"/s/{cert.code}").get_data(as_text=True)
+    html = client.get(f"/verify/{cert.code}").get_data(as_text=True)
     link = re.search(r'href="([^"]+)"[^>]*data-testid="public-pdf"', html).group(1)
     pdf = client.get(link)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

@@ -56,6 +56,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "admin.invite_user": "admin",
     "admin.export_users": "admin",
     "admin.mail_log": "admin",
+    "admin.settings": "admin",
     "admin.mail_detail": "admin",
     "admin.resend_mail": "admin",
     "admin.audit": "admin",
@@ -99,6 +100,9 @@ RULES: dict[str, str | dict[str, str]] = {
     "verify.lookup": "public",
     "verify.show": "public",
     "verify.show_json": "public",
+    "verify.picture": "public",
+    "branding.stylesheet": "public",
+    "branding.logo": "public",
     # sharing, notifications, email previews
     "sharing.my_certificates": "login",
     "sharing.toggle_public": "login",

@@ -11,6 +11,7 @@ Everyone else gets "not found" (never "forbidden"), so ids and codes reveal noth
 
 from __future__ import annotations
 
+import io
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from app.queue import enqueue_after_commit
 from app.services import audit, recovery
 from app.services.documents.rendering import download_name
 from app.services.errors import NotAllowed
+from app.services.lifecycle.certificates import verify_url
 
 ZIP_JOB = "app.tasks.render.build_zip"
 PROGRESS_EVERY = 50
@@ -51,18 +53,70 @@ def has_pdf(cert: Certificate) -> bool:
 
 
 def read_pdf(cert: Certificate) -> tuple[bytes, str]:
-    """``(pdf bytes, download filename)``; raises LookupError when there is no PDF (yet)."""
+    """``(pdf bytes, download filename)``; raises LookupError when there is no PDF (yet).
+
+    A revoked or expired certificate's PDF comes stamped REVOKED / EXPIRED on every page (the stored
+    original is never rewritten: reinstating or renewing shows it clean again).
+    """
     if not cert.pdf_key:
         raise LookupError("no PDF yet")
     try:
-        return get_storage().read(cert.pdf_key), download_name(cert)
+        data = get_storage().read(cert.pdf_key)
     except StorageError as exc:
         raise LookupError(str(exc)) from exc
+    stamp = stamp_for(cert)
+    if stamp:
+        try:
+            data = stamp_pdf(data, *stamp)
+        except Exception as exc:  # noqa: BLE001 - never hand out an unstamped PDF of a void certificate
+            raise LookupError(f"could not stamp the PDF: {exc}") from exc
+    return data, download_name(cert)
+
+
+def stamp_for(cert: Certificate) -> tuple[str, str] | None:
+    """``(big word, small line)`` for a certificate whose PDF must not look valid, else None."""
+    status = cert.status
+    if status == "revoked":
+        return "REVOKED", f"Revoked on {cert.revoked_at:%Y-%m-%d}. See the verify page: {verify_url(cert)}"
+    if status == "expired":
+        return "EXPIRED", f"Expired on {cert.expires_at:%Y-%m-%d}. See the verify page: {verify_url(cert)}"
+    return None
+
+
+def stamp_pdf(data: bytes, word: str, line: str) -> bytes:
+    """Overlay a big diagonal ``word`` and a banner ``line`` on every page (pypdf + reportlab)."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.lib.colors import Color
+    from reportlab.pdfgen import canvas
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    for page in writer.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        overlay = io.BytesIO()
+        sheet = canvas.Canvas(overlay, pagesize=(width, height))
+        sheet.setFillColor(Color(0.75, 0.05, 0.1, alpha=0.35))
+        sheet.setFont("Helvetica-Bold", min(width, height) / 4.5)
+        sheet.saveState()
+        sheet.translate(width / 2, height / 2)
+        sheet.rotate(30)
+        sheet.drawCentredString(0, -min(width, height) / 14, word)
+        sheet.restoreState()
+        sheet.setFillColor(Color(0.75, 0.05, 0.1, alpha=0.9))
+        sheet.rect(0, height - 34, width, 34, stroke=0, fill=1)
+        sheet.setFillColor(Color(1, 1, 1))
+        sheet.setFont("Helvetica-Bold", 11)
+        sheet.drawCentredString(width / 2, height - 22, f"{word} · {line}")
+        sheet.save()
+        page.merge_page(PdfReader(io.BytesIO(overlay.getvalue())).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def presigned_url(cert: Certificate, expires: int = 300) -> str | None:
-    """A short-lived direct link (S3 storage only; None with local storage or no PDF)."""
-    if not cert.pdf_key:
+    """A short-lived direct link (S3 storage only; None with local storage or no PDF, or when the PDF
+    must be stamped on the way out)."""
+    if not cert.pdf_key or stamp_for(cert):
         return None
     return get_storage().url(cert.pdf_key, expires=expires, filename=download_name(cert))
 

@@ -34,7 +34,8 @@ from app.extensions import db
 from app.models import Certificate, Certification, OutboxEmail
 from app.models.template import CertificateTemplate
 from app.queue import enqueue_after_commit
-from app.services import audit, events
+from app.services import audit, events, organisation
+from app.services.documents import pictures
 from app.services.lifecycle.certificates import verify_url
 from app.services.messaging import outbox
 
@@ -136,7 +137,7 @@ def context_for(cert: Certificate, design: Design) -> dict[str, Any]:
         "issuer_name": snap.get("issuer_name") or "",
         "signatory_name": snap.get("signatory_name") or "",
         "signatory_title": snap.get("signatory_title") or "",
-        "organisation_name": current_app.config["ORG_NAME"],
+        "organisation_name": organisation.branding().name,  # Admin › Settings, else ORG_NAME
         **images,
     }
 
@@ -203,6 +204,7 @@ def produce(cert: Certificate, version: int) -> str:
     data = render(cert)
     key = pdf_key(cert, version)
     get_storage().put(key, data, "application/pdf")
+    pictures.store_picture(key, data)  # the public page's picture, beside the PDF (pictures.py)
     return key
 
 
@@ -268,6 +270,8 @@ def discard(key: str | None) -> None:
         get_storage().delete(key)
     except StorageError as exc:
         current_app.logger.warning("could not delete %s: %s", key, exc)
+    if key.endswith(".pdf"):
+        pictures.discard_picture(key)
 
 
 def _issued_mail_key(cert_id: int) -> str:

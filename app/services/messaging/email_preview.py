@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import current_app
 from jinja2 import ChainableUndefined, StrictUndefined
 
+from app.services import organisation
 from app.services.messaging import email_texts
 
 SUBJECTS = {
@@ -108,10 +109,9 @@ def sample_context(name: str) -> dict:
 
 
 def _context(name: str) -> dict:
-    org = current_app.config["ORG_NAME"]
-    subject = SUBJECTS.get(name, name.replace("_", " ").capitalize()).format(org=org)
-    return sample_context(name) | {"org_name": org, "base_url": current_app.config["BASE_URL"],
-                                   "subject": subject}
+    brand = organisation.email_context()
+    subject = SUBJECTS.get(name, name.replace("_", " ").capitalize()).format(org=brand["org_name"])
+    return sample_context(name) | brand | {"base_url": current_app.config["BASE_URL"], "subject": subject}
 
 
 def draft(name: str, subject: object, body: object) -> Preview:

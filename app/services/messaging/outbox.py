@@ -24,7 +24,7 @@ from app.extensions import db, mail
 from app.models import OutboxEmail
 from app.models.notification import MAIL_STATUSES
 from app.queue import early_tolerance, enqueue_after_commit, waiting
-from app.services import audit, recovery
+from app.services import audit, organisation, recovery
 from app.services.messaging import email_texts, mail_headers
 
 SEND_JOB = "app.tasks.mail.send_email"
@@ -50,7 +50,7 @@ def queue_email(to: str, template: str, *, subject: str, context: dict, user_id:
     """
     if dedupe_key and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)):
         return None
-    ctx = {**context, "org_name": current_app.config["ORG_NAME"], "base_url": current_app.config["BASE_URL"],
+    ctx = {**context, **organisation.email_context(), "base_url": current_app.config["BASE_URL"],
            "subject": subject}
     # An admin's own text (Admin > Emails) replaces subject and body; None when there is none or it failed.
     own = email_texts.render(template, ctx)

@@ -5,8 +5,9 @@ Who may do what (also in docs/architecture.md):
   anyone's (e.g. to take a page down on request); staff may not. Every change is audited.
 - Only the holder shares by email or adds to LinkedIn. A revoked certificate cannot be made public or
   shared (it can always be made private).
-- The share page exists only while the certificate is public; otherwise it answers exactly like an
-  unknown code (404).
+- There is one public page per certificate, `/verify/<code>` (`/s/<code>`, the old share page,
+  redirects to it): the validity check is always there; the picture and the PDF only while the
+  certificate is public (PRIVACY_MODEL says it in one sentence).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from app.database import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Certificate, User
-from app.services import audit, events
+from app.services import audit, events, organisation
 from app.services.errors import NotAllowed, RateLimited, ValidationError
 from app.services.fields import checked_text
 from app.services.lifecycle.certificates import certificate_data, verify_url
@@ -30,6 +31,9 @@ from app.services.lifecycle.verification import MAX_CODE
 from app.services.messaging import outbox
 from app.services.sharing import engagement
 
+# The privacy model in one sentence, the same on the learner's pages, the share form and the public page.
+PRIVACY_MODEL = ("Anyone with the link can check that this certificate is valid; making it public also "
+                 "shows the picture and the PDF.")
 MAX_RECIPIENTS = 5
 MAX_MESSAGE = 1000
 LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
@@ -69,12 +73,7 @@ def certificate_by_code(code: str) -> Certificate | None:
 
 
 def share_url(cert: Certificate) -> str:
-    """Where to send people: the public share page if public, else the always-public verify page."""
-    if cert.public:
-        try:
-            return outbox.external_url("sharing.public_page", code=cert.code)
-        except Exception:  # noqa: BLE001 - blueprint missing in partial apps
-            return f"{current_app.config['BASE_URL']}/s/{cert.code}"
+    """Where to send people: the one public page (the verify page); what it shows follows `public`."""
     return verify_url(cert)
 
 
@@ -152,7 +151,7 @@ def linkedin_url(cert: Certificate) -> str:
     if config.get("LINKEDIN_ORGANIZATION_ID"):
         params.append(("organizationId", str(config["LINKEDIN_ORGANIZATION_ID"])))
     else:
-        params.append(("organizationName", config["ORG_NAME"]))
+        params.append(("organizationName", organisation.branding().name))
     params += [("issueYear", str(cert.issued_at.year)), ("issueMonth", str(cert.issued_at.month))]
     if cert.expires_at is not None:
         params += [("expirationYear", str(cert.expires_at.year)),

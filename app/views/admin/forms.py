@@ -1,5 +1,6 @@
 """Admin forms for people."""
 
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -25,3 +26,19 @@ class UserRowForm(Form):
     role = SelectField("Role", choices=ROLE_CHOICES)
     department = StringField("Department", validators=[Optional(), Length(max=120)])
     active = BooleanField("Active")
+
+
+class SettingsForm(Form):
+    """Branding (rules in app/services/organisation.py); the form only bounds sizes."""
+
+    name = StringField("Organisation name", validators=[DataRequired(), Length(max=120)],
+                       description="Shown in page titles, on the login page, on certificates' public page "
+                                   "and in emails.")
+    about = StringField("About (one line)", validators=[Optional(), Length(max=200)],
+                        description="A short line under the name on public pages, e.g. "
+                                    "\"Professional training since 1998\".")
+    colour = StringField("Primary colour", validators=[DataRequired(), Length(max=7)],
+                         description="#rrggbb, dark enough for white text (header, buttons).",
+                         render_kw={"type": "color"})
+    logo = FileField("Logo (PNG or JPEG, at most 2 MB)", render_kw={"accept": "image/png,image/jpeg"})
+    remove_logo = BooleanField("Remove the current logo")

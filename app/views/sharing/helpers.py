@@ -12,7 +12,6 @@ from app.views.sharing.forms import share_form
 STATUS_COLORS = {"valid": "success", "expiring": "warning", "expired": "secondary", "revoked": "danger"}
 # PDFs are served by the documents blueprint (app/views/documents/pdfs.py), with its access rules.
 OWN_PDF = "documents.certificate_pdf"
-PUBLIC_PDF = "documents.public_pdf"
 PDF_STATUS = "documents.pdf_status"
 
 
@@ -27,20 +26,13 @@ def pdf_url(cert: Certificate) -> str | None:
     return url_for(OWN_PDF, certificate_id=cert.id)
 
 
-def public_pdf_url(cert: Certificate) -> str | None:
-    """The share page's download link: public, not revoked, PDF stored."""
-    if not cert.public or cert.revoked_at is not None or not cert.pdf_key or not _has(PUBLIC_PDF):
-        return None
-    return url_for(PUBLIC_PDF, code=cert.code)
-
-
 def card_context(cert: Certificate) -> dict:
     status = cert.status
     return {
         "cert": cert, "status": status, "status_color": STATUS_COLORS.get(status, "secondary"),
         "name": (cert.snapshot or {}).get("certification_name") or cert.certification.name,
         "pdf_url": pdf_url(cert), "pdf_status_fragment": _has(PDF_STATUS), "verify_url": verify_url(cert),
-        "share_url": shares.share_url(cert) if cert.public else None,
+        "share_url": shares.share_url(cert), "privacy": shares.PRIVACY_MODEL,
         "can_share": cert.revoked_at is None,
         "form": share_form(cert.id),
     }

@@ -1,4 +1,4 @@
-"""My certificates (share controls), the public share page, the LinkedIn redirect.
+"""My certificates (share controls), the old share page's redirect, the LinkedIn redirect.
 
 Notification routes live in `inbox.py` and the admin email previews in `previews.py`; both add
 their routes to this blueprint.
@@ -11,17 +11,14 @@ from flask_login import current_user
 
 from app.extensions import db, limiter
 from app.services.errors import NotAllowed
-from app.services.lifecycle.certificates import verify_url
-from app.services.lifecycle.verification import verification_data
-from app.services.sharing import engagement, shares
+from app.services.sharing import shares
 from app.views.sharing import bp
 from app.views.sharing.forms import share_form
-from app.views.sharing.helpers import card_context, public_pdf_url
+from app.views.sharing.helpers import card_context
 from app.web import nav
 from app.web.auth import login_required
 from app.web.forms import attempt, submit
 from app.web.pages import is_fragment_request
-from app.web.transactions import commit_with
 
 nav.add("sharing.my_certificates", "My certificates", nav.ALL, prefix="sharing.my_", order=10)
 
@@ -30,7 +27,8 @@ nav.add("sharing.my_certificates", "My certificates", nav.ALL, prefix="sharing.m
 @login_required
 def my_certificates():
     certs = shares.my_certificates(current_user)
-    return render_template("sharing/my_certificates.html", cards=[card_context(c) for c in certs])
+    return render_template("sharing/my_certificates.html", cards=[card_context(c) for c in certs],
+                           privacy=shares.PRIVACY_MODEL)
 
 
 def _own_or_404(cert_id: int):
@@ -57,7 +55,8 @@ def toggle_public(cert_id: int):
     if not done:
         abort(403, description=done.refusal)
     if not is_fragment_request():
-        flash(f"{cert.serial} is now {'public' if cert.public else 'private'}.", "success")
+        flash(f"{cert.serial}: " + ("its page now also shows the picture and the PDF." if cert.public else
+                                    "its page now shows only whether it is valid."), "success")
     return done.value
 
 
@@ -78,7 +77,8 @@ def share_email(cert_id: int):
             for message in [*form.form_errors, *form.recipients.errors, *form.message.errors]:
                 flash(message, "danger")
         return redirect(url_for("sharing.my_certificates") + f"#cert-{cert.id}")
-    html = render_template("sharing/_share_form.html", cert=cert, form=form, sent=sent)
+    html = render_template("sharing/_share_form.html", cert=cert, form=form, sent=sent,
+                           privacy=shares.PRIVACY_MODEL)
     # htmx swaps 422 in place; a refusal (rate limit, not allowed) is shown in the form too: also 422.
     return Response(html, 200 if done else 422)
 
@@ -86,14 +86,8 @@ def share_email(cert_id: int):
 @bp.get("/s/<code>")
 @limiter.limit("120 per minute")
 def public_page(code: str):
-    cert = shares.public_certificate(code)
-    if cert is None:
-        abort(404)
-    if not (current_user.is_authenticated and current_user.id == cert.user_id):
-        engagement.record(cert.id, "view")
-    pdf_url = public_pdf_url(cert)
-    return commit_with(render_template("sharing/public.html", cert=cert, data=verification_data(cert),
-                                       verify_url=verify_url(cert), pdf_url=pdf_url))
+    """The old share page: one public page per certificate now, the verify page (which counts the view)."""
+    return redirect(url_for("verify.show", code=code), 301)
 
 
 @bp.get("/c/<code>/linkedin")
