@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from app.database import utcnow
 from app.documents.storage import get_storage
@@ -15,6 +16,7 @@ from app.services.sharing import shares
 from tests.documents.conftest import pdf_text
 
 PNG = b"\x89PNG\r\n\x1a\n"
+SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens" / "c"
 
 
 def _ready(user, issue, jobs) -> Certificate:
@@ -114,6 +116,8 @@ def test_revoked_pdf_downloads_stamped_and_the_stored_original_is_untouched(lear
         text = pdf_text(response.data)
         assert "REVOKED" in text and "see the verify page" in text.lower() and f"/verify/{cert.code}" in text
         assert "Revoked on " + cert.revoked_at.strftime("%Y-%m-%d") in text
+    SCREENS.mkdir(parents=True, exist_ok=True)  # to look at: the stamp must be impossible to miss
+    (SCREENS / "stamped-revoked-pdf.png").write_bytes(pictures.render_picture(response.data, 1000))
     assert get_storage().read(cert.pdf_key) == original  # stamped on the way out only
     revocation.reinstate(cert, actor="test")
     db.session.commit()
