@@ -2,25 +2,86 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate
 from app.services.fields import isodate
-from app.services.lifecycle.certificates import chain
+from app.services.lifecycle.certificates import chain, link_chain
 
 MAX_CODE = 64
 
 
+# What a verifier may see, and what links a chain: no other column is read for a verify answer.
+PUBLIC_COLUMNS = (Certificate.id, Certificate.code, Certificate.serial, Certificate.snapshot,
+                  Certificate.issued_at, Certificate.expires_at, Certificate.renewal_opens_at,
+                  Certificate.revoked_at, Certificate.revoke_reason, Certificate.renewed_from_id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A verify answer: `data` (None for an unknown code), and `version`, which changes whenever the
+    answer does (revoked, reinstated, expiring, expired, renewed): the page's ETag."""
+
+    data: dict | None
+    version: str
+    certificate_id: int | None
+
+
 def lookup(code: str) -> Certificate | None:
     """The certificate with this verification code, or None. One indexed query either way (same cost)."""
+    return db.session.scalar(select(Certificate).where(Certificate.code == _bounded(code)))
+
+
+def _bounded(code: str | None) -> str:
     # An over-long code still runs the same query (on a value that cannot match): a miss must not be
     # distinguishable from a hit by timing.
-    code = (code or "")[:MAX_CODE]
-    return db.session.scalar(select(Certificate).where(Certificate.code == code))
+    return (code or "")[:MAX_CODE]
+
+
+def verify(code: str, now: datetime | None = None) -> Answer:
+    """The public answer for a code in ONE indexed statement (Core columns, no ORM objects).
+
+    The certificate and its renewal chain come together: the unique code index finds the target, the
+    (user, certification, cycle) index its siblings. A miss gets no rows and builds the same data on
+    a stand-in row, so a hit and a miss do the same work.
+    """
+    now, code = now or utcnow(), _bounded(code)
+    target = aliased(Certificate)
+    rows = db.session.execute(
+        select(*PUBLIC_COLUMNS)
+        .join(target, (target.user_id == Certificate.user_id)
+              & (target.certification_id == Certificate.certification_id))
+        .where(target.code == code)).all()
+    found = next((r for r in rows if r.code == code), None)
+    data = _public_data(found or _MISSING, rows, now)
+    version = version_of(data)  # computed for a miss too: the same work
+    return Answer(data if found else None, version if found else "missing", found.id if found else None)
+
+
+def version_of(data: dict) -> str:
+    """A short digest of a public answer: it changes exactly when what a verifier sees changes."""
+    digest = hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode(), usedforsecurity=False)
+    return digest.hexdigest()[:20]
+
+
+class _Missing:
+    """A stand-in row for an unknown code (the columns of PUBLIC_COLUMNS, all empty)."""
+
+    id = code = serial = expires_at = renewal_opens_at = revoked_at = revoke_reason = renewed_from_id = None
+    snapshot: dict = {}
+    issued_at = None
+
+
+_MISSING = _Missing()
 
 
 def verification_data(cert: Certificate, now: datetime | None = None) -> dict:
@@ -28,6 +89,15 @@ def verification_data(cert: Certificate, now: datetime | None = None) -> dict:
     signatory_title, issued_at, expires_at, status, revoked_at, revoke_reason, courses,
     chain: [{serial, issued_at, status, code}]}. From the frozen snapshot."""
     now = now or utcnow()
+    return _public_data(cert, chain(cert), now)
+
+
+def _status(row, now: datetime) -> str:
+    # The model's rule, applied to a Core row as well (it reads only the date and revocation columns).
+    return Certificate.status_at(row, now)
+
+
+def _public_data(cert, siblings: Sequence, now: datetime) -> dict:
     snap = cert.snapshot or {}
     return {
         "code": cert.code, "serial": cert.serial, "holder": snap.get("holder_name", ""),
@@ -36,11 +106,11 @@ def verification_data(cert: Certificate, now: datetime | None = None) -> dict:
         "issuer": snap.get("issuer_name", ""), "signatory_name": snap.get("signatory_name", ""),
         "signatory_title": snap.get("signatory_title", ""),
         "issued_at": isodate(cert.issued_at), "expires_at": isodate(cert.expires_at),
-        "status": cert.status_at(now), "revoked_at": isodate(cert.revoked_at),
+        "status": _status(cert, now), "revoked_at": isodate(cert.revoked_at),
         "revoke_reason": cert.revoke_reason,
         "courses": [{"code": c.get("code"), "title": c.get("title")} for c in snap.get("courses", [])],
-        "chain": [{"serial": c.serial, "issued_at": isodate(c.issued_at), "status": c.status_at(now),
-                   "code": c.code} for c in chain(cert)],
+        "chain": [{"serial": c.serial, "issued_at": isodate(c.issued_at), "status": _status(c, now),
+                   "code": c.code} for c in link_chain(cert, siblings)],
     }
 
 

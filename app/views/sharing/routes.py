@@ -6,19 +6,20 @@ their routes to this blueprint.
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db, limiter
 from app.services.errors import NotAllowed
 from app.services.lifecycle.certificates import verify_url
-from app.services.lifecycle.verification import verification_data
+from app.services.lifecycle.verification import verification_data, version_of
 from app.services.sharing import engagement, shares
 from app.views.sharing import bp
 from app.views.sharing.forms import share_form
 from app.views.sharing.helpers import card_context, public_pdf_url
 from app.web import nav
 from app.web.auth import login_required
+from app.web.caching import public_answer
 from app.web.forms import attempt, submit
 from app.web.pages import is_fragment_request
 from app.web.transactions import commit_with
@@ -91,9 +92,11 @@ def public_page(code: str):
         abort(404)
     if not (current_user.is_authenticated and current_user.id == cert.user_id):
         engagement.record(cert.id, "view")
-    pdf_url = public_pdf_url(cert)
-    return commit_with(render_template("sharing/public.html", cert=cert, data=verification_data(cert),
-                                       verify_url=verify_url(cert), pdf_url=pdf_url))
+    pdf_url, data = public_pdf_url(cert), verification_data(cert)
+    response = make_response(render_template("sharing/public.html", cert=cert, data=data,
+                                             verify_url=verify_url(cert), pdf_url=pdf_url))
+    # Cacheable like the verify page: a page made private may be served by a proxy until max-age runs out.
+    return commit_with(public_answer(response, version_of({**data, "pdf": pdf_url}), "share"))
 
 
 @bp.get("/c/<code>/linkedin")
