@@ -189,6 +189,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute"),
         "VERIFY_RATE_LIMIT": env.get("VERIFY_RATE_LIMIT", "60 per minute"),
+        "SHARE_RATE_LIMIT": env.get("SHARE_RATE_LIMIT", "120 per minute"),
         # How long a proxy may keep a public verify answer (a revocation shows within this time).
         "VERIFY_CACHE_SECONDS": _int(env, "VERIFY_CACHE_SECONDS", 60, 0, 3600),
         "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600, 60),

@@ -6,7 +6,7 @@ their routes to this blueprint.
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db, limiter
@@ -85,7 +85,7 @@ def share_email(cert_id: int):
 
 
 @bp.get("/s/<code>")
-@limiter.limit("120 per minute")
+@limiter.limit(lambda: current_app.config.get("SHARE_RATE_LIMIT", "120 per minute"))
 def public_page(code: str):
     cert = shares.public_certificate(code)
     if cert is None:
@@ -93,7 +93,7 @@ def public_page(code: str):
     if not (current_user.is_authenticated and current_user.id == cert.user_id):
         engagement.record(cert.id, "view")
     pdf_url, data = public_pdf_url(cert), verification_data(cert)
-    response = make_response(render_template("sharing/public.html", cert=cert, data=data,
+    response = current_app.make_response(render_template("sharing/public.html", cert=cert, data=data,
                                              verify_url=verify_url(cert), pdf_url=pdf_url))
     # Cacheable like the verify page: a page made private may be served by a proxy until max-age runs out.
     return commit_with(public_answer(response, version_of({**data, "pdf": pdf_url}), "share"))
