@@ -237,5 +237,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         # Analytics (app/services/analytics/cache.py): how long a figure may be served from Redis (0 = never
         # cached), and how long the page computes missing figures itself before leaving the rest to htmx.
         "ANALYTICS_CACHE_SECONDS": _int(env, "ANALYTICS_CACHE_SECONDS", 300, 0, 86400),
+        # Dashboard tiles: dropped on every relevant commit; this bounds what moves with the clock alone.
+        "DASHBOARD_CACHE_SECONDS": _int(env, "DASHBOARD_CACHE_SECONDS", 30, 0, 3600),
         "ANALYTICS_INLINE_BUDGET_MS": _int(env, "ANALYTICS_INLINE_BUDGET_MS", 150, 0, 60000),
     }
