@@ -4,8 +4,8 @@
                                             [--learners 20000] [--keep]
 
 What it does:
-1. Its own PostgreSQL database `laurel_bench_verify` (next to BENCH_DATABASE_URL), built by the migrations
-   and seeded set-based by bench_lifecycle's seed (20,000 learners, 100,000 certificates); one
+1. Its own PostgreSQL database `laurel_bench_verify` (BENCH_DATABASE_URL's name + `_verify`), built by
+   the migrations and seeded set-based by bench_lifecycle's seed (20,000 learners, 100,000 certificates); one
    certificate is made public for the share page.
 2. Starts two gunicorns with the Procfile's `web:` command line (read from the Procfile: gthread, the same
    workers and threads, access log on, sent to /dev/null): `wsgi:app` configured from the environment
@@ -46,7 +46,6 @@ from sqlalchemy.engine import URL, make_url  # noqa: E402
 from tests.benchmarks import bench_lifecycle as lifecycle  # noqa: E402
 from tests.benchmarks.loadgen import Result, load  # noqa: E402
 
-DB_NAME = "laurel_bench_verify"
 RESULTS = ROOT / "bench-results" / "verify.txt"
 RATIO_GOAL, P99_GOAL_MS = 0.5, 20.0
 
@@ -153,7 +152,7 @@ def measure(name: str, base: str, proc, case_path: str, headers: dict, args) -> 
 
 def bench_url() -> URL:
     url = make_url(os.environ.get("BENCH_DATABASE_URL") or lifecycle.DEFAULT_URL)
-    return url.set(drivername="postgresql+psycopg", database=DB_NAME)
+    return url.set(drivername="postgresql+psycopg", database=lifecycle.own_database(url, "verify"))
 
 
 def prepare(url: URL, instance: Path, learners: int, keep: bool) -> tuple[object, dict]:
