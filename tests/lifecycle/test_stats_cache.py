@@ -9,7 +9,7 @@ from sqlalchemy import event, update
 
 from app.extensions import db
 from app.models import Certificate, User
-from app.services.lifecycle import revocation, stats
+from app.services.lifecycle import generations, revocation, stats
 
 
 @pytest.fixture
@@ -41,10 +41,10 @@ def test_bulk_statements_and_unrelated_commits(app, learner, earn):
     assert stats.cached_tiles()["learners"] == 1
     db.session.execute(update(User).where(User.id == learner.id).values(name="Renamed"))
     db.session.commit()
-    generation = stats.redis_client().get(stats.TILES_GENERATION_KEY)
+    generation = generations.current("dashboard")
     db.session.execute(update(User).where(User.id == learner.id).values(active=False))
     db.session.commit()
-    assert stats.redis_client().get(stats.TILES_GENERATION_KEY) != generation
+    assert generations.current("dashboard") != generation
     assert stats.cached_tiles()["learners"] == 0
     db.session.execute(update(Certificate).values(revoked_at=db.func.now()))
     db.session.rollback()  # rolled back: nothing to drop

@@ -76,3 +76,21 @@ def test_hit_and_miss_run_the_same_single_statement(client, cert, statements, su
     statements.clear()
     client.get(f"/verify/{'x' * len(code)}{suffix}", headers=headers)
     assert len(hit) == 1 and statements == hit, hit
+
+
+def test_repeated_answers_come_rendered_from_the_process_for_hits_and_misses_alike(client, cert, statements):
+    code = cert.code
+    for path in (f"/verify/{code}", f"/verify/{'y' * len(code)}"):
+        first = client.get(path)
+        statements.clear()
+        second = client.get(path)
+        assert statements == [] and second.data == first.data and second.status_code == first.status_code
+
+
+def test_a_visitor_with_a_session_gets_a_fresh_private_answer(client, cert, statements):
+    code = cert.code
+    client.get(f"/verify/{code}")
+    client.set_cookie("session", "anything")
+    statements.clear()
+    response = client.get(f"/verify/{code}")
+    assert response.headers["Cache-Control"] == "private, no-cache" and len(statements) == 1

@@ -2,7 +2,7 @@
 
 The tiles are whole-table counts (O(rows): ~85 ms at 100,000 certificates, more at 1M), so the
 dashboard reads them from a Redis cache that any commit touching what they count makes stale at once
-(a generation number, bumped after the commit: the same scheme as the analytics cache). What moves
+(a generation number bumped after the commit: app/services/lifecycle/generations.py). What moves
 with the clock alone (issued this month, expiring within 30 days) is at most DASHBOARD_CACHE_SECONDS
 old. Redis trouble never breaks the dashboard: the tiles are then computed directly.
 """
@@ -14,13 +14,14 @@ import logging
 from datetime import datetime, timedelta
 
 import redis
-from flask import current_app, has_app_context
-from sqlalchemy import case, event, func, inspect, or_, select
-from sqlalchemy.orm import ORMExecuteState, Session, joinedload
+from flask import current_app
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.database import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Certificate, Certification, Enrollment, User
+from app.services.lifecycle import generations
 
 # Audit actions shown in the activity feed: the certification lifecycle, not logins or settings.
 LIFECYCLE_PREFIXES = ("certificate.", "enrollment.", "certification.", "course.", "import.")
@@ -34,9 +35,7 @@ def _held(now: datetime):
 
 log = logging.getLogger(__name__)
 
-TILES_GENERATION_KEY = "laurel:dashboard:generation"
 TILES_KEY = "laurel:dashboard:tiles:{generation}"
-_CHANGED = "laurel_dashboard_changed"
 #: Per table, the columns the tiles count by: inserting or deleting a row, or changing one of these.
 TILE_COLUMNS: dict[str, frozenset[str]] = {
     "certificates": frozenset({"issued_at", "expires_at", "revoked_at"}),
@@ -44,6 +43,7 @@ TILE_COLUMNS: dict[str, frozenset[str]] = {
     "certifications": frozenset({"status"}),
     "users": frozenset({"role", "active"}),
 }
+generations.track("dashboard", TILE_COLUMNS)
 
 
 def cached_tiles() -> dict:
@@ -53,7 +53,7 @@ def cached_tiles() -> dict:
         return dashboard_tiles()
     try:
         client = redis_client()
-        key = TILES_KEY.format(generation=int(client.get(TILES_GENERATION_KEY) or 0))
+        key = TILES_KEY.format(generation=generations.current("dashboard"))
         raw = client.get(key)
         if raw:
             return json.loads(raw)
@@ -118,51 +118,3 @@ def expiring_soon(days: int = 30, limit: int = 10, now: datetime | None = None) 
             .options(joinedload(Certificate.user), joinedload(Certificate.certification)))
     return list(db.session.scalars(stmt))
 
-
-# -- what makes the cached tiles stale ---------------------------------------------------------------
-
-def _counts_change(obj: object, is_update: bool) -> bool:
-    table = getattr(getattr(obj, "__table__", None), "name", None)
-    if table not in TILE_COLUMNS:
-        return False
-    if not is_update:
-        return True
-    state = inspect(obj)
-    return any(state.attrs[key].history.has_changes() for key in TILE_COLUMNS[table] if key in state.attrs)
-
-
-@event.listens_for(Session, "after_flush")
-def _note_orm_changes(session: Session, _context) -> None:
-    if (any(_counts_change(obj, False) for obj in (*session.new, *session.deleted))
-            or any(_counts_change(obj, True) for obj in session.dirty)):
-        session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_statement_changes(state: ORMExecuteState) -> None:
-    if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    table = getattr(getattr(state.statement, "table", None), "name", None)
-    if table not in TILE_COLUMNS:
-        return
-    columns = getattr(state.statement, "_values", None) if state.is_update else None
-    names = {getattr(column, "key", column) for column in columns} if columns else None
-    if names is None or names & TILE_COLUMNS[table]:
-        state.session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _bump_after_commit(session: Session) -> None:
-    if session.in_nested_transaction():  # a released SAVEPOINT: the outer transaction may still roll back
-        return
-    if session.info.pop(_CHANGED, False) and has_app_context():
-        try:
-            redis_client().incr(TILES_GENERATION_KEY)
-        except redis.RedisError as exc:
-            log.warning("dashboard cache not invalidated (it expires within its TTL): %s", exc)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:  # the whole transaction, not a SAVEPOINT inside it
-        session.info.pop(_CHANGED, None)

@@ -16,6 +16,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate
 from app.services.fields import isodate
+from app.services.lifecycle import generations
 from app.services.lifecycle.certificates import chain, link_chain
 
 MAX_CODE = 64
@@ -25,6 +26,18 @@ MAX_CODE = 64
 PUBLIC_COLUMNS = (Certificate.id, Certificate.code, Certificate.serial, Certificate.snapshot,
                   Certificate.issued_at, Certificate.expires_at, Certificate.renewal_opens_at,
                   Certificate.revoked_at, Certificate.revoke_reason, Certificate.renewed_from_id)
+
+
+# What a verify answer shows: a commit that inserts or deletes a certificate (a renewal joins a chain) or
+# changes one of these bumps the "verify" generation, so cached answers everywhere go stale at once.
+generations.track("verify", {"certificates": frozenset({
+    "code", "serial", "snapshot", "issued_at", "expires_at", "renewal_opens_at", "revoked_at",
+    "revoke_reason", "renewed_from_id", "public", "pdf_key", "user_id", "certification_id"})})
+
+
+def generation() -> int:
+    """The current "verify" generation (raises redis.RedisError when Redis is unreachable)."""
+    return generations.current("verify")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
 """Public verification: `/verify/<code>` (HTML, or JSON by Accept or `.json`) and a serial + surname lookup.
 
 A hit and a miss do the same work (one indexed query for the certificate and its chain, the same
-template), so the answer time does not tell whether a code exists. Rate limited per IP. Anonymous
-answers touch no session and carry public cache headers with a versioned ETag (app/web/caching.py).
+template; both cached alike), so the answer time does not tell whether a code exists. Rate limited per
+IP. Answers to visitors without a session touch no session, carry public cache headers with a
+versioned ETag, and are kept rendered per process until the data changes (app/web/caching.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import redis
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 
 from app.extensions import limiter
@@ -14,7 +18,7 @@ from app.services.lifecycle import verification
 from app.services.messaging.outbox import external_url
 from app.services.sharing import engagement
 from app.views.verify import bp
-from app.web.caching import public_answer
+from app.web.caching import LocalAnswers, public_answer, shareable
 from app.web.errors import problem
 
 
@@ -29,16 +33,54 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
-def _verify(code: str, as_json: bool):
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    status: int
+    mimetype: str
+    version: str
+    certificate_id: int | None
+
+
+# Rendered answers for visitors without a session, per process: keyed by the "verify" generation, so a
+# revoke, reinstate or renewal anywhere makes them unreachable at once; LOCAL_SECONDS bounds what moves
+# with the clock alone (an expiry). A hit and a miss are cached alike (app/web/caching.py).
+_answers = LocalAnswers()
+LOCAL_SECONDS = 10
+
+
+def _render(code: str, as_json: bool) -> Rendered:
     answer = verification.verify(code)
-    engagement.count_later(answer.certificate_id, "view")
     if as_json:
         response = jsonify(answer.data) if answer.data else problem(404, MISSING)
     else:
         response = current_app.make_response((
             render_template("verify/show.html", data=answer.data, code=code,
                             page_url=external_url("verify.show", code=code)), 200 if answer.data else 404))
-    return public_answer(response, answer.version, "json" if as_json else "html")
+    return Rendered(response.get_data(), response.status_code, response.mimetype, answer.version,
+                    answer.certificate_id)
+
+
+def _shared_render(code: str, as_json: bool) -> Rendered:
+    seconds = min(LOCAL_SECONDS, current_app.config.get("VERIFY_CACHE_SECONDS", 60))
+    if len(code) > verification.MAX_CODE or not seconds:
+        return _render(code, as_json)
+    try:
+        key = (verification.generation(), code, as_json)
+    except redis.RedisError:  # no generation to trust: answer from the database
+        return _render(code, as_json)
+    rendered = _answers.get(key)
+    if rendered is None:
+        rendered = _render(code, as_json)
+        _answers.put(key, rendered, seconds)
+    return rendered
+
+
+def _verify(code: str, as_json: bool):
+    rendered = _shared_render(code, as_json) if shareable() else _render(code, as_json)
+    engagement.count_later(rendered.certificate_id, "view")
+    response = current_app.response_class(rendered.body, rendered.status, mimetype=rendered.mimetype)
+    return public_answer(response, rendered.version, "json" if as_json else "html")
 
 
 @bp.get("/<code>")
