@@ -9,9 +9,13 @@ by a shared cache. `LocalAnswers` keeps rendered answers in the process for a fe
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
+import redis
 from flask import Response, current_app, request
 from flask_login import current_user
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 
 
 def shareable() -> bool:
@@ -62,3 +66,40 @@ class LocalAnswers:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+@lru_cache(maxsize=32)
+def _limits(value: str) -> tuple:
+    return tuple(parse_many(value))
+
+
+def limited_generation(limit: str, scope: str, generation: str) -> int | None:
+    """This IP's per-`limit` rate limit and the data's generation, in ONE Redis round trip.
+
+    For the hottest public pages: Flask-Limiter spends ~1 ms of CPU and three round trips per request,
+    as much as the rest of a cached answer. Fixed windows starting at an IP's first hit (the `limits`
+    package's fixed-window, the app's default strategy), counted under RATELIMIT_KEY_PREFIX. Raises
+    TooManyRequests (a 429 with Retry-After) over the limit; None when Redis is unreachable: no limit
+    then, and the caller answers without its cache.
+    """
+    from app.queue import get_redis
+    from app.services.lifecycle import generations
+
+    items = _limits(limit) if current_app.config.get("RATELIMIT_ENABLED", True) else ()
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "laurel-rl")
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for item in items:
+            key = f"{prefix}:{scope}:{request.remote_addr}:{item.amount}/{item.get_expiry()}"
+            pipe.set(key, 0, ex=item.get_expiry(), nx=True)
+            pipe.incr(key)
+        pipe.get(generations.KEY.format(name=generation))
+        results = pipe.execute()
+    except redis.RedisError:
+        return None
+    for number, item in enumerate(items):
+        if results[2 * number + 1] > item.amount:
+            raise TooManyRequests("Too many attempts. Wait a minute and try again.")
+    if results[-1] is None:
+        return generations.current(generation)
+    return int(results[-1])

@@ -30,14 +30,15 @@ PUBLIC_COLUMNS = (Certificate.id, Certificate.code, Certificate.serial, Certific
 
 # What a verify answer shows: a commit that inserts or deletes a certificate (a renewal joins a chain) or
 # changes one of these bumps the "verify" generation, so cached answers everywhere go stale at once.
-generations.track("verify", {"certificates": frozenset({
+GENERATION = "verify"
+generations.track(GENERATION, {"certificates": frozenset({
     "code", "serial", "snapshot", "issued_at", "expires_at", "renewal_opens_at", "revoked_at",
     "revoke_reason", "renewed_from_id", "public", "pdf_key", "user_id", "certification_id"})})
 
 
 def generation() -> int:
     """The current "verify" generation (raises redis.RedisError when Redis is unreachable)."""
-    return generations.current("verify")
+    return generations.current(GENERATION)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 
 from app.extensions import limiter
@@ -18,7 +17,7 @@ from app.services.lifecycle import verification
 from app.services.messaging.outbox import external_url
 from app.services.sharing import engagement
 from app.views.verify import bp
-from app.web.caching import LocalAnswers, public_answer, shareable
+from app.web.caching import LocalAnswers, limited_generation, public_answer, shareable
 from app.web.errors import problem
 
 
@@ -61,14 +60,11 @@ def _render(code: str, as_json: bool) -> Rendered:
                     answer.certificate_id)
 
 
-def _shared_render(code: str, as_json: bool) -> Rendered:
+def _shared_render(code: str, as_json: bool, generation: int | None) -> Rendered:
     seconds = min(LOCAL_SECONDS, current_app.config.get("VERIFY_CACHE_SECONDS", 60))
-    if len(code) > verification.MAX_CODE or not seconds:
+    if generation is None or len(code) > verification.MAX_CODE or not seconds:
         return _render(code, as_json)
-    try:
-        key = (verification.generation(), code, as_json)
-    except redis.RedisError:  # no generation to trust: answer from the database
-        return _render(code, as_json)
+    key = (generation, code, as_json)
     rendered = _answers.get(key)
     if rendered is None:
         rendered = _render(code, as_json)
@@ -77,14 +73,15 @@ def _shared_render(code: str, as_json: bool) -> Rendered:
 
 
 def _verify(code: str, as_json: bool):
-    rendered = _shared_render(code, as_json) if shareable() else _render(code, as_json)
+    # The per-IP limit and the data's generation in one round trip (raises the 429).
+    generation = limited_generation(_limit(), "verify", verification.GENERATION)
+    rendered = _shared_render(code, as_json, generation) if shareable() else _render(code, as_json)
     engagement.count_later(rendered.certificate_id, "view")
     response = current_app.response_class(rendered.body, rendered.status, mimetype=rendered.mimetype)
     return public_answer(response, rendered.version, "json" if as_json else "html")
 
 
 @bp.get("/<code>")
-@limiter.limit(_limit)
 def show(code: str):
     response = _verify(code, _wants_json())
     response.vary.add("Accept")
@@ -92,7 +89,6 @@ def show(code: str):
 
 
 @bp.get("/<code>.json")
-@limiter.limit(_limit)
 def show_json(code: str):
     return _verify(code, as_json=True)
 
