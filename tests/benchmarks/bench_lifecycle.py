@@ -1,6 +1,6 @@
 """Lifecycle pages and API lists on a big PostgreSQL database: latency and SQL statements per request.
 
-    python tests/benchmarks/bench_lifecycle.py [--n 40] [--warmup 5] [--no-gunicorn] [--keep]
+    python tests/benchmarks/bench_lifecycle.py [--n 40] [--warmup 5] [--runs 3] [--no-gunicorn] [--keep]
 
 What it does:
 1. Creates (if missing) the database `laurel_bench_lifecycle` next to BENCH_DATABASE_URL (default
@@ -12,11 +12,10 @@ What it does:
    has a renewal, cycle 2 linked by renewed_from), 300,000 enrollments (15 per learner, 60% completed,
    with their completions), one audit event per certificate and 50,000 login audit events.
 3. Times, in-process with the Flask test client (the whole WSGI request: routing, auth, queries,
-   templates, JSON), every page and list: admin dashboard, its htmx tiles fragment, the certificates
-   list (filtered by status + certification, and a name search), the learner dashboard (a learner with
-   5 certificates and 15 enrollments), the verify page (a hit and a miss: they should take the same time)
-   and the API lists (certificates, enrollments, users, courses, certifications) with a bearer token.
-   `--n` requests each after `--warmup`; p50/p95/max in ms.
+   templates, JSON), every list and detail page in the navigation (see `cases()`), the verify page (a
+   hit and a miss) and the API lists with a bearer token; `healthz` is the anchor. `--n` requests each
+   after `--warmup`, `--runs` times (default 3); p50/p95/max in ms, the median run shown, and FIGURE
+   lines (tests/benchmarks/README.md) with each page's p95 over the runs.
 4. Counts SQL statements per request (a `before_cursor_execute` listener) on the small data set, on the
    full one, and on the full one with a bigger page (per_page 100 instead of 20): a constant count
    means no N+1.
