@@ -23,6 +23,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 log = logging.getLogger(__name__)
 
 KEY = "laurel:generation:{name}"
+ANY = frozenset({"*"})  # track(): an update of any column counts
 _CHANGED = "laurel_generations_changed"
 _TRACKED: dict[str, dict[str, frozenset[str]]] = {}
 
@@ -70,7 +71,8 @@ def _changed_by_object(obj: object, is_update: bool) -> set[str]:
             hit.add(name)
             continue
         state = inspect(obj)
-        if any(state.attrs[key].history.has_changes() for key in columns[table] if key in state.attrs):
+        keys = state.attrs.keys() if columns[table] == ANY else columns[table]
+        if any(state.attrs[key].history.has_changes() for key in keys if key in state.attrs):
             hit.add(name)
     return hit
 
@@ -94,7 +96,7 @@ def _note_statement_changes(state: ORMExecuteState) -> None:
     values = getattr(state.statement, "_values", None) if state.is_update else None
     names = {getattr(column, "key", column) for column in values} if values else None  # None: any column
     for name, columns in _TRACKED.items():
-        if table in columns and (names is None or names & columns[table]):
+        if table in columns and (names is None or columns[table] == ANY or names & columns[table]):
             state.session.info.setdefault(_CHANGED, set()).add(name)
 
 
