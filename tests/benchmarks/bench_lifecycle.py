@@ -738,6 +738,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first (default 5)")
     parser.add_argument("--no-gunicorn", action="store_true", help="skip the gunicorn run")
     parser.add_argument("--runs", type=int, default=3, help="in-process timing rounds (default 3)")
+    parser.add_argument("--learners", type=int, default=FULL_LEARNERS,
+                        help=f"full data set: learners x5 certificates (default {FULL_LEARNERS}: 100,000; "
+                             "200000 = 1M certificates)")
     parser.add_argument("--explain", type=float, metavar="MS", default=None,
                         help="instead of timing: EXPLAIN ANALYZE each statement, plans of those >= MS "
                              "(bench-results/lifecycle-explain.txt)")
@@ -746,10 +749,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def seeded_already(engine: Engine) -> bool:
+def seeded_already(engine: Engine, learners: int) -> bool:
     with engine.connect() as conn:
         try:
-            return conn.scalar(text("SELECT count(*) FROM certificates")) == FULL_LEARNERS * CERTS_PER_LEARNER
+            return conn.scalar(text("SELECT count(*) FROM certificates")) == learners * CERTS_PER_LEARNER
         except Exception:
             return False
 
@@ -768,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database {url.render_as_string()}", flush=True)
     ensure_database(url)
     engine = create_engine(url)
-    reuse = args.keep and seeded_already(engine)
+    reuse = args.keep and seeded_already(engine, args.learners)
     app = make_app(url, instance)
     notes: list[str] = []
     try:
@@ -784,10 +787,10 @@ def main(argv: list[str] | None = None) -> int:
             small = phase(f"seed small ({SMALL_LEARNERS} learners)", seed, engine, Sizes(SMALL_LEARNERS), now)
             print("    " + ", ".join(f"{k} {v:.1f}s" for k, v in small.items()), flush=True)
             count_statements(app, load_fixtures(engine, SMALL_LEARNERS), "small", rows, counter)
-            full = phase(f"seed full ({FULL_LEARNERS} learners)", seed, engine, Sizes(FULL_LEARNERS), now)
+            full = phase(f"seed full ({args.learners} learners)", seed, engine, Sizes(args.learners), now)
             notes.append("seed full: " + ", ".join(f"{k} {v:.1f}s" for k, v in full.items())
                          + f" = {sum(full.values()):.1f} s (small: {sum(small.values()):.1f} s)")
-        fixtures = load_fixtures(engine, FULL_LEARNERS)
+        fixtures = load_fixtures(engine, args.learners)
         if args.explain is not None:
             plans = explain_cases(app, fixtures, args.explain)
             print(plans)
@@ -808,8 +811,8 @@ def main(argv: list[str] | None = None) -> int:
             rows[name].p50, rows[name].p95, rows[name].max = medians
         report = [table(rows, f"In-process (Flask test client), median of {args.runs} runs, n={args.n} "
                               f"after {args.warmup} warm-up, "
-                              f"{FULL_LEARNERS} learners / {FULL_LEARNERS * CERTS_PER_LEARNER} certificates "
-                              f"/ {FULL_LEARNERS * ENROLLMENTS_PER_LEARNER} enrollments")]
+                              f"{args.learners} learners / {args.learners * CERTS_PER_LEARNER} certificates "
+                              f"/ {args.learners * ENROLLMENTS_PER_LEARNER} enrollments")]
         print("\n" + report[0], flush=True)
         served_rows: dict[str, Row] = {}
         if not args.no_gunicorn:
@@ -822,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
                 report.append(table(served, title, with_queries=False))
         report.append("\n".join(["notes:", *(f"- {note}" for note in notes),
                                  f"- SQL = statements per request; small = {SMALL_LEARNERS} learners, "
-                                 f"full = {FULL_LEARNERS}; lists use per_page={SMALL_PAGE}; other = "
+                                 f"full = {args.learners}; lists use per_page={SMALL_PAGE}; other = "
                                  f"lists re-counted with per_page={BIG_PAGE}, the learner dashboard as a "
                                  f"learner with no certificates or enrollments (vs 5 and 15)",
                                  f"- load average at the end: {load_average()} on {os.cpu_count()} CPUs "
