@@ -115,6 +115,7 @@ def _load_subscribers() -> None:
     import app.services.integrations.webhook_recovery  # noqa: F401  (sweep: lost and abandoned deliveries)
     import app.services.integrations.webhooks  # noqa: F401  (webhook deliveries for every event)
     import app.services.lifecycle.reminders  # noqa: F401  (digest sections)
+    import app.services.lifecycle.stats  # noqa: F401  (drop the cached dashboard tiles when their data changes)
     import app.services.messaging.live_updates  # noqa: F401  (open pages hear about changes: app/live.py)
     import app.services.messaging.notifications  # noqa: F401  (in-app notifications on certificate events)
     import app.services.sharing.engagement  # noqa: F401  (sweep: flush verify-page view counts)

@@ -189,6 +189,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute"),
         "VERIFY_RATE_LIMIT": env.get("VERIFY_RATE_LIMIT", "60 per minute"),
+        "SHARE_RATE_LIMIT": env.get("SHARE_RATE_LIMIT", "120 per minute"),
+        # How long a proxy may keep a public verify answer (a revocation shows within this time).
+        "VERIFY_CACHE_SECONDS": _int(env, "VERIFY_CACHE_SECONDS", 60, 0, 3600),
         "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600, 60),
         # Live updates (app/live.py): the stream's own port on this host when the `live` process is not
         # behind the same reverse proxy as the pages (make run); unset = same origin, path /live/stream.
@@ -238,5 +241,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         # Analytics (app/services/analytics/cache.py): how long a figure may be served from Redis (0 = never
         # cached), and how long the page computes missing figures itself before leaving the rest to htmx.
         "ANALYTICS_CACHE_SECONDS": _int(env, "ANALYTICS_CACHE_SECONDS", 300, 0, 86400),
+        # Dashboard tiles: dropped on every relevant commit; this bounds what moves with the clock alone.
+        "DASHBOARD_CACHE_SECONDS": _int(env, "DASHBOARD_CACHE_SECONDS", 30, 0, 3600),
         "ANALYTICS_INLINE_BUDGET_MS": _int(env, "ANALYTICS_INLINE_BUDGET_MS", 150, 0, 60000),
     }

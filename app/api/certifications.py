@@ -21,7 +21,7 @@ FILTERS = (
 @endpoint("List certifications", access="login", tag=TAG, response="Certification", paginated=True,
           params=FILTERS)
 def list_certifications(query: dict):
-    stmt = catalog.certification_query(query["q"] or "", query["status"] or "")
+    stmt = catalog.certification_query(query["q"] or "", query["status"] or "", with_links=True)
     # Two queries per page for the id lists, not two per certification.
     stmt = stmt.options(selectinload(Certification.courses), selectinload(Certification.prerequisites))
     return paginate(stmt, query, catalog.certification_data)

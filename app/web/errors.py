@@ -6,7 +6,7 @@ from flask import jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 
 TITLES = {
     400: "Bad request", 401: "Authentication required", 403: "Not allowed", 404: "Not found",
@@ -44,12 +44,12 @@ def _render(status: int, detail: str | None):
 def _http_error(exc: HTTPException):
     detail = exc.description if exc.description and exc.description != type(exc).description else None
     response = _render(exc.code or 500, detail)
-    if isinstance(exc, RateLimitExceeded):
+    if isinstance(exc, TooManyRequests):  # Flask-Limiter's RateLimitExceeded, or our own 429s
         response = _with_retry_after(response, exc)
     return response
 
 
-def _with_retry_after(response, exc: RateLimitExceeded):
+def _with_retry_after(response, exc: TooManyRequests):
     from flask import make_response
 
     response = make_response(response)

@@ -10,6 +10,9 @@ output in full) is written to bench-results/summary.txt.
     python -m tests.benchmarks lifecycle pdf_raw  some ("bench_" and ".py" are optional)
     python -m tests.benchmarks lifecycle -- --n 60 --no-gunicorn
 
+Each benchmark may print FIGURE lines (format in tests/benchmarks/README.md); the runner collects them
+and prints ONE summary table at the end: each figure, its goal, its anchor measured in the same run.
+
 Benchmarks that need PostgreSQL read BENCH_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/laurel_bench); that database is created here if missing.
 """
@@ -30,7 +33,8 @@ SUMMARY = ROOT / "bench-results" / "summary.txt"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/laurel_bench"
 # Announced by the issues; a missing one is reported as skipped rather than silently absent.
 EXPECTED = ("bench_pdf_raw", "bench_pipeline", "bench_webhooks", "bench_analytics", "bench_lifecycle",
-            "moodle_fixture")
+            "bench_verify", "moodle_fixture")
+FIGURE_FIELDS = ("name", "median", "min", "max", "unit", "goal", "anchor", "anchor_median")
 
 
 @dataclass
@@ -78,6 +82,60 @@ def ensure_database(url: str) -> str:
         return f"PostgreSQL not available ({type(exc).__name__}): benchmarks needing it will fail"
 
 
+@dataclass
+class Figure:
+    """One `FIGURE|<name>|<median>|<min>|<max>|<unit>|<goal>|<anchor name>|<anchor median>` line."""
+
+    bench: str
+    name: str
+    median: str
+    low: str
+    high: str
+    unit: str
+    goal: str
+    anchor: str
+    anchor_median: str
+
+    @property
+    def verdict(self) -> str:
+        """ok | MISS against a goal written `< N`, `<= N`, `> N` or `>= N`; `-` for anything else."""
+        parts = self.goal.split()
+        if len(parts) != 2 or parts[0] not in ("<", "<=", ">", ">="):
+            return "-"
+        try:
+            value, bound = float(self.median), float(parts[1])
+        except ValueError:
+            return "-"
+        met = {"<": value < bound, "<=": value <= bound, ">": value > bound, ">=": value >= bound}[parts[0]]
+        return "ok" if met else "MISS"
+
+
+def figures(outcome: Outcome) -> list[Figure]:
+    """The FIGURE lines in one benchmark's output (malformed ones are skipped)."""
+    found = []
+    for line in outcome.output.splitlines():
+        if line.startswith("FIGURE|"):
+            fields = line.rstrip("\n").split("|")[1:]
+            if len(fields) == len(FIGURE_FIELDS):
+                found.append(Figure(outcome.name, *fields))
+    return found
+
+
+def figure_table(outcomes: list[Outcome]) -> str:
+    """The one summary table `make bench` ends with."""
+    rows = [f for o in outcomes for f in figures(o)]
+    if not rows:
+        return "No FIGURE lines were printed."
+    head = (f"{'figure':<34} {'median':>9} {'min..max':>17} {'unit':<20} {'goal':<8} {'':4} "
+            f"{'anchor (same run)':<22} {'median':>8}")
+    lines = [head, "-" * len(head)]
+    for f in rows:
+        spread = f"{f.low}..{f.high}"
+        lines.append(f"{f.name:<34} {f.median:>9} {spread:>17} {f.unit:<20} {f.goal:<8} {f.verdict:4} "
+                     f"{f.anchor:<22} {f.anchor_median:>8}")
+    return "\n".join(lines)
+
+
 def run(name: str, args: list[str], timeout: float) -> Outcome:
     """Run one script in a subprocess, streaming its output and keeping a copy."""
     script = HERE / f"{name}.py"
@@ -105,9 +163,12 @@ def run(name: str, args: list[str], timeout: float) -> Outcome:
 
 
 def summary(outcomes: list[Outcome], notes: list[str]) -> str:
-    head = [f"Benchmarks run {time.strftime('%Y-%m-%d %H:%M:%S')}", *notes, "",
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    head = [f"Benchmarks run {time.strftime('%Y-%m-%d %H:%M:%S')}", *notes,
+            f"load average at the end: {load} on {os.cpu_count()} CPUs", "",
             f"{'benchmark':<20} {'status':<28} {'seconds':>8}"]
     head += [f"{o.name:<20} {o.status:<28} {o.seconds:8.1f}" for o in outcomes]
+    head += ["", figure_table(outcomes)]
     bodies = [f"\n===== {o.name} ({o.status})\n{o.output.rstrip()}" for o in outcomes if o.output]
     return "\n".join(head) + "\n" + "\n".join(bodies) + "\n"
 

@@ -1,6 +1,6 @@
 """Lifecycle pages and API lists on a big PostgreSQL database: latency and SQL statements per request.
 
-    python tests/benchmarks/bench_lifecycle.py [--n 40] [--warmup 5] [--no-gunicorn] [--keep]
+    python tests/benchmarks/bench_lifecycle.py [--n 40] [--warmup 5] [--runs 3] [--no-gunicorn] [--keep]
 
 What it does:
 1. Creates (if missing) the database `laurel_bench_lifecycle` next to BENCH_DATABASE_URL (default
@@ -12,11 +12,10 @@ What it does:
    has a renewal, cycle 2 linked by renewed_from), 300,000 enrollments (15 per learner, 60% completed,
    with their completions), one audit event per certificate and 50,000 login audit events.
 3. Times, in-process with the Flask test client (the whole WSGI request: routing, auth, queries,
-   templates, JSON), every page and list: admin dashboard, its htmx tiles fragment, the certificates
-   list (filtered by status + certification, and a name search), the learner dashboard (a learner with
-   5 certificates and 15 enrollments), the verify page (a hit and a miss: they should take the same time)
-   and the API lists (certificates, enrollments, users, courses, certifications) with a bearer token.
-   `--n` requests each after `--warmup`; p50/p95/max in ms.
+   templates, JSON), every list and detail page in the navigation (see `cases()`), the verify page (a
+   hit and a miss) and the API lists with a bearer token; `healthz` is the anchor. `--n` requests each
+   after `--warmup`, `--runs` times (default 3); p50/p95/max in ms, the median run shown, and FIGURE
+   lines (tests/benchmarks/README.md) with each page's p95 over the runs.
 4. Counts SQL statements per request (a `before_cursor_execute` listener) on the small data set, on the
    full one, and on the full one with a bigger page (per_page 100 instead of 20): a constant count
    means no N+1.
@@ -53,7 +52,7 @@ from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.engine import URL, Engine, make_url  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/laurel_bench"
-DB_NAME = "laurel_bench_lifecycle"
+DB_NAME = "laurel_bench_lifecycle"  # with the default BENCH_DATABASE_URL (own_database)
 RESULTS = ROOT / "bench-results" / "lifecycle.txt"
 GOAL_MS = 150.0
 PASSWORD = "bench-password-42"
@@ -69,7 +68,13 @@ SMALL_PAGE, BIG_PAGE = 20, 100
 def bench_url() -> URL:
     """BENCH_DATABASE_URL with this benchmark's own database name, on the psycopg 3 driver."""
     url = make_url(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
-    return url.set(drivername="postgresql+psycopg", database=DB_NAME)
+    return url.set(drivername="postgresql+psycopg", database=own_database(url, "lifecycle"))
+
+
+def own_database(url: URL, suffix: str) -> str:
+    """`<BENCH_DATABASE_URL's database>_<suffix>`: laurel_bench_lifecycle by default; another base name
+    keeps two people's runs on one server apart."""
+    return f"{url.database or 'laurel_bench'}_{suffix}"
 
 
 def ensure_database(url: URL) -> None:
@@ -188,7 +193,8 @@ SEED_SQL: dict[str, str] = {
         INSERT INTO certificates (id, serial, code, user_id, certification_id, cycle, issued_at, expires_at,
                                   renewal_opens_at, revoked_at, revoke_reason, renewed_from_id, snapshot,
                                   pdf_status, pdf_attempts, public)
-        SELECT pl.i + 1, 'LAU-' || extract(year FROM pl.issued_at) || '-' || lpad((pl.i + 1)::text, 6, '0'),
+        SELECT pl.i + 1, 'LAU-' || extract(year FROM pl.issued_at) || '-'
+                         || lpad((pl.i + 1)::text, greatest(6, length((pl.i + 1)::text)), '0'),
                replace(gen_random_uuid()::text, '-', ''), pl.user_id, pl.certification_id,
                CASE WHEN pl.renewal THEN 2 ELSE 1 END, pl.issued_at,
                pl.issued_at + make_interval(months => pl.months),
@@ -357,16 +363,40 @@ class Case:
 
 
 def cases(fixtures: dict) -> list[Case]:
-    api = {"per_page": SMALL_PAGE}
+    """Every list and detail page in the navigation (admin, staff and learner menus), the verify page and
+    the API lists; `healthz` is the anchor: the app's own floor (routing, auth, one trivial query)."""
+    api, page = {"per_page": SMALL_PAGE}, {"per_page": SMALL_PAGE}
     return [
+        Case("healthz (anchor)", "dashboard.healthz", "anon"),
         Case("admin dashboard /", "dashboard.index", "admin"),
         Case("dashboard tiles (htmx)", "dashboard.tiles", "admin", headers={"HX-Request": "true"}),
+        Case("courses", "lifecycle.courses", "admin", values=page, paged=True),
+        Case("certifications", "lifecycle.certifications", "admin", values=page, paged=True),
+        Case("certification detail", "lifecycle.certification_detail", "admin",
+             values={"cert_id": fixtures["certification_id"]}),
+        Case("enrollments", "lifecycle.enrollments", "admin", values=page, paged=True),
+        Case("course enrollments", "lifecycle.course_enrollments", "admin", paged=True,
+             values={**page, "course_id": fixtures["course_id"]}),
+        Case("certificates", "lifecycle.certificates_list", "admin", values=page, paged=True),
         Case("certificates: status+cert", "lifecycle.certificates_list", "admin", paged=True,
              values={"status": "valid", "certification_id": fixtures["certification_id"],
                      "per_page": SMALL_PAGE}),
         Case("certificates: search", "lifecycle.certificates_list", "admin", paged=True,
              values={"q": fixtures["search"], "per_page": SMALL_PAGE}),
+        Case("certificate detail", "lifecycle.certificate_detail", "admin",
+             values={"certificate_id": fixtures["certificate_id"]}),
+        Case("learner detail", "lifecycle.learner", "admin", values={"user_id": fixtures["learner_id"]}),
+        Case("import form", "lifecycle.import_csv", "admin"),
+        Case("users", "admin.users", "admin", values=page, paged=True),
+        Case("audit log", "admin.audit", "admin", values=page, paged=True),
+        Case("mail log", "admin.mail_log", "admin", values=page, paged=True),
+        Case("templates", "documents.templates", "admin"),
+        Case("integrations", "integrations.index", "admin"),
+        Case("email previews", "messaging.email_previews", "admin"),
+        Case("analytics", "analytics.index", "admin"),
+        Case("notifications", "messaging.notification_list", "learner"),
         Case("learner dashboard /", "dashboard.index", "learner", variant_who="empty"),
+        Case("my certificates", "sharing.my_certificates", "learner", variant_who="empty"),
         Case("verify hit", "verify.show", "anon", values={"code": fixtures["code"]}),
         Case("verify miss", "verify.show", "anon", values={"code": fixtures["missing_code"]}, expect=404),
         Case("api certificates", "api.list_certificates", "token", values=api, paged=True),
@@ -385,7 +415,12 @@ def load_fixtures(engine: Engine, learners: int) -> dict:
         code = conn.scalar(text("SELECT code FROM certificates WHERE user_id = 1 ORDER BY id LIMIT 1"))
         certification_id = conn.scalar(text(
             "SELECT certification_id FROM certificates GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))
+        course_id = conn.scalar(text(
+            "SELECT course_id FROM enrollments GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))
+        certificate_id = conn.scalar(text(
+            "SELECT id FROM certificates WHERE user_id = 1 ORDER BY id LIMIT 1"))
     return {"code": code, "missing_code": "0" * len(code), "certification_id": certification_id,
+            "course_id": course_id, "certificate_id": certificate_id, "learner_id": 1,
             "search": "kowalski", "admin": "admin@bench.local", "learner": "learner1@example.com",
             "empty": "new.learner@example.com",
             "learners": learners}
@@ -664,6 +699,29 @@ def table(rows: dict[str, Row], title: str, with_queries: bool = True) -> str:
     return "\n".join(lines)
 
 
+ANCHOR = "healthz (anchor)"
+
+
+def figure_lines(spreads: dict[str, list[tuple[float, float, float]]], served: dict[str, Row]) -> list[str]:
+    """FIGURE lines (tests/benchmarks/README.md): each page's p95 over the runs, against healthz's p95;
+    the gunicorn phase as one figure, its slowest page."""
+    anchor = statistics.median(p95 for _, p95, _ in spreads.get(ANCHOR, [(0, 0, 0)]))
+    lines = []
+    for name, samples in spreads.items():
+        if name == ANCHOR:
+            continue
+        p95s = [p95 for _, p95, _ in samples]
+        lines.append(f"FIGURE|page p95: {name}|{statistics.median(p95s):.1f}|{min(p95s):.1f}|{max(p95s):.1f}|"
+                     f"ms|< {GOAL_MS:g}|healthz p95 ms|{anchor:.1f}")
+    pages = {k: r for k, r in served.items() if k != ANCHOR}
+    if pages:
+        worst = max(pages.values(), key=lambda r: r.p95)
+        floor = served[ANCHOR].p95 if ANCHOR in served else 0.0
+        lines.append(f"FIGURE|gunicorn worst page p95 ({worst.name})|{worst.p95:.1f}|{worst.p95:.1f}|"
+                     f"{worst.p95:.1f}|ms|< {GOAL_MS:g}|healthz p95 ms|{floor:.1f}")
+    return lines
+
+
 def load_average() -> str:
     return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -680,6 +738,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=40, help="timed requests per case (default 40)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first (default 5)")
     parser.add_argument("--no-gunicorn", action="store_true", help="skip the gunicorn run")
+    parser.add_argument("--runs", type=int, default=3, help="in-process timing rounds (default 3)")
+    parser.add_argument("--learners", type=int, default=FULL_LEARNERS,
+                        help=f"full data set: learners x5 certificates (default {FULL_LEARNERS}: 100,000; "
+                             "200000 = 1M certificates)")
     parser.add_argument("--explain", type=float, metavar="MS", default=None,
                         help="instead of timing: EXPLAIN ANALYZE each statement, plans of those >= MS "
                              "(bench-results/lifecycle-explain.txt)")
@@ -688,10 +750,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def seeded_already(engine: Engine) -> bool:
+def seeded_already(engine: Engine, learners: int) -> bool:
     with engine.connect() as conn:
         try:
-            return conn.scalar(text("SELECT count(*) FROM certificates")) == FULL_LEARNERS * CERTS_PER_LEARNER
+            return conn.scalar(text("SELECT count(*) FROM certificates")) == learners * CERTS_PER_LEARNER
         except Exception:
             return False
 
@@ -710,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database {url.render_as_string()}", flush=True)
     ensure_database(url)
     engine = create_engine(url)
-    reuse = args.keep and seeded_already(engine)
+    reuse = args.keep and seeded_already(engine, args.learners)
     app = make_app(url, instance)
     notes: list[str] = []
     try:
@@ -726,10 +788,10 @@ def main(argv: list[str] | None = None) -> int:
             small = phase(f"seed small ({SMALL_LEARNERS} learners)", seed, engine, Sizes(SMALL_LEARNERS), now)
             print("    " + ", ".join(f"{k} {v:.1f}s" for k, v in small.items()), flush=True)
             count_statements(app, load_fixtures(engine, SMALL_LEARNERS), "small", rows, counter)
-            full = phase(f"seed full ({FULL_LEARNERS} learners)", seed, engine, Sizes(FULL_LEARNERS), now)
+            full = phase(f"seed full ({args.learners} learners)", seed, engine, Sizes(args.learners), now)
             notes.append("seed full: " + ", ".join(f"{k} {v:.1f}s" for k, v in full.items())
                          + f" = {sum(full.values()):.1f} s (small: {sum(small.values()):.1f} s)")
-        fixtures = load_fixtures(engine, FULL_LEARNERS)
+        fixtures = load_fixtures(engine, args.learners)
         if args.explain is not None:
             plans = explain_cases(app, fixtures, args.explain)
             print(plans)
@@ -738,14 +800,25 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         count_statements(app, fixtures, "full", rows, counter)
         count_statements(app, fixtures, "other", rows, counter, variant=True)
-        notes += phase("time in-process", time_cases, app, fixtures, rows, counter, args.n, args.warmup)
-        report = [table(rows, f"In-process (Flask test client), n={args.n} after {args.warmup} warm-up, "
-                              f"{FULL_LEARNERS} learners / {FULL_LEARNERS * CERTS_PER_LEARNER} certificates "
-                              f"/ {FULL_LEARNERS * ENROLLMENTS_PER_LEARNER} enrollments")]
+        spreads: dict[str, list[tuple[float, float, float]]] = {}
+        for number in range(1, args.runs + 1):
+            notes += phase(f"time in-process, run {number}", time_cases, app, fixtures, rows, counter, args.n,
+                           args.warmup)
+            for name, row in rows.items():
+                spreads.setdefault(name, []).append((row.p50, row.p95, row.max))
+        notes = list(dict.fromkeys(notes))
+        for name, samples in spreads.items():  # the table shows the median run of each figure
+            medians = [statistics.median(column) for column in zip(*samples, strict=True)]
+            rows[name].p50, rows[name].p95, rows[name].max = medians
+        report = [table(rows, f"In-process (Flask test client), median of {args.runs} runs, n={args.n} "
+                              f"after {args.warmup} warm-up, "
+                              f"{args.learners} learners / {args.learners * CERTS_PER_LEARNER} certificates "
+                              f"/ {args.learners * ENROLLMENTS_PER_LEARNER} enrollments")]
         print("\n" + report[0], flush=True)
+        served_rows: dict[str, Row] = {}
         if not args.no_gunicorn:
             try:
-                served = phase("gunicorn", run_gunicorn, app, url, instance, fixtures, args.n)
+                served = served_rows = phase("gunicorn", run_gunicorn, app, url, instance, fixtures, args.n)
             except Exception as exc:  # the in-process figures stand on their own
                 notes.append(f"gunicorn run failed: {type(exc).__name__}: {str(exc)[:120]}")
             else:
@@ -753,11 +826,12 @@ def main(argv: list[str] | None = None) -> int:
                 report.append(table(served, title, with_queries=False))
         report.append("\n".join(["notes:", *(f"- {note}" for note in notes),
                                  f"- SQL = statements per request; small = {SMALL_LEARNERS} learners, "
-                                 f"full = {FULL_LEARNERS}; lists use per_page={SMALL_PAGE}; other = "
+                                 f"full = {args.learners}; lists use per_page={SMALL_PAGE}; other = "
                                  f"lists re-counted with per_page={BIG_PAGE}, the learner dashboard as a "
                                  f"learner with no certificates or enrollments (vs 5 and 15)",
                                  f"- load average at the end: {load_average()} on {os.cpu_count()} CPUs "
                                  f"(other work on the machine inflates the ms; cpu = this process only)"]))
+        report.append("\n".join(figure_lines(spreads, served_rows)))
         output = "\n\n".join(report)
         print("\n" + output)
         write_report(output)

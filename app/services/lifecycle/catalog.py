@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import CERTIFICATION_STATUSES, Certificate, Certification, Course, Enrollment
@@ -153,9 +154,12 @@ def certification_data(cert: Certification) -> dict:
             "signatory_title": cert.signatory_title}
 
 
-def certification_query(search: str = "", status: str = "") -> Select:
-    """A select of certifications ordered by name; `search` matches the name."""
+def certification_query(search: str = "", status: str = "", with_links: bool = False) -> Select:
+    """A select of certifications ordered by name; `search` matches the name. `with_links` loads their
+    courses and prerequisites up front (two statements per page, not two per row): lists that show them."""
     stmt = select(Certification).order_by(Certification.name)
+    if with_links:
+        stmt = stmt.options(selectinload(Certification.courses), selectinload(Certification.prerequisites))
     if search.strip():
         stmt = stmt.where(func.lower(Certification.name).like(like_pattern(search), escape="\\"))
     if status:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
@@ -100,6 +101,11 @@ def chain(cert: Certificate) -> list[Certificate]:
     """
     siblings = db.session.scalars(select(Certificate).where(
         Certificate.user_id == cert.user_id, Certificate.certification_id == cert.certification_id)).all()
+    return link_chain(cert, siblings)
+
+
+def link_chain(cert, siblings: Sequence) -> list:
+    """Order `siblings` (rows with id and renewed_from_id: models or Core rows) into `cert`'s chain."""
     by_id = {c.id: c for c in siblings}
     successor = {c.renewed_from_id: c for c in siblings if c.renewed_from_id}
     first = cert

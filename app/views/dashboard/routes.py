@@ -15,7 +15,7 @@ from app.web.pages import render_page_or_fragment
 
 
 def _staff_context() -> dict:
-    return {"tiles": stats.dashboard_tiles(), "updated_at": utcnow(), "activity": stats.recent_activity(),
+    return {"tiles": stats.cached_tiles(), "updated_at": utcnow(), "activity": stats.recent_activity(),
             "expiring": stats.expiring_soon()}
 
 

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
 from app.services import audit, csv_export, fields
 from app.services.accounts import users
-from app.services.lifecycle import catalog, certificates, revocation
+from app.services.lifecycle import catalog, certificates, revocation, stats
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import RevokeForm
 from app.views.lifecycle.helpers import filters, int_arg
@@ -42,7 +42,8 @@ def _query_and_filters():
 def certificates_list():
     stmt, args = _query_and_filters()
     page, per_page = page_args()
-    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
+    pagination.total = stats.list_count(stmt)  # cached until the rows change
     return render_page_or_fragment(
         "lifecycle/certificates.html", "lifecycle/_certificates_table.html", pagination=pagination,
         filters=args, statuses=CERTIFICATE_STATUSES, departments=users.departments(),

@@ -37,8 +37,8 @@ def _form(cert: Certification | None = None, formdata=False) -> CertificationFor
 def _list_context(**extra) -> dict:
     args = filters("q", "status")
     page, per_page = page_args()
-    pagination = db.paginate(catalog.certification_query(args["q"], args["status"]), page=page,
-                             per_page=per_page, error_out=False)
+    listed = catalog.certification_query(args["q"], args["status"], with_links=True)
+    pagination = db.paginate(listed, page=page, per_page=per_page, error_out=False)
     return {"pagination": pagination, "filters": args, **extra}
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
 from app.services.accounts import users
-from app.services.lifecycle import catalog, enrollment
+from app.services.lifecycle import catalog, enrollment, stats
 from app.services.numbers import MAX_ID, whole_number
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import EnrollmentForm
@@ -25,7 +25,8 @@ def _list_context(course: Course | None = None, **extra) -> dict:
     course_id = course.id if course else int_arg("course_id")
     page, per_page = page_args()
     stmt = enrollment.enrollment_query(course_id=course_id, status=args["status"], search=args["q"])
-    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
+    pagination.total = stats.list_count(stmt)  # cached until the rows change
     endpoint = "lifecycle.course_enrollments" if course else "lifecycle.enrollments"
     return {"pagination": pagination, "filters": args, "course": course, "course_id": course_id,
             "statuses": ENROLLMENT_STATUSES, "list_endpoint": endpoint, **extra}

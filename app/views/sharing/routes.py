@@ -6,7 +6,7 @@ their routes to this blueprint.
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db, limiter
@@ -84,7 +84,7 @@ def share_email(cert_id: int):
 
 
 @bp.get("/s/<code>")
-@limiter.limit("120 per minute")
+@limiter.limit(lambda: current_app.config.get("SHARE_RATE_LIMIT", "120 per minute"))
 def public_page(code: str):
     """The old share page: one public page per certificate now, the verify page (which counts the view)."""
     return redirect(url_for("verify.show", code=code), 301)

@@ -1,76 +1,115 @@
-"""The one public certificate page: `/verify/<code>` (HTML, or JSON by Accept or `.json`), its picture,
-and a serial + surname lookup. `/s/<code>` (the old share page) redirects here (sharing/routes.py).
+"""Public verification: `/verify/<code>` (HTML, or JSON by Accept or `.json`) and a serial + surname lookup.
 
-A hit and a miss do the same work (one lookup query, one chain query, the same template), so the
-answer time does not tell whether a code exists. Rate limited per IP. The validity check is always
-shown; the picture and the PDF only while the holder has made the certificate public.
+A hit and a miss do the same work (one indexed query for the certificate and its chain, the same
+template; both cached alike), so the answer time does not tell whether a code exists. Rate limited per
+IP. Answers to visitors without a session touch no session, carry public cache headers with a
+versioned ETag, and are kept rendered per process until the data changes (app/web/caching.py). The
+validity check is always shown; the picture and the PDF only while the holder has made the certificate
+public.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from app.extensions import limiter
-from app.models import Certificate
 from app.services import organisation
 from app.services.documents import downloads, pictures
 from app.services.lifecycle import verification
 from app.services.messaging.outbox import external_url
 from app.services.sharing import engagement, shares
 from app.views.verify import bp
+from app.web.caching import LocalAnswers, limited_generation, public_answer, shareable
 from app.web.errors import problem
-
-PICTURE_MAX_AGE = 300  # seconds a browser or proxy may keep a picture after the holder hides it
 
 
 def _limit() -> str:
     return current_app.config.get("VERIFY_RATE_LIMIT", "60 per minute")
 
 
+MISSING = "No certificate has this verification code."
+PICTURE_MAX_AGE = 300  # seconds a browser or proxy may keep a picture after the holder hides it
+
+
 def _wants_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
-def _version(cert: Certificate) -> str:
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    status: int
+    mimetype: str
+    version: str
+    certificate_id: int | None
+
+
+# Rendered answers for visitors without a session, per process: keyed by the "verify" generation, so a
+# revoke, reinstate or renewal anywhere makes them unreachable at once; LOCAL_SECONDS bounds what moves
+# with the clock alone (an expiry). A hit and a miss are cached alike (app/web/caching.py).
+_answers = LocalAnswers()
+LOCAL_SECONDS = 10
+
+
+def _picture_version(pdf_key: str | None) -> str:
     """Changes with every rendered PDF: the picture's URL is new when the PDF is regenerated."""
-    return hashlib.sha256((cert.pdf_key or "").encode()).hexdigest()[:12]
+    return hashlib.sha256((pdf_key or "").encode()).hexdigest()[:12]
 
 
-def _public_media(cert: Certificate | None) -> dict:
+def _public_media(answer: verification.Answer, code: str) -> dict:
     """Picture and PDF links (absolute picture URL for Open Graph), only for a public certificate."""
-    if cert is None or not downloads.is_public(cert) or not downloads.has_pdf(cert):
+    if answer.data is None or not answer.public or not answer.pdf_key:
         return {"picture_url": None, "picture_absolute": None, "pdf_url": None}
-    picture = url_for("verify.picture", code=cert.code, v=_version(cert))
+    picture = url_for("verify.picture", code=code, v=_picture_version(answer.pdf_key))
     return {"picture_url": picture, "picture_absolute": organisation.branding().absolute(picture),
-            "pdf_url": url_for("documents.public_pdf", code=cert.code)}
+            "pdf_url": url_for("documents.public_pdf", code=code)}
+
+
+def _render(code: str, as_json: bool) -> Rendered:
+    answer = verification.verify(code)
+    if as_json:
+        response = jsonify(answer.data) if answer.data else problem(404, MISSING)
+    else:
+        response = current_app.make_response((
+            render_template("verify/show.html", data=answer.data, code=code, public=answer.public,
+                            **_public_media(answer, code), privacy=shares.PRIVACY_MODEL,
+                            page_url=external_url("verify.show", code=code)), 200 if answer.data else 404))
+    return Rendered(response.get_data(), response.status_code, response.mimetype, answer.version,
+                    answer.certificate_id)
+
+
+def _shared_render(code: str, as_json: bool, generation: int | None) -> Rendered:
+    seconds = min(LOCAL_SECONDS, current_app.config.get("VERIFY_CACHE_SECONDS", 60))
+    if generation is None or len(code) > verification.MAX_CODE or not seconds:
+        return _render(code, as_json)
+    key = (generation, code, as_json)
+    rendered = _answers.get(key)
+    if rendered is None:
+        rendered = _render(code, as_json)
+        _answers.put(key, rendered, seconds)
+    return rendered
 
 
 def _verify(code: str, as_json: bool):
-    cert = verification.lookup(code)
-    engagement.count_later(cert.id if cert else None, "view")
-    # A miss computes the same data on a stand-in (same chain query) so both take the same time.
-    data = verification.verification_data(cert or Certificate(code="", user_id=0, certification_id=0))
-    if as_json:
-        return jsonify(data) if cert else problem(404, "No certificate has this verification code.")
-    html = render_template("verify/show.html", data=data if cert else None, code=code,
-                           public=bool(cert and downloads.is_public(cert)), **_public_media(cert),
-                           privacy=shares.PRIVACY_MODEL,
-                           page_url=external_url("verify.show", code=code))
-    return html, 200 if cert else 404
+    # The per-IP limit and the data's generation in one round trip (raises the 429).
+    generation = limited_generation(_limit(), "verify", verification.GENERATION)
+    rendered = _shared_render(code, as_json, generation) if shareable() else _render(code, as_json)
+    engagement.count_later(rendered.certificate_id, "view")
+    response = current_app.response_class(rendered.body, rendered.status, mimetype=rendered.mimetype)
+    return public_answer(response, rendered.version, "json" if as_json else "html")
 
 
 @bp.get("/<code>")
-@limiter.limit(_limit)
 def show(code: str):
-    response = current_app.make_response(_verify(code, _wants_json()))
+    response = _verify(code, _wants_json())
     response.vary.add("Accept")
     return response
 
 
 @bp.get("/<code>.json")
-@limiter.limit(_limit)
 def show_json(code: str):
     return _verify(code, as_json=True)
 
@@ -87,7 +126,7 @@ def picture(code: str):
         abort(404)
     response = Response(data, mimetype="image/png")
     response.headers["Cache-Control"] = f"public, max-age={PICTURE_MAX_AGE}"
-    response.set_etag(_version(cert))
+    response.set_etag(_picture_version(cert.pdf_key))
     return response.make_conditional(request)
 
 
