@@ -32,13 +32,14 @@ def create_app(config: dict | None = None) -> Flask:
     _load_subscribers()
 
     from app import cli
-    from app.web import errors, inputs, nav, security, transactions
+    from app.web import errors, formatting, inputs, nav, security, transactions
 
     errors.init_app(app)
     transactions.init_app(app)
     inputs.init_app(app)
     security.init_app(app)
     nav.init_app(app)
+    formatting.init_app(app)
     cli.init_app(app)
     return app
 
