@@ -86,7 +86,7 @@ def _course_result(enrollment: Enrollment | None, code: str, min_score: float | 
         return None, f"no score recorded in {code}"
     best = max(scored, key=lambda c: (c.score, c.completed_at))
     if best.score < min_score:
-        return None, f"score {_fmt(best.score)} < {_fmt(min_score)} in {code}"
+        return None, f"score {_fmt(best.score)} in {code} is below the minimum {_fmt(min_score)}"
     return best, None
 
 
