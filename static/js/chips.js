@@ -24,7 +24,6 @@
     var uid = select.id || "chips-" + (++counter);
     var box = el("div", "chips form-control" + (select.classList.contains("is-invalid") ? " is-invalid" : ""));
     var list = el("ul", "chips-list");
-    list.setAttribute("aria-label", "Chosen");
     var input = el("input", "chips-input");
     var options = el("ul", "chips-options");
     options.id = uid + "-options";
@@ -44,8 +43,9 @@
     var label = select.id ? document.querySelector('label[for="' + CSS.escape(select.id) + '"]') : null;
     if (label) {
       label.htmlFor = input.id;
-      list.setAttribute("aria-label", label.textContent.trim() + ": chosen");
-      options.setAttribute("aria-label", label.textContent.trim());
+      // Short names of their own: the field's label names the search box only (get_by_label stays exact).
+      list.setAttribute("aria-label", "Chosen");
+      options.setAttribute("aria-label", "Suggestions");
     }
     box.appendChild(list);
     box.appendChild(input);

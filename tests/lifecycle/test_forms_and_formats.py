@@ -85,7 +85,9 @@ def test_api_answers_422_with_the_field_names(app, admin):
 
 def test_new_certification_form_explains_status_and_prefills_issuer(app, login_as, admin):
     html = login_as(admin).get("/certifications").get_data(as_text=True)
-    assert "Draft: never issues a certificate" in html and "Active: issues one automatically" in html
+    assert "<strong>Draft</strong> never issues a certificate" in html
+    assert 'aria-describedby="status-new-help"' in html
+    assert "<strong>Active</strong> issues one automatically to every learner who qualifies" in html
     assert '<option selected value="draft">' in html  # a new one stays a draft until the admin says so
     issuer = f'name="issuer_name" type="text" value="{app.config["ORG_NAME"]}"'
     assert f'id="issuer_name-new" maxlength="200" {issuer}' in html

@@ -295,11 +295,12 @@ def _timing_problems(values: dict, cert: Certification | None, errors: dict) -> 
     early = [d for d in reminders if window is not None and validity > d > window]
     if outside:
         problems["reminder_days"] = (
-            f"Reminder days {_days(outside)} fall outside the validity of {span}: "
+            f"Reminders at {_days(outside)} days before expiry fall outside the validity of {span}: "
             "use fewer days or a longer validity.")
     elif early and "renewal_window_days" not in problems:
         problems["reminder_days"] = (
-            f"Reminder days {_days(early)} come before renewal opens ({window} days before expiry): "
+            f"Reminders at {_days(early)} days before expiry come before renewal opens ({window} days before "
+            "expiry): "
             f"learners could not act on them. Use at most {window} days, or widen the renewal window.")
     return problems
 
