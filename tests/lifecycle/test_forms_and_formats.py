@@ -106,6 +106,8 @@ def test_below_minimum_score_says_so_in_the_row_and_stays(login_as, admin, learn
     assert answer.status_code == 200 and expected in answer.get_data(as_text=True)
     assert expected in client.get("/enrollments").get_data(as_text=True)  # on reload too
     assert expected in client.get(f"/enrollments/{row.id}/row").get_data(as_text=True)
+    assert expected in client.get(f"/learners/{learner.id}").get_data(as_text=True)  # the learner page
+    assert expected in login_as(learner).get("/").get_data(as_text=True)  # and the learner's own dashboard
 
     enrollment.record_completion(learner, fa101, score=88.0, actor="test")
     issued = enrollment.record_completion(learner, fa102, score=91.5, actor="test")
