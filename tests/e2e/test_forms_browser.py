@@ -132,3 +132,29 @@ def test_webhook_form_shows_only_the_chosen_auth_fields(new_page, live_server, m
             _no_horizontal_scroll(page)
         _shoot(page, f"webhook-form-{suffix}")
         assert_clean(page)
+
+
+def test_date_inputs_are_not_clipped_on_a_phone(new_page, live_server, courses):
+    from playwright.sync_api import expect
+
+    phone = new_page(**PHONE)
+    _log_in(phone, live_server, "admin@example.com")
+    phone.goto(f"{live_server}/courses")
+    phone.get_by_text("New course").click()
+    starts = phone.locator("#course-create input[type=date]").first
+    expect(starts).to_be_visible()
+    starts.fill("2026-12-02")
+    box = starts.bounding_box()
+    assert box["width"] >= 150, box  # room for the date and the picker button (forms.css min-width)
+    ends = phone.locator("#course-create input[type=date]").nth(1).bounding_box()
+    card = phone.locator("#course-create").bounding_box()
+    assert ends["x"] + ends["width"] <= card["x"] + card["width"], (ends, card)  # stays inside the card
+    _no_horizontal_scroll(phone)
+    _shoot(phone, "course-form-390")
+    assert_clean(phone)
+    wide = new_page(**WIDE)
+    _log_in(wide, live_server, "admin@example.com")
+    wide.goto(f"{live_server}/courses")
+    wide.get_by_text("New course").click()
+    assert wide.locator("#course-create input[type=date]").first.bounding_box()["width"] >= 150
+    _shoot(wide, "course-form-1366")
