@@ -55,7 +55,7 @@ def test_enroll_many_with_duplicate_and_capacity(login_as, admin, learner, make_
                                                                                  str(b.id)]})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "enrolled"
-    assert "Enrolled 1 learner: Anna A" in html
+    assert "Enrolled 1 learner: <a" in html and ">Anna A</a>" in html
     assert f"{learner.name}: {learner.name} is already enrolled in SMALL-1." in html
     assert "Ben B: SMALL-1 is full (2 places)." in html
     assert 'id="enrollments-table" hx-swap-oob="true"' in html
