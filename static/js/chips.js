@@ -40,7 +40,9 @@
     ["aria-describedby", "aria-invalid", "form"].forEach(function (name) {
       if (select.hasAttribute(name)) input.setAttribute(name, select.getAttribute(name));
     });
-    var label = select.id ? document.querySelector('label[for="' + CSS.escape(select.id) + '"]') : null;
+    // Look near the select: htmx may enhance a swapped fragment before it is in the document.
+    var scope = select.closest("form, tr, body") || select.getRootNode();
+    var label = select.id ? scope.querySelector('label[for="' + CSS.escape(select.id) + '"]') : null;
     if (label) {
       label.htmlFor = input.id;
       // Short names of their own: the field's label names the search box only (get_by_label stays exact).
