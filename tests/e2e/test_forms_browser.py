@@ -96,6 +96,12 @@ def test_chips_type_enter_remove_and_submit(new_page, live_server, courses):
     expect(page.locator("#certification-create")).to_contain_text("created as a draft")
     cert = db.session.scalar(select(Certification).where(Certification.name == "First Aid Level 2"))
     assert sorted(c.code for c in cert.courses) == ["FA-101", "FA-102"] and cert.reminder_days == [30, 7]
+    # The inline editor arrives by htmx: its selects become chips too, showing what is stored.
+    row = page.locator(f"#certification-{cert.id}")
+    row.get_by_role("button", name="Edit").first.click()
+    expect(row.locator(".chips-input").first).to_be_visible()
+    expect(row.locator(".chip")).to_have_text([re.compile("FA-101"), re.compile("FA-102")])
+    expect(row.get_by_label("Minimum score")).to_have_value("")
     assert_clean(page)
 
     phone = new_page(**PHONE)
@@ -105,6 +111,13 @@ def test_chips_type_enter_remove_and_submit(new_page, live_server, courses):
     phone.locator("#certification-create").get_by_label("Required courses").fill("a")
     _no_horizontal_scroll(phone)
     _shoot(phone, "certification-form-390")
+    phone.get_by_text("New certification").click()  # closed again: the edit row next
+    phone.locator(f"#certification-{cert.id}").get_by_role("button", name="Edit").first.click()
+    edit = phone.locator(f"#certification-{cert.id} form")
+    expect(edit.locator(".chips-input").first).to_be_visible()
+    box, screen = edit.bounding_box(), phone.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= screen, box  # the whole editor on the screen
+    _shoot(phone, "certification-edit-row-390")
     assert_clean(phone)
 
 

@@ -4,6 +4,7 @@ below-minimum text in an enrollment row that stays on reload, and the one date/t
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -125,3 +126,9 @@ def test_display_formats():
     assert display.moment("2026-12-02T14:05:00+00:00") == "2 Dec 2026, 14:05 UTC"
     assert display.day(None, "never") == "never" and display.moment(None) == ""
     assert [display.score(s) for s in (88.0, 88.5, 72.25, 0, 100)] == ["88", "88.5", "72.25", "0", "100"]
+
+
+def test_edit_form_shows_a_stored_score_without_dot_zero(login_as, admin, first_aid):
+    cert, _, _ = first_aid  # min score 70, stored as 70.0
+    html = login_as(admin).get(f"/certifications/{cert.id}/edit").get_data(as_text=True)
+    assert re.search(r'name="min_score"[^>]*value="70"', html) and 'value="70.0"' not in html
