@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     _load_subscribers()
 
     from app import cli
-    from app.web import errors, inputs, live, nav, placement, security, transactions
+    from app.web import errors, formatting, inputs, live, nav, placement, security, transactions
 
     errors.init_app(app)
     transactions.init_app(app)
@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     live.init_app(app)
     placement.init_app(app)
     nav.init_app(app)
+    formatting.init_app(app)
     cli.init_app(app)
     return app
 

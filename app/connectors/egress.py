@@ -19,6 +19,10 @@ from collections.abc import Mapping
 
 SETTING = "OUTGOING_ALLOW_PRIVATE"
 DEPRECATED_SETTING = "WEBHOOKS_ALLOW_PRIVATE"
+# What every refusal says, wherever it surfaces (form field, API error, test button, integration log):
+# the setting that allows it, so an admin on an intranet knows what to ask the operator for.
+ALLOW_HINT = (f"Private/intranet address refused: set {SETTING}=true in Laurel's environment and restart "
+              "to allow it (trusted networks only).")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -74,10 +78,9 @@ def refusal(host: str, addresses: list[IPAddress]) -> str | None:
     blocked = [str(a) for a in addresses if not is_public_address(a)]
     if not blocked:
         return None
-    # The setting comes first: callers may shorten the text (Moodle keeps 200 characters).
+    # The way out comes first: callers may shorten the text (Moodle keeps 200 characters).
     return (
-        f"refused by the outgoing-address policy ({SETTING} is off): {host!r} resolves to "
-        f"non-public address(es) {', '.join(blocked)}"
+        f"{ALLOW_HINT} {host!r} resolves to non-public address(es) {', '.join(blocked)}."
     )
 
 

@@ -94,12 +94,13 @@ class _PublicOnlyAdapter(IPFilterAdapter):
             host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         except InvalidIPAddress as exc:
             # The name resolved differently this time (DNS rebinding): the pin caught it.
-            raise UnsafeURLError(f"refusing to connect to non-public address {exc}") from exc
+            reason = f"{egress.ALLOW_HINT} refusing to connect to non-public address {exc}"
+            raise UnsafeURLError(reason) from exc
         # The parent resolved again and pinned the first address; its filter is looser than ours
         # (e.g. it lets 240.0.0.0/4 through on some Pythons), so re-judge the pinned address.
         pinned = ipaddress.ip_address(host_params["host"].strip("[]"))
         if not is_public_address(pinned):
-            raise UnsafeURLError(f"refusing to connect to non-public address {pinned}")
+            raise UnsafeURLError(f"{egress.ALLOW_HINT} refusing to connect to non-public address {pinned}")
         return host_params, pool_kwargs
 
 

@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 from wtforms import DecimalField, IntegerField
 from wtforms.validators import ValidationError
 
+from app.rules import display
 from app.services.numbers import MAX_ID, MAX_INT, whole_number
 
 
@@ -68,9 +71,16 @@ class FiniteDecimalField(DecimalField):
 
     def process_formdata(self, valuelist) -> None:
         super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        # Not sent: data is still the object's value (a float from the model), not a parsed Decimal.
+        if isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
+
+    def _value(self) -> str:
+        """A stored 70.0 is shown as 70 (app/rules/display.py), what was typed as typed."""
+        if self.raw_data:
+            return self.raw_data[0]
+        return display.score(self.data)
 
 
 def init_app(app) -> None:

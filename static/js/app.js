@@ -79,15 +79,8 @@
     if (form && !evt.target.matches("[data-no-autosubmit]")) form.requestSubmit();
   });
 
-  // "Last updated hh:mm:ss" stamps on live fragments.
-  function stamp(root) {
-    (root || document).querySelectorAll("[data-updated-at]").forEach(function (el) {
-      var when = new Date(el.getAttribute("data-updated-at"));
-      if (!isNaN(when)) el.textContent = when.toLocaleTimeString();
-    });
-  }
-  document.addEventListener("DOMContentLoaded", function () { stamp(document); });
-  document.addEventListener("htmx:afterSwap", function (evt) { stamp(evt.detail.elt); });
+  // "Last updated 14:05 UTC" stamps are rendered by the server (app/rules/display.py): no browser-locale
+  // rewrite, so every page shows one 24 h format with its zone.
 
   // Live parts of a page ([data-live-refresh], refreshed by `sse:<topic>` or their timer) re-read the
   // page's current address, so filters and the page number a user chose stay as they are. A part the

@@ -53,8 +53,9 @@ def test_exactly_once_when_evaluated_again(first_aid, learner):
 
 
 @pytest.mark.parametrize(("scores", "reasons"), [
-    ((64, 90), ["score 64 < 70 in FA-101"]),
-    ((69.5, 69), ["score 69.5 < 70 in FA-101", "score 69 < 70 in FA-102"]),
+    ((64, 90), ["score 64 in FA-101 is below the minimum 70"]),
+    ((69.5, 69), ["score 69.5 in FA-101 is below the minimum 70",
+                   "score 69 in FA-102 is below the minimum 70"]),
     ((None, 90), ["no score recorded in FA-101"]),
     ((70, 70), []),
 ])

@@ -87,10 +87,12 @@ def signing_secrets(integration: Integration, now: datetime | None = None) -> li
     return found
 
 
-def _store_secrets(integration: Integration, new: dict[str, str]) -> None:
-    if not new:
+def _store_secrets(integration: Integration, new: dict[str, str], drop: list[str] | tuple = ()) -> None:
+    """Add or replace the `new` secrets and delete the `drop` ones (another authentication type's)."""
+    stored = credentials(integration)
+    if not new and not set(drop) & set(stored):
         return
-    merged = {**credentials(integration), **new}
+    merged = {k: v for k, v in {**stored, **new}.items() if k not in drop}
     integration.credentials_encrypted = secret_box().encrypt(json.dumps(merged))
     integration.credential_hints = {k: mask(v) for k, v in merged.items()}
 
@@ -110,6 +112,7 @@ def create(kind: str, fields: dict, *, actor: audit.Actor) -> tuple[Integration,
         raise ValidationError({"type": f"Choose one of {', '.join(INTEGRATION_TYPES)}."})
     values = clean(kind, fields, None)
     secrets = values.pop("secrets")
+    values.pop("drop_secrets", None)  # nothing stored yet
     integration = Integration(type=kind, **values)
     signing_secret = None
     if kind in (*OUTGOING_TYPES, "incoming"):
@@ -137,10 +140,11 @@ def update(integration: Integration, fields: dict, *, actor: audit.Actor) -> Int
     ensure_alive(integration)
     values = clean(integration.type, fields, integration)
     secrets = values.pop("secrets")
+    dropped = values.pop("drop_secrets", [])
     changed = sorted(k for k, v in values.items() if getattr(integration, k) != v)
     for key, value in values.items():
         setattr(integration, key, value)
-    _store_secrets(integration, secrets)
+    _store_secrets(integration, secrets, dropped)
     db.session.flush()
     audit.record(
         actor,
@@ -149,7 +153,7 @@ def update(integration: Integration, fields: dict, *, actor: audit.Actor) -> Int
         integration.id,
         f"Integration {integration.name} updated",
         changed=changed,
-        secrets_changed=sorted(secrets),
+        secrets_changed=sorted({*secrets, *dropped}),
     )
     return integration
 

@@ -63,6 +63,15 @@ CONFIG_FIELDS = {
     "file_drop": ("location", "folder", "settle_seconds", "bucket", "prefix", "region", "endpoint_url"),
     "pdf_export": ("location", "folder", "bucket", "prefix", "region", "endpoint_url"),
 }
+# Each authentication type's own settings and secrets: a webhook keeps only the chosen type's, so switching
+# from Basic to Bearer forgets the password (the form hides the other types' fields; the API may send them).
+AUTH_FIELDS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "api_key": ("header_name", "api_key"),
+    "bearer": ("token",),
+    "basic": ("username", "password"),
+    "oauth2": ("token_url", "client_id", "client_secret", "scope", "auth_method"),
+}
 # where the file integrations read or write (app.services.integrations.locations)
 LOCATIONS = ("folder", "s3")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -152,6 +161,9 @@ def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
             config[key] = _flag(fields[key]) if key == "create_users" else _text(fields, key, 5000)
     new_secrets = {k: str(fields[k]).strip() for k in SECRET_FIELDS if fields.get(k) not in (None, "")}
     have = set((existing.credential_hints or {}) if existing else {}) | set(new_secrets)
+    values["drop_secrets"] = []
+    if kind == "generic_webhook":
+        values["drop_secrets"] = _other_auth_fields(fields, config, new_secrets, have, existing)
     for key in REQUIRED_SECRETS.get(kind, ()):
         if key not in have:
             errors[key] = "This is required."
@@ -195,6 +207,24 @@ def clean(kind: str, fields: dict, existing: Integration | None) -> dict:
     values["config"] = config
     values["secrets"] = new_secrets
     return values
+
+
+def _other_auth_fields(
+    fields: dict, config: dict, new_secrets: dict, have: set, existing: Integration | None
+) -> list[str]:
+    """Forget what belongs to the authentication types not chosen: their settings leave `config`, their
+    secrets sent now are ignored; returns the stored secrets to delete."""
+    auth = _text(fields, "auth_type") if "auth_type" in fields else (existing.auth_type if existing else "")
+    if (auth or "none") not in AUTH_FIELDS:
+        return []  # _clean_auth names the problem
+    keep = set(AUTH_FIELDS[auth or "none"])
+    others = {name for names in AUTH_FIELDS.values() for name in names} - keep
+    for name in others:
+        config.pop(name, None)
+        new_secrets.pop(name, None)
+    stored = sorted(others & have & set(SECRET_FIELDS))
+    have.difference_update(others)
+    return stored
 
 
 def _clean_auth(

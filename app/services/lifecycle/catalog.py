@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from functools import lru_cache
+
+from dateutil.relativedelta import relativedelta
+from flask import current_app
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -9,6 +14,7 @@ from app.extensions import db
 from app.models import CERTIFICATION_STATUSES, Certificate, Certification, Course, Enrollment
 from app.models import certification_courses as cc
 from app.models import certification_prerequisites as cp
+from app.models.catalog import DEFAULT_REMINDER_DAYS
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import (
@@ -26,6 +32,11 @@ COURSE_FIELDS = ("code", "title", "category", "description", "capacity", "starts
 CERT_FIELDS = ("name", "description", "status", "course_ids", "min_score", "prerequisite_ids",
                "validity_months", "renewal_window_days", "reminder_days", "issuer_name", "signatory_name",
                "signatory_title")
+
+
+def default_issuer() -> str:
+    """The issuer a new certification starts with: the organisation's name (admins may change it)."""
+    return str(current_app.config.get("ORG_NAME") or "")
 
 
 def course_data(course: Course) -> dict:
@@ -230,9 +241,76 @@ def _clean_certification(fields: dict, cert: Certification | None) -> dict:
     status = values.get("status", cert.status if cert else "draft")
     if status == "active" and not courses and "course_ids" not in errors:
         errors["course_ids"] = "An active certification needs at least one required course."
+    if cert is None and "reminder_days" not in values:
+        values["reminder_days"] = _default_reminders(values)
+    errors.update(_timing_problems(values, cert, errors))
     if errors:
         raise ValidationError(errors)
     return values
+
+
+TIMING_FIELDS = ("validity_months", "renewal_window_days", "reminder_days")
+
+
+@lru_cache(maxsize=64)
+def shortest_validity_days(months: int) -> int:
+    """The fewest days `months` of validity can last (expiry is issue + months, so February shortens
+    some): renewal windows and reminders must fit in every one of them."""
+    starts = [date(2024 + y, m, d) for y in range(4) for m in range(1, 13) for d in (1, 28, 29, 30, 31)
+              if d <= 28 or (date(2024 + y, m, 1) + relativedelta(day=31)).day >= d]
+    return min(((start + relativedelta(months=months)) - start).days for start in starts)
+
+
+def _default_reminders(values: dict) -> list[int]:
+    """The default reminders (90, 30, 7) that fit a new certification's renewal window and validity, so
+    a certification created without reminder days never starts with reminders learners cannot act on."""
+    window = values.get("renewal_window_days", 90)
+    months = values.get("validity_months")
+    longest = min(window if window is not None else 90,
+                  shortest_validity_days(months) - 1 if months else 10**6)
+    return [d for d in DEFAULT_REMINDER_DAYS if d <= longest]
+
+
+def _timing_problems(values: dict, cert: Certification | None, errors: dict) -> dict[str, str]:
+    """Cross-field checks of validity, renewal window and reminders, keyed by the field to fix.
+
+    Values not sent fall back to the certification's (or the defaults for a new one), so a partial
+    update is checked against what the certification will be. Nothing is checked when a field involved
+    already has its own error, or when none of them changes.
+    """
+    if not set(TIMING_FIELDS) & values.keys() or set(TIMING_FIELDS) & errors.keys():
+        return {}
+    current = {"validity_months": cert.validity_months if cert else None,
+               "renewal_window_days": cert.renewal_window_days if cert else 90,
+               "reminder_days": list(cert.reminder_days or []) if cert else list(DEFAULT_REMINDER_DAYS)}
+    merged = {**current, **{k: values[k] for k in TIMING_FIELDS if k in values}}
+    months, window = merged["validity_months"], merged["renewal_window_days"]
+    reminders = sorted({int(d) for d in merged["reminder_days"] or []}, reverse=True)
+    if months is None:
+        return {}  # never expires: no renewal and no reminders to place
+    validity = shortest_validity_days(months)
+    span = f"{months} month{'s' if months != 1 else ''} (at least {validity} days)"
+    problems: dict[str, str] = {}
+    if window is not None and window >= validity:
+        problems["renewal_window_days"] = (
+            f"The renewal window ({window} days) must be shorter than the validity, {span}: "
+            "otherwise renewal would open the day the certificate is issued.")
+    outside = [d for d in reminders if d >= validity]
+    early = [d for d in reminders if window is not None and validity > d > window]
+    if outside:
+        problems["reminder_days"] = (
+            f"Reminders at {_days(outside)} days before expiry fall outside the validity of {span}: "
+            "use fewer days or a longer validity.")
+    elif early and "renewal_window_days" not in problems:
+        problems["reminder_days"] = (
+            f"Reminders at {_days(early)} days before expiry come before renewal opens ({window} days before "
+            "expiry): "
+            f"learners could not act on them. Use at most {window} days, or widen the renewal window.")
+    return problems
+
+
+def _days(days: list[int]) -> str:
+    return ", ".join(str(d) for d in days)
 
 
 def _cycle_with(cert: Certification, prerequisites: list[Certification]) -> str | None:

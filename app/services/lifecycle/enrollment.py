@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import ENROLLMENT_STATUSES, Certificate, Completion, Course, Enrollment, User
+from app.models import ENROLLMENT_STATUSES, Certificate, Certification, Completion, Course, Enrollment, User
+from app.models import certification_courses as cc
 from app.rules import completion_dates
 from app.services import audit, events, locking
 from app.services.errors import NotAllowed, ValidationError
@@ -295,3 +296,50 @@ def _add_completion(enrollment: Enrollment, score: float | None, completed_at: d
 def withdraw(enrollment: Enrollment, *, actor: audit.Actor) -> None:
     """Set the enrollment to withdrawn (its completions no longer count)."""
     update_enrollment(enrollment, {"status": "withdrawn"}, actor=actor)
+
+
+@dataclass
+class RowOutcome:
+    """What a completed enrollment led to for one active certification requiring its course: the
+    certificate held (its link stays on the row, not only in a one-off message), or why there is none
+    because of the score."""
+
+    certification: str
+    certificate: Certificate | None = None
+    score: float | None = None
+    min_score: float | None = None
+
+    @property
+    def below_minimum(self) -> bool:
+        return self.certificate is None and self.min_score is not None
+
+
+def row_outcomes(enrollments: list[Enrollment]) -> dict[int, list[RowOutcome]]:
+    """Per completed enrollment id: the certificates its course counts towards (latest of each), and the
+    certifications whose minimum score it misses. Two queries for a whole page of rows."""
+    done = [e for e in enrollments if e.status == "completed"]
+    if not done:
+        return {}
+    pairs = db.session.execute(
+        select(cc.c.course_id, Certification).join(Certification, Certification.id == cc.c.certification_id)
+        .where(cc.c.course_id.in_({e.course_id for e in done}), Certification.status == "active")
+        .order_by(Certification.name)).all()
+    by_course: dict[int, list] = {}
+    for course_id, cert in pairs:
+        by_course.setdefault(course_id, []).append(cert)
+    held: dict[tuple[int, int], Certificate] = {}
+    if pairs:
+        rows = db.session.scalars(select(Certificate).where(
+            Certificate.user_id.in_({e.user_id for e in done}),
+            Certificate.certification_id.in_({c.id for _, c in pairs})).order_by(Certificate.cycle))
+        held = {(c.user_id, c.certification_id): c for c in rows}  # the latest cycle wins
+    outcomes: dict[int, list[RowOutcome]] = {}
+    for e in done:
+        for cert in by_course.get(e.course_id, []):
+            certificate = held.get((e.user_id, cert.id))
+            if certificate is not None:
+                outcomes.setdefault(e.id, []).append(RowOutcome(cert.name, certificate=certificate))
+            elif cert.min_score is not None and (e.score is None or e.score < cert.min_score):
+                outcomes.setdefault(e.id, []).append(
+                    RowOutcome(cert.name, score=e.score, min_score=cert.min_score))
+    return outcomes

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.database import begin_write, utcnow
 from app.extensions import db
 from app.models import Certificate, Certification, Completion, Enrollment, User
+from app.rules import display
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text, isodate
@@ -66,7 +67,7 @@ class _Facts:
 
 
 def _fmt(number: float) -> str:
-    return f"{number:g}"
+    return display.score(number)
 
 
 def _course_result(enrollment: Enrollment | None, code: str, min_score: float | None,
@@ -77,7 +78,7 @@ def _course_result(enrollment: Enrollment | None, code: str, min_score: float | 
         return None, f"{state} {code}"
     completions = [c for c in enrollment.completions if since is None or c.completed_at >= since]
     if not completions:
-        return None, f"{code} not completed again since {since:%Y-%m-%d}" if since else f"missing {code}"
+        return None, f"{code} not completed again since {display.day(since)}" if since else f"missing {code}"
     if min_score is None:
         return max(completions, key=lambda c: c.completed_at), None
     scored = [c for c in completions if c.score is not None]
@@ -85,7 +86,7 @@ def _course_result(enrollment: Enrollment | None, code: str, min_score: float | 
         return None, f"no score recorded in {code}"
     best = max(scored, key=lambda c: (c.score, c.completed_at))
     if best.score < min_score:
-        return None, f"score {_fmt(best.score)} < {_fmt(min_score)} in {code}"
+        return None, f"score {_fmt(best.score)} in {code} is below the minimum {_fmt(min_score)}"
     return best, None
 
 

@@ -14,6 +14,7 @@ from app import live
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, Notification
+from app.rules import display
 from app.services import events
 
 RECENT = 8
@@ -109,7 +110,7 @@ def _notify(event: events.Event) -> None:
     kind, title, body = MESSAGES[event.type]
     values = {"name": _name(cert), "serial": cert.serial, "reason": cert.revoke_reason or "",
               "days_left": event.data.get("days_left", ""),
-              "expires": cert.expires_at.strftime("%d %b %Y") if cert.expires_at else ""}
+              "expires": display.day(cert.expires_at)}
     create(cert.user_id, kind, title.format(**values), body.format(**values), _certificate_link(cert))
 
 

@@ -27,10 +27,11 @@ def index():
     user = current_user._get_current_object()
     # The path first: it reloads the learner's rows fresh, which would drop the lists' eager loads.
     path = issuing.learning_path(user)
+    enrollments = db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all()
     return render_template(
         "dashboard/learner.html", now=utcnow(), path=path,
         certificates=db.session.scalars(certificates.certificate_query(user_id=user.id)).all(),
-        enrollments=db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all())
+        enrollments=enrollments, outcomes=enrollment.row_outcomes(enrollments))
 
 
 @bp.get("/dashboard/tiles")

@@ -15,6 +15,7 @@ from wtforms.validators import Length, Optional
 
 from app.connectors.oauth2 import AUTH_TYPES
 from app.services.integrations.registry import EVENT_TYPES, SECRET_FIELDS
+from app.services.integrations.settings import AUTH_FIELDS
 from app.web.inputs import Form
 
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
@@ -63,11 +64,32 @@ AUTH_LABELS = {
 }
 
 
+# Fields that only matter for one value of another field: static/js/show-for.js hides the others (all
+# stay visible without JavaScript) and the service ignores what belongs to a type not chosen.
+SHOW_FOR: dict[str, str] = {
+    **{name: f"auth_type:{auth}" for auth, names in AUTH_FIELDS.items() for name in names},
+    "folder": "location:folder",
+    **{name: "location:s3" for name in ("bucket", "prefix", "region", "endpoint_url", "access_key_id",
+                                        "secret_access_key")},
+}
+
+
+def event_groups(types=EVENT_TYPES) -> list[tuple[str, list[str]]]:
+    """Event types grouped by the object before the dot: [("certificate", [...]), ("enrollment", ...)]."""
+    groups: dict[str, list[str]] = {}
+    for event_type in types:
+        groups.setdefault(event_type.split(".", 1)[0], []).append(event_type)
+    return list(groups.items())
+
+
 def _choices(pairs):
     return [SelectChoice(value, label) for value, label in pairs]
 
 
 class IntegrationForm(Form):
+    show_for = SHOW_FOR  # name -> "field:value" (templates/integrations/form.html)
+    event_groups = staticmethod(event_groups)
+
     name = StringField("Name", validators=[Length(max=120)])
     url = URLField("Endpoint URL", validators=[Optional(), Length(max=2000)])
     webhook_url = PasswordField("Slack incoming webhook URL", validators=[Optional(), Length(max=2000)])

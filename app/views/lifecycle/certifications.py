@@ -21,6 +21,8 @@ def _form(cert: Certification | None = None, formdata=False) -> CertificationFor
     kwargs = {"obj": cert} if cert is not None else {}
     if formdata is not False:
         kwargs["formdata"] = formdata
+    if cert is None:  # a new certification starts signed by the organisation (sent values win)
+        kwargs.update(issuer_name=catalog.default_issuer(), signatory_name=current_user.name)
     form = CertificationForm(**kwargs)
     current = [c.id for c in cert.courses] if cert is not None else []
     courses = db.session.scalars(select(Course).where(Course.archived.is_(False) | Course.id.in_(current))

@@ -29,7 +29,8 @@ def _list_context(course: Course | None = None, **extra) -> dict:
     pagination.total = stats.list_count(stmt)  # cached until the rows change
     endpoint = "lifecycle.course_enrollments" if course else "lifecycle.enrollments"
     return {"pagination": pagination, "filters": args, "course": course, "course_id": course_id,
-            "statuses": ENROLLMENT_STATUSES, "list_endpoint": endpoint, **extra}
+            "statuses": ENROLLMENT_STATUSES, "list_endpoint": endpoint,
+            "outcomes": enrollment.row_outcomes(pagination.items), **extra}
 
 
 @bp.get("/enrollments")
@@ -92,7 +93,8 @@ def _enrollment(enrollment_id: int) -> Enrollment:
 @bp.get("/enrollments/<id:enrollment_id>/row")
 @staff_required
 def enrollment_row(enrollment_id: int):
-    return render_template("lifecycle/_enrollment_row.html", e=_enrollment(enrollment_id))
+    e = _enrollment(enrollment_id)
+    return render_template("lifecycle/_enrollment_row.html", e=e, outcomes=enrollment.row_outcomes([e]))
 
 
 @bp.get("/enrollments/<id:enrollment_id>/edit")
@@ -111,7 +113,7 @@ def update_enrollment(enrollment_id: int):
     done = submit(form, lambda: enrollment.update_enrollment(e, form.values(), actor=current_user,
                                                               reopen=True),
                   answer=lambda issued: render_template("lifecycle/_enrollment_row.html", e=e, saved=True,
-                                                        issued=issued))
+                                                        issued=issued, outcomes=enrollment.row_outcomes([e])))
     if done:
         return done.value
     return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=form), 422
@@ -122,4 +124,5 @@ def update_enrollment(enrollment_id: int):
 def withdraw_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     enrollment.withdraw(e, actor=current_user)
-    return commit_with(render_template("lifecycle/_enrollment_row.html", e=e, saved=True))
+    return commit_with(render_template("lifecycle/_enrollment_row.html", e=e, saved=True,
+                                       outcomes=enrollment.row_outcomes([e])))

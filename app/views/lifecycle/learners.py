@@ -16,9 +16,10 @@ from app.web.forms import submit
 
 
 def _page(user: User, form: ManualIssueForm, status: int = 200):
+    enrollments = db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all()
     return render_template(
-        "lifecycle/learner.html", learner=user, form=form,
-        enrollments=db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all(),
+        "lifecycle/learner.html", learner=user, form=form, enrollments=enrollments,
+        outcomes=enrollment.row_outcomes(enrollments),
         certificates=db.session.scalars(certificates.certificate_query(user_id=user.id)).all(),
         steps=issuing.learning_path(user),
     ), status

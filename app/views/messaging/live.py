@@ -14,7 +14,6 @@ from flask import Response, current_app, request
 from flask_login import current_user
 
 from app import live
-from app.extensions import db
 from app.queue import get_redis
 from app.views.messaging import bp
 from app.web.live import allowed_origins
@@ -26,8 +25,8 @@ def live_stream():
         # 204 tells EventSource to stop reconnecting: a signed-out page has nothing to hear.
         return _with_cors(Response(status=204))
     user_id, is_staff = current_user.id, current_user.is_staff
-    # A stream lasts minutes: it must not hold a database connection while it waits.
-    db.session.remove()
+    # The stream reads no database: the request's session (and its connection) ends when this view
+    # returns, before the body starts streaming, so a stream that lasts minutes holds no connection.
     body = live.stream(user_id, is_staff, client=get_redis(),
                        lifetime=current_app.config.get("LIVE_STREAM_SECONDS", 300))
     response = Response(body, mimetype="text/event-stream")

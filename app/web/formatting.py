@@ -1,0 +1,25 @@
+"""Jinja filters for dates, times and scores: the one place templates format them (app/rules/display.py).
+
+    {{ cert.issued_at|day }}      2 Dec 2026
+    {{ entry.at|moment }}         2 Dec 2026, 14:05 UTC
+    {{ updated_at|clock }}        14:05 UTC
+    {{ enrollment.score|score }}  88.5
+    {{ value|iso }}               2026-12-02T14:05:00+00:00 (for <time datetime=...> only)
+
+Each takes an optional text for "no value": `{{ cert.expires_at|day("never") }}`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.rules import display
+
+
+def iso(value) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(day=display.day, clock=display.clock, moment=display.moment,
+                                 score=display.score, iso=iso)
