@@ -351,7 +351,11 @@
     const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
     if (event.key in moves) {
       const e = elements[selected];
-      e.x += moves[event.key][0]; e.y += moves[event.key][1];
+      if (event.altKey) { // Alt+arrows resize: right/down grow, left/up shrink
+        e.w += moves[event.key][0]; e.h += moves[event.key][1];
+      } else {
+        e.x += moves[event.key][0]; e.y += moves[event.key][1];
+      }
       clampElement(e);
       changed();
       focusSelected();
