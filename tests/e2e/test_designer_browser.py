@@ -264,3 +264,6 @@ def test_code_template_switches_to_the_designer(new_page, live_server, issued):
     db.session.refresh(template)
     assert template.design and "fit_size(" in template.html
     assert_clean(page)
+    page.goto(f"{live_server}/admin/templates")
+    expect(page.locator("table")).to_contain_text("designer")
+    _shot(page, "templates-list-1366")
