@@ -245,6 +245,9 @@ def test_web_start_preview_save_and_hostile_posts(admin, login_as):
     client = login_as(admin)
     assert client.get("/admin/templates/starters/classic.png").mimetype == "image/png"
     assert client.get("/admin/templates/starters/nope.png").status_code == 404
+    with client.get("/admin/templates/fonts/DejaVuSerif-Bold.ttf") as font:
+        assert font.mimetype == "font/ttf" and font.data[:4] == b"\x00\x01\x00\x00"
+    assert client.get("/admin/templates/fonts/..%2f..%2fconfig.ttf").status_code == 404
     response = client.post("/admin/templates/start",
                            data={"csrf_token": client.csrf_token, "start": "modern"})
     assert response.status_code == 302
