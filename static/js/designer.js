@@ -89,7 +89,7 @@
       const span = document.createElement('span');
       span.className = 'el-text';
       span.textContent = sampleText(e.text);
-      span.style.fontFamily = e.font === 'DejaVu Serif' ? '"DejaVu Serif", Georgia, serif' : '"DejaVu Sans", Verdana, sans-serif';
+      span.style.fontFamily = e.font === 'DejaVu Serif' ? '"Laurel DejaVu Serif", Georgia, serif' : '"Laurel DejaVu Sans", Verdana, sans-serif';
       span.style.fontWeight = e.bold ? 'bold' : 'normal';
       span.style.textTransform = e.upper ? 'uppercase' : 'none';
       span.style.color = e.color;
@@ -351,7 +351,11 @@
     const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
     if (event.key in moves) {
       const e = elements[selected];
-      e.x += moves[event.key][0]; e.y += moves[event.key][1];
+      if (event.altKey) { // Alt+arrows resize: right/down grow, left/up shrink
+        e.w += moves[event.key][0]; e.h += moves[event.key][1];
+      } else {
+        e.x += moves[event.key][0]; e.y += moves[event.key][1];
+      }
       clampElement(e);
       changed();
       focusSelected();
@@ -395,6 +399,12 @@
   });
   config.fonts.forEach((font) => fields.font.appendChild(new Option(font, font)));
   new ResizeObserver(() => { if (!drag) render(); }).observe($('canvas-wrap'));
+  // The PDF's own fonts, so the canvas measures and shrinks text as the PDF does.
+  (config.faces || []).forEach((face) => {
+    const font = new FontFace('Laurel ' + face.family, 'url(' + face.url + ')', { weight: face.weight });
+    document.fonts.add(font);
+    font.load().then(() => { if (!drag) render(); }).catch(() => { /* the fallback fonts will do */ });
+  });
   render();
   if (elements !== null) refreshPreview();
 }());

@@ -136,6 +136,27 @@ def test_starters_compile_validate_and_render_one_page(key, page):
     assert "Zoë Ångström-Núñez" in document[0].get_textpage().get_text_range()
 
 
+def test_uploaded_images_are_placed_and_missing_ones_leave_no_gap():
+    import base64
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (300, 100), "#1f3a5f").save(out, format="PNG")
+    logo = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+    elements = designer_layout.starter("classic")
+    html, css = compile_design(elements, "A4", "landscape")
+    with_logo = pypdfium2.PdfDocument(render_pdf(html, css, {**sample_context(), "logo_url": logo}))
+    without = pypdfium2.PdfDocument(render_pdf(html, css, sample_context()))
+    kinds = [[obj.type for obj in doc[0].get_objects()] for doc in (with_logo, without)]
+    image = pypdfium2.raw.FPDF_PAGEOBJ_IMAGE
+    assert kinds[0].count(image) == kinds[1].count(image) + 1 and len(with_logo) == 1
+    box = next(e for e in elements if e["kind"] == "image" and e["source"] == "logo")
+    bounds = [o.get_bounds() for o in with_logo[0].get_objects() if o.type == image]
+    left, bottom, right, top = next(b for b in bounds if b[2] - b[0] > 2 * (b[3] - b[1]))  # the 3:1 logo
+    assert box["x"] * PT_PER_MM - 1 <= left and right <= (box["x"] + box["w"]) * PT_PER_MM + 1
+
+
 def test_placeholders_print_like_the_builtin_template():
     context = {**sample_context(), "score": 92.0, "expires_on": None}
     assert element_text("{issued_on} | {expires_on} | {score} | {courses}", context) == (
@@ -224,6 +245,9 @@ def test_web_start_preview_save_and_hostile_posts(admin, login_as):
     client = login_as(admin)
     assert client.get("/admin/templates/starters/classic.png").mimetype == "image/png"
     assert client.get("/admin/templates/starters/nope.png").status_code == 404
+    with client.get("/admin/templates/fonts/DejaVuSerif-Bold.ttf") as font:
+        assert font.mimetype == "font/ttf" and font.data[:4] == b"\x00\x01\x00\x00"
+    assert client.get("/admin/templates/fonts/..%2f..%2fconfig.ttf").status_code == 404
     response = client.post("/admin/templates/start",
                            data={"csrf_token": client.csrf_token, "start": "modern"})
     assert response.status_code == 302

@@ -131,6 +131,9 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
     page.keyboard.press("Shift+ArrowLeft")
     assert abs(float(page.locator("#p-x").input_value()) - (x1 - 10)) < 0.11
     assert abs(float(page.locator("#p-y").input_value()) - (y1 + 1)) < 0.11
+    w1 = float(page.locator("#p-w").input_value())
+    page.keyboard.press("Alt+ArrowRight")
+    assert abs(float(page.locator("#p-w").input_value()) - (w1 + 1)) < 0.11
 
     # 4. Resize by the corner handle, and by the number inputs.
     handle = new.locator(".el-handle")
@@ -261,3 +264,6 @@ def test_code_template_switches_to_the_designer(new_page, live_server, issued):
     db.session.refresh(template)
     assert template.design and "fit_size(" in template.html
     assert_clean(page)
+    page.goto(f"{live_server}/admin/templates")
+    expect(page.locator("table")).to_contain_text("designer")
+    _shot(page, "templates-list-1366")

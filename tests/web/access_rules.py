@@ -168,6 +168,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "documents.template_start": "admin",
     "documents.starter_image": "admin",
     "documents.design_preview": "admin",
+    "documents.designer_font": "admin",
     "documents.asset_upload": "admin",
     "documents.asset_delete": "admin",
     "documents.asset_image": "admin",

@@ -74,7 +74,7 @@ def create_from_starter(key: str, *, actor: audit.Actor) -> CertificateTemplate:
     """A new template from a built-in design (or ``"code"``: the HTML/CSS one), under a free name, so
     images can be uploaded right away."""
     if key == "code":  # the built-in HTML/CSS design, edited as code
-        title, design = "Code", None
+        title, design = "HTML/CSS", None
         html, css = default_template()
     else:
         title = STARTERS.get(key, ("",))[0]

@@ -10,10 +10,10 @@ import contextlib
 import json
 import secrets
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from app.documents import PLACEHOLDERS, RenderError, default_template, sample_context
+from app.documents import FONTS_DIR, PLACEHOLDERS, RenderError, default_template, sample_context
 from app.documents.design_schema import PAGE_MM, page_mm
 from app.documents.designs import STARTERS
 from app.documents.fitting import FONTS
@@ -114,6 +114,19 @@ def _starter_png(key: str) -> bytes | None:
     return _STARTER_PNGS[key]
 
 
+#: The bundled faces the canvas loads (FontFace API), so text on the canvas has the PDF's widths.
+CANVAS_FONTS = {"DejaVuSans": ("DejaVu Sans", "normal"), "DejaVuSans-Bold": ("DejaVu Sans", "bold"),
+                "DejaVuSerif": ("DejaVu Serif", "normal"), "DejaVuSerif-Bold": ("DejaVu Serif", "bold")}
+
+
+@bp.get("/admin/templates/fonts/<name>.ttf")
+@admin_required
+def designer_font(name: str):
+    if name not in CANVAS_FONTS:
+        abort(404)
+    return send_file(FONTS_DIR / f"{name}.ttf", mimetype="font/ttf", max_age=86400)
+
+
 def _designer_page(template: CertificateTemplate | None) -> dict:
     """What the canvas needs: the design (None for code templates), starters, tokens, sample values."""
     sample = sample_context()
@@ -123,6 +136,9 @@ def _designer_page(template: CertificateTemplate | None) -> dict:
     return {"starters_json": designer_layout.starters_json(),
             "designer_json": json.dumps({"tokens": designer_layout.tokens(), "samples": samples,
                                          "assets": assets, "fonts": list(FONTS),
+                                         "faces": [{"family": family, "weight": weight,
+                                                    "url": url_for("documents.designer_font", name=name)}
+                                                   for name, (family, weight) in CANVAS_FONTS.items()],
                                          "pages": {k: page_mm(k, "portrait") for k in PAGE_MM}}),
             "starters": STARTERS}
 
