@@ -29,7 +29,8 @@ def index():
     path = issuing.learning_path(user)
     return render_template(
         "dashboard/learner.html", now=utcnow(), path=path,
-        certificates=db.session.scalars(certificates.certificate_query(user_id=user.id)).all(),
+        certificates=certificates.holder_order(
+            db.session.scalars(certificates.certificate_query(user_id=user.id)).all()),
         enrollments=db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all())
 
 
