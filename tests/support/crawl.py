@@ -22,9 +22,11 @@ visits `result.pages` in Chromium).
 
 from __future__ import annotations
 
+import tempfile
 from collections import deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from werkzeug.exceptions import HTTPException
@@ -145,3 +147,36 @@ def crawl(app, client, start: str = "/", per_endpoint: int = 3, max_pages: int =
                     seen.add((local, as_htmx))
                     queue.append((local, url, as_htmx))
     return result
+
+
+def build_world(app):
+    """The demo organisation, rendered (PDFs, issued mails), plus one row of each kind the demo lacks: a
+    template, an active webhook with a delivery, a PDF-export integration and a ZIP export. Returns the
+    First Aid certification. Log in as demo.LOGINS (password demo.DEMO_PASSWORD)."""
+    from app import demo
+    from app.extensions import db
+    from app.models import Certification, User
+    from app.services.documents import designer, downloads
+    from app.services.integrations import registry, webhooks
+    from tests.conftest import run_jobs
+
+    demo.seed()
+    db.session.commit()
+    run_jobs(app)
+    designer.create_template({"name": "Crawl template", "html": "<p>{{ holder_name }}</p>"}, actor="test")
+    app.config["OUTGOING_ALLOW_PRIVATE"] = True  # a closed loopback port: deliveries fail, reach no one
+    try:
+        webhook, _ = registry.create("generic_webhook", {"name": "Crawl hook", "url": "http://127.0.0.1:9/",
+                                                         "event_types": ["ping"]}, actor="test")
+    finally:
+        app.config["OUTGOING_ALLOW_PRIVATE"] = False
+    registry.set_active(webhook, True, actor="test")
+    webhooks.send_test(webhook, actor="test")
+    folder = Path(tempfile.mkdtemp(prefix="laurel-crawl-"))
+    registry.create("pdf_export", {"name": "Crawl export", "folder": str(folder)}, actor="test")
+    first_aid = db.session.scalar(db.select(Certification).where(Certification.name == "First Aid Level 2"))
+    admin = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
+    downloads.start_export(first_aid, actor=admin)
+    db.session.commit()
+    run_jobs(app)
+    return first_aid

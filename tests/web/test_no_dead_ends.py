@@ -10,18 +10,13 @@ loaded by some crawled page (`hx-get`), so that the allow-list cannot hide a rou
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from app import demo
 from app.extensions import db
-from app.models import Certificate, Certification, User
-from app.services.documents import designer, downloads, rendering
-from app.services.integrations import registry, webhooks
-from tests.conftest import run_jobs
-from tests.support.crawl import crawl
+from app.models import Certificate, User
+from app.services.documents import rendering
+from tests.support.crawl import build_world, crawl
 from tests.web.access_rules import LEVELS, level_for
 
 # Not links, on purpose. Each entry: endpoint -> why a person never clicks a link to it.
@@ -68,27 +63,7 @@ def _get_routes(app, role: str) -> set[str]:
 
 @pytest.fixture
 def organisation(app):
-    """The demo organisation, rendered (PDFs, issued mails), plus a template, integrations and an export."""
-    demo.seed()
-    db.session.commit()
-    run_jobs(app)
-    designer.create_template({"name": "Crawl template", "html": "<p>{{ holder_name }}</p>"}, actor="test")
-    app.config["OUTGOING_ALLOW_PRIVATE"] = True
-    try:
-        webhook, _ = registry.create("generic_webhook", {"name": "Crawl hook", "url": "http://127.0.0.1:9/",
-                                                         "event_types": ["ping"]}, actor="test")
-    finally:
-        app.config["OUTGOING_ALLOW_PRIVATE"] = False
-    registry.set_active(webhook, True, actor="test")
-    webhooks.send_test(webhook, actor="test")
-    folder = Path(tempfile.mkdtemp(prefix="laurel-crawl-"))
-    registry.create("pdf_export", {"name": "Crawl export", "folder": str(folder)}, actor="test")
-    first_aid = db.session.scalar(db.select(Certification).where(Certification.name == "First Aid Level 2"))
-    admin = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
-    downloads.start_export(first_aid, actor=admin)
-    db.session.commit()
-    run_jobs(app)
-    return first_aid
+    return build_world(app)
 
 
 def _report(result, missing) -> str:
