@@ -93,6 +93,8 @@ def endpoint_for(app, url: str, method: str = "GET") -> str | None:
 
 def _local(url: str, base: str) -> str | None:
     """The local path?query of a link, or None for off-site, anchors, mailto:, static files."""
+    if url.startswith("#"):  # this page itself (a fragment's "#" would otherwise become a page)
+        return None
     absolute, _ = urldefrag(urljoin(base, url))
     parts = urlsplit(absolute)
     if parts.scheme not in ("http", "https") or parts.netloc not in ("localhost", ""):
