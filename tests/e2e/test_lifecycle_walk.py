@@ -105,12 +105,16 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     # 4. Revoke it from its detail page (the reason is required).
     issued.get_by_role("link", name=serial).click()
     expect(page.get_by_role("heading", name=serial)).to_be_visible()
-    page.get_by_role("button", name="Revoke certificate").click()
+    # Two steps: "Revoke…" opens the confirmation; its button names the certificate.
+    expect(page.get_by_role("button", name=f"Revoke {serial}")).to_be_hidden()
+    page.locator("summary", has_text="Revoke…").click()
+    page.get_by_role("button", name=f"Revoke {serial}").click()
     expect(page.locator("#certificate-status")).to_contain_text("Give the reason for revoking")
     page.get_by_label(re.compile("Reason for revoking")).fill("Issued by mistake: wrong learner record")
-    page.get_by_role("button", name="Revoke certificate").click()
+    page.get_by_role("button", name=f"Revoke {serial}").click()
     expect(page.locator("#certificate-status")).to_contain_text("Certificate revoked.")
     expect(page.get_by_role("button", name="Reinstate")).to_be_visible()
+    expect(page.get_by_test_id("revoked-notice")).to_contain_text("Issued by mistake: wrong learner record")
     expect(page.locator("#certificate-history")).to_contain_text("certificate.revoked")
     screenshot(page, "lifecycle-certificate-revoked-desktop")
     verify_url = page.get_by_role("link", name="Public verification page").get_attribute("href")

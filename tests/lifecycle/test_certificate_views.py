@@ -54,7 +54,7 @@ def test_detail_shows_snapshot_chain_and_audit(login_as, staff, learner, earn):
     assert page.status_code == 200
     assert cert.serial in html and "Renewal chain" in html and "certificate.issued" in html
     assert "Dr. Jane Roe" in html and "FA-102" in html and f"/verify/{cert.code}" in html
-    assert "Revoke certificate" not in html  # staff read only
+    assert "Revoke…" not in html and f"Revoke {cert.serial}" not in html  # staff read only
     assert login_as(staff).get("/certificates/987654").status_code == 404
 
 
@@ -62,9 +62,12 @@ def test_revoke_requires_reason_then_reinstate(login_as, admin, staff, learner, 
     cert = earn(learner)
     assert post(login_as(staff), f"/certificates/{cert.id}/revoke", {"reason": "x"}).status_code == 403
     client = login_as(admin)
-    assert "Revoke certificate" in client.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    page = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    # Behind a "Revoke…" disclosure (closed), whose final button names the certificate.
+    assert '<details class="revoke-step">' in page and f"Revoke {cert.serial}</button>" in page
     empty = post(client, f"/certificates/{cert.id}/revoke", {"reason": "  "})
     assert empty.status_code == 422 and "Give the reason for revoking" in empty.get_data(as_text=True)
+    assert '<details class="revoke-step" open>' in empty.get_data(as_text=True)  # the error stays in view
     db.session.refresh(cert)
     assert cert.revoked_at is None
 

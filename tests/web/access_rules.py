@@ -89,6 +89,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "lifecycle.certificate_detail": "staff",
     "lifecycle.revoke_certificate": "admin",
     "lifecycle.reinstate_certificate": "admin",
+    "lifecycle.resend_certificate_email": "admin",
     "lifecycle.learner": "staff",
     "lifecycle.issue_certificate": "admin",
     "lifecycle.import_csv": "admin",

@@ -36,6 +36,7 @@ from app.models.template import CertificateTemplate
 from app.queue import enqueue_after_commit
 from app.services import audit, events, organisation
 from app.services.documents import pictures
+from app.services.errors import NotAllowed
 from app.services.lifecycle.certificates import verify_url
 from app.services.messaging import outbox
 
@@ -300,6 +301,36 @@ def queue_issued_mail(cert: Certificate) -> OutboxEmail | None:
         attachments=[{"filename": download_name(cert), "content_type": "application/pdf",
                       "storage_key": cert.pdf_key}],
         dedupe_key=_issued_mail_key(cert.id))
+
+
+def issued_mail(cert: Certificate) -> OutboxEmail | None:
+    """The "certificate issued" email of this certificate, if one was ever queued."""
+    return db.session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == _issued_mail_key(cert.id)))
+
+
+def resend_issued_mail(cert: Certificate, *, actor: audit.Actor) -> OutboxEmail:
+    """Send the "certificate issued" email again, with the current PDF attached (an admin's "Resend").
+
+    The original row is reused (one row per certificate, its dedupe key): a resend after a
+    regeneration must attach the PDF as it is now, not the file the first send pointed at.
+    """
+    if cert.revoked_at is not None:
+        raise NotAllowed("A revoked certificate is not emailed again. Reinstate it first.")
+    if not cert.pdf_key:
+        raise NotAllowed("The PDF is not ready yet: the email goes out with it once it is rendered.")
+    row = issued_mail(cert)
+    if row is None:
+        row = queue_issued_mail(cert)
+        if row is None:  # pragma: no cover - guarded above (revoked, no PDF)
+            raise NotAllowed("This certificate's email cannot be sent.")
+        audit.record(actor, "mail.resent", "outbox_email", row.id, f"Mail to {row.to} queued")
+        return row
+    if row.status in ("queued", "sending"):
+        raise NotAllowed("The email is already on its way.")
+    row.attachments = [{"filename": download_name(cert), "content_type": "application/pdf",
+                        "storage_key": cert.pdf_key}]
+    outbox.resend(row, actor=actor)
+    return row
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, User
 from app.services.fields import isodate, like_pattern
@@ -48,6 +49,17 @@ def verify_url(cert: Certificate) -> str:
         return external_url("verify.show", code=cert.code)
     except BuildError:  # the verify blueprint is not registered (CLI tools, partial apps): same path
         return f"{current_app.config['BASE_URL']}/verify/{cert.code}"
+
+
+# What a holder looks at first: what they can use now, then what needs renewing; revoked last.
+HOLDER_ORDER = {"valid": 0, "expiring": 1, "expired": 2, "revoked": 3}
+
+
+def holder_order(certs: list[Certificate], now: datetime | None = None) -> list[Certificate]:
+    """A holder's certificates, valid ones first and revoked ones last; newest first within each state
+    (the sort is stable, so pass them newest first)."""
+    now = now or utcnow()
+    return sorted(certs, key=lambda c: HOLDER_ORDER.get(c.status_at(now), len(HOLDER_ORDER)))
 
 
 def _day_start(value: date | datetime) -> datetime:

@@ -30,7 +30,7 @@ PUBLIC_COLUMNS = (Certificate.id, Certificate.code, Certificate.serial, Certific
                   Certificate.issued_at, Certificate.expires_at, Certificate.renewal_opens_at,
                   Certificate.revoked_at, Certificate.revoke_reason, Certificate.renewed_from_id,
                   Certificate.public, Certificate.pdf_key, Certificate.certification_id,
-                  Certification.min_score)
+                  Certificate.user_id, Certification.min_score)
 
 
 # What a verify answer shows: a commit that inserts or deletes a certificate (a renewal joins a chain) or
@@ -58,6 +58,7 @@ class Answer:
     certificate_id: int | None
     public: bool = False  # the holder shows the picture and the PDF (never while revoked)
     pdf_key: str | None = None
+    holder_id: int | None = None  # not shown: lets the holder's own (uncached) page offer LinkedIn
 
 
 def lookup(code: str) -> Certificate | None:
@@ -104,7 +105,7 @@ def verify(code: str, now: datetime | None = None) -> Answer:
     version = version_of({**data, **media})  # computed for a miss too: the same work
     if found is None:
         return Answer(None, "missing", None)
-    return Answer(data, version, found.id, media["public"], found.pdf_key)
+    return Answer(data, version, found.id, media["public"], found.pdf_key, found.user_id)
 
 
 def required_courses(certification_id: int | None) -> list[dict]:
@@ -128,7 +129,7 @@ class _Missing:
     """A stand-in row for an unknown code (the columns of PUBLIC_COLUMNS, all empty)."""
 
     id = code = serial = expires_at = renewal_opens_at = revoked_at = revoke_reason = renewed_from_id = None
-    public = pdf_key = certification_id = min_score = None
+    public = pdf_key = certification_id = min_score = user_id = None
     snapshot: dict = {}
     issued_at = None
 

@@ -26,6 +26,7 @@ from app.models import AuditEvent, Certificate, User
 from app.services import audit, events, organisation
 from app.services.errors import NotAllowed, RateLimited, ValidationError
 from app.services.fields import checked_text
+from app.services.lifecycle import certificates
 from app.services.lifecycle.certificates import certificate_data, verify_url
 from app.services.lifecycle.verification import MAX_CODE
 from app.services.messaging import outbox
@@ -168,12 +169,13 @@ def linkedin_click(cert: Certificate, *, actor: User) -> str:
 
 
 def my_certificates(user: User) -> list[Certificate]:
-    """Every certificate the user holds or held, newest first."""
+    """Every certificate the user holds or held: valid first, revoked last, newest first within each."""
     from sqlalchemy.orm import joinedload
 
-    return list(db.session.scalars(select(Certificate).options(joinedload(Certificate.certification))
-                                   .where(Certificate.user_id == user.id)
-                                   .order_by(Certificate.issued_at.desc(), Certificate.id.desc())))
+    return certificates.holder_order(list(db.session.scalars(
+        select(Certificate).options(joinedload(Certificate.certification))
+        .where(Certificate.user_id == user.id)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc()))))
 
 
 def own_certificate(user: User, cert_id: int) -> Certificate | None:

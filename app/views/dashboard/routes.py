@@ -30,7 +30,8 @@ def index():
     enrollments = db.session.scalars(enrollment.enrollment_query(user_id=user.id)).all()
     return render_template(
         "dashboard/learner.html", now=utcnow(), path=path,
-        certificates=db.session.scalars(certificates.certificate_query(user_id=user.id)).all(),
+        certificates=certificates.holder_order(
+            db.session.scalars(certificates.certificate_query(user_id=user.id)).all()),
         enrollments=enrollments, outcomes=enrollment.row_outcomes(enrollments))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
 from app.services import audit, csv_export, fields
 from app.services.accounts import users
+from app.services.documents import rendering
 from app.services.lifecycle import catalog, certificates, revocation, stats
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import RevokeForm
@@ -74,7 +75,20 @@ def certificate_detail(certificate_id: int):
     cert = _certificate(certificate_id)
     return render_template("lifecycle/certificate_detail.html", cert=cert,
                            form=RevokeForm(formdata=None), verify_url=certificates.verify_url(cert),
-                           **_history(cert))
+                           issued_mail=rendering.issued_mail(cert), **_history(cert))
+
+
+@bp.post("/certificates/<id:certificate_id>/resend-email")
+@admin_required
+def resend_certificate_email(certificate_id: int):
+    """The "certificate issued" email again, with the current PDF (the holder lost it, or a new PDF)."""
+    cert = _certificate(certificate_id)
+    done = attempt(lambda: rendering.resend_issued_mail(cert, actor=current_user))
+    if done:
+        flash(f"The certificate email to {cert.user.email} is queued again.", "success")
+    else:
+        flash(done.refusal, "warning")
+    return redirect(url_for("lifecycle.certificate_detail", certificate_id=cert.id))
 
 
 @bp.post("/certificates/<id:certificate_id>/revoke")
@@ -111,4 +125,5 @@ def _status_panel(cert: Certificate, form: RevokeForm, message: str | None = Non
     """The status card; after a change, the chain and history cards too (out of band)."""
     extra = _history(cert) if message else {}
     return render_template("lifecycle/_certificate_status.html", cert=cert, form=form, message=message,
-                           verify_url=certificates.verify_url(cert), oob=bool(message), **extra), status
+                           verify_url=certificates.verify_url(cert), oob=bool(message),
+                           issued_mail=rendering.issued_mail(cert), **extra), status

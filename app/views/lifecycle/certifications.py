@@ -11,7 +11,7 @@ from app.models import Certification, Course
 from app.services.lifecycle import catalog, certificates
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import CertificationForm
-from app.views.lifecycle.helpers import filters
+from app.views.lifecycle.helpers import filters, int_arg
 from app.web.auth import admin_required, staff_required
 from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
@@ -47,8 +47,11 @@ def _list_context(**extra) -> dict:
 @bp.get("/certifications")
 @staff_required
 def certifications():
+    # ?edit=<id>: the certification page's Edit button lands here with that row open for editing.
+    editing = db.session.get(Certification, int_arg("edit") or 0) if current_user.is_admin else None
     return render_page_or_fragment("lifecycle/certifications.html", "lifecycle/_certifications_table.html",
-                                   form=_form(), **_list_context())
+                                   form=_form(), editing=editing, edit_form=editing and _form(editing),
+                                   **_list_context())
 
 
 @bp.post("/certifications")

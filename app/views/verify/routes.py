@@ -75,6 +75,7 @@ def _render(code: str, as_json: bool) -> Rendered:
     else:
         response = current_app.make_response((
             render_template("verify/show.html", data=answer.data, code=code, public=answer.public,
+                            holder_id=answer.holder_id,
                             **_public_media(answer, code), privacy=shares.PRIVACY_MODEL,
                             page_url=external_url("verify.show", code=code)), 200 if answer.data else 404))
     return Rendered(response.get_data(), response.status_code, response.mimetype, answer.version,
