@@ -84,11 +84,17 @@ def _create(user: User, course: Course, *, actor: audit.Actor, source: str) -> E
             db.session.flush()
     except IntegrityError:
         raise ValidationError({"user_id": f"{user.name} is already enrolled in {course.code}."}) from None
+    announce_created(enrollment, actor=actor, source=source)
+    return enrollment
+
+
+def announce_created(enrollment: Enrollment, *, actor: audit.Actor, source: str) -> None:
+    """The audit entry and event of a new enrollment (flushed: it has its id)."""
+    user, course = enrollment.user, enrollment.course
     audit.record(actor, "enrollment.created", "enrollment", enrollment.id,
                  f"{user.email} enrolled in {course.code}", source=source, user_id=user.id,
                  course_id=course.id)
     events.emit("enrollment.created", enrollment_data(enrollment))
-    return enrollment
 
 
 def enroll(user: User, course: Course, *, actor: audit.Actor, source: str = "manual") -> Enrollment:
@@ -253,16 +259,27 @@ def _record(enrollment: Enrollment, *, score: float | None, completed_at: dateti
     completion = _add_completion(enrollment, score, completed_at, source, fresh=fresh)
     if completion is None:
         return None, []  # already recorded (a retry or a re-import): nothing changes
+    mark_completed(enrollment, score, completed_at)
+    db.session.flush()
+    announce_completed(enrollment, score, completed_at, actor=actor, source=source)
+    return completion, issuing.evaluate(enrollment.user, actor=actor, now=now, locked=True)
+
+
+def mark_completed(enrollment: Enrollment, score: float | None, completed_at: datetime) -> None:
+    """The enrollment after a new completion: completed, its latest date, the latest completion's score."""
     latest = max(completed_at, enrollment.completed_at or completed_at)
     enrollment.status, enrollment.progress, enrollment.completed_at = "completed", 100, latest
     if latest == completed_at:
         enrollment.score = score
-    db.session.flush()
+
+
+def announce_completed(enrollment: Enrollment, score: float | None, completed_at: datetime, *,
+                       actor: audit.Actor, source: str) -> None:
+    """The audit entry and event of a recorded completion (the enrollment flushed)."""
     audit.record(actor, "enrollment.completed", "enrollment", enrollment.id,
                  f"{enrollment.user.email} completed {enrollment.course.code}", source=source, score=score,
                  completed_at=isodate(completed_at))
     events.emit("enrollment.completed", enrollment_data(enrollment))
-    return completion, issuing.evaluate(enrollment.user, actor=actor, now=now, locked=True)
 
 
 def _add_completion(enrollment: Enrollment, score: float | None, completed_at: datetime,

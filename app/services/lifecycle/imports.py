@@ -23,16 +23,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Completion, Course, Enrollment, User
 from app.rules import completion_dates, plain_text
-from app.services import audit
+from app.services import audit, events
 from app.services.accounts import users as accounts
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import clean_score
-from app.services.lifecycle import enrollment
+from app.services.lifecycle import enrollment, issuing
 
 COLUMNS = ("email", "name", "department", "course_code", "status", "score", "completed_at")
 REQUIRED_COLUMNS = ("email", "course_code")
@@ -224,65 +227,139 @@ def _check_new_users(preview: ImportPreview) -> None:
 
 def apply(preview: ImportPreview, *, actor: audit.Actor) -> ImportResult:
     """Apply a clean preview in the caller's transaction; NotAllowed if the preview has errors.
-    Re-applying the same file changes nothing (everything counted as unchanged)."""
+    Re-applying the same file changes nothing (everything counted as unchanged).
+
+    Set-based (issue 16: 10,000 rows in seconds, not minutes): every row was validated by `parse`, so
+    the writes need no savepoint per row. Learners, enrollments and completions are read in bulk and
+    written in a few INSERT batches; the certification rules are read once (`rules_snapshot`), the
+    webhook subscriptions once (`events.batch`); each learner is evaluated once, after all their rows.
+    The same audit entries, events, certificates and jobs as applying the rows one by one.
+    """
     if preview.errors:
         raise NotAllowed(f"The file has {len(preview.errors)} bad row(s): fix them and upload it again.")
     result = ImportResult()
-    users: dict[str, User] = {}
-    courses = {c.code: c for c in db.session.scalars(select(Course))}
-    for row in preview.rows:
-        user = users.get(row.email) or _user(row, actor, result)
-        users[row.email] = user
-        _apply_row(row, user, courses[row.course_code], actor, result)
+    with issuing.rules_snapshot(), events.batch():
+        try:
+            _Apply(actor, result).run(preview.rows)
+        except IntegrityError:
+            # Only a concurrent writer can break a constraint the preview checked: the caller's
+            # transaction is rolled back, nothing half-done stays.
+            raise NotAllowed("The data changed while the file was being applied: nothing was imported, "
+                             "confirm again.") from None
     audit.record(actor, "import.applied", "import", None, f"CSV import of {len(preview.rows)} row(s)",
                  **result.__dict__)
     return result
 
 
-def _user(row: ImportRow, actor: audit.Actor, result: ImportResult) -> User:
-    user = accounts.find_by_email(row.email)
-    if user is None:
-        user = accounts.create_user(row.email, row.name, "learner", row.department, actor=actor)
-        result.users_created += 1
-    return user
+class _Apply:
+    """One import's writes, in stages that each end in one flush (one INSERT batch per table)."""
 
+    def __init__(self, actor: audit.Actor, result: ImportResult) -> None:
+        self.actor, self.result, self.now = actor, result, utcnow()
+        self.courses = {c.code: c for c in db.session.scalars(select(Course))}
+        self.users: dict[str, User] = {}
+        self.enrollments: dict[tuple[int, int], Enrollment] = {}
 
-def _apply_row(row: ImportRow, user: User, course: Course, actor: audit.Actor, result: ImportResult) -> None:
-    existing = db.session.scalar(select(Enrollment).where(Enrollment.user_id == user.id,
-                                                          Enrollment.course_id == course.id))
-    if row.status == "completed":
-        if _already_completed(existing, row):
-            result.unchanged += 1
+    def run(self, rows: list[ImportRow]) -> None:
+        self._load_users(rows)
+        created = self._create_enrollments(rows)
+        completed = self._complete([r for r in rows if r.status == "completed"], created)
+        for row in rows:
+            if row.status != "completed":
+                self._update(row, created)
+        learners = list({id(u): u for u in completed}.values())
+        self.result.certificates_issued += len(issuing.evaluate_many(learners, actor=self.actor, now=None))
+
+    def _enrollment(self, row: ImportRow) -> Enrollment | None:
+        return self.enrollments.get((self.users[row.email].id, self.courses[row.course_code].id))
+
+    def _load_users(self, rows: list[ImportRow]) -> None:
+        """Existing learners (locked, with their enrollments and completions), then the new ones."""
+        emails = list(dict.fromkeys(r.email for r in rows))
+        for chunk in _chunks(emails):
+            found = db.session.scalars(select(User).where(User.email.in_(chunk)))
+            self.users.update((u.email, u) for u in found)
+        known = [u.id for u in self.users.values()]
+        if known:
+            issuing.lock_learners(known)  # first, as every completion path does: no deadlock
+        for chunk in _chunks(known):
+            stmt = (select(Enrollment).where(Enrollment.user_id.in_(chunk))
+                    .options(selectinload(Enrollment.completions)).execution_options(populate_existing=True))
+            self.enrollments.update(((e.user_id, e.course_id), e) for e in db.session.scalars(stmt))
+        people: dict[str, tuple[str, str, str | None]] = {}
+        for row in rows:  # the first row naming a new learner gives the name and department
+            if row.email not in self.users and row.email not in people and row.name:
+                people[row.email] = (row.email, row.name, row.department)
+        if people:
+            for user in accounts.create_learners(list(people.values()), actor=self.actor):
+                self.users[user.email] = user
+            self.result.users_created += len(people)
+
+    def _create_enrollments(self, rows: list[ImportRow]) -> set[tuple[int, int]]:
+        """Enroll wherever a row needs an enrollment that does not exist: one INSERT batch."""
+        new: list[Enrollment] = []
+        for row in rows:
+            user, course = self.users[row.email], self.courses[row.course_code]
+            if (user.id, course.id) in self.enrollments:
+                continue
+            item = Enrollment(user_id=user.id, course_id=course.id, source="csv", status="enrolled",
+                              progress=0, completions=[])
+            item.user, item.course = user, course
+            self.enrollments[(user.id, course.id)] = item
+            new.append(item)
+        db.session.add_all(new)
+        db.session.flush()
+        for item in new:
+            enrollment.announce_created(item, actor=self.actor, source="csv")
+        self.result.enrollments_created += len(new)
+        return {(e.user_id, e.course_id) for e in new}
+
+    def _complete(self, rows: list[ImportRow], created: set[tuple[int, int]]) -> list[User]:
+        """Record the completions not recorded yet (one INSERT batch); returns their learners."""
+        done: list[tuple[Enrollment, float | None, datetime]] = []
+        for row in rows:
+            item = self._enrollment(row)
+            assert item is not None
+            if (item.user_id, item.course_id) not in created and _already_completed(item, row):
+                self.result.unchanged += 1
+                continue
+            completed_at = row.completed_at or self.now
+            item.completions.append(Completion(user_id=item.user_id, course_id=item.course_id,
+                                               completed_at=completed_at, score=row.score, source="csv"))
+            enrollment.mark_completed(item, row.score, completed_at)
+            done.append((item, row.score, completed_at))
+        db.session.flush()
+        for item, score, completed_at in done:
+            enrollment.announce_completed(item, score, completed_at, actor=self.actor, source="csv")
+        self.result.completions_recorded += len(done)
+        return [item.user for item, _, _ in done]
+
+    def _update(self, row: ImportRow, created: set[tuple[int, int]]) -> None:
+        """A row that is not a completion: a status or score change (rare: one by one, as before)."""
+        existing = self._enrollment(row)
+        assert existing is not None
+        fresh = (existing.user_id, existing.course_id) in created
+        if fresh and row.status == "enrolled" and row.score is None:
             return
-        issued = enrollment.record_completion(user, course, score=row.score, completed_at=row.completed_at,
-                                              actor=actor, source="csv")
-        result.enrollments_created += existing is None
-        result.completions_recorded += 1
-        result.certificates_issued += len(issued)
-        return
-    if existing is None:
-        existing = enrollment._create(user, course, actor=actor, source="csv")
-        result.enrollments_created += 1
-        if row.status == "enrolled" and row.score is None:
+        fields = {"status": row.status, **({"score": row.score} if row.score is not None else {})}
+        if all(getattr(existing, k) == v for k, v in fields.items()):
+            self.result.unchanged += 1
             return
-    fields = {"status": row.status, **({"score": row.score} if row.score is not None else {})}
-    if all(getattr(existing, k) == v for k, v in fields.items()):
-        result.unchanged += 1
-        return
-    if enrollment.reopens(existing, row.status):
-        # A file or a sync query can carry an older state: it never moves a completion back.
-        result.unchanged += 1
-        result.completed_kept += 1
-        return
-    enrollment.update_enrollment(existing, fields, actor=actor, source="csv")
-    result.enrollments_updated += 1
+        if enrollment.reopens(existing, row.status):
+            # A file or a sync query can carry an older state: it never moves a completion back.
+            self.result.unchanged += 1
+            self.result.completed_kept += 1
+            return
+        enrollment.update_enrollment(existing, fields, actor=self.actor, source="csv")
+        self.result.enrollments_updated += 1
 
 
-def _already_completed(existing: Enrollment | None, row: ImportRow) -> bool:
-    if existing is None:
-        return False
+def _chunks(items: list, size: int = issuing.CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _already_completed(existing: Enrollment, row: ImportRow) -> bool:
     if row.completed_at is None:
         return existing.status == "completed"
-    found = db.session.scalar(select(func.count(Completion.id)).where(
-        Completion.enrollment_id == existing.id, Completion.completed_at == row.completed_at))
-    return bool(found)
+    return any(c.completed_at == row.completed_at for c in existing.completions)

@@ -18,10 +18,14 @@ from app.services import events
 RECENT = 8
 
 
-def create(user_id: int, kind: str, title: str, body: str = "", link: str | None = None) -> Notification:
+def create(user_id: int, kind: str, title: str, body: str = "", link: str | None = None, *,
+           flush: bool = True) -> Notification:
+    """Add one notification; `flush=False` leaves the INSERT to the next flush (batched with the others
+    of a bulk import: the event subscriber needs no id)."""
     row = Notification(user_id=user_id, kind=kind, title=title[:200], body=body, link=link)
     db.session.add(row)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return row
 
 
@@ -108,7 +112,8 @@ def _notify(event: events.Event) -> None:
     values = {"name": _name(cert), "serial": cert.serial, "reason": cert.revoke_reason or "",
               "days_left": event.data.get("days_left", ""),
               "expires": cert.expires_at.strftime("%d %b %Y") if cert.expires_at else ""}
-    create(cert.user_id, kind, title.format(**values), body.format(**values), _certificate_link(cert))
+    create(cert.user_id, kind, title.format(**values), body.format(**values), _certificate_link(cert),
+           flush=False)
 
 
 for _type in MESSAGES:
