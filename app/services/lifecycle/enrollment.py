@@ -88,13 +88,18 @@ def _create(user: User, course: Course, *, actor: audit.Actor, source: str) -> E
     return enrollment
 
 
-def announce_created(enrollment: Enrollment, *, actor: audit.Actor, source: str) -> None:
-    """The audit entry and event of a new enrollment (flushed: it has its id)."""
+def announce_created(enrollment: Enrollment, *, actor: audit.Actor, source: str,
+                     as_created: bool = False) -> None:
+    """The audit entry and event of a new enrollment (flushed: it has its id). `as_created`: a bulk
+    import inserted it already completed; the event still shows it as it was created (enrolled)."""
     user, course = enrollment.user, enrollment.course
     audit.record(actor, "enrollment.created", "enrollment", enrollment.id,
                  f"{user.email} enrolled in {course.code}", source=source, user_id=user.id,
                  course_id=course.id)
-    events.emit("enrollment.created", enrollment_data(enrollment))
+    data = enrollment_data(enrollment)
+    if as_created:
+        data.update(status="enrolled", progress=0, score=None, completed_at=None)
+    events.emit("enrollment.created", data)
 
 
 def enroll(user: User, course: Course, *, actor: audit.Actor, source: str = "manual") -> Enrollment:

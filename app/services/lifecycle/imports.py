@@ -103,6 +103,7 @@ def parse(file_bytes: bytes) -> ImportPreview:
     reader.fieldnames = header
     courses = {code.lower(): code for code in db.session.scalars(select(Course.code))}
     seen: dict[tuple[str, str], int] = {}
+    emails: dict[str, str | None] = {}
     line = 1
     for raw in _records(reader, preview):
         line = reader.line_num
@@ -112,7 +113,7 @@ def parse(file_bytes: bytes) -> ImportPreview:
         if not any((v or "").strip() for k, v in raw.items() if k is not None):
             continue  # blank line
         try:
-            row = _row(line, raw, courses)
+            row = _row(line, raw, courses, emails)
         except ValidationError as exc:
             preview.errors.append((line, "; ".join(exc.errors.values())))
             continue
@@ -161,7 +162,18 @@ def _shown(value: str) -> str:
     return f"'{value}'" if len(value) <= SHOWN_CHARS else f"'{value[:SHOWN_CHARS]}...'"
 
 
-def _row(line: int, raw: dict, courses: dict[str, str]) -> ImportRow:
+def _email(raw: str, known: dict[str, str | None]) -> str | None:
+    """The normalised address, or None if invalid; remembered per file (a learner has a row per course
+    and validating an address costs ~0.1 ms)."""
+    if raw not in known:
+        try:
+            known[raw] = accounts.normalise_email(raw)
+        except ValidationError:
+            known[raw] = None
+    return known[raw]
+
+
+def _row(line: int, raw: dict, courses: dict[str, str], emails: dict[str, str | None]) -> ImportRow:
     value = {c: (raw.get(c) or "").strip() for c in COLUMNS}
     errors: dict[str, str] = {}
     if None in raw:  # more cells than header columns
@@ -170,12 +182,11 @@ def _row(line: int, raw: dict, courses: dict[str, str]) -> ImportRow:
         errors[column] = f"{column}: {message}"
     if errors:  # a cell with control characters is not quoted back in the other messages
         raise ValidationError(errors)
-    try:
-        email = accounts.normalise_email(value["email"]) if value["email"] else ""
-        if not email:
-            errors["email"] = "email is empty"
-    except ValidationError:
+    email = _email(value["email"], emails) if value["email"] else ""
+    if email is None:
         email, errors["email"] = "", f"bad email {_shown(value['email'])}"
+    elif not email:
+        errors["email"] = "email is empty"
     code = courses.get(value["course_code"].lower())
     if code is None:
         errors["course_code"] = (f"unknown course code {_shown(value['course_code'])}" if value["course_code"]
@@ -238,7 +249,9 @@ def apply(preview: ImportPreview, *, actor: audit.Actor) -> ImportResult:
     if preview.errors:
         raise NotAllowed(f"The file has {len(preview.errors)} bad row(s): fix them and upload it again.")
     result = ImportResult()
-    with issuing.rules_snapshot(), events.batch():
+    if hasattr(actor, "_get_current_object"):  # flask_login's current_user: resolved once, not per audit row
+        actor = actor._get_current_object()
+    with issuing.rules_snapshot(), events.batch(), audit.batch():
         try:
             _Apply(actor, result).run(preview.rows)
         except IntegrityError:
@@ -258,17 +271,31 @@ class _Apply:
         self.actor, self.result, self.now = actor, result, utcnow()
         self.courses = {c.code: c for c in db.session.scalars(select(Course))}
         self.users: dict[str, User] = {}
-        self.enrollments: dict[tuple[int, int], Enrollment] = {}
+        self.enrollments: dict[tuple[int, int], Enrollment] = {}  # every enrollment of these learners
+        self.new_ids: set[int] = set()  # learners created by this import
 
     def run(self, rows: list[ImportRow]) -> None:
         self._load_users(rows)
         created = self._create_enrollments(rows)
         completed = self._complete([r for r in rows if r.status == "completed"], created)
+        db.session.flush()  # new enrollments (already in their final state) and completions: one batch each
+        for item in created:
+            enrollment.announce_created(item, actor=self.actor, source="csv", as_created=True)
+        for item, score, completed_at in completed:
+            enrollment.announce_completed(item, score, completed_at, actor=self.actor, source="csv")
+        self.result.enrollments_created += len(created)
+        self.result.completions_recorded += len(completed)
+        fresh = {(e.user_id, e.course_id) for e in created}
         for row in rows:
             if row.status != "completed":
-                self._update(row, created)
-        learners = list({id(u): u for u in completed}.values())
-        self.result.certificates_issued += len(issuing.evaluate_many(learners, actor=self.actor, now=None))
+                self._update(row, fresh)
+        learners = list({item.user_id: item.user for item, _, _ in completed}.values())
+        known: dict[int, dict[int, Enrollment]] = {}
+        for (user_id, course_id), item in self.enrollments.items():
+            known.setdefault(user_id, {})[course_id] = item
+        issued = issuing.evaluate_many(learners, actor=self.actor, enrollments=known,
+                                       new_user_ids=self.new_ids)
+        self.result.certificates_issued += len(issued)
 
     def _enrollment(self, row: ImportRow) -> Enrollment | None:
         return self.enrollments.get((self.users[row.email].id, self.courses[row.course_code].id))
@@ -293,46 +320,44 @@ class _Apply:
         if people:
             for user in accounts.create_learners(list(people.values()), actor=self.actor):
                 self.users[user.email] = user
+                self.new_ids.add(user.id)
             self.result.users_created += len(people)
 
-    def _create_enrollments(self, rows: list[ImportRow]) -> set[tuple[int, int]]:
-        """Enroll wherever a row needs an enrollment that does not exist: one INSERT batch."""
+    def _create_enrollments(self, rows: list[ImportRow]) -> list[Enrollment]:
+        """Enroll wherever a row needs an enrollment that does not exist (added, not flushed yet)."""
         new: list[Enrollment] = []
         for row in rows:
             user, course = self.users[row.email], self.courses[row.course_code]
             if (user.id, course.id) in self.enrollments:
                 continue
             item = Enrollment(user_id=user.id, course_id=course.id, source="csv", status="enrolled",
-                              progress=0, completions=[])
+                              progress=0)
             item.user, item.course = user, course
             self.enrollments[(user.id, course.id)] = item
             new.append(item)
         db.session.add_all(new)
-        db.session.flush()
-        for item in new:
-            enrollment.announce_created(item, actor=self.actor, source="csv")
-        self.result.enrollments_created += len(new)
-        return {(e.user_id, e.course_id) for e in new}
+        return new
 
-    def _complete(self, rows: list[ImportRow], created: set[tuple[int, int]]) -> list[User]:
-        """Record the completions not recorded yet (one INSERT batch); returns their learners."""
+    def _complete(self, rows: list[ImportRow],
+                  created: list[Enrollment]) -> list[tuple[Enrollment, float | None, datetime]]:
+        """Add the completions not recorded yet (flushed by the caller with the new enrollments, which
+        therefore go in already completed: one INSERT, no UPDATE after it)."""
+        fresh = {id(e) for e in created}
         done: list[tuple[Enrollment, float | None, datetime]] = []
         for row in rows:
             item = self._enrollment(row)
             assert item is not None
-            if (item.user_id, item.course_id) not in created and _already_completed(item, row):
+            if id(item) not in fresh and _already_completed(item, row):
                 self.result.unchanged += 1
                 continue
             completed_at = row.completed_at or self.now
+            # A new enrollment's collection is empty without a query (it is pending); an existing one's
+            # was loaded with it.
             item.completions.append(Completion(user_id=item.user_id, course_id=item.course_id,
                                                completed_at=completed_at, score=row.score, source="csv"))
             enrollment.mark_completed(item, row.score, completed_at)
             done.append((item, row.score, completed_at))
-        db.session.flush()
-        for item, score, completed_at in done:
-            enrollment.announce_completed(item, score, completed_at, actor=self.actor, source="csv")
-        self.result.completions_recorded += len(done)
-        return [item.user for item, _, _ in done]
+        return done
 
     def _update(self, row: ImportRow, created: set[tuple[int, int]]) -> None:
         """A row that is not a completion: a status or score change (rare: one by one, as before)."""

@@ -226,19 +226,34 @@ def lock_learners(user_ids: list[int]) -> None:
                            .order_by(User.id).with_for_update())
 
 
-def evaluate_many(users: list[User], *, actor: audit.Actor = "system",
-                  now: datetime | None = None) -> list[Certificate]:
+def evaluate_many(users: list[User], *, actor: audit.Actor = "system", now: datetime | None = None,
+                  enrollments: dict[int, dict[int, Enrollment]] | None = None,
+                  new_user_ids: set[int] = frozenset()) -> list[Certificate]:
     """`evaluate` for many learners in one go (a CSV import, a sync): the same certificates, written
     set-based. The caller holds `lock_learners` for every learner who existed before this transaction
     (a learner created in it is invisible to everyone else). The certificates go in with one INSERT
     batch instead of a SAVEPOINT each: under the locks no other transaction can issue for these
     learners, and should the unique constraint still refuse one, the whole batch fails (NotAllowed,
-    the caller's transaction is rolled back): never a double, never a half."""
+    the caller's transaction is rolled back): never a double, never a half.
+
+    `enrollments` ({user id: {course id: enrollment with its completions}}), when given, is every
+    enrollment of those learners as the caller holds them (loaded under the locks, or created in this
+    transaction): they are not read again. `new_user_ids`: learners created in this transaction (they
+    hold no certificate, nothing to read)."""
     now = now or utcnow()
     rules = _rules()
     if not rules or not users:
         return []
-    facts = _Facts.load_many([u.id for u in users])
+    if enrollments is None:
+        facts = _Facts.load_many([u.id for u in users])
+    else:
+        facts = {u.id: _Facts(enrollments.get(u.id, {}), {}) for u in users}
+        held = [u.id for u in users if u.id not in new_user_ids]
+        for start in range(0, len(held), CHUNK):
+            stmt = (select(Certificate).where(Certificate.user_id.in_(held[start:start + CHUNK]))
+                    .order_by(Certificate.cycle).execution_options(populate_existing=True))
+            for cert in db.session.scalars(stmt):
+                facts[cert.user_id].latest[cert.certification_id] = cert
     planned: list[tuple[Certificate, User, Certification, Certificate | None]] = []
     for user in users:
         mine = facts[user.id]
