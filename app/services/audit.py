@@ -59,6 +59,19 @@ def batch() -> Iterator[None]:
         db.session.execute(insert(AuditEvent.__table__), pending[start:start + 1000])
 
 
+def batch_mark() -> int | None:
+    """How many rows the current `batch()` holds (None outside one): `drop_after(mark)` forgets the rows
+    recorded since, for work undone by a rolled-back SAVEPOINT (one item of a sync)."""
+    pending = db.session.info.get(_BATCH_KEY)
+    return None if pending is None else len(pending)
+
+
+def drop_after(mark: int | None) -> None:
+    pending = db.session.info.get(_BATCH_KEY)
+    if mark is not None and pending is not None:
+        del pending[mark:]
+
+
 def query(action: str = "", actor: str = "", subject_type: str = "", subject_id: str = "") -> Select:
     """Newest first; `action` matches a prefix ("certificate." finds every certificate action)."""
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,9 +30,11 @@ from app.extensions import db
 from app.models import Completion, Course, Enrollment, User
 from app.models.integration import Integration, SyncRun
 from app.rules import plain_text
+from app.services import audit, events
 from app.services.accounts import users as accounts
+from app.services.errors import NotAllowed
 from app.services.integrations import registry as integrations
-from app.services.integrations.sync_items import actor_for, item
+from app.services.integrations.sync_items import actor_for, count, item
 from app.services.lifecycle import catalog, enrollment, issuing
 from app.services.numbers import whole_number
 
@@ -173,17 +176,22 @@ def _completions(
     completions: list[MoodleCompletion],
     courses: dict[int, Course],
 ) -> set[int]:
-    """Apply every completion in its own savepoint; returns the Moodle ids of courses where one failed."""
+    """Apply every completion in its own savepoint; returns the Moodle ids of courses where one failed.
+
+    Each learner is evaluated once, after all their completions (issue 16: not once per completion),
+    set-based; the webhook subscriptions are read once (`events.batch`) and the audit rows written in
+    one batch (`audit.batch`, minus those of failed items)."""
     failed: set[int] = set()
+    tally: Counter[str] = Counter()
     # One reading of the certification rules and of what Laurel already has, not 3-6 queries per item.
-    with issuing.rules_snapshot():
+    with issuing.rules_snapshot(), events.batch(), audit.batch():
         known = _Known.load(completions, courses)
         for done in completions:
             label = f"{done.user_email} in {done.course_shortname or done.course_id}"
             known.locking = None
             outcome = item(
                 sync_run, integration, "completions", label,
-                lambda c=done: _completion(integration, c, courses, known),
+                lambda c=done: _completion(integration, c, courses, known), tally=tally,
             )
             if outcome == "failed":
                 failed.add(done.course_id)
@@ -191,7 +199,26 @@ def _completions(
                 # The item's savepoint was released: its learner lock stays held until the run commits
                 # (a savepoint rolled back would have dropped it), so later items need not ask again.
                 known.locked.add(known.locking)
+                if outcome == "created":
+                    known.evaluate[known.locking] = known.users_by_id[known.locking]
+        _evaluate(integration, list(known.evaluate.values()))
+    for outcome, n in tally.items():
+        count(sync_run, "completions", outcome, n)
     return failed
+
+
+def _evaluate(integration: Integration, learners: list[User]) -> None:
+    """Issue what the learners with new completions now meet: in one batch, or, should a concurrent
+    issuer make the batch fail, learner by learner (each in its own savepoint, as a single completion
+    would). Their locks are held (taken by their completion items)."""
+    actor = actor_for(integration)
+    try:
+        with db.session.begin_nested():
+            issuing.evaluate_many(learners, actor=actor)
+    except NotAllowed:
+        for user in learners:
+            with db.session.begin_nested():
+                issuing.evaluate(user, actor=actor, locked=True)
 
 
 def _email_key(email: str) -> str:
@@ -212,6 +239,8 @@ class _Known:
     completed: set[tuple[int, int]]  # (user id, course id) of enrollments with status completed
     locked: set[int] = field(default_factory=set)  # learners whose lock this transaction holds
     locking: int | None = None  # the learner the current item locks
+    users_by_id: dict[int, User] = field(default_factory=dict)  # learners of the items applied
+    evaluate: dict[int, User] = field(default_factory=dict)  # learners with a new completion, in order
 
     @classmethod
     def load(cls, completions: list[MoodleCompletion], courses: dict[int, Course]) -> _Known:
@@ -268,6 +297,7 @@ def _completion(
     if not done.time_known and _already(user, course, done):
         return "unchanged"  # completed since we looked: a time-less completion must not be added again
     known.locking = user.id
+    known.users_by_id[user.id] = user
     recorded = enrollment.apply_completion(
         user,
         course,
@@ -275,6 +305,7 @@ def _completion(
         actor=actor_for(integration),
         source="moodle",
         locked=user.id in known.locked,
+        evaluate=False,  # once per learner at the end of the run (`_evaluate`)
     )
     return "created" if recorded.completion is not None else "unchanged"
 

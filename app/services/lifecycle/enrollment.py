@@ -234,10 +234,13 @@ def record_completion(user: User, course: Course, *, score: float | None = None,
 
 def apply_completion(user: User, course: Course, *, score: float | None = None,
                      completed_at: datetime | None = None, actor: audit.Actor,
-                     source: str = "manual", now: datetime | None = None, locked: bool = False) -> Recorded:
+                     source: str = "manual", now: datetime | None = None, locked: bool = False,
+                     evaluate: bool = True) -> Recorded:
     """`record_completion`, also telling whether the completion was new (syncs count it).
 
-    `locked`: this transaction holds `issuing.lock_learner(user)` already (a sync taking it once)."""
+    `locked`: this transaction holds `issuing.lock_learner(user)` already (a sync taking it once).
+    `evaluate=False`: the caller evaluates the learner later in this transaction, once for all their
+    completions (`issuing.evaluate_many` at the end of a sync), holding the lock until then."""
     values = _clean({"score": score, "completed_at": completed_at})
     if not locked:
         issuing.lock_learner(user)  # first: concurrent completions for one learner take turns (no deadlock)
@@ -246,7 +249,7 @@ def apply_completion(user: User, course: Course, *, score: float | None = None,
     if fresh:
         enrollment = _create(user, course, actor=actor, source=source)
     completion, issued = _record(enrollment, score=values["score"], completed_at=values["completed_at"],
-                                 actor=actor, source=source, now=now, fresh=fresh)
+                                 actor=actor, source=source, now=now, fresh=fresh, evaluate=evaluate)
     return Recorded(enrollment, completion, issued)
 
 
@@ -258,7 +261,7 @@ def _complete(enrollment: Enrollment, *, score: float | None, completed_at: date
 
 def _record(enrollment: Enrollment, *, score: float | None, completed_at: datetime | None,
             actor: audit.Actor, source: str, now: datetime | None = None,
-            fresh: bool = False) -> tuple[Completion | None, list[Certificate]]:
+            fresh: bool = False, evaluate: bool = True) -> tuple[Completion | None, list[Certificate]]:
     """Add the completion and evaluate; the caller holds the learner lock (`issuing.lock_learner`)."""
     completed_at = completed_at or now or utcnow()
     completion = _add_completion(enrollment, score, completed_at, source, fresh=fresh)
@@ -267,6 +270,8 @@ def _record(enrollment: Enrollment, *, score: float | None, completed_at: dateti
     mark_completed(enrollment, score, completed_at)
     db.session.flush()
     announce_completed(enrollment, score, completed_at, actor=actor, source=source)
+    if not evaluate:
+        return completion, []
     return completion, issuing.evaluate(enrollment.user, actor=actor, now=now, locked=True)
 
 
