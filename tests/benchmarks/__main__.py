@@ -30,7 +30,7 @@ SUMMARY = ROOT / "bench-results" / "summary.txt"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/laurel_bench"
 # Announced by the issues; a missing one is reported as skipped rather than silently absent.
 EXPECTED = ("bench_pdf_raw", "bench_pipeline", "bench_webhooks", "bench_analytics", "bench_lifecycle",
-            "moodle_fixture")
+            "moodle_fixture", "bench_import")
 
 
 @dataclass
