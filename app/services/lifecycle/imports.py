@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -278,7 +278,8 @@ class _Apply:
         self._load_users(rows)
         created = self._create_enrollments(rows)
         completed = self._complete([r for r in rows if r.status == "completed"], created)
-        db.session.flush()  # new enrollments (already in their final state) and completions: one batch each
+        db.session.flush()  # the new enrollments, already in their final state: one INSERT batch
+        self._insert_completions(completed)
         for item in created:
             enrollment.announce_created(item, actor=self.actor, source="csv", as_created=True)
         for item, score, completed_at in completed:
@@ -290,12 +291,36 @@ class _Apply:
             if row.status != "completed":
                 self._update(row, fresh)
         learners = list({item.user_id: item.user for item, _, _ in completed}.values())
-        known: dict[int, dict[int, Enrollment]] = {}
-        for (user_id, course_id), item in self.enrollments.items():
-            known.setdefault(user_id, {})[course_id] = item
-        issued = issuing.evaluate_many(learners, actor=self.actor, enrollments=known,
+        facts = self._facts(completed, created)
+        issued = issuing.evaluate_many(learners, actor=self.actor, enrollments=facts,
                                        new_user_ids=self.new_ids)
         self.result.certificates_issued += len(issued)
+        for item, _, _ in completed:  # loaded collections no longer hold every completion: reload if read
+            if "completions" in item.__dict__:
+                db.session.expire(item, ["completions"])
+
+    def _insert_completions(self, done: list[tuple[Enrollment, float | None, datetime]]) -> None:
+        """One Core executemany: nothing reads these rows back as objects (evaluation gets `_facts`)."""
+        values = [{"enrollment_id": item.id, "user_id": item.user_id, "course_id": item.course_id,
+                   "completed_at": completed_at, "score": score, "source": "csv", "recorded_at": self.now}
+                  for item, score, completed_at in done]
+        for chunk in _chunks(values, 1000):
+            db.session.execute(insert(Completion.__table__), chunk)
+
+    def _facts(self, done: list[tuple[Enrollment, float | None, datetime]],
+               created: list[Enrollment]) -> dict[int, dict[int, issuing.Held]]:
+        """Every enrollment of these learners as evaluation reads it: status and completions (those
+        loaded with it plus those this import added)."""
+        added: dict[int, list[issuing.Done]] = {}
+        for item, score, completed_at in done:
+            added.setdefault(id(item), []).append(issuing.Done(completed_at, score))
+        fresh = {id(e) for e in created}
+        facts: dict[int, dict[int, issuing.Held]] = {}
+        for (user_id, course_id), item in self.enrollments.items():
+            before = [] if id(item) in fresh else list(item.completions)
+            facts.setdefault(user_id, {})[course_id] = issuing.Held(item.status,
+                                                                    before + added.get(id(item), []))
+        return facts
 
     def _enrollment(self, row: ImportRow) -> Enrollment | None:
         return self.enrollments.get((self.users[row.email].id, self.courses[row.course_code].id))
@@ -340,8 +365,8 @@ class _Apply:
 
     def _complete(self, rows: list[ImportRow],
                   created: list[Enrollment]) -> list[tuple[Enrollment, float | None, datetime]]:
-        """Add the completions not recorded yet (flushed by the caller with the new enrollments, which
-        therefore go in already completed: one INSERT, no UPDATE after it)."""
+        """The completions not recorded yet, applied to their enrollments (new ones therefore go in
+        already completed: one INSERT, no UPDATE after it); the caller inserts the completion rows."""
         fresh = {id(e) for e in created}
         done: list[tuple[Enrollment, float | None, datetime]] = []
         for row in rows:
@@ -351,10 +376,6 @@ class _Apply:
                 self.result.unchanged += 1
                 continue
             completed_at = row.completed_at or self.now
-            # A new enrollment's collection is empty without a query (it is pending); an existing one's
-            # was loaded with it.
-            item.completions.append(Completion(user_id=item.user_id, course_id=item.course_id,
-                                               completed_at=completed_at, score=row.score, source="csv"))
             enrollment.mark_completed(item, row.score, completed_at)
             done.append((item, row.score, completed_at))
         return done

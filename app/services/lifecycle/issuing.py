@@ -50,10 +50,26 @@ CHUNK = 500  # ids per IN (...) list in set-based loads (well under every driver
 
 
 @dataclass
+class Done:
+    """A completion as evaluation reads it (bulk work that inserted the row without an ORM object)."""
+
+    completed_at: datetime
+    score: float | None
+
+
+@dataclass
+class Held:
+    """An enrollment as evaluation reads it: its status and completions (ORM rows or `Done`)."""
+
+    status: str
+    completions: list
+
+
+@dataclass
 class _Facts:
     """What a learner has done, loaded once per evaluation (two queries) and kept up to date as we issue."""
 
-    enrollments: dict[int, Enrollment]  # course_id -> enrollment (completions loaded)
+    enrollments: dict[int, Enrollment | Held]  # course_id -> enrollment (completions loaded)
     latest: dict[int, Certificate]  # certification_id -> highest-cycle certificate
 
     @classmethod
@@ -88,7 +104,7 @@ def _fmt(number: float) -> str:
     return f"{number:g}"
 
 
-def _course_result(enrollment: Enrollment | None, code: str, min_score: float | None,
+def _course_result(enrollment: Enrollment | Held | None, code: str, min_score: float | None,
                    since: datetime | None) -> tuple[Completion | None, str | None]:
     """The completion that satisfies one required course, or the reason there is none."""
     if enrollment is None or enrollment.status != "completed":
@@ -227,7 +243,7 @@ def lock_learners(user_ids: list[int]) -> None:
 
 
 def evaluate_many(users: list[User], *, actor: audit.Actor = "system", now: datetime | None = None,
-                  enrollments: dict[int, dict[int, Enrollment]] | None = None,
+                  enrollments: dict[int, dict[int, Enrollment | Held]] | None = None,
                   new_user_ids: set[int] = frozenset()) -> list[Certificate]:
     """`evaluate` for many learners in one go (a CSV import, a sync): the same certificates, written
     set-based. The caller holds `lock_learners` for every learner who existed before this transaction
@@ -236,7 +252,7 @@ def evaluate_many(users: list[User], *, actor: audit.Actor = "system", now: date
     learners, and should the unique constraint still refuse one, the whole batch fails (NotAllowed,
     the caller's transaction is rolled back): never a double, never a half.
 
-    `enrollments` ({user id: {course id: enrollment with its completions}}), when given, is every
+    `enrollments` ({user id: {course id: enrollment or `Held`, with completions}}), when given, is every
     enrollment of those learners as the caller holds them (loaded under the locks, or created in this
     transaction): they are not read again. `new_user_ids`: learners created in this transaction (they
     hold no certificate, nothing to read)."""
