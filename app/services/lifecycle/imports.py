@@ -264,6 +264,32 @@ def apply(preview: ImportPreview, *, actor: audit.Actor) -> ImportResult:
     return result
 
 
+@dataclass
+class _NewEnrollment:
+    """An enrollment this import creates, written with Core (no ORM object): what the announcements,
+    the events and the evaluation read of it."""
+
+    user: User
+    course: Course
+    status: str = "enrolled"
+    progress: int = 0
+    score: float | None = None
+    completed_at: datetime | None = None
+    id: int | None = None  # set by the INSERT
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+    @property
+    def course_id(self) -> int:
+        return self.course.id
+
+
+# (enrollment, score, completed_at) of a completion this import records
+_Recorded = tuple["Enrollment | _NewEnrollment", "float | None", datetime]
+
+
 class _Apply:
     """One import's writes, in stages that each end in one flush (one INSERT batch per table)."""
 
@@ -271,14 +297,15 @@ class _Apply:
         self.actor, self.result, self.now = actor, result, utcnow()
         self.courses = {c.code: c for c in db.session.scalars(select(Course))}
         self.users: dict[str, User] = {}
-        self.enrollments: dict[tuple[int, int], Enrollment] = {}  # every enrollment of these learners
+        # every enrollment of these learners (those this import creates as _NewEnrollment)
+        self.enrollments: dict[tuple[int, int], Enrollment | _NewEnrollment] = {}
         self.new_ids: set[int] = set()  # learners created by this import
 
     def run(self, rows: list[ImportRow]) -> None:
         self._load_users(rows)
         created = self._create_enrollments(rows)
         completed = self._complete([r for r in rows if r.status == "completed"], created)
-        db.session.flush()  # the new enrollments, already in their final state: one INSERT batch
+        self._insert_enrollments(created)  # already in their final state: one INSERT, no UPDATE after it
         self._insert_completions(completed)
         for item in created:
             enrollment.announce_created(item, actor=self.actor, source="csv", as_created=True)
@@ -299,7 +326,18 @@ class _Apply:
             if "completions" in item.__dict__:
                 db.session.expire(item, ["completions"])
 
-    def _insert_completions(self, done: list[tuple[Enrollment, float | None, datetime]]) -> None:
+    def _insert_enrollments(self, new: list[_NewEnrollment]) -> None:
+        """One Core INSERT ... RETURNING batch (an ORM object per row costs more than the row itself)."""
+        table = Enrollment.__table__
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for chunk in _chunks(new, 1000):
+            values = [{"user_id": e.user_id, "course_id": e.course_id, "status": e.status,
+                       "progress": e.progress, "score": e.score, "completed_at": e.completed_at,
+                       "source": "csv", "created_at": self.now, "updated_at": self.now} for e in chunk]
+            for item, new_id in zip(chunk, db.session.execute(stmt, values).scalars(), strict=True):
+                item.id = new_id
+
+    def _insert_completions(self, done: list[_Recorded]) -> None:
         """One Core executemany: nothing reads these rows back as objects (evaluation gets `_facts`)."""
         values = [{"enrollment_id": item.id, "user_id": item.user_id, "course_id": item.course_id,
                    "completed_at": completed_at, "score": score, "source": "csv", "recorded_at": self.now}
@@ -307,8 +345,8 @@ class _Apply:
         for chunk in _chunks(values, 1000):
             db.session.execute(insert(Completion.__table__), chunk)
 
-    def _facts(self, done: list[tuple[Enrollment, float | None, datetime]],
-               created: list[Enrollment]) -> dict[int, dict[int, issuing.Held]]:
+    def _facts(self, done: list[_Recorded],
+               created: list[_NewEnrollment]) -> dict[int, dict[int, issuing.Held]]:
         """Every enrollment of these learners as evaluation reads it: status and completions (those
         loaded with it plus those this import added)."""
         added: dict[int, list[issuing.Done]] = {}
@@ -348,27 +386,24 @@ class _Apply:
                 self.new_ids.add(user.id)
             self.result.users_created += len(people)
 
-    def _create_enrollments(self, rows: list[ImportRow]) -> list[Enrollment]:
-        """Enroll wherever a row needs an enrollment that does not exist (added, not flushed yet)."""
-        new: list[Enrollment] = []
+    def _create_enrollments(self, rows: list[ImportRow]) -> list[_NewEnrollment]:
+        """Enroll wherever a row needs an enrollment that does not exist (inserted by the caller)."""
+        new: list[_NewEnrollment] = []
         for row in rows:
             user, course = self.users[row.email], self.courses[row.course_code]
             if (user.id, course.id) in self.enrollments:
                 continue
-            item = Enrollment(user_id=user.id, course_id=course.id, source="csv", status="enrolled",
-                              progress=0)
-            item.user, item.course = user, course
+            item = _NewEnrollment(user, course)
             self.enrollments[(user.id, course.id)] = item
             new.append(item)
-        db.session.add_all(new)
         return new
 
     def _complete(self, rows: list[ImportRow],
-                  created: list[Enrollment]) -> list[tuple[Enrollment, float | None, datetime]]:
+                  created: list[_NewEnrollment]) -> list[_Recorded]:
         """The completions not recorded yet, applied to their enrollments (new ones therefore go in
         already completed: one INSERT, no UPDATE after it); the caller inserts the completion rows."""
         fresh = {id(e) for e in created}
-        done: list[tuple[Enrollment, float | None, datetime]] = []
+        done: list[_Recorded] = []
         for row in rows:
             item = self._enrollment(row)
             assert item is not None
@@ -387,6 +422,9 @@ class _Apply:
         fresh = (existing.user_id, existing.course_id) in created
         if fresh and row.status == "enrolled" and row.score is None:
             return
+        if isinstance(existing, _NewEnrollment):  # the service needs the ORM row (rare: one query)
+            existing = db.session.get_one(Enrollment, existing.id)
+            self.enrollments[(existing.user_id, existing.course_id)] = existing
         fields = {"status": row.status, **({"score": row.score} if row.score is not None else {})}
         if all(getattr(existing, k) == v for k, v in fields.items()):
             self.result.unchanged += 1
