@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -283,17 +283,39 @@ def evaluate_many(users: list[User], *, actor: audit.Actor = "system", now: date
     if not planned:
         return []
     try:
-        db.session.add_all([p[0] for p in planned])
-        db.session.flush()
-        for row, *_ in planned:
-            row.serial = _serial(row, now)
-        db.session.flush()
+        stored = _insert_many([p[0] for p in planned], now)
     except IntegrityError:
         raise NotAllowed("Certificates were issued to some of these learners meanwhile: "
                          "nothing was applied, try again.") from None
-    for row, user, cert, renewed_from in planned:
+    for row, (_, user, cert, renewed_from) in zip(stored, planned, strict=True):
         _announce(row, user, cert, actor, renewed_from)
-    return [p[0] for p in planned]
+    return stored
+
+
+#: What `_new_row` sets on every certificate: the columns of the bulk INSERT (the rest take defaults).
+_NEW_COLUMNS = ("user_id", "certification_id", "cycle", "code", "issued_at", "expires_at", "renewal_opens_at",
+                "renewed_from_id", "issue_note", "issued_by_id", "snapshot")
+
+
+def _insert_many(rows: list[Certificate], now: datetime) -> list[Certificate]:
+    """Insert the certificates with Core (INSERT ... RETURNING id, then their serials in one UPDATE
+    batch) and load them back in one SELECT per CHUNK. The ORM's unit of work inserts a table with a
+    self-reference (renewed_from) row by row; this is ~5x cheaper for thousands of certificates."""
+    table = Certificate.__table__
+    insert_stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    serials = update(table).where(table.c.id == bindparam("row_id")).values(serial=bindparam("row_serial"))
+    ids: list[int] = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        values = [{key: getattr(row, key) for key in _NEW_COLUMNS} for row in chunk]
+        new_ids = list(db.session.execute(insert_stmt, values).scalars())
+        db.session.execute(serials, [{"row_id": i, "row_serial": _serial_for(i, now)} for i in new_ids])
+        ids += new_ids
+    loaded: dict[int, Certificate] = {}
+    for start in range(0, len(ids), CHUNK):
+        loaded.update((c.id, c) for c in db.session.scalars(
+            select(Certificate).where(Certificate.id.in_(ids[start:start + CHUNK]))))
+    return [loaded[i] for i in ids]
 
 
 def evaluate(user: User, *, actor: audit.Actor = "system", now: datetime | None = None,
@@ -383,7 +405,11 @@ def _insert(user: User, cert: Certification, *, actor: audit.Actor, now: datetim
 
 
 def _serial(row: Certificate, now: datetime) -> str:
-    return f"LAU-{now.year}-{row.id:06d}"
+    return _serial_for(row.id, now)
+
+
+def _serial_for(certificate_id: int, now: datetime) -> str:
+    return f"LAU-{now.year}-{certificate_id:06d}"
 
 
 def _new_row(user: User, cert: Certification, *, actor: audit.Actor, now: datetime, completions: list,
