@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Certificate, Completion, Enrollment, Notification, User
+from app.queue import get_queue
 from app.services import audit, events
 from app.services.accounts import users as accounts
 from app.services.lifecycle import enrollment, imports
@@ -96,6 +97,9 @@ def test_bulk_import_matches_row_by_row(first_aid, make_course, make_certificati
     assert result.users_created == LEARNERS - 1 and result.completions_recorded == 4 * LEARNERS
     assert got["jobs"][("app.tasks.render.render_certificate", "render")] == 2 * first_aid_count
     db.session.commit()
+    # Past BULK_MIN jobs they reach Redis in pipelines after the commit: every one, under its own id.
+    issued = db.session.scalars(select(Certificate.id)).all()
+    assert {f"pdf-{i}-0-1" for i in issued} <= set(get_queue("render").job_ids)
 
     again = imports.apply(imports.parse(_file()), actor=admin)  # re-import: nothing changes
     assert again == imports.ImportResult(unchanged=4 * LEARNERS)
