@@ -248,17 +248,9 @@ def apply(preview: ImportPreview, *, actor: audit.Actor) -> ImportResult:
     """
     if preview.errors:
         raise NotAllowed(f"The file has {len(preview.errors)} bad row(s): fix them and upload it again.")
-    result = ImportResult()
     if hasattr(actor, "_get_current_object"):  # flask_login's current_user: resolved once, not per audit row
         actor = actor._get_current_object()
-    with issuing.rules_snapshot(), events.batch(), audit.batch():
-        try:
-            _Apply(actor, result).run(preview.rows)
-        except IntegrityError:
-            # Only a concurrent writer can break a constraint the preview checked: the caller's
-            # transaction is rolled back, nothing half-done stays.
-            raise NotAllowed("The data changed while the file was being applied: nothing was imported, "
-                             "confirm again.") from None
+    result = apply_rows(preview.rows, actor=actor)
     audit.record(actor, "import.applied", "import", None, f"CSV import of {len(preview.rows)} row(s)",
                  **result.__dict__)
     return result
@@ -290,11 +282,26 @@ class _NewEnrollment:
 _Recorded = tuple["Enrollment | _NewEnrollment", "float | None", datetime]
 
 
+def apply_rows(rows: list[ImportRow], *, actor: audit.Actor, source: str = "csv") -> ImportResult:
+    """`apply` without its audit entry, for other bulk sources (a Moodle run's completions: `source`
+    "moodle"). The rows must be valid as `parse` makes them, and every new learner named."""
+    result = ImportResult()
+    with issuing.rules_snapshot(), events.batch(), audit.batch():
+        try:
+            _Apply(actor, result, source).run(rows)
+        except IntegrityError:
+            # Only a concurrent writer can break a constraint the preview checked: the caller's
+            # transaction is rolled back, nothing half-done stays.
+            raise NotAllowed("The data changed while the file was being applied: nothing was imported, "
+                             "confirm again.") from None
+    return result
+
+
 class _Apply:
     """One import's writes, in stages that each end in one flush (one INSERT batch per table)."""
 
-    def __init__(self, actor: audit.Actor, result: ImportResult) -> None:
-        self.actor, self.result, self.now = actor, result, utcnow()
+    def __init__(self, actor: audit.Actor, result: ImportResult, source: str) -> None:
+        self.actor, self.result, self.now, self.source = actor, result, utcnow(), source
         self.courses = {c.code: c for c in db.session.scalars(select(Course))}
         self.users: dict[str, User] = {}
         # every enrollment of these learners (those this import creates as _NewEnrollment)
@@ -308,9 +315,9 @@ class _Apply:
         self._insert_enrollments(created)  # already in their final state: one INSERT, no UPDATE after it
         self._insert_completions(completed)
         for item in created:
-            enrollment.announce_created(item, actor=self.actor, source="csv", as_created=True)
+            enrollment.announce_created(item, actor=self.actor, source=self.source, as_created=True)
         for item, score, completed_at in completed:
-            enrollment.announce_completed(item, score, completed_at, actor=self.actor, source="csv")
+            enrollment.announce_completed(item, score, completed_at, actor=self.actor, source=self.source)
         self.result.enrollments_created += len(created)
         self.result.completions_recorded += len(completed)
         fresh = {(e.user_id, e.course_id) for e in created}
@@ -333,14 +340,15 @@ class _Apply:
         for chunk in _chunks(new, 1000):
             values = [{"user_id": e.user_id, "course_id": e.course_id, "status": e.status,
                        "progress": e.progress, "score": e.score, "completed_at": e.completed_at,
-                       "source": "csv", "created_at": self.now, "updated_at": self.now} for e in chunk]
+                       "source": self.source, "created_at": self.now, "updated_at": self.now} for e in chunk]
             for item, new_id in zip(chunk, db.session.execute(stmt, values).scalars(), strict=True):
                 item.id = new_id
 
     def _insert_completions(self, done: list[_Recorded]) -> None:
         """One Core executemany: nothing reads these rows back as objects (evaluation gets `_facts`)."""
         values = [{"enrollment_id": item.id, "user_id": item.user_id, "course_id": item.course_id,
-                   "completed_at": completed_at, "score": score, "source": "csv", "recorded_at": self.now}
+                   "completed_at": completed_at, "score": score, "source": self.source,
+                   "recorded_at": self.now}
                   for item, score, completed_at in done]
         for chunk in _chunks(values, 1000):
             db.session.execute(insert(Completion.__table__), chunk)
@@ -434,7 +442,7 @@ class _Apply:
             self.result.unchanged += 1
             self.result.completed_kept += 1
             return
-        enrollment.update_enrollment(existing, fields, actor=self.actor, source="csv")
+        enrollment.update_enrollment(existing, fields, actor=self.actor, source=self.source)
         self.result.enrollments_updated += 1
 
 
