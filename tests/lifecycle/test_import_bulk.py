@@ -47,12 +47,13 @@ def _outcome(seen: list[events.Event]) -> dict:
     certs = db.session.execute(select(User.email, Certificate.certification_id, Certificate.cycle)
                                .join(User, User.id == Certificate.user_id)).all()
     jobs = db.session.info.get("laurel_pending_jobs", [])
+    email = dict(db.session.execute(select(User.id, User.email)).all())  # ids differ between runs (PG)
     return {
         "certificates": sorted(certs),
         "events": Counter(e.type for e in seen),
-        "completed events": sorted((e.data["user_id"], e.data["course_id"], e.data["status"])
+        "completed events": sorted((email[e.data["user_id"]], e.data["course_id"], e.data["status"])
                                    for e in seen if e.type == "enrollment.completed"),
-        "created events": sorted((e.data["user_id"], e.data["course_id"], e.data["status"])
+        "created events": sorted((email[e.data["user_id"]], e.data["course_id"], e.data["status"])
                                  for e in seen if e.type == "enrollment.created"),
         "audit": Counter(db.session.scalars(select(AuditEvent.action).where(
             AuditEvent.action != "import.applied"))),

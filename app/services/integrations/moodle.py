@@ -86,23 +86,26 @@ def run(integration: Integration, sync_run: SyncRun) -> str:
         batch = fetch_changes(client, cursor or None, _company(integration))
     finally:
         client.session.close()
-    source = f"moodle:{integration.id}"
-    courses: dict[int, Course] = {}
-    failed_courses: set[int] = set()
-    for mc in batch.courses:
-        outcome = item(
-            sync_run, integration, "courses", mc.shortname, lambda mc=mc: _course(integration, source, mc)
-        )
-        found = _find_course(source, mc.id)
-        if outcome == "failed" or found is None:
-            failed_courses.add(mc.id)
-        else:
-            courses[mc.id] = found
-    create_users = (integration.config or {}).get("create_users", True) is not False
-    for mu in batch.users:
-        if mu.email:
-            item(sync_run, integration, "users", mu.email, lambda mu=mu: _user(integration, mu, create_users))
-    failed_courses |= _completions(integration, sync_run, batch.completions, courses)
+    # The webhook subscriptions read once and the audit rows written in one batch for the whole run.
+    with events.batch(), audit.batch():
+        source = f"moodle:{integration.id}"
+        courses: dict[int, Course] = {}
+        failed_courses: set[int] = set()
+        for mc in batch.courses:
+            outcome = item(
+                sync_run, integration, "courses", mc.shortname, lambda mc=mc: _course(integration, source, mc)
+            )
+            found = _find_course(source, mc.id)
+            if outcome == "failed" or found is None:
+                failed_courses.add(mc.id)
+            else:
+                courses[mc.id] = found
+        create_users = (integration.config or {}).get("create_users", True) is not False
+        for mu in batch.users:
+            if mu.email:
+                item(sync_run, integration, "users", mu.email,
+                     lambda mu=mu: _user(integration, mu, create_users))
+        failed_courses |= _completions(integration, sync_run, batch.completions, courses)
     for issue in batch.issues:
         integrations.log(
             integration, "warning", f"Course {issue.course_id}: {issue.message}", run_id=sync_run.id
