@@ -44,7 +44,9 @@ def record(actor: Actor, action: str, subject_type: str, subject_id: object | No
 def batch() -> Iterator[None]:
     """Bulk work (a CSV import: ~15,000 audit rows): the rows recorded inside the block are written with
     one INSERT executemany when it ends, instead of one ORM object each. Same transaction, same rows
-    (their `at` is the moment they were recorded); nothing is written if the block raises."""
+    (their `at` is the moment they were recorded); nothing is written if the block raises, so use it
+    where an exception means the transaction is rolled back (an import; a sync whose items catch their
+    own errors: `sync_items.item` drops a failed item's rows with `drop_after`)."""
     if _BATCH_KEY in db.session.info:  # nested: the outer block writes
         yield
         return
