@@ -104,16 +104,61 @@ def _flush_pending_jobs(session: Session) -> None:
         return
     jobs = session.info.pop("laurel_pending_jobs", [])
     seen: set[str] = set()
+    unique: list[PendingJob] = []
     for job in jobs:
         if job.job_id is not None:
             if job.job_id in seen:
                 continue  # two steps of one transaction asked for the same job: enqueue it once
             seen.add(job.job_id)
-        try:
-            enqueue_now(job)
-        except redis.RedisError:
-            # The row is committed; the sweep finds it from database state and enqueues it later.
-            current_app.logger.warning("could not enqueue %s%s; the sweep will retry", job.func, job.args)
+        unique.append(job)
+    if len(unique) >= BULK_MIN:
+        enqueue_many(unique)
+        return
+    for job in unique:
+        _enqueue_or_leave(job)
+
+
+#: From this many jobs in one commit on, they go to Redis in pipelines (a bulk import: thousands of
+#: render jobs) instead of a few round trips each.
+BULK_MIN = 20
+PIPELINE_SIZE = 500
+
+
+def _enqueue_or_leave(job: PendingJob) -> None:
+    try:
+        enqueue_now(job)
+    except redis.RedisError:
+        # The row is committed; the sweep finds it from database state and enqueues it later.
+        current_app.logger.warning("could not enqueue %s%s; the sweep will retry", job.func, job.args)
+
+
+def enqueue_many(jobs: list[PendingJob]) -> None:
+    """Enqueue committed work in Redis pipelines of PIPELINE_SIZE jobs per queue (RQ's `enqueue_many`).
+
+    Same guarantees as one by one: each job keeps its id (a duplicate still collapses into one run,
+    the claims in the database make a second run a no-op), and a pipeline Redis refuses is only
+    logged: its rows are committed and the recovery sweep enqueues them from database state. Delayed
+    jobs go through the scheduler one by one (RQ has no bulk `enqueue_at`).
+    """
+    by_queue: dict[str, list[PendingJob]] = {}
+    for job in jobs:
+        if job.delay:
+            _enqueue_or_leave(job)
+        else:
+            by_queue.setdefault(job.queue, []).append(job)
+    for name, queued in by_queue.items():
+        queue = get_queue(name)
+        for start in range(0, len(queued), PIPELINE_SIZE):
+            batch = queued[start:start + PIPELINE_SIZE]
+            data = [Queue.prepare_data(job.func, job.args, job_id=job.job_id, retry=job.retry,
+                                       meta=job.meta or None, timeout=job.timeout) for job in batch]
+            try:
+                with get_redis().pipeline() as pipe:
+                    queue.enqueue_many(data, pipeline=pipe)
+                    pipe.execute()
+            except redis.RedisError:
+                current_app.logger.warning("could not enqueue %d %s job(s); the sweep will retry",
+                                           len(batch), name)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +20,7 @@ from app.database import utcnow
 
 Subscriber = Callable[["Event"], None]
 _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
+_batch: ContextVar[dict | None] = ContextVar("laurel_events_batch", default=None)
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,26 @@ def emit(event_type: str, data: dict) -> Event:
     for func in [*_subscribers.get(event_type, []), *_subscribers.get("*", [])]:
         func(event)
     return event
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Many events from one piece of bulk work in one transaction (a CSV import, a sync run).
+
+    Inside the block `batch_cache()` is a dict subscribers may keep lookups in that cannot change
+    during the block (the outgoing webhook subscriptions: read once per import, not once per event).
+    Nested blocks share the outer cache; it is dropped when the outer block ends.
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def batch_cache() -> dict | None:
+    """The current `batch()` block's cache, or None outside one (then look everything up each time)."""
+    return _batch.get()

@@ -32,12 +32,22 @@ def big_moodle(courses: int = 100, users: int = 200) -> Iterator[tuple[MoodleSim
 
 
 def main(courses: int = 100, users: int = 200) -> None:
+    import os
+
+    from app.connectors.moodle.sync import CONCURRENCY
+
     with big_moodle(courses, users) as (sim, client):
+        # Anchor in the same run: the same full fetch one call at a time (as before issue 16).
+        started = time.perf_counter()
+        sequential = fetch_changes(client, None, concurrency=1)
+        one_by_one = time.perf_counter() - started
         started = time.perf_counter()
         first = fetch_changes(client, None)
         full = time.perf_counter() - started
-        print(f"full sync: {full:.2f} s, {first.stats['api_calls']} calls "
-              f"({first.stats['api_calls'] / full:.0f}/s), {len(first.completions)} completions")
+        assert first.completions == sequential.completions, "concurrent fetching changed the batch"
+        print(f"full sync: {full:.2f} s with {CONCURRENCY} calls in flight, {first.stats['api_calls']} calls "
+              f"({first.stats['api_calls'] / full:.0f}/s), {len(first.completions)} completions; "
+              f"anchor one call at a time: {one_by_one:.2f} s; load average {os.getloadavg()[0]:.2f}")
         # A handful of learners come back and finish something.
         pairs = sorted(sim.site.enrolments)[:: max(1, len(sim.site.enrolments) // 20)][:20]
         for course_id, user_id in pairs:

@@ -399,3 +399,24 @@ def test_company_filter_needs_iomad_and_a_real_company(connect: Callable[..., Mo
     assert "block_iomad_company_admin_get_departments" in caught.value.plain_message
     with pytest.raises(MoodleError, match="company 999 has no departments"):
         fetch_changes(connect(), None, company_id=999)
+
+
+def test_concurrent_completion_calls_give_the_same_batch(clock: Clock) -> None:
+    """Issue 16: completion calls run 8 at a time; the batch (order included) is the sequential one."""
+    site = simulator.big_site(courses=6, users=40, clock=clock)
+    with simulator.MoodleSimulator(site) as sim, MoodleClient(sim.url, "full", allow_private=True) as client:
+        one_by_one = fetch_changes(client, None, page_size=25, concurrency=1)
+        site.reset_counts()
+        concurrent = fetch_changes(client, None, page_size=25, concurrency=8)
+    assert site.calls[COMPLETION] == 240 and concurrent.stats["completion_calls"] == 240
+    assert concurrent.completions == one_by_one.completions and concurrent.users == one_by_one.users
+    assert concurrent.stats["api_calls"] == one_by_one.stats["api_calls"]
+    assert 0 < len(concurrent.completions) < 240
+
+
+def test_course_level_failure_with_concurrent_calls(connect: Callable[..., MoodleClient],
+                                                    site: simulator.MoodleSite) -> None:
+    site.add_token("noreport", missing_capabilities={"report/completion:view"})
+    batch = fetch_changes(connect("noreport"), None, concurrency=8)
+    assert {i.course_id for i in batch.issues} == {2, 3, 4} and batch.completions == []
+    assert batch.cursor is None and batch.course_cursors == {}

@@ -14,6 +14,7 @@ teacher without the learner visiting the course do not move ``lastcourseaccess``
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -178,6 +179,7 @@ class MoodleClient:
         # (app.connectors.egress): a plain requests.Session() would reach any address.
         self.session = session or make_session(allow_private, timeout=timeout)
         self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()  # completion calls run on several threads (sync.CONCURRENCY)
         self.server_time: int | None = None  # from the last response's Date header
         self._site_info: dict[str, Any] | None = None
 
@@ -197,7 +199,8 @@ class MoodleClient:
         """Call ``function`` and return its decoded JSON; raise MoodleError on any kind of failure."""
         data = [("wstoken", self.token), ("wsfunction", function), ("moodlewsrestformat", "json"),
                 *encode_params(params)]
-        self.calls[function] += 1
+        with self._calls_lock:
+            self.calls[function] += 1
         response = self._post(function, data)
         self._note_server_time(response)
         body = self._decode(function, response)

@@ -99,6 +99,23 @@ def create_user(email: str, name: str, role: str = "learner", department: str | 
     return user
 
 
+def create_learners(people: list[tuple[str, str, str | None]], *, actor: audit.Actor = None) -> list[User]:
+    """`create_user` for many new learners (email, name, department) at once, for bulk imports: the same
+    checks, audit entries and events, with one INSERT batch instead of a lookup and a flush per person.
+    The caller has checked that no address is taken (a concurrent taker fails the batch's flush), and
+    gives the addresses as `normalise_email` returned them (validating them again costs 0.1 ms each)."""
+    users = [User(email=email, name=_clean_name(name, "Enter the person's name."),
+                  role="learner", department=_clean_department(department))
+             for email, name, department in people]
+    db.session.add_all(users)
+    db.session.flush()
+    for user in users:
+        audit.record(actor, "user.created", "user", user.id, f"User {user.email} created as learner",
+                     role="learner", department=user.department)
+        events.emit("user.created", user_data(user))
+    return users
+
+
 def user_data(user: User) -> dict:
     """The public shape of a user (API, webhooks)."""
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,11 +29,13 @@ from app.connectors.moodle import (
 from app.extensions import db
 from app.models import Completion, Course, Enrollment, User
 from app.models.integration import Integration, SyncRun
-from app.rules import plain_text
+from app.rules import completion_dates, plain_text
+from app.services import audit, events
 from app.services.accounts import users as accounts
+from app.services.errors import NotAllowed
 from app.services.integrations import registry as integrations
-from app.services.integrations.sync_items import actor_for, item
-from app.services.lifecycle import catalog, enrollment, issuing
+from app.services.integrations.sync_items import ITEM_ERRORS, actor_for, count, item
+from app.services.lifecycle import catalog, enrollment, imports, issuing
 from app.services.numbers import whole_number
 
 TIMEOUT = 30.0
@@ -83,23 +86,26 @@ def run(integration: Integration, sync_run: SyncRun) -> str:
         batch = fetch_changes(client, cursor or None, _company(integration))
     finally:
         client.session.close()
-    source = f"moodle:{integration.id}"
-    courses: dict[int, Course] = {}
-    failed_courses: set[int] = set()
-    for mc in batch.courses:
-        outcome = item(
-            sync_run, integration, "courses", mc.shortname, lambda mc=mc: _course(integration, source, mc)
-        )
-        found = _find_course(source, mc.id)
-        if outcome == "failed" or found is None:
-            failed_courses.add(mc.id)
-        else:
-            courses[mc.id] = found
-    create_users = (integration.config or {}).get("create_users", True) is not False
-    for mu in batch.users:
-        if mu.email:
-            item(sync_run, integration, "users", mu.email, lambda mu=mu: _user(integration, mu, create_users))
-    failed_courses |= _completions(integration, sync_run, batch.completions, courses)
+    # The webhook subscriptions read once and the audit rows written in one batch for the whole run.
+    with events.batch(), audit.batch():
+        source = f"moodle:{integration.id}"
+        courses: dict[int, Course] = {}
+        failed_courses: set[int] = set()
+        for mc in batch.courses:
+            outcome = item(
+                sync_run, integration, "courses", mc.shortname, lambda mc=mc: _course(integration, source, mc)
+            )
+            found = _find_course(source, mc.id)
+            if outcome == "failed" or found is None:
+                failed_courses.add(mc.id)
+            else:
+                courses[mc.id] = found
+        create_users = (integration.config or {}).get("create_users", True) is not False
+        for mu in batch.users:
+            if mu.email:
+                item(sync_run, integration, "users", mu.email,
+                     lambda mu=mu: _user(integration, mu, create_users))
+        failed_courses |= _completions(integration, sync_run, batch.completions, courses)
     for issue in batch.issues:
         integrations.log(
             integration, "warning", f"Course {issue.course_id}: {issue.message}", run_id=sync_run.id
@@ -173,17 +179,23 @@ def _completions(
     completions: list[MoodleCompletion],
     courses: dict[int, Course],
 ) -> set[int]:
-    """Apply every completion in its own savepoint; returns the Moodle ids of courses where one failed."""
+    """Apply every completion in its own savepoint; returns the Moodle ids of courses where one failed.
+
+    Each learner is evaluated once, after all their completions (issue 16: not once per completion),
+    set-based; the webhook subscriptions are read once (`events.batch`) and the audit rows written in
+    one batch (`audit.batch`, minus those of failed items)."""
     failed: set[int] = set()
+    tally: Counter[str] = Counter()
     # One reading of the certification rules and of what Laurel already has, not 3-6 queries per item.
-    with issuing.rules_snapshot():
+    with issuing.rules_snapshot(), events.batch(), audit.batch():
         known = _Known.load(completions, courses)
+        completions = _apply_in_bulk(integration, completions, courses, known, tally)
         for done in completions:
             label = f"{done.user_email} in {done.course_shortname or done.course_id}"
             known.locking = None
             outcome = item(
                 sync_run, integration, "completions", label,
-                lambda c=done: _completion(integration, c, courses, known),
+                lambda c=done: _completion(integration, c, courses, known), tally=tally,
             )
             if outcome == "failed":
                 failed.add(done.course_id)
@@ -191,7 +203,57 @@ def _completions(
                 # The item's savepoint was released: its learner lock stays held until the run commits
                 # (a savepoint rolled back would have dropped it), so later items need not ask again.
                 known.locked.add(known.locking)
+                if outcome == "created":
+                    known.evaluate[known.locking] = known.users_by_id[known.locking]
+        _evaluate(integration, list(known.evaluate.values()))
+    for outcome, n in tally.items():
+        count(sync_run, "completions", outcome, n)
     return failed
+
+
+def _apply_in_bulk(integration: Integration, completions: list[MoodleCompletion], courses: dict[int, Course],
+                   known: _Known, tally: Counter[str]) -> list[MoodleCompletion]:
+    """Apply, set-based like a CSV import (`imports.apply_rows`, in one savepoint), every completion that
+    certainly passes: its learner and course exist, its date is allowed, one per learner x course.
+    Returns those left for the item-by-item path (which says why each one fails), or all of them
+    should the batch fail."""
+    rows: list[imports.ImportRow] = []
+    rest: list[MoodleCompletion] = []
+    seen: set[tuple[int, int]] = set()
+    for done in completions:
+        user, course = known.users.get(_email_key(done.user_email)), courses.get(done.course_id)
+        if (user is None or course is None or (user.id, course.id) in seen
+                or completion_dates.problem(done.completed_at)):
+            rest.append(done)
+            continue
+        seen.add((user.id, course.id))
+        rows.append(imports.ImportRow(len(rows) + 1, user.email, "", None, course.code, "completed", None,
+                                      done.completed_at if done.time_known else None))
+    if not rows:
+        return rest
+    try:
+        with db.session.begin_nested():
+            result = imports.apply_rows(rows, actor=actor_for(integration), source="moodle")
+    except ITEM_ERRORS:
+        return completions  # e.g. a concurrent writer: item by item, each with its own outcome
+    for outcome, n in (("created", result.completions_recorded), ("unchanged", result.unchanged)):
+        if n:
+            tally[outcome] += n
+    return rest
+
+
+def _evaluate(integration: Integration, learners: list[User]) -> None:
+    """Issue what the learners with new completions now meet: in one batch, or, should a concurrent
+    issuer make the batch fail, learner by learner (each in its own savepoint, as a single completion
+    would). Their locks are held (taken by their completion items)."""
+    actor = actor_for(integration)
+    try:
+        with db.session.begin_nested():
+            issuing.evaluate_many(learners, actor=actor)
+    except NotAllowed:
+        for user in learners:
+            with db.session.begin_nested():
+                issuing.evaluate(user, actor=actor, locked=True)
 
 
 def _email_key(email: str) -> str:
@@ -212,6 +274,8 @@ class _Known:
     completed: set[tuple[int, int]]  # (user id, course id) of enrollments with status completed
     locked: set[int] = field(default_factory=set)  # learners whose lock this transaction holds
     locking: int | None = None  # the learner the current item locks
+    users_by_id: dict[int, User] = field(default_factory=dict)  # learners of the items applied
+    evaluate: dict[int, User] = field(default_factory=dict)  # learners with a new completion, in order
 
     @classmethod
     def load(cls, completions: list[MoodleCompletion], courses: dict[int, Course]) -> _Known:
@@ -268,6 +332,7 @@ def _completion(
     if not done.time_known and _already(user, course, done):
         return "unchanged"  # completed since we looked: a time-less completion must not be added again
     known.locking = user.id
+    known.users_by_id[user.id] = user
     recorded = enrollment.apply_completion(
         user,
         course,
@@ -275,6 +340,7 @@ def _completion(
         actor=actor_for(integration),
         source="moodle",
         locked=user.id in known.locked,
+        evaluate=False,  # once per learner at the end of the run (`_evaluate`)
     )
     return "created" if recorded.completion is not None else "unchanged"
 

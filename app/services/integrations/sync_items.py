@@ -6,12 +6,14 @@ app.services.integrations.moodle applies its items through `item`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models.integration import Integration, SyncRun
+from app.services import audit
 from app.services.errors import NotAllowed, ValidationError
 from app.services.integrations import registry as integrations
 
@@ -33,16 +35,26 @@ def count(run: SyncRun, kind: str, outcome: str, n: int = 1, *, total: bool = Tr
     run.details = details
 
 
-def item(run: SyncRun, integration: Integration, kind: str, label: str, apply: Callable[[], str]) -> str:
-    """Apply one item in a savepoint; `apply` returns created/updated/unchanged. Failures are counted."""
+def item(run: SyncRun, integration: Integration, kind: str, label: str, apply: Callable[[], str], *,
+         tally: Counter[str] | None = None) -> str:
+    """Apply one item in a savepoint; `apply` returns created/updated/unchanged. Failures are counted.
+
+    `tally`: count the outcome there instead of on the run (the caller adds it up once at the end:
+    thousands of items would otherwise each rewrite the run's row). Audit rows an `audit.batch()` holds
+    for an item that fails are dropped with its savepoint."""
+    mark = audit.batch_mark()
     try:
         with db.session.begin_nested():
             outcome = apply()
     except ITEM_ERRORS as exc:
+        audit.drop_after(mark)
         count(run, kind, "failed")
         integrations.log(
             integration, "warning", f"{kind[:-1].capitalize()} {label} failed: {exc}", run_id=run.id
         )
         return "failed"
-    count(run, kind, outcome)
+    if tally is not None:
+        tally[outcome] += 1
+    else:
+        count(run, kind, outcome)
     return outcome

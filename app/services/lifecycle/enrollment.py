@@ -85,11 +85,22 @@ def _create(user: User, course: Course, *, actor: audit.Actor, source: str) -> E
             db.session.flush()
     except IntegrityError:
         raise ValidationError({"user_id": f"{user.name} is already enrolled in {course.code}."}) from None
+    announce_created(enrollment, actor=actor, source=source)
+    return enrollment
+
+
+def announce_created(enrollment: Enrollment, *, actor: audit.Actor, source: str,
+                     as_created: bool = False) -> None:
+    """The audit entry and event of a new enrollment (flushed: it has its id). `as_created`: a bulk
+    import inserted it already completed; the event still shows it as it was created (enrolled)."""
+    user, course = enrollment.user, enrollment.course
     audit.record(actor, "enrollment.created", "enrollment", enrollment.id,
                  f"{user.email} enrolled in {course.code}", source=source, user_id=user.id,
                  course_id=course.id)
-    events.emit("enrollment.created", enrollment_data(enrollment))
-    return enrollment
+    data = enrollment_data(enrollment)
+    if as_created:
+        data.update(status="enrolled", progress=0, score=None, completed_at=None)
+    events.emit("enrollment.created", data)
 
 
 def enroll(user: User, course: Course, *, actor: audit.Actor, source: str = "manual") -> Enrollment:
@@ -224,10 +235,13 @@ def record_completion(user: User, course: Course, *, score: float | None = None,
 
 def apply_completion(user: User, course: Course, *, score: float | None = None,
                      completed_at: datetime | None = None, actor: audit.Actor,
-                     source: str = "manual", now: datetime | None = None, locked: bool = False) -> Recorded:
+                     source: str = "manual", now: datetime | None = None, locked: bool = False,
+                     evaluate: bool = True) -> Recorded:
     """`record_completion`, also telling whether the completion was new (syncs count it).
 
-    `locked`: this transaction holds `issuing.lock_learner(user)` already (a sync taking it once)."""
+    `locked`: this transaction holds `issuing.lock_learner(user)` already (a sync taking it once).
+    `evaluate=False`: the caller evaluates the learner later in this transaction, once for all their
+    completions (`issuing.evaluate_many` at the end of a sync), holding the lock until then."""
     values = _clean({"score": score, "completed_at": completed_at})
     if not locked:
         issuing.lock_learner(user)  # first: concurrent completions for one learner take turns (no deadlock)
@@ -236,7 +250,7 @@ def apply_completion(user: User, course: Course, *, score: float | None = None,
     if fresh:
         enrollment = _create(user, course, actor=actor, source=source)
     completion, issued = _record(enrollment, score=values["score"], completed_at=values["completed_at"],
-                                 actor=actor, source=source, now=now, fresh=fresh)
+                                 actor=actor, source=source, now=now, fresh=fresh, evaluate=evaluate)
     return Recorded(enrollment, completion, issued)
 
 
@@ -248,22 +262,35 @@ def _complete(enrollment: Enrollment, *, score: float | None, completed_at: date
 
 def _record(enrollment: Enrollment, *, score: float | None, completed_at: datetime | None,
             actor: audit.Actor, source: str, now: datetime | None = None,
-            fresh: bool = False) -> tuple[Completion | None, list[Certificate]]:
+            fresh: bool = False, evaluate: bool = True) -> tuple[Completion | None, list[Certificate]]:
     """Add the completion and evaluate; the caller holds the learner lock (`issuing.lock_learner`)."""
     completed_at = completed_at or now or utcnow()
     completion = _add_completion(enrollment, score, completed_at, source, fresh=fresh)
     if completion is None:
         return None, []  # already recorded (a retry or a re-import): nothing changes
+    mark_completed(enrollment, score, completed_at)
+    db.session.flush()
+    announce_completed(enrollment, score, completed_at, actor=actor, source=source)
+    if not evaluate:
+        return completion, []
+    return completion, issuing.evaluate(enrollment.user, actor=actor, now=now, locked=True)
+
+
+def mark_completed(enrollment: Enrollment, score: float | None, completed_at: datetime) -> None:
+    """The enrollment after a new completion: completed, its latest date, the latest completion's score."""
     latest = max(completed_at, enrollment.completed_at or completed_at)
     enrollment.status, enrollment.progress, enrollment.completed_at = "completed", 100, latest
     if latest == completed_at:
         enrollment.score = score
-    db.session.flush()
+
+
+def announce_completed(enrollment: Enrollment, score: float | None, completed_at: datetime, *,
+                       actor: audit.Actor, source: str) -> None:
+    """The audit entry and event of a recorded completion (the enrollment flushed)."""
     audit.record(actor, "enrollment.completed", "enrollment", enrollment.id,
                  f"{enrollment.user.email} completed {enrollment.course.code}", source=source, score=score,
                  completed_at=isodate(completed_at))
     events.emit("enrollment.completed", enrollment_data(enrollment))
-    return completion, issuing.evaluate(enrollment.user, actor=actor, now=now, locked=True)
 
 
 def _add_completion(enrollment: Enrollment, score: float | None, completed_at: datetime,

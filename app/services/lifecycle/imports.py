@@ -23,16 +23,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Completion, Course, Enrollment, User
 from app.rules import completion_dates, plain_text
-from app.services import audit
+from app.services import audit, events
 from app.services.accounts import users as accounts
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import clean_score
-from app.services.lifecycle import enrollment
+from app.services.lifecycle import enrollment, issuing
 
 COLUMNS = ("email", "name", "department", "course_code", "status", "score", "completed_at")
 REQUIRED_COLUMNS = ("email", "course_code")
@@ -100,6 +103,7 @@ def parse(file_bytes: bytes) -> ImportPreview:
     reader.fieldnames = header
     courses = {code.lower(): code for code in db.session.scalars(select(Course.code))}
     seen: dict[tuple[str, str], int] = {}
+    emails: dict[str, str | None] = {}
     line = 1
     for raw in _records(reader, preview):
         line = reader.line_num
@@ -109,7 +113,7 @@ def parse(file_bytes: bytes) -> ImportPreview:
         if not any((v or "").strip() for k, v in raw.items() if k is not None):
             continue  # blank line
         try:
-            row = _row(line, raw, courses)
+            row = _row(line, raw, courses, emails)
         except ValidationError as exc:
             preview.errors.append((line, "; ".join(exc.errors.values())))
             continue
@@ -158,7 +162,18 @@ def _shown(value: str) -> str:
     return f"'{value}'" if len(value) <= SHOWN_CHARS else f"'{value[:SHOWN_CHARS]}...'"
 
 
-def _row(line: int, raw: dict, courses: dict[str, str]) -> ImportRow:
+def _email(raw: str, known: dict[str, str | None]) -> str | None:
+    """The normalised address, or None if invalid; remembered per file (a learner has a row per course
+    and validating an address costs ~0.1 ms)."""
+    if raw not in known:
+        try:
+            known[raw] = accounts.normalise_email(raw)
+        except ValidationError:
+            known[raw] = None
+    return known[raw]
+
+
+def _row(line: int, raw: dict, courses: dict[str, str], emails: dict[str, str | None]) -> ImportRow:
     value = {c: (raw.get(c) or "").strip() for c in COLUMNS}
     errors: dict[str, str] = {}
     if None in raw:  # more cells than header columns
@@ -167,12 +182,11 @@ def _row(line: int, raw: dict, courses: dict[str, str]) -> ImportRow:
         errors[column] = f"{column}: {message}"
     if errors:  # a cell with control characters is not quoted back in the other messages
         raise ValidationError(errors)
-    try:
-        email = accounts.normalise_email(value["email"]) if value["email"] else ""
-        if not email:
-            errors["email"] = "email is empty"
-    except ValidationError:
+    email = _email(value["email"], emails) if value["email"] else ""
+    if email is None:
         email, errors["email"] = "", f"bad email {_shown(value['email'])}"
+    elif not email:
+        errors["email"] = "email is empty"
     code = courses.get(value["course_code"].lower())
     if code is None:
         errors["course_code"] = (f"unknown course code {_shown(value['course_code'])}" if value["course_code"]
@@ -224,65 +238,220 @@ def _check_new_users(preview: ImportPreview) -> None:
 
 def apply(preview: ImportPreview, *, actor: audit.Actor) -> ImportResult:
     """Apply a clean preview in the caller's transaction; NotAllowed if the preview has errors.
-    Re-applying the same file changes nothing (everything counted as unchanged)."""
+    Re-applying the same file changes nothing (everything counted as unchanged).
+
+    Set-based (issue 16: 10,000 rows in seconds, not minutes): every row was validated by `parse`, so
+    the writes need no savepoint per row. Learners, enrollments and completions are read in bulk and
+    written in a few INSERT batches; the certification rules are read once (`rules_snapshot`), the
+    webhook subscriptions once (`events.batch`); each learner is evaluated once, after all their rows.
+    The same audit entries, events, certificates and jobs as applying the rows one by one.
+    """
     if preview.errors:
         raise NotAllowed(f"The file has {len(preview.errors)} bad row(s): fix them and upload it again.")
-    result = ImportResult()
-    users: dict[str, User] = {}
-    courses = {c.code: c for c in db.session.scalars(select(Course))}
-    for row in preview.rows:
-        user = users.get(row.email) or _user(row, actor, result)
-        users[row.email] = user
-        _apply_row(row, user, courses[row.course_code], actor, result)
+    if hasattr(actor, "_get_current_object"):  # flask_login's current_user: resolved once, not per audit row
+        actor = actor._get_current_object()
+    result = apply_rows(preview.rows, actor=actor)
     audit.record(actor, "import.applied", "import", None, f"CSV import of {len(preview.rows)} row(s)",
                  **result.__dict__)
     return result
 
 
-def _user(row: ImportRow, actor: audit.Actor, result: ImportResult) -> User:
-    user = accounts.find_by_email(row.email)
-    if user is None:
-        user = accounts.create_user(row.email, row.name, "learner", row.department, actor=actor)
-        result.users_created += 1
-    return user
+@dataclass
+class _NewEnrollment:
+    """An enrollment this import creates, written with Core (no ORM object): what the announcements,
+    the events and the evaluation read of it."""
+
+    user: User
+    course: Course
+    status: str = "enrolled"
+    progress: int = 0
+    score: float | None = None
+    completed_at: datetime | None = None
+    id: int | None = None  # set by the INSERT
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+    @property
+    def course_id(self) -> int:
+        return self.course.id
 
 
-def _apply_row(row: ImportRow, user: User, course: Course, actor: audit.Actor, result: ImportResult) -> None:
-    existing = db.session.scalar(select(Enrollment).where(Enrollment.user_id == user.id,
-                                                          Enrollment.course_id == course.id))
-    if row.status == "completed":
-        if _already_completed(existing, row):
-            result.unchanged += 1
+# (enrollment, score, completed_at) of a completion this import records
+_Recorded = tuple["Enrollment | _NewEnrollment", "float | None", datetime]
+
+
+def apply_rows(rows: list[ImportRow], *, actor: audit.Actor, source: str = "csv") -> ImportResult:
+    """`apply` without its audit entry, for other bulk sources (a Moodle run's completions: `source`
+    "moodle"). The rows must be valid as `parse` makes them, and every new learner named."""
+    result = ImportResult()
+    with issuing.rules_snapshot(), events.batch(), audit.batch():
+        try:
+            _Apply(actor, result, source).run(rows)
+        except IntegrityError:
+            # Only a concurrent writer can break a constraint the preview checked: the caller's
+            # transaction is rolled back, nothing half-done stays.
+            raise NotAllowed("The data changed while the file was being applied: nothing was imported, "
+                             "confirm again.") from None
+    return result
+
+
+class _Apply:
+    """One import's writes, in stages that each end in one flush (one INSERT batch per table)."""
+
+    def __init__(self, actor: audit.Actor, result: ImportResult, source: str) -> None:
+        self.actor, self.result, self.now, self.source = actor, result, utcnow(), source
+        self.courses = {c.code: c for c in db.session.scalars(select(Course))}
+        self.users: dict[str, User] = {}
+        # every enrollment of these learners (those this import creates as _NewEnrollment)
+        self.enrollments: dict[tuple[int, int], Enrollment | _NewEnrollment] = {}
+        self.new_ids: set[int] = set()  # learners created by this import
+
+    def run(self, rows: list[ImportRow]) -> None:
+        self._load_users(rows)
+        created = self._create_enrollments(rows)
+        completed = self._complete([r for r in rows if r.status == "completed"], created)
+        self._insert_enrollments(created)  # already in their final state: one INSERT, no UPDATE after it
+        self._insert_completions(completed)
+        for item in created:
+            enrollment.announce_created(item, actor=self.actor, source=self.source, as_created=True)
+        for item, score, completed_at in completed:
+            enrollment.announce_completed(item, score, completed_at, actor=self.actor, source=self.source)
+        self.result.enrollments_created += len(created)
+        self.result.completions_recorded += len(completed)
+        fresh = {(e.user_id, e.course_id) for e in created}
+        for row in rows:
+            if row.status != "completed":
+                self._update(row, fresh)
+        learners = list({item.user_id: item.user for item, _, _ in completed}.values())
+        facts = self._facts(completed, created)
+        issued = issuing.evaluate_many(learners, actor=self.actor, enrollments=facts,
+                                       new_user_ids=self.new_ids)
+        self.result.certificates_issued += len(issued)
+        for item, _, _ in completed:  # loaded collections no longer hold every completion: reload if read
+            if "completions" in item.__dict__:
+                db.session.expire(item, ["completions"])
+
+    def _insert_enrollments(self, new: list[_NewEnrollment]) -> None:
+        """One Core INSERT ... RETURNING batch (an ORM object per row costs more than the row itself)."""
+        table = Enrollment.__table__
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for chunk in _chunks(new, 1000):
+            values = [{"user_id": e.user_id, "course_id": e.course_id, "status": e.status,
+                       "progress": e.progress, "score": e.score, "completed_at": e.completed_at,
+                       "source": self.source, "created_at": self.now, "updated_at": self.now} for e in chunk]
+            for item, new_id in zip(chunk, db.session.execute(stmt, values).scalars(), strict=True):
+                item.id = new_id
+
+    def _insert_completions(self, done: list[_Recorded]) -> None:
+        """One Core executemany: nothing reads these rows back as objects (evaluation gets `_facts`)."""
+        values = [{"enrollment_id": item.id, "user_id": item.user_id, "course_id": item.course_id,
+                   "completed_at": completed_at, "score": score, "source": self.source,
+                   "recorded_at": self.now}
+                  for item, score, completed_at in done]
+        for chunk in _chunks(values, 1000):
+            db.session.execute(insert(Completion.__table__), chunk)
+
+    def _facts(self, done: list[_Recorded],
+               created: list[_NewEnrollment]) -> dict[int, dict[int, issuing.Held]]:
+        """Every enrollment of these learners as evaluation reads it: status and completions (those
+        loaded with it plus those this import added)."""
+        added: dict[int, list[issuing.Done]] = {}
+        for item, score, completed_at in done:
+            added.setdefault(id(item), []).append(issuing.Done(completed_at, score))
+        fresh = {id(e) for e in created}
+        facts: dict[int, dict[int, issuing.Held]] = {}
+        for (user_id, course_id), item in self.enrollments.items():
+            before = [] if id(item) in fresh else list(item.completions)
+            facts.setdefault(user_id, {})[course_id] = issuing.Held(item.status,
+                                                                    before + added.get(id(item), []))
+        return facts
+
+    def _enrollment(self, row: ImportRow) -> Enrollment | None:
+        return self.enrollments.get((self.users[row.email].id, self.courses[row.course_code].id))
+
+    def _load_users(self, rows: list[ImportRow]) -> None:
+        """Existing learners (locked, with their enrollments and completions), then the new ones."""
+        emails = list(dict.fromkeys(r.email for r in rows))
+        for chunk in _chunks(emails):
+            found = db.session.scalars(select(User).where(User.email.in_(chunk)))
+            self.users.update((u.email, u) for u in found)
+        known = [u.id for u in self.users.values()]
+        if known:
+            issuing.lock_learners(known)  # first, as every completion path does: no deadlock
+        for chunk in _chunks(known):
+            stmt = (select(Enrollment).where(Enrollment.user_id.in_(chunk))
+                    .options(selectinload(Enrollment.completions)).execution_options(populate_existing=True))
+            self.enrollments.update(((e.user_id, e.course_id), e) for e in db.session.scalars(stmt))
+        people: dict[str, tuple[str, str, str | None]] = {}
+        for row in rows:  # the first row naming a new learner gives the name and department
+            if row.email not in self.users and row.email not in people and row.name:
+                people[row.email] = (row.email, row.name, row.department)
+        if people:
+            for user in accounts.create_learners(list(people.values()), actor=self.actor):
+                self.users[user.email] = user
+                self.new_ids.add(user.id)
+            self.result.users_created += len(people)
+
+    def _create_enrollments(self, rows: list[ImportRow]) -> list[_NewEnrollment]:
+        """Enroll wherever a row needs an enrollment that does not exist (inserted by the caller)."""
+        new: list[_NewEnrollment] = []
+        for row in rows:
+            user, course = self.users[row.email], self.courses[row.course_code]
+            if (user.id, course.id) in self.enrollments:
+                continue
+            item = _NewEnrollment(user, course)
+            self.enrollments[(user.id, course.id)] = item
+            new.append(item)
+        return new
+
+    def _complete(self, rows: list[ImportRow],
+                  created: list[_NewEnrollment]) -> list[_Recorded]:
+        """The completions not recorded yet, applied to their enrollments (new ones therefore go in
+        already completed: one INSERT, no UPDATE after it); the caller inserts the completion rows."""
+        fresh = {id(e) for e in created}
+        done: list[_Recorded] = []
+        for row in rows:
+            item = self._enrollment(row)
+            assert item is not None
+            if id(item) not in fresh and _already_completed(item, row):
+                self.result.unchanged += 1
+                continue
+            completed_at = row.completed_at or self.now
+            enrollment.mark_completed(item, row.score, completed_at)
+            done.append((item, row.score, completed_at))
+        return done
+
+    def _update(self, row: ImportRow, created: set[tuple[int, int]]) -> None:
+        """A row that is not a completion: a status or score change (rare: one by one, as before)."""
+        existing = self._enrollment(row)
+        assert existing is not None
+        fresh = (existing.user_id, existing.course_id) in created
+        if fresh and row.status == "enrolled" and row.score is None:
             return
-        issued = enrollment.record_completion(user, course, score=row.score, completed_at=row.completed_at,
-                                              actor=actor, source="csv")
-        result.enrollments_created += existing is None
-        result.completions_recorded += 1
-        result.certificates_issued += len(issued)
-        return
-    if existing is None:
-        existing = enrollment._create(user, course, actor=actor, source="csv")
-        result.enrollments_created += 1
-        if row.status == "enrolled" and row.score is None:
+        if isinstance(existing, _NewEnrollment):  # the service needs the ORM row (rare: one query)
+            existing = db.session.get_one(Enrollment, existing.id)
+            self.enrollments[(existing.user_id, existing.course_id)] = existing
+        fields = {"status": row.status, **({"score": row.score} if row.score is not None else {})}
+        if all(getattr(existing, k) == v for k, v in fields.items()):
+            self.result.unchanged += 1
             return
-    fields = {"status": row.status, **({"score": row.score} if row.score is not None else {})}
-    if all(getattr(existing, k) == v for k, v in fields.items()):
-        result.unchanged += 1
-        return
-    if enrollment.reopens(existing, row.status):
-        # A file or a sync query can carry an older state: it never moves a completion back.
-        result.unchanged += 1
-        result.completed_kept += 1
-        return
-    enrollment.update_enrollment(existing, fields, actor=actor, source="csv")
-    result.enrollments_updated += 1
+        if enrollment.reopens(existing, row.status):
+            # A file or a sync query can carry an older state: it never moves a completion back.
+            self.result.unchanged += 1
+            self.result.completed_kept += 1
+            return
+        enrollment.update_enrollment(existing, fields, actor=self.actor, source=self.source)
+        self.result.enrollments_updated += 1
 
 
-def _already_completed(existing: Enrollment | None, row: ImportRow) -> bool:
-    if existing is None:
-        return False
+def _chunks(items: list, size: int = issuing.CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _already_completed(existing: Enrollment, row: ImportRow) -> bool:
     if row.completed_at is None:
         return existing.status == "completed"
-    found = db.session.scalar(select(func.count(Completion.id)).where(
-        Completion.enrollment_id == existing.id, Completion.completed_at == row.completed_at))
-    return bool(found)
+    return any(c.completed_at == row.completed_at for c in existing.completions)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -47,11 +47,30 @@ class PathStep:
     held: Certificate | None  # latest certificate of this certification, if any
 
 
+CHUNK = 500  # ids per IN (...) list in set-based loads (well under every driver's parameter limit)
+
+
+@dataclass
+class Done:
+    """A completion as evaluation reads it (bulk work that inserted the row without an ORM object)."""
+
+    completed_at: datetime
+    score: float | None
+
+
+@dataclass
+class Held:
+    """An enrollment as evaluation reads it: its status and completions (ORM rows or `Done`)."""
+
+    status: str
+    completions: list
+
+
 @dataclass
 class _Facts:
     """What a learner has done, loaded once per evaluation (two queries) and kept up to date as we issue."""
 
-    enrollments: dict[int, Enrollment]  # course_id -> enrollment (completions loaded)
+    enrollments: dict[int, Enrollment | Held]  # course_id -> enrollment (completions loaded)
     latest: dict[int, Certificate]  # certification_id -> highest-cycle certificate
 
     @classmethod
@@ -65,12 +84,28 @@ class _Facts:
                                    .order_by(Certificate.cycle).execution_options(**fresh)).all()
         return cls({e.course_id: e for e in enrollments}, {c.certification_id: c for c in certs})
 
+    @classmethod
+    def load_many(cls, user_ids: list[int]) -> dict[int, _Facts]:
+        """`load` for many learners: two queries per CHUNK learners instead of two per learner."""
+        fresh = {"populate_existing": True}
+        facts = {user_id: cls({}, {}) for user_id in user_ids}
+        for start in range(0, len(user_ids), CHUNK):
+            ids = user_ids[start:start + CHUNK]
+            for row in db.session.scalars(select(Enrollment).where(Enrollment.user_id.in_(ids))
+                                          .options(selectinload(Enrollment.completions))
+                                          .execution_options(**fresh)):
+                facts[row.user_id].enrollments[row.course_id] = row
+            for cert in db.session.scalars(select(Certificate).where(Certificate.user_id.in_(ids))
+                                           .order_by(Certificate.cycle).execution_options(**fresh)):
+                facts[cert.user_id].latest[cert.certification_id] = cert
+        return facts
+
 
 def _fmt(number: float) -> str:
     return display.score(number)
 
 
-def _course_result(enrollment: Enrollment | None, code: str, min_score: float | None,
+def _course_result(enrollment: Enrollment | Held | None, code: str, min_score: float | None,
                    since: datetime | None) -> tuple[Completion | None, str | None]:
     """The completion that satisfies one required course, or the reason there is none."""
     if enrollment is None or enrollment.status != "completed":
@@ -199,6 +234,91 @@ def lock_learner(user: User) -> None:
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
+def lock_learners(user_ids: list[int]) -> None:
+    """`lock_learner` for many learners at once, in id order (two bulk lockers never deadlock)."""
+    begin_write(db.session.connection())
+    ids = sorted(set(user_ids))
+    for start in range(0, len(ids), CHUNK):
+        db.session.execute(select(User.id).where(User.id.in_(ids[start:start + CHUNK]))
+                           .order_by(User.id).with_for_update())
+
+
+def evaluate_many(users: list[User], *, actor: audit.Actor = "system", now: datetime | None = None,
+                  enrollments: dict[int, dict[int, Enrollment | Held]] | None = None,
+                  new_user_ids: set[int] = frozenset()) -> list[Certificate]:
+    """`evaluate` for many learners in one go (a CSV import, a sync): the same certificates, written
+    set-based. The caller holds `lock_learners` for every learner who existed before this transaction
+    (a learner created in it is invisible to everyone else). The certificates go in with one INSERT
+    batch instead of a SAVEPOINT each: under the locks no other transaction can issue for these
+    learners, and should the unique constraint still refuse one, the whole batch fails (NotAllowed,
+    the caller's transaction is rolled back): never a double, never a half.
+
+    `enrollments` ({user id: {course id: enrollment or `Held`, with completions}}), when given, is every
+    enrollment of those learners as the caller holds them (loaded under the locks, or created in this
+    transaction): they are not read again. `new_user_ids`: learners created in this transaction (they
+    hold no certificate, nothing to read)."""
+    now = now or utcnow()
+    rules = _rules()
+    if not rules or not users:
+        return []
+    if enrollments is None:
+        facts = _Facts.load_many([u.id for u in users])
+    else:
+        facts = {u.id: _Facts(enrollments.get(u.id, {}), {}) for u in users}
+        held = [u.id for u in users if u.id not in new_user_ids]
+        for start in range(0, len(held), CHUNK):
+            stmt = (select(Certificate).where(Certificate.user_id.in_(held[start:start + CHUNK]))
+                    .order_by(Certificate.cycle).execution_options(populate_existing=True))
+            for cert in db.session.scalars(stmt):
+                facts[cert.user_id].latest[cert.certification_id] = cert
+    planned: list[tuple[Certificate, User, Certification, Certificate | None]] = []
+    for user in users:
+        mine = facts[user.id]
+        for cert in rules:
+            assessment, completions = _assess(user, cert, mine, now)
+            if assessment.met:
+                row = _new_row(user, cert, actor=actor, now=now, completions=completions,
+                               renewed_from=assessment.renewal_of)
+                mine.latest[cert.id] = row
+                planned.append((row, user, cert, assessment.renewal_of))
+    if not planned:
+        return []
+    try:
+        stored = _insert_many([p[0] for p in planned], now)
+    except IntegrityError:
+        raise NotAllowed("Certificates were issued to some of these learners meanwhile: "
+                         "nothing was applied, try again.") from None
+    for row, (_, user, cert, renewed_from) in zip(stored, planned, strict=True):
+        _announce(row, user, cert, actor, renewed_from)
+    return stored
+
+
+#: What `_new_row` sets on every certificate: the columns of the bulk INSERT (the rest take defaults).
+_NEW_COLUMNS = ("user_id", "certification_id", "cycle", "code", "issued_at", "expires_at", "renewal_opens_at",
+                "renewed_from_id", "issue_note", "issued_by_id", "snapshot")
+
+
+def _insert_many(rows: list[Certificate], now: datetime) -> list[Certificate]:
+    """Insert the certificates with Core (INSERT ... RETURNING id, then their serials in one UPDATE
+    batch) and load them back in one SELECT per CHUNK. The ORM's unit of work inserts a table with a
+    self-reference (renewed_from) row by row; this is ~5x cheaper for thousands of certificates."""
+    table = Certificate.__table__
+    insert_stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    serials = update(table).where(table.c.id == bindparam("row_id")).values(serial=bindparam("row_serial"))
+    ids: list[int] = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        values = [{key: getattr(row, key) for key in _NEW_COLUMNS} for row in chunk]
+        new_ids = list(db.session.execute(insert_stmt, values).scalars())
+        db.session.execute(serials, [{"row_id": i, "row_serial": _serial_for(i, now)} for i in new_ids])
+        ids += new_ids
+    loaded: dict[int, Certificate] = {}
+    for start in range(0, len(ids), CHUNK):
+        loaded.update((c.id, c) for c in db.session.scalars(
+            select(Certificate).where(Certificate.id.in_(ids[start:start + CHUNK]))))
+    return [loaded[i] for i in ids]
+
+
 def evaluate(user: User, *, actor: audit.Actor = "system", now: datetime | None = None,
              locked: bool = False) -> list[Certificate]:
     """Issue every active certification the user now meets, exactly once (DB constraint + SAVEPOINT).
@@ -271,10 +391,36 @@ def _insert(user: User, cert: Certification, *, actor: audit.Actor, now: datetim
             renewed_from: Certificate | None, note: str | None = None,
             cycle: int | None = None) -> Certificate | None:
     """Insert the certificate inside a SAVEPOINT; None when a concurrent issuer got there first."""
+    row = _new_row(user, cert, actor=actor, now=now, completions=completions, renewed_from=renewed_from,
+                   note=note, cycle=cycle)
+    try:
+        with db.session.begin_nested():  # a real SAVEPOINT on SQLite too (database.configure_sqlite)
+            db.session.add(row)
+            db.session.flush()
+            row.serial = _serial(row, now)
+            db.session.flush()
+    except IntegrityError:
+        return None
+    _announce(row, user, cert, actor, renewed_from)
+    return row
+
+
+def _serial(row: Certificate, now: datetime) -> str:
+    return _serial_for(row.id, now)
+
+
+def _serial_for(certificate_id: int, now: datetime) -> str:
+    return f"LAU-{now.year}-{certificate_id:06d}"
+
+
+def _new_row(user: User, cert: Certification, *, actor: audit.Actor, now: datetime, completions: list,
+             renewed_from: Certificate | None, note: str | None = None,
+             cycle: int | None = None) -> Certificate:
+    """The certificate row, not yet added to the session."""
     if cycle is None:
         cycle = renewed_from.cycle + 1 if renewed_from else 1
     expires_at = now + relativedelta(months=cert.validity_months) if cert.validity_months else None
-    row = Certificate(
+    return Certificate(
         user_id=user.id, certification_id=cert.id, cycle=cycle, code=secrets.token_urlsafe(16),
         issued_at=now, expires_at=expires_at,
         renewal_opens_at=expires_at - timedelta(days=cert.renewal_window_days) if expires_at else None,
@@ -282,16 +428,6 @@ def _insert(user: User, cert: Certification, *, actor: audit.Actor, now: datetim
         issued_by_id=actor.id if isinstance(actor, User) else None,
         snapshot=_snapshot(user, cert, completions, now, expires_at),
     )
-    try:
-        with db.session.begin_nested():  # a real SAVEPOINT on SQLite too (database.configure_sqlite)
-            db.session.add(row)
-            db.session.flush()
-            row.serial = f"LAU-{now.year}-{row.id:06d}"
-            db.session.flush()
-    except IntegrityError:
-        return None
-    _announce(row, user, cert, actor, renewed_from)
-    return row
 
 
 def _announce(row: Certificate, user: User, cert: Certification, actor: audit.Actor,

@@ -20,10 +20,14 @@ from app.services import events
 RECENT = 8
 
 
-def create(user_id: int, kind: str, title: str, body: str = "", link: str | None = None) -> Notification:
+def create(user_id: int, kind: str, title: str, body: str = "", link: str | None = None, *,
+           flush: bool = True) -> Notification:
+    """Add one notification; `flush=False` leaves the INSERT to the next flush (batched with the others
+    of a bulk import: the event subscriber needs no id)."""
     row = Notification(user_id=user_id, kind=kind, title=title[:200], body=body, link=link)
     db.session.add(row)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     live.announce(db.session, "bell", staff=False, user_ids=(user_id,))
     return row
 
@@ -104,14 +108,15 @@ def _notify(event: events.Event) -> None:
         return
     if event.type == "certificate.issued" and cert.renewed_from_id:
         return  # a renewal: certificate.renewed says it once
-    renewed = select(Certificate.superseded()).where(Certificate.id == cert.id)
-    if event.type == "certificate.expired" and db.session.scalar(renewed):
-        return  # already renewed: nothing to act on
+    if event.type == "certificate.expired" and db.session.scalar(
+            select(Certificate.superseded()).where(Certificate.id == cert.id)):
+        return  # already renewed: nothing to act on (built only here: the expression costs ~2 ms)
     kind, title, body = MESSAGES[event.type]
     values = {"name": _name(cert), "serial": cert.serial, "reason": cert.revoke_reason or "",
               "days_left": event.data.get("days_left", ""),
               "expires": display.day(cert.expires_at)}
-    create(cert.user_id, kind, title.format(**values), body.format(**values), _certificate_link(cert))
+    create(cert.user_id, kind, title.format(**values), body.format(**values), _certificate_link(cert),
+           flush=False)
 
 
 for _type in MESSAGES:
