@@ -29,6 +29,8 @@ def test_events_are_grouped_checkboxes_and_auth_fields_are_marked(admin, login_a
         assert f"<legend>{group}</legend>" in page
     assert page.count('data-show-for="auth_type:oauth2"') == 4 and 'data-show-for="auth_type:basic"' in page
     assert "js/show-for.js" in page
+    drop = login_as(admin).get("/integrations/new/file_drop").get_data(as_text=True)
+    assert 'data-show-for="location:folder"' in drop and drop.count('data-show-for="location:s3"') == 6
 
 
 def test_switching_auth_type_forgets_the_other_types_settings_and_secrets(admin, login_as, receiver,

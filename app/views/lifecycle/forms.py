@@ -53,7 +53,7 @@ class CertificationForm(Form):
                              validators=[Optional(), NumberRange(min=0, max=100)])
     validity_months = BoundedIntegerField("Validity (months)",
                                           validators=[Optional(), NumberRange(min=1, max=1200)])
-    renewal_window_days = BoundedIntegerField("Renewal window (days)", default=90,
+    renewal_window_days = BoundedIntegerField("Renewal window", default=90,
                                               validators=[Optional(), NumberRange(min=0, max=3650)])
     reminder_days = StringField("Reminder days", default="90, 30, 7",
                                 validators=[Optional(), Length(max=200)])
