@@ -193,7 +193,8 @@ SEED_SQL: dict[str, str] = {
         INSERT INTO certificates (id, serial, code, user_id, certification_id, cycle, issued_at, expires_at,
                                   renewal_opens_at, revoked_at, revoke_reason, renewed_from_id, snapshot,
                                   pdf_status, pdf_attempts, public)
-        SELECT pl.i + 1, 'LAU-' || extract(year FROM pl.issued_at) || '-' || lpad((pl.i + 1)::text, greatest(6, length((pl.i + 1)::text)), '0'),
+        SELECT pl.i + 1, 'LAU-' || extract(year FROM pl.issued_at) || '-'
+                         || lpad((pl.i + 1)::text, greatest(6, length((pl.i + 1)::text)), '0'),
                replace(gen_random_uuid()::text, '-', ''), pl.user_id, pl.certification_id,
                CASE WHEN pl.renewal THEN 2 ELSE 1 END, pl.issued_at,
                pl.issued_at + make_interval(months => pl.months),
