@@ -71,10 +71,15 @@ LIST_COUNT_KEY = "laurel:lists:count:{generation}:{digest}"
 # Any change to the rows a list may count or filter by (names for searches, departments, statuses).
 generations.track("lists", {table: generations.ANY for table in
                             ("certificates", "enrollments", "users", "courses", "certifications")})
+# The audit log apart: nearly every write adds an audit row, which must not empty the other lists' cache.
+generations.track("audit", {"audit_events": generations.ANY, "users": generations.ANY})
 
 
-def list_count(stmt: Select) -> int:
+def list_count(stmt: Select, generation: str = "lists") -> int:
     """How many rows `stmt` selects (a list's total), from Redis while nothing it reads has changed.
+
+    `generation` must track every table `stmt` reads ("lists": certificates, enrollments, users,
+    courses, certifications; "audit": audit_events and users).
 
     A list's count is a scan of every matching row (300,000 enrollments: ~70 ms); its page is not.
     Filters holding the current time (a derived status) make a new key each request: counted afresh.
@@ -86,7 +91,8 @@ def list_count(stmt: Select) -> int:
     key = raw = None
     try:
         if seconds:
-            key = LIST_COUNT_KEY.format(generation=generations.current("lists"), digest=digest)
+            key = LIST_COUNT_KEY.format(generation=f"{generation}:{generations.current(generation)}",
+                                        digest=digest)
             raw = redis_client().get(key)
     except redis.RedisError as exc:
         log.warning("list count cache unavailable: %s", exc)

@@ -17,6 +17,7 @@ from app.models import ROLES, OutboxEmail, User
 from app.services import audit as audit_trail  # `audit` is this module's page
 from app.services import csv_export
 from app.services.accounts import users as accounts
+from app.services.lifecycle import stats
 from app.services.messaging import outbox
 from app.views.admin import bp
 from app.views.admin.forms import InviteForm, UserRowForm
@@ -34,7 +35,8 @@ def users():
     filters = {k: request.args.get(k, "").strip() for k in ("q", "role", "department")}
     page, per_page = page_args()
     stmt = accounts.user_query(filters["q"], filters["role"], filters["department"])
-    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
+    pagination.total = stats.list_count(stmt)  # cached until the rows change
     return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
                                    filters=filters, roles=ROLES, departments=accounts.departments())
 
@@ -142,6 +144,8 @@ def resend_mail(email_id: int):
 def audit():
     filters = {k: request.args.get(k, "").strip() for k in ("action", "actor", "subject_type", "subject_id")}
     page, per_page = page_args(50)
-    pagination = db.paginate(audit_trail.query(**filters), page=page, per_page=per_page, error_out=False)
+    stmt = audit_trail.query(**filters)
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
+    pagination.total = stats.list_count(stmt, generation="audit")  # cached until an audit row is added
     return render_page_or_fragment("admin/audit.html", "admin/_audit_table.html", pagination=pagination,
                                    filters=filters)
