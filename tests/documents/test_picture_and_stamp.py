@@ -34,10 +34,10 @@ def _picture_link(client, cert) -> str | None:
     return match.group(1).replace("&amp;", "&") if match else None
 
 
-def test_picture_is_made_with_the_pdf_and_shown_only_while_public(app, learner, issue, jobs):
+def test_picture_is_made_on_first_view_and_shown_only_while_public(app, learner, issue, jobs):
     cert = _ready(learner, issue, jobs)
     key = pictures.picture_key(cert.pdf_key)
-    assert key.endswith(".png") and get_storage().read(key).startswith(PNG)  # stored beside the PDF
+    assert key.endswith(".png") and not get_storage().exists(key)  # the render job draws no picture
     client = app.test_client()
     direct = f"/verify/{cert.code}/certificate.png"
     assert _picture_link(client, cert) is None and client.get(direct).status_code == 404  # not public
@@ -47,6 +47,7 @@ def test_picture_is_made_with_the_pdf_and_shown_only_while_public(app, learner, 
     assert link and link.startswith(direct + "?v=")
     response = client.get(link)
     assert response.status_code == 200 and response.mimetype == "image/png" and response.data.startswith(PNG)
+    assert get_storage().read(key) == response.data  # kept beside the PDF
     assert response.headers["Cache-Control"] == "public, max-age=300" and response.headers["ETag"]
     again = client.get(link, headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304

@@ -1,8 +1,9 @@
 """The picture of a certificate: page 1 of its PDF as a PNG, stored beside the PDF.
 
-Made when the PDF is rendered (`rendering.produce`), so it always matches the current PDF and goes away
-with it (`rendering.discard`). PDFs rendered before pictures existed get theirs on first request.
-The public page shows it only while the holder has made the certificate public.
+Made on the first request for it and kept beside the PDF, under a key derived from the PDF's, so it
+always matches the current PDF and goes away with it (`rendering.discard`). Not made by the render job:
+most certificates are never made public, and drawing the page costs about as much as rendering it. The
+public page shows it only while the holder has made the certificate public.
 """
 
 from __future__ import annotations
@@ -36,14 +37,6 @@ def render_picture(pdf: bytes, width: int = WIDTH) -> bytes:
         document.close()
 
 
-def store_picture(pdf_key: str, pdf: bytes) -> None:
-    """Best effort: a certificate without a picture still verifies and downloads."""
-    try:
-        get_storage().put(picture_key(pdf_key), render_picture(pdf), "image/png")
-    except Exception as exc:  # noqa: BLE001 - the PDF matters; the picture is made again on demand
-        current_app.logger.warning("no picture for %s: %s", pdf_key, exc)
-
-
 def read_picture(cert: Certificate) -> bytes | None:
     """The PNG of the certificate's current PDF (made now if missing), or None when there is no PDF."""
     if not cert.pdf_key:
@@ -58,11 +51,12 @@ def read_picture(cert: Certificate) -> bytes | None:
         pdf = storage.read(cert.pdf_key)
     except StorageError:
         return None
-    store_picture(cert.pdf_key, pdf)
+    picture = render_picture(pdf)
     try:
-        return storage.read(key)
-    except StorageError:
-        return None
+        storage.put(key, picture, "image/png")
+    except StorageError as exc:  # served all the same; made again next time
+        current_app.logger.warning("could not keep the picture of %s: %s", cert.pdf_key, exc)
+    return picture
 
 
 def discard_picture(pdf_key: str) -> None:

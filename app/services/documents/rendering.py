@@ -205,7 +205,8 @@ def produce(cert: Certificate, version: int) -> str:
     data = render(cert)
     key = pdf_key(cert, version)
     get_storage().put(key, data, "application/pdf")
-    pictures.store_picture(key, data)  # the public page's picture, beside the PDF (pictures.py)
+    # The public page's picture is made on its first request (pictures.read_picture), not here: most
+    # certificates are never made public, and drawing it would cost the render worker as much again.
     return key
 
 
