@@ -3,8 +3,6 @@ open it logged out. Screenshots in test-artifacts/learner-*.png."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from app.extensions import db
@@ -75,11 +73,12 @@ def test_learner_walk(app, holder, live_server, new_page, monkeypatch):
 
     # Make it public (htmx swaps the card), then copy the link.
     card.get_by_role("button", name="Make public").click()
-    expect(card.get_by_role("button", name="Make private")).to_be_visible()
+    expect(card.get_by_role("button", name="Hide picture and PDF")).to_be_visible()
     expect(card.get_by_test_id("visibility")).to_contain_text("Public")
     link_box = card.get_by_label("Link")
     share_url = link_box.input_value()
-    assert share_url == f"{live_server}/s/{cert.code}"
+    assert share_url.endswith(f"/verify/{cert.code}")  # the one public page
+    share_url = f"{live_server}/verify/{cert.code}"
     card.get_by_role("button", name="Copy link").click()
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == share_url
@@ -103,19 +102,23 @@ def test_learner_walk(app, holder, live_server, new_page, monkeypatch):
     visitor = new_page()
     visitor.goto(share_url)
     expect(visitor.get_by_role("heading", name="First Aid Level 2")).to_be_visible()
-    expect(visitor.get_by_test_id("share-status")).to_have_text("Valid")
+    expect(visitor.get_by_test_id("verify-status")).to_contain_text("Valid")
     expect(visitor.get_by_text("Lena Learner")).to_be_visible()
     if cert.pdf_key:
         expect(visitor.get_by_test_id("public-pdf")).to_be_visible()
     shot(visitor, "learner-public-page")
     assert_clean(visitor)
 
-    # Private again: the visitor gets the same 404 as for a made-up code.
-    card.get_by_role("button", name="Make private").click()
+    # Not public again: anyone with the link still sees that it is valid, but no picture and no PDF.
+    # (A new visitor: the page may be cached for VERIFY_CACHE_SECONDS by a browser or proxy that saw it.)
+    card.get_by_role("button", name="Hide picture and PDF").click()
     expect(card.get_by_role("button", name="Make public")).to_be_visible()
+    visitor = new_page()
     response = visitor.goto(share_url)
-    assert response.status == 404
-    assert re.search(r"Not found", visitor.content())
+    assert response.status == 200
+    expect(visitor.get_by_test_id("verify-status")).to_contain_text("Valid")
+    expect(visitor.get_by_test_id("public-pdf")).to_have_count(0)
+    expect(visitor.get_by_test_id("cert-picture")).to_have_count(0)
     shot(visitor, "learner-public-page-private")
 
 
