@@ -68,11 +68,24 @@ def decode(raw: bytes | str) -> tuple[str, Audience] | None:
     return topic, Audience(staff=bool(data.get("staff")), user_ids=users)
 
 
+_COMMITTED = "laurel_live_committed"
+
+
 @event.listens_for(Session, "after_commit")
-def _publish_pending(session: Session) -> None:
+def _mark_committed(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a released SAVEPOINT: the outer transaction has not committed yet
-    pending = session.info.pop(_PENDING, None)
+    if _PENDING in session.info:
+        session.info[_COMMITTED] = session.info.pop(_PENDING)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _publish_committed(session: Session, transaction) -> None:
+    # After every after_commit listener (the caches' generation bumps among them): a page that re-reads
+    # on this message must find the caches already moved on, never a stale cached answer.
+    if transaction.parent is not None:
+        return
+    pending = session.info.pop(_COMMITTED, None)
     if not pending:
         return
     try:

@@ -58,6 +58,8 @@ def app(smtp_server):
         "MAIL_SUPPRESS_SEND": False,  # Flask-Mail suppresses under TESTING; the SMTP server is real
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        # A test that reads a live stream (/live/stream) to its end waits this long, not five minutes.
+        "LIVE_STREAM_SECONDS": 5,
     })
     app.test_client_class = FlaskLoginClient
     with app.app_context():

@@ -16,6 +16,14 @@ from tests.support.certificates import certification  # noqa: F401
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def _long_streams(app):
+    """Streams as long as in production: a reconnect (every 5 s in tests) must not fall in the window."""
+    app.config["LIVE_STREAM_SECONDS"] = 300
+    yield
+    app.config["LIVE_STREAM_SECONDS"] = 5
+
+
 def _log_in(page, live_server, email: str) -> None:
     page.goto(f"{live_server}/login")
     page.get_by_label("Email").fill(email)
