@@ -10,6 +10,7 @@ from app.database import utcnow
 from app.documents.storage import get_storage
 from app.extensions import db
 from app.models import Certificate
+from app.rules import display
 from app.services.documents import pictures, rendering
 from app.services.lifecycle import revocation
 from app.services.sharing import shares
@@ -116,7 +117,7 @@ def test_revoked_pdf_downloads_stamped_and_the_stored_original_is_untouched(lear
         assert response.status_code == 200 and response.mimetype == "application/pdf"
         text = pdf_text(response.data)
         assert "REVOKED" in text and "see the verify page" in text.lower() and f"/verify/{cert.code}" in text
-        assert "Revoked on " + cert.revoked_at.strftime("%Y-%m-%d") in text
+        assert "Revoked on " + display.day(cert.revoked_at) in text
     SCREENS.mkdir(parents=True, exist_ok=True)  # to look at: the stamp must be impossible to miss
     (SCREENS / "stamped-revoked-pdf.png").write_bytes(pictures.render_picture(response.data, 1000))
     assert get_storage().read(cert.pdf_key) == original  # stamped on the way out only
@@ -133,6 +134,6 @@ def test_expired_pdf_downloads_stamped_expired(app, learner, issue, jobs, login_
     public = app.test_client().get(f"/certificates/shared/{cert.code}.pdf")
     assert public.status_code == 200
     text = pdf_text(public.data)
-    assert "EXPIRED" in text and "Expired on " + cert.expires_at.strftime("%Y-%m-%d") in text
+    assert "EXPIRED" in text and "Expired on " + display.day(cert.expires_at) in text
     page = app.test_client().get(f"/verify/{cert.code}").get_data(as_text=True)
     assert "verify-expired" in page and 'data-void="EXPIRED"' in page  # the picture is marked too

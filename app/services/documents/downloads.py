@@ -26,6 +26,7 @@ from app.extensions import db
 from app.models import Certificate, Certification, User
 from app.models.template import PdfExport
 from app.queue import enqueue_after_commit
+from app.rules import display
 from app.services import audit, recovery
 from app.services.documents.rendering import download_name
 from app.services.errors import NotAllowed
@@ -75,11 +76,11 @@ def read_pdf(cert: Certificate) -> tuple[bytes, str]:
 
 def stamp_for(cert: Certificate) -> tuple[str, str] | None:
     """``(big word, small line)`` for a certificate whose PDF must not look valid, else None."""
-    status = cert.status
+    status, where = cert.status, f"See the verify page: {verify_url(cert)}"
     if status == "revoked":
-        return "REVOKED", f"Revoked on {cert.revoked_at:%Y-%m-%d}. See the verify page: {verify_url(cert)}"
+        return "REVOKED", f"Revoked on {display.day(cert.revoked_at)}. {where}"
     if status == "expired":
-        return "EXPIRED", f"Expired on {cert.expires_at:%Y-%m-%d}. See the verify page: {verify_url(cert)}"
+        return "EXPIRED", f"Expired on {display.day(cert.expires_at)}. {where}"
     return None
 
 

@@ -29,6 +29,7 @@ from app.models.integration import (
     SyncRun,
     WebhookDelivery,
 )
+from app.rules import display
 from app.services import audit, locking
 from app.services.errors import NotAllowed, ValidationError
 from app.services.integrations.settings import EVENT_TYPES, SECRET_FIELDS, allow_private, clean  # noqa: F401 - re-exported for views and the API
@@ -227,7 +228,7 @@ def rotate_signing_secret(
         integration,
         "info",
         "Signing secret rotated; the previous one stays valid until "
-        f"{integration.previous_secret_until:%Y-%m-%d %H:%M} UTC",
+        f"{display.moment(integration.previous_secret_until)}",
     )
     return new
 

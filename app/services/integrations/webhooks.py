@@ -27,6 +27,7 @@ from app.extensions import db
 from app.models import Certification, Course, User
 from app.models.integration import OUTGOING_TYPES, Integration, WebhookDelivery, WebhookEvent
 from app.queue import enqueue_after_commit
+from app.rules import display
 from app.services import audit, events
 from app.services.errors import NotAllowed
 from app.services.integrations import registry
@@ -252,7 +253,7 @@ def _record(row: WebhookDelivery, body: bytes, result: http_delivery.Attempt, sc
         row.status = "gave_up"
         disable(
             integration,
-            f"Deliveries failed for 5 days (since {integration.failing_since:%Y-%m-%d %H:%M} UTC).",
+            f"Deliveries failed for 5 days (since {display.moment(integration.failing_since)}).",
         )
         return
     delay = retry.next_delay(row.attempt, result.retry_after, status_code=result.status_code)
@@ -354,7 +355,7 @@ def replay_failed(integration: Integration, since: datetime | str, *, actor: aud
         since=since.isoformat(),
     )
     registry.log(
-        integration, "info", f"Replay of {len(rows)} failed deliveries since {since:%Y-%m-%d %H:%M} UTC"
+        integration, "info", f"Replay of {len(rows)} failed deliveries since {display.moment(since)}"
     )
     return len(rows)
 
