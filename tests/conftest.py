@@ -19,7 +19,7 @@ os.environ["LAUREL_INSTANCE_PATH"] = str(_INSTANCE)
 os.environ.pop("MAIL_SERVER", None)
 
 from flask_login import FlaskLoginClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -110,6 +110,19 @@ def _empty_tables() -> None:
         else:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+@pytest.fixture
+def statements(app):
+    """Every SQL statement the test's code runs from now on, in order (counted at the engine)."""
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", listener)
 
 
 @pytest.fixture

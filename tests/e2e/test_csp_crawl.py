@@ -22,6 +22,7 @@ from app import demo
 from app.extensions import db
 from app.models import User
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, csp_violations
+from tests.support.browser import log_in
 from tests.support.crawl import build_world, crawl
 
 pytestmark = [pytest.mark.browser,
@@ -39,14 +40,6 @@ FILES = re.compile(r"\.(csv|pdf|json|zip)(\?|$)|/download(\?|$)|/pdf(\?|$)")
 def world(app):
     build_world(app)
     db.session.commit()
-
-
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def _pages(app, login_as, email: str) -> list[str]:
@@ -73,11 +66,11 @@ def _problems(page, url: str) -> list[str]:
 
 def _walk(new_page, live_server, email: str, urls: list[str], role: str) -> list[str]:
     page = new_page(viewport=WIDE)
-    _log_in(page, live_server, email)
+    log_in(page, live_server, email, demo.DEMO_PASSWORD)
     phone = None
     if SHOOT:
         phone = new_page(**PHONE)
-        _log_in(phone, live_server, email)
+        log_in(phone, live_server, email, demo.DEMO_PASSWORD)
         (SCREENS / role).mkdir(parents=True, exist_ok=True)
     problems = []
     for url in urls:
@@ -112,7 +105,7 @@ def test_adding_a_course_and_editing_rows_stays_csp_clean(world, new_page, live_
     from playwright.sync_api import expect
 
     page = new_page(viewport=WIDE)
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/courses")
     _settle(page)
     page.get_by_label("Code").fill("CSP-101")

@@ -18,8 +18,8 @@ from app.extensions import db
 from app.models import Certificate
 from app.models.template import CertificateTemplate
 from app.services.lifecycle import catalog, issuing
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, assert_clean
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
@@ -56,14 +56,6 @@ def _thumbs_loaded(page) -> None:
         assert thumbs.nth(index).evaluate("(img) => img.naturalWidth") > 0
 
 
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
 @pytest.fixture
 def issued(make_user, jobs):
     make_user("admin", email="admin@example.com", name="Ada Admin")
@@ -90,7 +82,7 @@ def test_design_drag_save_assign_regenerate(new_page, live_server, issued, jobs)
 
     certification, cert_id = issued
     page = new_page(viewport=WIDE, reduced_motion="reduce")  # no smooth scrolling under the mouse
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com")
 
     # 1. The chooser: three built-in designs; Classic creates the template at once.
     page.goto(f"{live_server}/admin/templates")
@@ -209,7 +201,7 @@ def test_designer_on_a_phone_and_bad_design_is_refused(new_page, live_server, is
     from playwright.sync_api import expect
 
     page = new_page(**PHONE)
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com")
     page.goto(f"{live_server}/admin/templates/new")
     _thumbs_loaded(page)
     _shot(page, "designer-chooser-390")
@@ -246,7 +238,7 @@ def test_code_template_switches_to_the_designer(new_page, live_server, issued):
     from playwright.sync_api import expect
 
     page = new_page(viewport=WIDE, reduced_motion="reduce")
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com")
     page.goto(f"{live_server}/admin/templates/new")
     page.get_by_role("button", name="Start from HTML/CSS").click()
     expect(page.locator("#designer-empty")).to_be_visible()

@@ -12,22 +12,14 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Certification
 from app.services.lifecycle import catalog
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, assert_clean
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
 WIDE = {"viewport": {"width": 1366, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
-
-
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def _shoot(page, name: str) -> None:
@@ -54,7 +46,7 @@ def test_chips_type_enter_remove_and_submit(new_page, live_server, courses):
     from playwright.sync_api import expect
 
     page = new_page(**WIDE)
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com")
     page.goto(f"{live_server}/certifications")
     page.get_by_text("New certification").click()
     form = page.locator("#certification-create")
@@ -105,7 +97,7 @@ def test_chips_type_enter_remove_and_submit(new_page, live_server, courses):
     assert_clean(page)
 
     phone = new_page(**PHONE)
-    _log_in(phone, live_server, "admin@example.com")
+    log_in(phone, live_server, "admin@example.com")
     phone.goto(f"{live_server}/certifications")
     phone.get_by_text("New certification").click()
     phone.locator("#certification-create").get_by_label("Required courses").fill("a")
@@ -127,7 +119,7 @@ def test_webhook_form_shows_only_the_chosen_auth_fields(new_page, live_server, m
     make_user("admin", email="admin@example.com", name="Ada Admin")
     for options, suffix in ((WIDE, "1366"), (PHONE, "390")):
         page = new_page(**options)
-        _log_in(page, live_server, "admin@example.com")
+        log_in(page, live_server, "admin@example.com")
         page.goto(f"{live_server}/integrations/new/generic_webhook")
         auth = page.get_by_label("Authentication")
         expect(page.get_by_label("Bearer token")).to_be_hidden()
@@ -151,7 +143,7 @@ def test_date_inputs_are_not_clipped_on_a_phone(new_page, live_server, courses):
     from playwright.sync_api import expect
 
     phone = new_page(**PHONE)
-    _log_in(phone, live_server, "admin@example.com")
+    log_in(phone, live_server, "admin@example.com")
     phone.goto(f"{live_server}/courses")
     phone.get_by_text("New course").click()
     starts = phone.locator("#course-create input[type=date]").first
@@ -166,7 +158,7 @@ def test_date_inputs_are_not_clipped_on_a_phone(new_page, live_server, courses):
     _shoot(phone, "course-form-390")
     assert_clean(phone)
     wide = new_page(**WIDE)
-    _log_in(wide, live_server, "admin@example.com")
+    log_in(wide, live_server, "admin@example.com")
     wide.goto(f"{live_server}/courses")
     wide.get_by_text("New course").click()
     assert wide.locator("#course-create input[type=date]").first.bounding_box()["width"] >= 150

@@ -8,8 +8,8 @@ import pytest
 from app.extensions import db
 from app.models import Certificate
 from app.services.lifecycle import catalog, issuing
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, assert_clean
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,21 +36,13 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, caret="initial")
 
 
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
 def test_learner_walk(app, holder, live_server, new_page, monkeypatch):
     from playwright.sync_api import expect
 
     monkeypatch.setitem(app.config, "BASE_URL", live_server)  # links in pages point at this server
     learner, cert = holder
     page = new_page(permissions=["clipboard-read", "clipboard-write"])
-    _log_in(page, live_server, learner.email)
+    log_in(page, live_server, learner.email)
 
     # The bell says a certificate was issued.
     expect(page.get_by_test_id("bell-count")).to_have_text("1")
@@ -127,7 +119,7 @@ def test_admin_previews_emails(app, admin, live_server, new_page):
     from playwright.sync_api import expect
 
     page = new_page()
-    _log_in(page, live_server, admin.email)
+    log_in(page, live_server, admin.email)
     page.goto(f"{live_server}/admin/emails")
     expect(page.get_by_role("heading", name="Emails", exact=True)).to_be_visible()
     page.get_by_role("link", name="Preview certificate_reminder").click()

@@ -10,8 +10,8 @@ import pytest
 
 from app.extensions import db
 from app.services.lifecycle import catalog, enrollment
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM, assert_clean
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
@@ -33,14 +33,6 @@ def catalog_data(make_user):
     return admin, learner, fa101, fa102
 
 
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
 def _no_horizontal_scroll(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"page is {width}px wide"
@@ -50,7 +42,7 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     from playwright.sync_api import expect
 
     _, learner, _, fa102 = catalog_data
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com")
     screenshot(page, "lifecycle-dashboard-desktop")
 
     # 1. Create the certification inline; a first try without courses shows the error in place.
@@ -144,7 +136,7 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     screenshot(page, "lifecycle-dashboard-after-desktop")
     assert_clean(page)
     admin_phone = new_page(**PHONE)
-    _log_in(admin_phone, live_server, "admin@example.com")
+    log_in(admin_phone, live_server, "admin@example.com")
     _no_horizontal_scroll(admin_phone)
     screenshot(admin_phone, "lifecycle-dashboard-phone")
     admin_phone.goto(f"{live_server}/courses/{fa102.id}/enrollments")
@@ -152,7 +144,7 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     screenshot(admin_phone, "lifecycle-enrollments-phone")
     assert_clean(admin_phone)
     learner_phone = new_page(**PHONE)
-    _log_in(learner_phone, live_server, learner.email)
+    log_in(learner_phone, live_server, learner.email)
     expect(learner_phone.get_by_role("heading", name="My certificates")).to_be_visible()
     _no_horizontal_scroll(learner_phone)
     screenshot(learner_phone, "lifecycle-learner-dashboard-phone")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.support.browser import log_in
 from tests.support.certificates import certification  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -22,14 +22,6 @@ def _long_streams(app):
     app.config["LIVE_STREAM_SECONDS"] = 300
     yield
     app.config["LIVE_STREAM_SECONDS"] = 5
-
-
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def _stream_open(page) -> None:
@@ -45,18 +37,18 @@ def test_a_certificate_issued_in_one_browser_shows_in_the_others_within_2_second
     del watcher_admin, acting_admin
 
     tiles = new_page()
-    _log_in(tiles, live_server, "watcher@example.com")
+    log_in(tiles, live_server, "watcher@example.com")
     valid = tiles.locator("[data-tile=certificates_valid]")
     expect(valid).to_have_text("0")
 
     mine = new_page()
-    _log_in(mine, live_server, "lena@example.com")
+    log_in(mine, live_server, "lena@example.com")
     expect(mine.get_by_test_id("bell")).to_have_attribute("aria-label", "Notifications: 0 unread")
     held = mine.locator("section[aria-labelledby=my-certs]").get_by_role("heading", name="First Aid Level 2")
     expect(held).to_have_count(0)
 
     actor = new_page()
-    _log_in(actor, live_server, "actor@example.com")
+    log_in(actor, live_server, "actor@example.com")
     for page in (tiles, mine):
         _stream_open(page)
     actor.goto(f"{live_server}/learners/{learner.id}")

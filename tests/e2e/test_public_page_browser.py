@@ -15,8 +15,8 @@ from app.models import Certificate
 from app.services import organisation
 from app.services.lifecycle import catalog, issuing, revocation
 from app.services.sharing import shares
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, assert_clean
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -84,21 +84,13 @@ def test_public_pages_and_login_in_the_schools_colours(new_page, live_server, sc
             page.screenshot(path=str(SCREENS / f"{name}-{size}.png"), full_page=True, caret="initial")
 
 
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
 def test_learner_sees_one_privacy_sentence(new_page, live_server, school):
     from playwright.sync_api import expect
 
     holder = school["valid"].user
     for size, viewport in SIZES.items():
         page = new_page(viewport=viewport)
-        _log_in(page, live_server, holder.email)
+        log_in(page, live_server, holder.email)
         page.goto(f"{live_server}/me/certificates")
         card = page.locator(f"#cert-{school['valid'].id}")
         expect(card.get_by_test_id("privacy")).to_have_text(shares.PRIVACY_MODEL)
@@ -112,7 +104,7 @@ def test_settings_page(new_page, live_server, make_user, school):
     admin = make_user("admin", email="head@example.com", name="Head Admin")
     for size, viewport in SIZES.items():
         page = new_page(viewport=viewport)
-        _log_in(page, live_server, admin.email)
+        log_in(page, live_server, admin.email)
         page.goto(f"{live_server}/admin/settings")
         page.get_by_label("Organisation name").fill("St. Brigid's College")
         page.get_by_role("button", name="Save settings").click()

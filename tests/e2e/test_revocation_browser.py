@@ -12,6 +12,7 @@ from app import demo
 from app.extensions import db
 from app.models import Certificate, User
 from tests.e2e.conftest import CHROMIUM, assert_clean
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
@@ -26,14 +27,6 @@ def demo_data():
     db.session.commit()
 
 
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
 def test_revoke_on_a_phone_then_the_holder_sees_it(new_page, live_server, demo_data, screenshot):
     from playwright.sync_api import expect
 
@@ -41,7 +34,7 @@ def test_revoke_on_a_phone_then_the_holder_sees_it(new_page, live_server, demo_d
     cert = db.session.scalar(db.select(Certificate).where(Certificate.user_id == holder.id)
                              .order_by(Certificate.issued_at))  # her oldest: others stay valid
     admin = new_page(**PHONE)
-    _log_in(admin, live_server, "admin@example.com")
+    log_in(admin, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     admin.goto(f"{live_server}/certificates/{cert.id}")
     confirm = admin.get_by_role("button", name=f"Revoke {cert.serial}")
     expect(confirm).to_be_hidden()
@@ -55,7 +48,7 @@ def test_revoke_on_a_phone_then_the_holder_sees_it(new_page, live_server, demo_d
     assert_clean(admin)
 
     learner = new_page(viewport={"width": 1366, "height": 900})
-    _log_in(learner, live_server, holder.email)
+    log_in(learner, live_server, holder.email, demo.DEMO_PASSWORD)
     cards = learner.locator(".my-cert")
     expect(cards.last).to_contain_text("Revoked: not valid.")
     expect(cards.first).not_to_contain_text("Revoked")

@@ -4,24 +4,11 @@ DASHBOARD_CACHE_SECONDS=0."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Certificate, User
 from app.services.lifecycle import generations, revocation, stats
-
-
-@pytest.fixture
-def statements(app):
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_tiles_come_from_the_cache_until_their_data_changes(app, learner, earn, statements):

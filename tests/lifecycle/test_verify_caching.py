@@ -4,7 +4,6 @@ ETag (changes on revoke/reinstate), 304 on a match, one SQL statement for a hit 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.services.lifecycle import revocation
@@ -15,18 +14,6 @@ JSON = {"Accept": "application/json"}
 @pytest.fixture
 def cert(learner, earn):
     return earn(learner)
-
-
-@pytest.fixture
-def statements(app):
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", listener)
 
 
 @pytest.mark.parametrize("path, headers", [("/verify/{code}", {}), ("/verify/{code}", JSON),

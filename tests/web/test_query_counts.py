@@ -12,9 +12,6 @@ count depends on the machine's speed; its figures are cached (tests/analytics).
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event
-
 from app.extensions import db
 from app.services.lifecycle import catalog, enrollment, issuing
 
@@ -82,18 +79,6 @@ class Data:
                                         .order_by(Certificate.id))
         return {"course": self.courses[0].id, "certification": self.certifications[-1].id,
                 "certificate": certificate.id, "learner": self.busy.id}
-
-
-@pytest.fixture
-def statements(app):
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def _counts(clients: dict, data: Data, statements: list) -> dict[str, tuple[int, int]]:
