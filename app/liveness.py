@@ -38,6 +38,7 @@ TTL_PERIODS = 3
 _held: set[str] = set()
 _held_lock = threading.Lock()
 _heartbeat: Heartbeat | None = None
+_start_lock = threading.Lock()
 
 
 def hold(kind: str, row_id: int) -> None:
@@ -118,14 +119,17 @@ class Heartbeat(threading.Thread):
 
 def start(client: redis.Redis, name: str, interval: float, *, worker: bool = True,
           place: str = "") -> Heartbeat:
-    """Start this process's heartbeat (once per process: a forked horse starts its own)."""
+    """Start this process's heartbeat (once per process: a forked horse starts its own). Thread-safe: a
+    web process's first requests arrive on several threads at once."""
     global _heartbeat
-    if _heartbeat is not None and _heartbeat.pid == os.getpid() and _heartbeat.is_alive():
-        return _heartbeat
-    _heartbeat = Heartbeat(client, name, interval, worker=worker, place=place)
-    _heartbeat.publish()
-    _heartbeat.start()
-    return _heartbeat
+    with _start_lock:
+        if _heartbeat is not None and _heartbeat.pid == os.getpid() and _heartbeat.is_alive():
+            return _heartbeat
+        beat = Heartbeat(client, name, interval, worker=worker, place=place)
+        beat.publish()
+        beat.start()
+        _heartbeat = beat
+        return beat
 
 
 def stop() -> None:

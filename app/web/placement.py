@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 import redis
 from flask import Response, current_app, request
@@ -18,10 +19,18 @@ from app.documents import storage
 from app.queue import get_redis
 
 _checked: dict[int, str | None] = {}  # pid -> the conflict found on this process's first request
+_checking = threading.Lock()  # a process's first requests arrive on several threads at once
 
 
 def _conflict() -> str | None:
     pid = os.getpid()
+    if pid in _checked:
+        return _checked[pid]
+    with _checking:
+        return _check_once(pid)
+
+
+def _check_once(pid: int) -> str | None:
     if pid not in _checked:
         where = storage.place(current_app.config, current_app.instance_path)
         name = f"web.{socket.gethostname()}.{pid}"

@@ -206,3 +206,30 @@ def test_local_file_storage_on_a_second_host_is_refused_with_a_clear_message(app
     finally:
         for proc in reversed(procs):
             stop(proc)
+
+
+def test_a_web_process_first_requests_on_many_threads_start_one_heartbeat(app):
+    """gthread serves a process's first requests on several threads at once: each asks for the heartbeat
+    (app/web/placement.py); exactly one thread is started and nobody gets an error (it was a 500)."""
+    from app import liveness
+    from app.queue import get_redis
+
+    liveness.stop()
+    client, barrier, started, errors = get_redis(), threading.Barrier(8), [], []
+
+    def first_request() -> None:
+        barrier.wait()
+        try:
+            started.append(liveness.start(client, "web.test.threads", 60, worker=False, place="here"))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    try:
+        assert errors == [] and len({id(beat) for beat in started}) == 1
+    finally:
+        liveness.stop()
