@@ -6,7 +6,8 @@
 1. raw: the default template rendered ``--n`` times with xhtml2pdf in this process (warm);
 2. pipeline: ``--n`` certificates issued in one transaction -> render jobs -> PDFs stored ->
    "certificate issued" mails queued in the outbox, with 1 and with 2 real worker processes
-   (``rq worker -w <class> default``; mails are queued, not sent: workers only take the render
+   (``rq worker -w <class> render render-bulk``, the Procfile's `render` process; mails are queued,
+   not sent: workers only take the render
    queue);
 3. wall time of ``--big`` certificates with 2 workers.
 
@@ -174,8 +175,10 @@ def count_done(app, run: str) -> tuple[int, int]:
 
 
 def start_workers(count: int, env: dict[str, str], worker_class: str, redis: str) -> list[subprocess.Popen]:
+    from app.queue import RENDER_QUEUES
+
     command = [str(Path(sys.executable).parent / "rq"), "worker", "-w", worker_class, "--url", redis,
-               "--disable-job-desc-logging", "--logging_level", "WARNING", "default"]
+               "--disable-job-desc-logging", "--logging_level", "WARNING", *RENDER_QUEUES]
     return [subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
             for _ in range(count)]
 
