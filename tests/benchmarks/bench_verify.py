@@ -64,7 +64,7 @@ def cases(fixtures: dict) -> list[Case]:
             Case("verify html miss", f"/verify/{fixtures['missing']}", html, 404),
             Case("verify json hit", f"/verify/{fixtures['code']}", as_json, 200),
             Case("verify json miss", f"/verify/{fixtures['missing']}", as_json, 404),
-            Case("share page", f"/s/{fixtures['public_code']}", html, 200)]
+            Case("old share link (301 to verify)", f"/s/{fixtures['public_code']}", html, 301)]
 
 
 # --------------------------------------------------------------------------------------------- servers
