@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ os.environ.pop("MAIL_SERVER", None)
 
 from flask_login import FlaskLoginClient  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -101,15 +103,24 @@ def _clean_state(request, app, smtp_server):
     ctx.pop()
 
 
-def _empty_tables() -> None:
+def _empty_tables(attempts: int = 5) -> None:
     db.session.remove()
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+                    conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in reversed(db.metadata.sorted_tables):
+                        conn.execute(table.delete())
+            return
+        except OperationalError:
+            # A browser test's page may still have a request in flight on the live server (a poll, a
+            # preview) when the next test starts: PostgreSQL picks TRUNCATE as the deadlock's victim.
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
