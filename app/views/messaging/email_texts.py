@@ -48,9 +48,8 @@ def email_text_edit(name: str):
 @admin_required
 def email_text_preview(name: str):
     """The subject and text part of the unsaved text (htmx, as the admin types)."""
-    _kind_or_404(name)
     try:
-        preview = email_preview.draft(name, request.form.get("subject", ""), request.form.get("body", ""))
+        preview = _draft(name)
     except ValidationError as exc:
         return render_template("messaging/_email_text_preview.html", errors=exc.errors, preview=None), 422
     return render_template("messaging/_email_text_preview.html", errors={}, preview=preview)
@@ -60,9 +59,8 @@ def email_text_preview(name: str):
 @admin_required
 def email_text_preview_html(name: str):
     """The HTML part of the unsaved text, for the sandboxed preview iframe (a form posts into it)."""
-    _kind_or_404(name)
     try:
-        preview = email_preview.draft(name, request.form.get("subject", ""), request.form.get("body", ""))
+        preview = _draft(name)
     except ValidationError as exc:
         page = render_template("messaging/email_text_refused.html", errors=exc.errors)
         return sandboxed_html(page, 422)
@@ -77,3 +75,9 @@ def email_text_reset(name: str):
     if done and done.value:
         flash(f"The {kind.label} email uses the default text again.", "success")
     return redirect(url_for("messaging.email_text_edit", name=name))
+
+
+def _draft(name: str):
+    """The posted, unsaved subject and body rendered with sample data (ValidationError when refused)."""
+    _kind_or_404(name)
+    return email_preview.draft(name, request.form.get("subject", ""), request.form.get("body", ""))
