@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from app.connectors import signing
-from app.connectors.crypto import SecretBox, box_from_config, mask
+from app.connectors.crypto import mask
 from app.database import utcnow
 from app.extensions import db
 from app.models.integration import (
@@ -33,6 +33,7 @@ from app.rules import display
 from app.services import audit, locking
 from app.services.errors import NotAllowed, ValidationError
 from app.services.integrations.settings import EVENT_TYPES, SECRET_FIELDS, allow_private, clean  # noqa: F401 - re-exported for views and the API
+from app.services.secrets import secret_box
 
 TEMPLATES: dict[str, dict] = {
     "generic_webhook": {"label": "Generic webhook", "summary": "Signed JSON events to any HTTPS endpoint."},
@@ -53,17 +54,6 @@ TEMPLATES: dict[str, dict] = {
     },
 }
 SECRET_GRACE = timedelta(hours=24)
-
-
-def secret_box() -> SecretBox:
-    """The app's SecretBox (INTEGRATIONS_ENCRYPTION_KEYS, else a key derived from SECRET_KEY)."""
-    box = current_app.extensions.get("laurel_secret_box")
-    if box is None:
-        box = box_from_config(
-            current_app.config.get("INTEGRATIONS_ENCRYPTION_KEYS"), current_app.config["SECRET_KEY"]
-        )
-        current_app.extensions["laurel_secret_box"] = box
-    return box
 
 
 def credentials(integration: Integration) -> dict[str, str]:
