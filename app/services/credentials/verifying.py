@@ -53,8 +53,6 @@ _CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 OUTCOMES = ("valid", "expiring", "expired", "revoked", "unknown", "altered", "forged", "not_ours", "unsigned")
 KINDS = ("pdf", "credential", "jwt")
-PRIVACY = ("Files you check are read in memory to answer you and never stored: no copy is kept, "
-           "nothing about them is recorded.")
 
 
 class Unreadable(Exception):
@@ -206,7 +204,7 @@ def verify_pdf(data: bytes) -> Verdict:
     carried = _attached_credential(inspection.attachments)
     if not inspection.signed:
         return _unsigned_pdf(carried)
-    signature = _pdf_signature(inspection, trusted)
+    signature = _pdf_signature(inspection)
     if not inspection.intact:
         problems = inspection.problems or ("The signature does not cover the file as it is now.",)
         return _verdict("altered", "pdf", signature, Content(False, tuple(problems)),
@@ -227,18 +225,23 @@ def verify_pdf(data: bytes) -> Verdict:
                    reasons=(f"The PDF is signed by {_org()} and unaltered.", *carried.reasons))
 
 
-def _pdf_signature(inspection: pades.PdfInspection, trusted: list) -> Signature:
+def _pdf_signature(inspection: pades.PdfInspection) -> Signature:
     moment = inspection.timestamp or inspection.signing_time
-    state = None
-    if inspection.ours:
-        current = pdf_signing.current_certificate()
-        state = "current" if current is not None and inspection.signer_certificate == current else "replaced"
+    state = _identity_state(inspection.signer_fingerprint) if inspection.ours else None
     detail = (f"Signed by {inspection.signer_name or inspection.signer_subject}"
               + (f" ({'the current' if state == 'current' else 'a previous'} signing certificate of {_org()})"
                  if inspection.ours else ", not a certificate of " + _org()))
     return Signature(present=True, valid=inspection.signature_valid, ours=inspection.ours,
                      signer=inspection.signer_subject, key_id=inspection.signer_fingerprint, key_state=state,
                      signed_at=moment.isoformat() if moment else None, detail=detail + ".")
+
+
+def _identity_state(fingerprint: str | None) -> str | None:
+    """"current" when the PDF was signed with today's signing certificate, "replaced" with an earlier one."""
+    for row in pdf_signing.history():
+        if row.fingerprint == fingerprint:
+            return "current" if row.current else "replaced"
+    return None
 
 
 def _unsigned_pdf(carried: Verdict | None) -> Verdict:
