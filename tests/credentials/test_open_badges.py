@@ -24,7 +24,7 @@ from tests.support.independent_verifier import Invalid, verify_jwt, verify_ldp
 
 
 @pytest.fixture
-def cert(issue, learner):
+def cert(issue, learner):  # noqa: F811 (the imported fixture)
     return issue(learner, when=at(2026, 1, 10, 9, 30))
 
 
@@ -82,7 +82,8 @@ def test_the_credential_is_an_open_badge_credential(app, cert, learner):
 def test_the_criteria_name_the_minimum_score(cert):
     cert.certification.min_score = 80
     db.session.commit()
-    narrative = open_badges.credential_document(cert)["credentialSubject"]["achievement"]["criteria"]["narrative"]
+    achievement = open_badges.credential_document(cert)["credentialSubject"]["achievement"]
+    narrative = achievement["criteria"]["narrative"]
     assert narrative.endswith("with an average score of at least 80.")
 
 
@@ -277,7 +278,8 @@ def test_the_api_serves_both_formats(login_as, cert, learner, client):
 
 @pytest.mark.parametrize("value", ["xml", "LDP", "", "ldp\x00", "j" * 10000])
 def test_the_api_refuses_a_bad_format(login_as, cert, learner, value):
-    response = login_as(learner).get(f"/api/v1/certificates/{cert.id}/credential", query_string={"format": value})
+    response = login_as(learner).get(f"/api/v1/certificates/{cert.id}/credential",
+                                     query_string={"format": value})
     assert response.status_code in (400, 422)
     assert response.mimetype == "application/problem+json"
 
