@@ -26,6 +26,7 @@ from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.signing_key import SigningKey
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
 
@@ -37,6 +38,6 @@ __all__ = [
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PdfSigningIdentity", "PdfSigningSettings",
     "ReminderSent",
-    "ReportSubscription", "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",
+    "ReportSubscription", "SigningKey", "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
 ]
