@@ -203,10 +203,11 @@ VERDICT = {"type": "object", "additionalProperties": False, "required": [
     "verify_code", "stored"], "properties": {
     "outcome": {"type": "string", "enum": ["valid", "expiring", "expired", "revoked", "unknown", "altered",
                                            "forged", "not_ours", "unsigned"],
-                "description": "valid/expiring/expired/revoked: genuine, with our record's status today; unknown: "
-                               "signed by us but not in our records (or a genuine PDF carrying no credential); "
-                               "altered: changed after signing; forged: names us as issuer but not signed by any "
-                               "key we published; not_ours: another issuer's; unsigned: no signature at all."},
+                "description": "valid/expiring/expired/revoked: genuine, with our record's status today; "
+                               "unknown: signed by us but not in our records (or a genuine PDF carrying no "
+                               "credential); altered: changed after signing; forged: names us as issuer but "
+                               "no key we published signed it; not_ours: another issuer's; unsigned: no "
+                               "signature at all."},
     "headline": {"type": "string"}, "summary": {"type": "string"},
     "kind": {"type": "string", "enum": ["pdf", "credential", "jwt"]},
     "signature": {"type": "object", "additionalProperties": False, "required": [
@@ -215,8 +216,8 @@ VERDICT = {"type": "object", "additionalProperties": False, "required": [
         "present": {"type": "boolean"}, "valid": {"type": "boolean"},
         "ours": {"type": "boolean", "description": "Made with one of our keys or PDF signing certificates."},
         "signer": _TEXT_OR_NULL, "issuer_id": _TEXT_OR_NULL,
-        "key_id": {**_TEXT_OR_NULL, "description": "The verification method (DID URL), or the PDF certificate's "
-                                                   "SHA-256 fingerprint."},
+        "key_id": {**_TEXT_OR_NULL, "description": "The verification method (DID URL), or the PDF "
+                                                   "certificate's SHA-256 fingerprint."},
         "key_state": {"type": ["string", "null"], "enum": ["current", "rotated", "replaced", None]},
         "signed_at": _TEXT_OR_NULL, "detail": {"type": "string"}}},
     "content": {"type": "object", "additionalProperties": False, "required": ["unaltered", "problems"],

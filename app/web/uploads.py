@@ -51,4 +51,5 @@ class InMemoryUploads:
 
 
 def install(app: Flask) -> None:
-    app.request_class = type(f"InMemory{app.request_class.__name__}", (InMemoryUploads, app.request_class), {})
+    base = app.request_class
+    app.request_class = type(f"InMemory{base.__name__}", (InMemoryUploads, base), {})

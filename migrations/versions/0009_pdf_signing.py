@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0009_pdf_signing'
-down_revision = '0006_email_texts'
+down_revision = '0007_signing_keys'  # chained here to test A and C together; the lead re-chains at merge
 branch_labels = None
 depends_on = None
 

@@ -79,7 +79,8 @@ class Signature:
     signer: str | None = None  # the issuer's name, or the PDF certificate's subject
     issuer_id: str | None = None  # the issuer's DID as the credential states it
     key_id: str | None = None  # the verification method / kid, or the PDF certificate's fingerprint
-    key_state: str | None = None  # "current" | "rotated" (still published) | "replaced" (an older PDF identity)
+    # "current"; "rotated" (a retired key, still published); "replaced" (an earlier PDF signing certificate)
+    key_state: str | None = None
     signed_at: str | None = None  # ISO 8601: the proof's `created`, or the PDF's timestamp / signing time
     detail: str = ""
 
@@ -135,7 +136,8 @@ class Verdict:
 
 
 HEADLINES = {
-    "valid": "Genuine and valid", "expiring": "Genuine and valid, expiring soon", "expired": "Genuine, but expired",
+    "valid": "Genuine and valid", "expiring": "Genuine and valid, expiring soon",
+    "expired": "Genuine, but expired",
     "revoked": "Genuine, but revoked", "unknown": "Signed by us, but not in our records",
     "altered": "Altered after signing", "forged": "Not signed by us", "not_ours": "Not issued by us",
     "unsigned": "Not signed",
@@ -177,7 +179,7 @@ def sniff(data: bytes, filename: str | None = None) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and b"\0" in head[:4]):
         return "credential"  # JSON in UTF-16/32: strict_json reads it
     named = f" ({filename[:80]})" if filename else ""
-    raise Unreadable(f"This file{named} is not a PDF, an Open Badges credential (JSON) or a VC-JWT.", 415)
+    raise Unreadable(f"This file{named} is not a PDF, an Open Badges credential (JSON) or a VC-JWT.")
 
 
 def _text(data: bytes) -> str:
@@ -245,10 +247,10 @@ def _identity_state(fingerprint: str | None) -> str | None:
 
 
 def _unsigned_pdf(carried: Verdict | None) -> Verdict:
-    return _verdict("unsigned", "pdf", Signature(present=False, detail="The PDF carries no digital signature."),
-                    Content(None), carried.credential if carried else None,
-                    summary="Anyone could have made this PDF: it has no digital signature. Look the certificate "
-                            "up by its serial number, or check the credential file instead.")
+    signature = Signature(present=False, detail="The PDF carries no digital signature.")
+    return _verdict("unsigned", "pdf", signature, Content(None), carried.credential if carried else None,
+                    summary="Anyone could have made this PDF: it has no digital signature. Look the "
+                            "certificate up by its serial number, or check the credential file instead.")
 
 
 def _attached_credential(attachments: dict[str, bytes]) -> Verdict | None:
@@ -286,13 +288,16 @@ def verify_credential_text(text: str) -> Verdict:
                         summary="Anyone could have written this credential: it has no proof (signature).")
     if issuer_id != keyring.issuer_did():
         return _not_ours("credential", claimed, issuer_id)
+    try:
+        _check_graph(document)
+    except CredentialError as exc:
+        raise Unreadable(f"This credential cannot be checked: {exc}.") from exc
     proof = document["proof"] if isinstance(document["proof"], dict) else {}
     method = proof.get("verificationMethod") if isinstance(proof.get("verificationMethod"), str) else None
     public_key = _our_key(method)
     if public_key is None:
         return _forged("credential", claimed, issuer_id, method)
     try:
-        _check_graph(document)
         data_integrity.verify_proof(document, lambda _method: public_key)
     except CredentialError as exc:
         return _altered("credential", claimed, issuer_id, method, str(exc), document)
@@ -314,17 +319,18 @@ def _check_graph(document: dict) -> None:
     JSON-LD keywords beyond the top-level @context, too many values or blank nodes."""
     contexts = document.get("@context")
     contexts = [contexts] if isinstance(contexts, str) else contexts
-    if not isinstance(contexts, list) or not all(isinstance(c, str) and c in KNOWN_CONTEXTS for c in contexts):
+    known = isinstance(contexts, list) and all(isinstance(c, str) and c in KNOWN_CONTEXTS for c in contexts)
+    if not known:
         raise CredentialError("the credential uses JSON-LD contexts we do not know")
-    values = blank = 0
-    for path, value in _walk(document):
-        values += 1
+    blank = 0
+    for values, (path, value) in enumerate(_walk(document), start=1):
         if values > MAX_VALUES:
             raise CredentialError(f"the credential is too large to check (more than {MAX_VALUES} values)")
         if isinstance(value, dict):
             keywords = [k for k in value if k.startswith("@") and not (k == "@context" and not path)]
             if keywords:
-                raise CredentialError(f"the credential uses JSON-LD keywords we do not check ({keywords[0][:40]})")
+                raise CredentialError(f"the credential uses JSON-LD keywords we do not check "
+                                      f"({keywords[0][:40]})")
             if "id" not in value:
                 blank += 1
                 if blank > MAX_BLANK_NODES:
@@ -427,14 +433,16 @@ def _carried(document: dict) -> Carried:
     holder = _short(subject.get("name"))
     identifiers = subject.get("identifier")
     for identity in identifiers if isinstance(identifiers, list) else []:
-        if isinstance(identity, dict) and identity.get("identityType") == "name" and not identity.get("hashed"):
+        named = isinstance(identity, dict) and identity.get("identityType") == "name"
+        if named and not identity.get("hashed"):
             holder = _short(identity.get("identityHash"))
     credential_id = _short(document.get("id"), 500)
     return Carried(id=credential_id, code=_code_of(credential_id),
                    certification=_short(achievement.get("name")) or _short(document.get("name")),
                    holder=holder, issuer=_issuer_name(document),
                    issued=_short(document.get("validFrom"), 40) or _short(document.get("issuanceDate"), 40),
-                   expires=_short(document.get("validUntil"), 40) or _short(document.get("expirationDate"), 40))
+                   expires=(_short(document.get("validUntil"), 40)
+                            or _short(document.get("expirationDate"), 40)))
 
 
 def _code_of(credential_id: str | None) -> str | None:
@@ -460,10 +468,11 @@ def _not_ours(kind: str, claimed: Carried, issuer_id: str | None) -> Verdict:
 
 
 def _forged(kind: str, claimed: Carried, issuer_id: str | None, method: str | None) -> Verdict:
-    signature = Signature(present=True, issuer_id=issuer_id, signer=claimed.issuer, key_id=_short(method, 200),
+    signature = Signature(present=True, issuer_id=issuer_id, signer=claimed.issuer,
+                          key_id=_short(method, 200),
                           detail=f"It was signed with a key {_org()} never published.")
-    return _verdict("forged", kind, signature, Content(False, ("The signature was not made with any of our "
-                                                               "keys, current or past.",)), claimed,
+    problem = "The signature was not made with any of our keys, current or past."
+    return _verdict("forged", kind, signature, Content(False, (problem,)), claimed,
                     summary=f"This credential names {_org()} as its issuer, but {_org()} did not sign it.")
 
 
@@ -473,7 +482,7 @@ def _altered(kind: str, claimed: Carried, issuer_id: str | None, method: str | N
     problems += differences(document, claimed.code) if reason == CHANGED else []
     signature = Signature(present=True, ours=True, issuer_id=issuer_id, signer=claimed.issuer,
                           key_id=_short(method, 200), key_state=_key_state(method),
-                          detail=f"The signature is by one of {_org()}'s keys, but it does not match the content.")
+                          detail=f"The signature names a key of {_org()}, but does not match the content.")
     return _verdict("altered", kind, signature, Content(False, tuple(problems)), claimed,
                     summary="This credential was changed after it was signed: do not trust what it says.")
 
@@ -481,15 +490,16 @@ def _altered(kind: str, claimed: Carried, issuer_id: str | None, method: str | N
 def _genuine(kind: str, claimed: Carried, issuer_id: str | None, method: str | None, signed_at: str | None,
              document: dict) -> Verdict:
     state = _key_state(method)
-    key_words = "its current signing key" if state == "current" else "a previous signing key (still published)"
-    signature = Signature(present=True, valid=True, ours=True, issuer_id=issuer_id, signer=claimed.issuer or _org(),
-                          key_id=method, key_state=state, signed_at=signed_at,
+    key_words = "its current signing key" if state == "current" else "an earlier key (still published)"
+    signature = Signature(present=True, valid=True, ours=True, issuer_id=issuer_id,
+                          signer=claimed.issuer or _org(), key_id=method, key_state=state,
+                          signed_at=signed_at,
                           detail=f"Signed by {_org()} with {key_words}.")
     status, record = live_status(claimed.code, document)
     if record is None:
         return _verdict("unknown", kind, signature, Content(True), claimed, status=status,
-                        summary=f"{_org()} signed this credential and it is unaltered, but no certificate in our "
-                                "records matches it (it may have been deleted).")
+                        summary=f"{_org()} signed this credential and it is unaltered, but no certificate "
+                                "in our records matches it (it may have been deleted).")
     carried = replace(claimed, serial=record["serial"])
     outcome = status.state
     return _verdict(outcome, kind, signature, Content(True), carried, status=status, verify_code=claimed.code,
@@ -504,8 +514,9 @@ def live_status(code: str | None, document: dict | None = None) -> tuple[LiveSta
         return LiveStatus("unknown", "No certificate in our records has this credential's code."), None
     state = data["status"]
     bit = status_list_bit(document) if document else None
+    until = f" until {_day(data['expires_at'])}." if data["expires_at"] else ", with no expiry."
     texts = {
-        "valid": "Valid" + (f" until {_day(data['expires_at'])}." if data["expires_at"] else ", with no expiry."),
+        "valid": "Valid" + until,
         "expiring": f"Valid, but it expires on {_day(data['expires_at'])}.",
         "expired": f"Expired on {_day(data['expires_at'])}.",
         "revoked": f"Revoked on {_day(data['revoked_at'])}."
