@@ -594,7 +594,8 @@ def _bomb_pdf() -> bytes:
     bomb = zlib.compress(b"\x00" * (80 * 1024 * 1024), 9)  # 80 MB of zeros in 80 KB
     return (
         b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R "
-        b"/Names << /EmbeddedFiles << /Names [(x) 3 0 R] >> >> >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+        b"/Names << /EmbeddedFiles << /Names [(x) 3 0 R] >> >> >>\nendobj\n"
+        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
         b"3 0 obj\n<< /Type /Filespec /F (x) /EF << /F 4 0 R >> >>\nendobj\n"
         b"4 0 obj\n<< /Type /EmbeddedFile /Filter /FlateDecode /Length "
         + str(len(bomb)).encode()
