@@ -233,7 +233,8 @@ def _judge(signature, count: int, trusted: list[x509.Certificate],  # type: igno
     anchors = [_asn1(c) for c in trusted]
     context = ValidationContext(trust_roots=anchors, allow_fetching=False)
     status = validate_pdf_signature(signature, signer_validation_context=context,
-                                    ts_validation_context=ValidationContext(allow_fetching=False),
+                                    ts_validation_context=ValidationContext(trust_roots=[],
+                                                                            allow_fetching=False),
                                     skip_diff=True)
     signer = x509.load_der_x509_certificate(status.signing_cert.dump())
     # ENTIRE_FILE: the byte range starts at 0, skips only /Contents and ends at the end of the file.
@@ -291,7 +292,10 @@ def _attachment(spec: object, key: object) -> tuple[str, bytes] | None:
     stream = _get(streams, "/UF") or _get(streams, "/F")
     if not isinstance(stream, generic.StreamObject) or len(stream.encoded_data) > MAX_ATTACHMENT_BYTES:
         return None
-    data = stream.data
+    try:
+        data = stream.data
+    except Exception:  # noqa: BLE001 - a damaged stream (bad deflate data, over the decode limits): skip it
+        return None
     if len(data) > MAX_ATTACHMENT_BYTES:
         return None
     name = _get(spec, "/UF") or _get(spec, "/F") or key

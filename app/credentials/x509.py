@@ -197,6 +197,8 @@ def load_pkcs12(data: bytes, password: str, *, now: dt.datetime | None = None) -
     key, certificate, extra = _open(data, password)
     if key is None:
         raise CredentialError("This PKCS#12 file holds no private key: export it with its private key.")
+    if certificate is None and extra:  # OpenSSL pairs the key with the certificate that matches it
+        raise CredentialError("The private key in this file does not belong to any of its certificates.")
     if certificate is None:
         raise CredentialError("This PKCS#12 file holds no certificate.")
     _check_key(key, certificate)

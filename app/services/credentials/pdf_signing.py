@@ -76,6 +76,17 @@ def _current() -> PdfSigningIdentity | None:
     return db.session.scalar(select(PdfSigningIdentity).where(PdfSigningIdentity.current.is_(True)))
 
 
+def current_or_none() -> PdfSigningIdentity | None:
+    """The current identity without making one (the admin page: a GET writes nothing)."""
+    return _current()
+
+
+def replaced() -> list[PdfSigningIdentity]:
+    """The identities that signed PDFs before the current one, newest first."""
+    return list(db.session.scalars(select(PdfSigningIdentity).where(PdfSigningIdentity.current.is_(None))
+                                   .order_by(PdfSigningIdentity.id.desc()).limit(50)))
+
+
 def _row_for(identity: SigningIdentity, kind: str, actor_id: int | None) -> PdfSigningIdentity:
     return PdfSigningIdentity(
         kind=kind, current=True, subject=identity.subject[:1000], issuer=identity.issuer[:1000],
@@ -155,11 +166,6 @@ def trusted_certificates() -> list[x509.Certificate]:
     """Every certificate we ever signed PDFs with (current and replaced), for the verify page."""
     pems = db.session.scalars(select(PdfSigningIdentity.certificate_pem).order_by(PdfSigningIdentity.id))
     return [c for pem in pems for c in identities.load_certificates(pem)]
-
-
-def history() -> list[PdfSigningIdentity]:
-    """All identities, newest first (the admin page's list)."""
-    return list(db.session.scalars(select(PdfSigningIdentity).order_by(PdfSigningIdentity.id.desc())))
 
 
 def _replace_current(new: PdfSigningIdentity, now: datetime) -> PdfSigningIdentity | None:
