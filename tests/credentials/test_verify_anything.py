@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from sqlalchemy import func, select
@@ -31,6 +32,7 @@ from app.services.credentials import keyring, open_badges, pdf_signing, verifyin
 from app.services.credentials.verifying import Unreadable, verify_upload
 from app.services.documents import rendering
 from app.services.lifecycle import revocation
+from tests.api.conftest import api_as, documented, token_for  # noqa: F401
 from tests.conftest import csrf_token_from
 from tests.support.certificates import at, certification, issue  # noqa: F401
 
@@ -152,7 +154,11 @@ def test_an_unsigned_pdf_is_not_signed(cert):
 
 def test_a_pdf_signed_with_a_replaced_certificate_is_still_ours(app, cert, jobs, embed_credential, admin):
     pdf = rendered_pdf(cert, jobs)
-    pdf_signing.use_self_issued(actor=admin)  # a new identity: the one that signed `pdf` is replaced
+    # An uploaded PKCS#12 becomes the signing identity: the self-issued one that signed `pdf` is replaced.
+    new = identities.make_self_issued("Laurel Academy (2027)")
+    bundle = pkcs12.serialize_key_and_certificates(b"new", new.private_key, new.certificate, None,
+                                                   BestAvailableEncryption(b"secret"))
+    pdf_signing.upload_pkcs12(bundle, "secret", actor=admin)
     db.session.commit()
     verdict = verify_upload(pdf)
     assert verdict.outcome == "valid"
@@ -281,7 +287,8 @@ def test_a_credential_without_a_proof_is_unsigned(cert):
     (b'{"a": 1}', 400, "not a Verifiable Credential"),
     (b"%PDF-1.7\n garbage", 400, "PDF"),
     (b"eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.", 400, "not a PDF"),  # "alg": "none", no signature part
-    (b"e30.e30.AAAA", 400, "not a Verifiable Credential"),
+    (b"e30.e30.AAAA", 400, "cannot be read"),
+    (b"eyJhbGciOiJFZERTQSJ9.WzFd.AAAA", 400, "does not carry a credential"),
     (b"%PDF-" + b"x" * verifying.MAX_PDF, 413, "too large"),
     (b"{" + b" " * verifying.MAX_TEXT + b"}", 413, "at most 256 KB"),
 ])
@@ -377,21 +384,43 @@ def test_the_form_needs_its_csrf_token(client, cert):
     assert answer.status_code == 400
 
 
+def _multipart(token: str, data: bytes, name: str) -> tuple[bytes, str]:
+    """A multipart body built by hand: the test client's own encoder spools bodies over 500 KB to a
+    temporary file (and never closes it)."""
+    boundary = "verify-boundary-7c1f"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 def test_nothing_is_stored_or_recorded(client, cert, genuine_pdf, fresh_storage, monkeypatch):
     """No row, no file: uploads are read in memory (never spooled to a temporary file) and dropped."""
-    import tempfile
+    from werkzeug import formparser
 
     def no_temporary_files(*args, **kwargs):
         raise AssertionError("an upload was spooled to a temporary file")
 
-    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", no_temporary_files)
-    monkeypatch.setattr(tempfile, "TemporaryFile", no_temporary_files)
+    monkeypatch.setattr(formparser, "SpooledTemporaryFile", no_temporary_files)
     files_before = sorted(p for p in fresh_storage.rglob("*") if p.is_file())
     audit_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    assert _upload(client, genuine_pdf).status_code == 200
     big = genuine_pdf + b"\n%" + b"x" * 600_000 + b"\n"  # over werkzeug's 500 KB in-memory default
-    assert _upload(client, big).status_code == 200
+    body, content_type = _multipart(_form(client), big, "big.pdf")
+    answer = client.post("/verify/file", data=body, content_type=content_type)
+    assert answer.status_code == 422  # unreadable (no trailer at its end), yet read in memory
     assert sorted(p for p in fresh_storage.rglob("*") if p.is_file()) == files_before
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audit_before
+
+
+def test_spooling_is_still_the_default_elsewhere(app):
+    """Only the endpoints that promise not to store uploads read them in memory."""
+    with app.test_request_context("/courses", method="POST"):
+        from flask import request
+
+        assert request.max_content_length == app.config["MAX_CONTENT_LENGTH"]
+        with request._get_file_stream(600_000, "application/pdf") as stream:
+            assert not isinstance(stream, io.BytesIO)
 
 
 def test_the_page_is_rate_limited_like_the_verify_page(app, client):
@@ -411,7 +440,7 @@ def test_the_page_is_rate_limited_like_the_verify_page(app, client):
 
 
 @pytest.fixture
-def api(api_as):
+def api(api_as):  # noqa: F811 (the imported fixture)
     return api_as(None)  # public: no token, no session, no CSRF
 
 

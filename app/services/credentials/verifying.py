@@ -240,10 +240,10 @@ def _pdf_signature(inspection: pades.PdfInspection) -> Signature:
 
 def _identity_state(fingerprint: str | None) -> str | None:
     """"current" when the PDF was signed with today's signing certificate, "replaced" with an earlier one."""
-    for row in pdf_signing.history():
-        if row.fingerprint == fingerprint:
-            return "current" if row.current else "replaced"
-    return None
+    current = pdf_signing.current_or_none()
+    if current is not None and current.fingerprint == fingerprint:
+        return "current"
+    return "replaced" if any(row.fingerprint == fingerprint for row in pdf_signing.replaced()) else None
 
 
 def _unsigned_pdf(carried: Verdict | None) -> Verdict:
