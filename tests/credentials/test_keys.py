@@ -149,7 +149,8 @@ def test_the_rotate_form_refuses_odd_key_ids(login_as, admin, key_id):
     client = login_as(admin)
     keyring.ensure_key()
     db.session.commit()
-    response = client.post("/admin/credentials/rotate", data={"csrf_token": client.csrf_token, "key_id": key_id})
+    form = {"csrf_token": client.csrf_token, "key_id": key_id}
+    response = client.post("/admin/credentials/rotate", data=form)
     assert response.status_code in (302, 400)
     assert _count_keys() == 1
 
