@@ -33,13 +33,7 @@ from app.models import AuditEvent
 from app.models.signing_key import ACTIVE, SigningKey
 from app.services import audit
 from app.services.errors import NotAllowed
-from app.services.lifecycle import generations
 from app.services.secrets import secret_box
-
-# Bumped whenever the published keys change (a new key, a rotation): caches of signed documents and of
-# the DID document key on it.
-GENERATION = "signing-keys"
-generations.track(GENERATION, {"signing_keys": generations.ANY})
 
 MAX_VERIFICATION_METHOD = 512  # longer than any id we publish: refused before any parsing
 _MULTIKEY = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")  # base58btc: what a published fragment looks like
@@ -192,7 +186,6 @@ def _create_first_key() -> None:
             connection.execute(insert(AuditEvent.__table__), event)
     except IntegrityError:
         return  # another process created the first key meanwhile: use theirs
-    generations.bump(GENERATION)
 
 
 def ensure_key() -> SigningKey:
