@@ -228,7 +228,8 @@ def test_the_public_credential_media_types(client, cert):
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("code", ["nope", "x" * 5000, "%0a", "..%2f..%2fetc", "a.jwt.jwt", "%C3%A9"])
+@pytest.mark.parametrize("code", ["nope", "x" * 5000, "%0a", "%00", "a%00b", "..%2f..%2fetc", "a.jwt.jwt",
+                                  "%C3%A9"])
 def test_an_unknown_code_is_a_404_problem(client, cert, code):
     for path in (f"/credentials/{code}", f"/credentials/{code}.jwt"):
         response = client.get(path)
@@ -308,3 +309,11 @@ def test_signing_is_fast_enough(app, cert):
         timings[fmt] = (time.perf_counter() - start) * 100  # ms per credential
     print(f"ms per credential: {timings}")  # noqa: T201 (read with -s)
     assert timings["ldp"] < 250 and timings["jwt"] < 50
+
+
+@pytest.mark.parametrize("accept", ["", "*/*;q=0", "application/vc;q=NaN", "text/html", "a" * 10000,
+                                    "application/json;q=1e400, application/vc;q=-1", "\u00e9/\u00e9"])
+def test_odd_accept_headers_still_get_the_credential(client, cert, accept):
+    response = client.get(f"/credentials/{cert.code}", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.mimetype in ("application/vc", "application/ld+json", "application/json")
