@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # parses only the SVG our own code drew
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
@@ -12,7 +12,11 @@ import pytest
 from app.extensions import db
 from app.services.lifecycle import catalog, revocation
 from app.services.sharing import embed
-from tests.support.certificates import at, certification, issue  # noqa: F401
+from tests.support import certificates
+from tests.support.certificates import at
+
+# The certificate fixtures (no conftest here: tests/credentials is shared with the credential engine's tests).
+certification, issue = certificates.certification, certificates.issue
 
 BASE = "http://localhost"
 
@@ -30,9 +34,10 @@ def test_card_shows_live_status_and_may_be_framed_anywhere(client, learner, issu
     assert "First Aid Level 2" in html and "Lena Learner" in html and 'data-testid="embed-status"' in html
     assert f'href="{BASE}/verify/{cert.code}" target="_blank" rel="noopener"' in html
     csp = response.headers["Content-Security-Policy"]
-    assert "frame-ancestors *" in csp and "script-src 'self'" in csp and "X-Frame-Options" not in response.headers
+    assert "frame-ancestors *" in csp and "script-src 'self'" in csp
+    assert "X-Frame-Options" not in response.headers
     assert "<script" not in html and "style=" not in html
-    assert response.headers["Cache-Control"] == f"public, max-age={60}" and "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "public, max-age=60" and "Set-Cookie" not in response.headers
     # Every other page keeps the strict policy.
     verify = client.get(f"/verify/{cert.code}")
     assert "frame-ancestors 'none'" in verify.headers["Content-Security-Policy"]
@@ -52,7 +57,7 @@ def test_expired_certificate_card(client, learner, issue):
     assert "Expired" in html and "embed-expired" in html
 
 
-def test_status_image_escapes_every_text(client, learner, certification):  # noqa: F811
+def test_status_image_escapes_every_text(client, learner, certification):
     from app.services.lifecycle import issuing
 
     hostile = catalog.create_certification(
@@ -66,7 +71,8 @@ def test_status_image_escapes_every_text(client, learner, certification):  # noq
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert "<script" not in svg and "<img" not in svg
     assert "&lt;script&gt;" in svg
-    root = ET.fromstring(svg)  # well-formed XML: nothing broke out of a text node or an attribute
+    # Well-formed XML: nothing broke out of a text node or an attribute.
+    root = ET.fromstring(svg)  # noqa: S314
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert texts[1] == "valid" and texts[0].startswith("<script>")
     assert "sandbox" in response.headers["Content-Security-Policy"]
@@ -76,11 +82,11 @@ def test_status_image_escapes_every_text(client, learner, certification):  # noq
 def test_status_image_drops_control_characters_and_long_names():
     data = {"certification": "A\x01B" + "x" * 300, "holder": "H\x0bolder", "status": "valid"}
     svg = embed.status_svg(embed.Embed("c", data, "v", 1))
-    root = ET.fromstring(svg)
+    root = ET.fromstring(svg)  # noqa: S314
     first = next(root.iter("{http://www.w3.org/2000/svg}text")).text
     assert first.startswith("AB") and first.endswith("…") and len(first) == embed.MAX_SVG_TEXT
     assert "\x01" not in svg and "\x0b" not in svg
-    missing = ET.fromstring(embed.status_svg(embed.Embed("c", None, "missing", None)))
+    missing = ET.fromstring(embed.status_svg(embed.Embed("c", None, "missing", None)))  # noqa: S314
     assert [t.text for t in missing.iter("{http://www.w3.org/2000/svg}text")] == ["Certificate", "not found"]
 
 
@@ -120,7 +126,8 @@ def test_oembed_refusals(client, learner, issue):
                 f"http://localhost:8080/verify/{cert.code}", f"http://user:pw@localhost/verify/{cert.code}",
                 f"http://[::1]/verify/{cert.code}", "http://[::1", "file:///etc/passwd",
                 f"javascript:alert(1)//localhost/verify/{cert.code}", f"{BASE}/verify/NoSuchCode",
-                f"{BASE}/me/certificates", f"{BASE}/p/nobody", "", "x" * 5000, f"{BASE}/verify/{cert.code}\x00",
+                f"{BASE}/me/certificates", f"{BASE}/p/nobody", "", "x" * 5000,
+                f"{BASE}/verify/{cert.code}\x00",
                 f"{BASE}/" + "a/" * 2000):
         response = _oembed(client, url)
         assert response.status_code in (400, 404), (url[:80], response.status_code)
@@ -166,7 +173,7 @@ def test_embed_page_is_the_holders_only(client, login_as, learner, make_user, is
     assert client.get(f"/me/certificates/{cert.id}/embed").status_code == 302
 
 
-def test_oembed_answer_is_json_with_escaped_title(client, learner, certification):  # noqa: F811
+def test_oembed_answer_is_json_with_escaped_title(client, learner, certification):
     from app.services.lifecycle import issuing
 
     hostile = catalog.create_certification(

@@ -41,9 +41,9 @@ NOT_LINKS = {
     "documents.starter_image": "starting-design thumbnails, loaded by the template chooser as <img>",
     "messaging.live_stream": "the live-update stream every signed-in page opens (EventSource)",
     "verify.picture": "the certificate's picture, loaded by its public page as <img>",
-    "sharing.public_profile": "a learner's public profile (/p/<handle>), linked from their profile settings once "
-                              "they switch it on (the demo's learners have none)",
-    "sharing.embed_card": "the embeddable card, framed by other sites and by the holder's Embed page (iframe)",
+    "sharing.public_profile": "a learner's public profile (/p/<handle>), linked from their profile settings "
+                              "once they switch it on (the demo's learners have none)",
+    "sharing.embed_card": "the embeddable card, framed by other sites and by the holder's Embed page",
     "sharing.embed_badge": "the status image, loaded by the Embed page and other sites as <img>",
     "sharing.oembed": "for oEmbed consumers, discovered by <link rel=alternate> on verify pages",
     "sharing.exchange": "the one-time VC-API exchange a wallet app calls (POST); shown as a QR code",
