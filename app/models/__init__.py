@@ -26,6 +26,7 @@ from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.signing_key import SigningKey
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
 
@@ -36,7 +37,7 @@ __all__ = [
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PublicProfile", "ReminderSent",
-    "ReportSubscription", "SyncRun", "TemplateAsset", "User", "WalletExchange", "WebhookDelivery",
-    "WebhookEvent",
+    "ReportSubscription", "SigningKey", "SyncRun", "TemplateAsset", "User", "WalletExchange",
+    "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
 ]
