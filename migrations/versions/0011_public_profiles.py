@@ -1,7 +1,7 @@
 """public_profiles and wallet_exchanges: opt-in learner profiles (/p/<handle>), one-time wallet exchanges
 
 Revision ID: 0011_public_profiles
-Revises: 0006_email_texts
+Revises: 0007_signing_keys (chained after helper A's, merged into this branch)
 Create Date: 2026-12-02 06:15:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0011_public_profiles'
-down_revision = '0006_email_texts'
+down_revision = '0007_signing_keys'
 branch_labels = None
 depends_on = None
 

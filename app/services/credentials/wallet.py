@@ -20,6 +20,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, User, WalletExchange
 from app.services import audit
+from app.services.credentials import open_badges
 from app.services.errors import NotAllowed, RateLimited
 
 EXCHANGE_MINUTES = 15
@@ -96,11 +97,10 @@ def redeem(token: str, now: datetime | None = None) -> dict | None:
 
 
 def presentation(cert: Certificate) -> dict:
-    """An unsigned VerifiablePresentation carrying the signed OB 3.0 credential (Data Integrity proof)."""
-    from app.services.credentials import open_badges  # helper A's issuer; imported when first needed
-
+    """An unsigned VerifiablePresentation carrying the signed OB 3.0 credential (Data Integrity proof), the
+    same credential the public download serves (with its status entry)."""
     return {"@context": [VC_V2], "type": ["VerifiablePresentation"],
-            "verifiableCredential": [open_badges.signed_credential(cert, "ldp")]}
+            "verifiableCredential": [open_badges.current_credential(cert, "ldp")]}
 
 
 def recent_exchanges(user: User, cert: Certificate, now: datetime | None = None) -> list[WalletExchange]:
