@@ -49,6 +49,8 @@ NOT_LINKS = {
     "sharing.exchange": "the one-time VC-API exchange a wallet app calls (POST); shown as a QR code",
     "documents.public_pdf": "the PDF on the public page of a certificate its holder made public; that "
                             "page is opened from the copied share link (the demo's certificates are private)",
+    "credentials.did_document_under_path": "the DID document where did:web looks when BASE_URL has a "
+                                           "path (the admin's Credentials page links it then)",
 }
 # Pages of a certificate's holder: the learner's crawl must reach them; the demo's admin holds none.
 HOLDER_ONLY = {
