@@ -101,6 +101,8 @@ def public_page(handle: str) -> PublicPage | None:
     """The enabled profile behind a handle and its public, unrevoked certificates, newest first; None for
     a disabled or unknown handle (the same answer)."""
     handle = (handle or "")[:HANDLE_MAX + 1].lower()
+    if not _HANDLE.fullmatch(handle):  # cannot exist (and a NUL would upset PostgreSQL): no query
+        return None
     profile = db.session.scalar(select(PublicProfile).options(joinedload(PublicProfile.user))
                                 .where(PublicProfile.handle == handle, PublicProfile.enabled.is_(True)))
     if profile is None or not profile.user.active:
