@@ -47,7 +47,8 @@ def test_card_shows_live_status_and_may_be_framed_anywhere(client, learner, issu
     db.session.commit()
     html = client.get(f"/embed/{cert.code}").get_data(as_text=True)
     assert "Revoked" in html and "embed-revoked" in html
-    for path in ("/embed/%00", "/embed/%00.svg", "/verify/%00", "/embed/" + "x" * 5000):  # a miss, never a 500
+    # A miss, never a 500.
+    for path in ("/embed/%00", "/embed/%00.svg", "/verify/%00", "/embed/" + "x" * 5000):
         assert client.get(path).status_code == 404, path[:30]
     missing = client.get("/embed/NoSuchCode")
     assert missing.status_code == 404 and "Certificate not found" in missing.get_data(as_text=True)
