@@ -138,5 +138,8 @@ def embed_controls(cert_id: int):
     links = {"verify": verify_url(cert), "card": base + url_for("sharing.embed_card", code=cert.code),
              "badge": base + url_for("sharing.embed_badge", code=cert.code)}
     links["oembed"] = base + url_for("sharing.oembed", url=links["verify"], format="json")
+    # The previews on this page load from this site as the visitor reached it (BASE_URL is for others).
+    previews = {"card": url_for("sharing.embed_card", code=cert.code),
+                "badge": url_for("sharing.embed_badge", code=cert.code)}
     return render_template("sharing/embed_controls.html", cert=cert, name=name, holder=holder, links=links,
-                           width=embed.CARD_WIDTH, height=embed.CARD_HEIGHT)
+                           previews=previews, width=embed.CARD_WIDTH, height=embed.CARD_HEIGHT)
