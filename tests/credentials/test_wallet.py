@@ -170,3 +170,50 @@ def test_wallet_page_offers_downloads_qr_and_the_lcw_link(login_as, learner, cer
     request = json.loads(parse_qs(parts.query)["request"][0])
     assert request["credentialRequestOrigin"] == BASE
     assert request["protocols"]["vcapi"].startswith(f"{BASE}/exchanges/")
+
+
+def test_two_wallets_at_once_get_one_credential(app, learner, cert, monkeypatch):
+    """Both read the exchange as open before either spends it: the conditional UPDATE lets one win (on
+    PostgreSQL the second waits for the first commit and then matches no row)."""
+    import threading
+
+    from app.services.credentials import keyring
+
+    keyring.signer()  # the signing key exists before the race (its own first-use race is tested apart)
+    _, token = wallet.open_exchange(cert, actor=learner)
+    db.session.commit()
+    barrier = threading.Barrier(2, timeout=20)
+    find_open = wallet.find_open
+
+    def find_together(*args, **kwargs):
+        row = find_open(*args, **kwargs)
+        barrier.wait()
+        return row
+
+    monkeypatch.setattr(wallet, "find_open", find_together)
+    results, errors = [], []
+
+    def post() -> None:
+        try:
+            with app.app_context():
+                try:
+                    answer = wallet.redeem(token)
+                    db.session.commit()
+                    results.append("credential" if answer else "none")
+                except wallet.ExchangeClosed:
+                    db.session.rollback()
+                    results.append("gone")
+                finally:
+                    db.session.remove()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert sorted(results) == ["credential", "gone"]
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "credential.wallet_exchange_used")) == 1
