@@ -8,6 +8,7 @@ unguessable, single-use, short-lived token in the URL is the credential (like a 
 from __future__ import annotations
 
 import base64
+import io
 import json
 from urllib.parse import urlencode
 
@@ -68,8 +69,6 @@ def exchange_links(token: str) -> dict:
 
 
 def _png(qr) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     qr.save(buffer, kind="png", scale=5, border=2)
     return buffer.getvalue()
