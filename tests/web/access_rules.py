@@ -102,6 +102,8 @@ RULES: dict[str, str | dict[str, str]] = {
     "verify.show": "public",
     "verify.show_json": "public",
     "verify.picture": "public",
+    # credentials: the status lists verifiers fetch
+    "credentials.status_list": "public",
     "branding.stylesheet": "public",
     "branding.logo": "public",
     # sharing, notifications, email previews

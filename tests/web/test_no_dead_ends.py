@@ -41,6 +41,8 @@ NOT_LINKS = {
     "documents.starter_image": "starting-design thumbnails, loaded by the template chooser as <img>",
     "messaging.live_stream": "the live-update stream every signed-in page opens (EventSource)",
     "verify.picture": "the certificate's picture, loaded by its public page as <img>",
+    "credentials.status_list": "a status list credential, fetched by verifiers from a credential's "
+                               "credentialStatus",
     "documents.public_pdf": "the PDF on the public page of a certificate its holder made public; that "
                             "page is opened from the copied share link (the demo's certificates are private)",
 }
