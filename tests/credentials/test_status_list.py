@@ -366,28 +366,29 @@ def test_the_migration_backfills_random_entries_for_existing_certificates(app, t
     from app import create_app
 
     url = f"sqlite:///{tmp_path / 'backfill.db'}"
-    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": app.config["REDIS_URL"]})
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                        "REDIS_URL": app.config["REDIS_URL"]})
     with fresh.app_context():
         config = fresh.extensions["migrate"].migrate.get_config()
         before = ScriptDirectory.from_config(config).get_revision("0008_status_list").down_revision
         upgrade(revision=before)
         now = "2026-01-10 09:00:00"
         with db.engine.begin() as conn:  # the schema before this revision: plain SQL, not today's models
-            conn.execute(text("INSERT INTO users (id, email, name, role, active, session_version, reminder_emails,"
-                              " created_at) VALUES (1, 'a@example.org', 'A', 'learner', 1, 1, 1, :now)"),
-                         {"now": now})
-            conn.execute(text("INSERT INTO certifications (id, name, description, status, renewal_window_days,"
-                              " reminder_days, issuer_name, signatory_name, signatory_title, created_at,"
-                              " updated_at) VALUES (1, 'C', '', 'active', 0, '[]', 'I', 'S', 'T', :now, :now)"),
-                         {"now": now})
-            conn.execute(text("INSERT INTO certificates (code, user_id, certification_id, cycle, issued_at,"
-                              " snapshot, pdf_status, pdf_attempts, public) VALUES (:code, 1, 1, :cycle, :now,"
-                              " '{}', 'ready', 0, 0)"),
-                         [{"code": f"code-{i}", "cycle": i, "now": now} for i in range(1, 201)])
+            conn.execute(text(
+                "INSERT INTO users (id, email, name, role, active, session_version, reminder_emails, created_at)"
+                " VALUES (1, 'a@example.org', 'A', 'learner', 1, 1, 1, :now)"), {"now": now})
+            conn.execute(text(
+                "INSERT INTO certifications (id, name, description, status, renewal_window_days, reminder_days,"
+                " issuer_name, signatory_name, signatory_title, created_at, updated_at)"
+                " VALUES (1, 'C', '', 'active', 0, '[]', 'I', 'S', 'T', :now, :now)"), {"now": now})
+            conn.execute(text(
+                "INSERT INTO certificates (code, user_id, certification_id, cycle, issued_at, snapshot,"
+                " pdf_status, pdf_attempts, public) VALUES (:code, 1, 1, :cycle, :now, '{}', 'ready', 0, 0)"),
+                [{"code": f"code-{i}", "cycle": i, "now": now} for i in range(1, 201)])
         upgrade(revision="0008_status_list")
         with db.engine.connect() as conn:
-            rows = conn.execute(text("SELECT certificate_id, list_number, list_index FROM status_list_entries"
-                                     " ORDER BY certificate_id")).all()
+            rows = conn.execute(text("SELECT certificate_id, list_number, list_index"
+                                     " FROM status_list_entries ORDER BY certificate_id")).all()
         db.session.remove()
         db.engine.dispose()
     create_engine(url).dispose()
