@@ -375,11 +375,11 @@ def test_the_migration_backfills_random_entries_for_existing_certificates(app, t
         now = "2026-01-10 09:00:00"
         with db.engine.begin() as conn:  # the schema before this revision: plain SQL, not today's models
             conn.execute(text(
-                "INSERT INTO users (id, email, name, role, active, session_version, reminder_emails, created_at)"
-                " VALUES (1, 'a@example.org', 'A', 'learner', 1, 1, 1, :now)"), {"now": now})
+                "INSERT INTO users (id, email, name, role, active, session_version, reminder_emails,"
+                " created_at) VALUES (1, 'a@example.org', 'A', 'learner', 1, 1, 1, :now)"), {"now": now})
             conn.execute(text(
-                "INSERT INTO certifications (id, name, description, status, renewal_window_days, reminder_days,"
-                " issuer_name, signatory_name, signatory_title, created_at, updated_at)"
+                "INSERT INTO certifications (id, name, description, status, renewal_window_days,"
+                " reminder_days, issuer_name, signatory_name, signatory_title, created_at, updated_at)"
                 " VALUES (1, 'C', '', 'active', 0, '[]', 'I', 'S', 'T', :now, :now)"), {"now": now})
             conn.execute(text(
                 "INSERT INTO certificates (code, user_id, certification_id, cycle, issued_at, snapshot,"
