@@ -25,6 +25,7 @@ from app.models.integration import (
 from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.signing_key import SigningKey
 from app.models.status_list import StatusListEntry
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
@@ -36,7 +37,7 @@ __all__ = [
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "ReminderSent",
-    "ReportSubscription", "StatusListEntry",
-    "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",
+    "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
+    "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
 ]

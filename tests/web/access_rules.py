@@ -102,7 +102,14 @@ RULES: dict[str, str | dict[str, str]] = {
     "verify.show": "public",
     "verify.show_json": "public",
     "verify.picture": "public",
-    # credentials: the status lists verifiers fetch
+    # credentials: the issuer identity and each certificate's Open Badges 3.0 credential are public documents
+    "credentials.issuer_profile": "public",
+    "credentials.did_document": "public",
+    "credentials.did_document_under_path": "public",
+    "credentials.credential": "public",
+    "credentials.credential_jwt": "public",
+    "credentials.admin": "admin",
+    "credentials.admin_rotate": "admin",
     "credentials.status_list": "public",
     "branding.stylesheet": "public",
     "branding.logo": "public",
@@ -152,6 +159,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "api.reinstate_certificate": "api-admin",
     "api.get_stats": "api-staff",
     "api.certificate_pdf": "api-login",
+    "api.certificate_credential": "api-login",
     "api.regenerate_certificate_pdf": "api-staff",
     "api.regenerate_certification_pdfs": "api-admin",
     # analytics
