@@ -21,15 +21,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.credentials import status_list
+from app.credentials import data_integrity, status_list
+from app.credentials.jsonld import VC_V2
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, StatusListEntry
 from app.services import events
+from app.services.credentials import keyring
 from app.services.lifecycle import generations
 from app.services.messaging.outbox import external_url
 
@@ -37,13 +39,17 @@ LIST_SIZE = status_list.MIN_ENTRIES  # 131,072 entries, 16 KB: the spec's minimu
 FILL = LIST_SIZE * 3 // 4  # open the next list at 98,304 entries
 ATTEMPTS_PER_LIST = 32  # 3/4 full: 0.75**32 = 1e-4 that all draws collide; then the next list
 PURPOSE = "revocation"
-VC_V2 = "https://www.w3.org/ns/credentials/v2"
+APART_LOCK_TIMEOUT = "500ms"  # a lazy assignment in its own transaction gives up waiting after this
+# How long a verifier or proxy may keep a list (Cache-Control max-age and the list's `ttl`, which the spec
+# asks to align): a revocation reaches every verifier within a minute.
+TTL_SECONDS = 30
 
 # What the published lists show: a commit that revokes or reinstates (or adds or removes certificates
-# and their entries: a new list appears) bumps it, and every process renders the list afresh.
+# and their entries: a new list appears), or changes the signing keys (a rotation re-signs), bumps it,
+# and every process renders the list afresh.
 GENERATION = "status_list"
 generations.track(GENERATION, {"certificates": frozenset({"revoked_at"}),
-                               "status_list_entries": generations.ANY})
+                               "status_list_entries": generations.ANY, "signing_keys": generations.ANY})
 
 
 @dataclass(frozen=True)
@@ -62,22 +68,40 @@ class StatusListFull(RuntimeError):
 
 
 def entry_for(cert: Certificate) -> Entry:
-    """The certificate's entry, assigned now when it has none (flushed: the caller's commit keeps it,
-    or the next call draws again; nothing can have seen an uncommitted index)."""
+    """The certificate's entry, assigned now when it has none.
+
+    A lazy assignment commits on its own at once when it can (the certificate is committed and the
+    session holds no write lock): a credential read by a GET that never commits must name the same
+    index on every download, not a new draw each time. Otherwise it joins the caller's transaction."""
     found = _entry_of(cert.id)
-    return found if found is not None else assign(cert.id)
+    if found is not None:
+        return found
+    if not _holds_sqlite_write_lock():
+        try:
+            with db.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":  # never wait on this session's own locks
+                    connection.execute(text(f"SET LOCAL lock_timeout = '{APART_LOCK_TIMEOUT}'"))
+                entry = assign(cert.id, connection)
+        except (IntegrityError, OperationalError):  # the certificate is not committed yet (inserted by
+            pass  # this transaction), or a row it needs is held by this session's uncommitted work
+        else:
+            generations.bump(GENERATION)  # a revoked certificate's bit appears in its list
+            return entry
+    return assign(cert.id)
 
 
-def assign(certificate_id: int) -> Entry:
-    """Give the certificate a random free index in the open list (idempotent: an existing entry wins)."""
-    number = _open_list()
+def assign(certificate_id: int, connection=None) -> Entry:
+    """Give the certificate a random free index in the open list (idempotent: an existing entry wins).
+    In the session's transaction, or on `connection` (an engine connection in a transaction of its own)."""
+    executor = connection if connection is not None else db.session
+    number = _open_list(executor)
     for _list in range(8):
         for _draw in range(ATTEMPTS_PER_LIST):
             index = secrets.randbelow(LIST_SIZE)
-            if _insert(certificate_id, number, index):
+            if _insert(executor, certificate_id, number, index):
                 _count_assigned(number)
                 return Entry(number, index)
-            existing = _entry_of(certificate_id)  # the conflict was on the certificate: already placed
+            existing = _entry_of(certificate_id, executor)  # the conflict was on the certificate: placed
             if existing is not None:
                 return existing
         number += 1  # this list is fuller than it should be (many concurrent openers): use the next
@@ -91,23 +115,31 @@ def _assign_on_issue(event: events.Event) -> None:
     assign(event.data["id"])
 
 
-def _entry_of(certificate_id: int) -> Entry | None:
-    row = db.session.execute(select(StatusListEntry.list_number, StatusListEntry.list_index)
-                             .where(StatusListEntry.certificate_id == certificate_id)).first()
+def _entry_of(certificate_id: int, executor=None) -> Entry | None:
+    row = (executor or db.session).execute(select(StatusListEntry.list_number, StatusListEntry.list_index)
+                                           .where(StatusListEntry.certificate_id == certificate_id)).first()
     return Entry(row.list_number, row.list_index) if row else None
 
 
-def _insert(certificate_id: int, number: int, index: int) -> bool:
+def _holds_sqlite_write_lock() -> bool:
+    """SQLite: the session's transaction has written, so it holds the one write lock; a second connection
+    would wait out the busy timeout. (Reads run outside transactions there: app/database.py.)"""
+    connection = db.session.connection()
+    return connection.dialect.name == "sqlite" and bool(
+        connection.connection.driver_connection.in_transaction)
+
+
+def _insert(executor, certificate_id: int, number: int, index: int) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: False when the index (or the certificate) is taken. On
     PostgreSQL a concurrent uncommitted holder of the same key makes this wait for its outcome."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(StatusListEntry).values(
         certificate_id=certificate_id, list_number=number, list_index=index, created_at=utcnow(),
     ).on_conflict_do_nothing()
-    return db.session.execute(statement).rowcount == 1
+    return executor.execute(statement).rowcount == 1
 
 
-def _open_list() -> int:
+def _open_list(executor) -> int:
     """The list new entries go to: the newest one, or a new one once it holds FILL entries.
 
     Inside `events.batch()` (a CSV import issuing thousands) the count is read once and kept."""
@@ -115,8 +147,8 @@ def _open_list() -> int:
     if cache is not None and "status_list_fill" in cache:
         number, count = cache["status_list_fill"]
     else:
-        number = db.session.scalar(select(func.max(StatusListEntry.list_number))) or 1
-        count = db.session.scalar(select(func.count()).where(StatusListEntry.list_number == number))
+        number = executor.scalar(select(func.max(StatusListEntry.list_number))) or 1
+        count = executor.scalar(select(func.count()).where(StatusListEntry.list_number == number))
     if count >= FILL:
         number, count = number + 1, 0
     if cache is not None:
@@ -174,27 +206,19 @@ def unsigned_list_credential(number: int, now: datetime | None = None) -> dict |
         "@context": [VC_V2],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": issuer_id(),
+        "issuer": keyring.issuer_did(),
         "validFrom": now.isoformat().replace("+00:00", "Z"),
         "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": PURPOSE,
-                              "encodedList": status_list.encode(bits)},
+                              "encodedList": status_list.encode(bits), "ttl": TTL_SECONDS * 1000},
     }
 
 
 def status_list_credential(number: int, now: datetime | None = None) -> dict | None:
-    """The list credential as published: signed with the organisation's key."""
+    """The list credential as published: signed (eddsa-rdfc-2022) with the organisation's active key,
+    the proof created at the list's validFrom."""
+    now = (now or utcnow()).replace(microsecond=0)
     document = unsigned_list_credential(number, now)
-    return None if document is None else _sign(document)
-
-
-def issuer_id() -> str:
-    """The organisation's did:web DID, from BASE_URL (host, and port as %3A)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(current_app.config["BASE_URL"])
-    host = parts.hostname or "localhost"
-    return f"did:web:{host}%3A{parts.port}" if parts.port else f"did:web:{host}"
-
-
-def _sign(document: dict) -> dict:
-    return document  # replaced by the keyring's signature once it exists
+    if document is None:
+        return None
+    signer = keyring.signer()
+    return data_integrity.add_proof(document, signer.private_key, signer.verification_method, created=now)

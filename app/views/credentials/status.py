@@ -22,7 +22,7 @@ from app.views.credentials import bp
 from app.web.caching import LocalAnswers, shareable
 from app.web.errors import problem
 
-MAX_AGE = 30  # seconds a verifier or proxy may keep the list (the issue: a revocation shows within a minute)
+MAX_AGE = status.TTL_SECONDS  # a verifier or proxy may keep the list 30 s: a revocation shows within a minute
 LOCAL_SECONDS = 300  # only the clock moves it otherwise (its validFrom): the generation keys freshness
 MEDIA_TYPE = "application/vc+ld+json"
 UNKNOWN = "No status list has this number."
