@@ -228,7 +228,8 @@ def test_the_public_credential_media_types(client, cert):
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("code", ["nope", "x" * 5000, "%0a", "..%2f..%2fetc", "a.jwt.jwt", "%C3%A9"])
+@pytest.mark.parametrize("code", ["nope", "x" * 5000, "%0a", "%00", "a%00b", "..%2f..%2fetc", "a.jwt.jwt",
+                                  "%C3%A9"])
 def test_an_unknown_code_is_a_404_problem(client, cert, code):
     for path in (f"/credentials/{code}", f"/credentials/{code}.jwt"):
         response = client.get(path)

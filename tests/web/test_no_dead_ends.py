@@ -45,6 +45,8 @@ NOT_LINKS = {
                                "credentialStatus",
     "documents.public_pdf": "the PDF on the public page of a certificate its holder made public; that "
                             "page is opened from the copied share link (the demo's certificates are private)",
+    "credentials.did_document_under_path": "the DID document where did:web looks when BASE_URL has a "
+                                           "path (the admin's Credentials page links it then)",
 }
 # htmx fragments: loaded into a page by hx-get; the crawl checks some page does load them.
 FRAGMENTS = {

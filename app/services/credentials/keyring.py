@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ GENERATION = "signing-keys"
 generations.track(GENERATION, {"signing_keys": generations.ANY})
 
 MAX_VERIFICATION_METHOD = 512  # longer than any id we publish: refused before any parsing
+_MULTIKEY = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")  # base58btc: what a published fragment looks like
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def resolve(verification_method: str) -> Ed25519PublicKey | None:
     if not isinstance(verification_method, str) or len(verification_method) > MAX_VERIFICATION_METHOD:
         return None
     did, _, fragment = verification_method.partition("#")
-    if did != issuer_did() or not fragment:
+    if did != issuer_did() or not _MULTIKEY.fullmatch(fragment):
         return None
     known = db.session.scalar(select(SigningKey.multikey).where(SigningKey.multikey == fragment))
     if known is None:

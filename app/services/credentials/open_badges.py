@@ -238,6 +238,8 @@ class Published:
 def lookup(code: str) -> Certificate | None:
     """The certificate and its certification in one indexed statement (hit or miss alike)."""
     bounded = (code or "")[:verification.MAX_CODE]
+    if "\x00" in bounded:  # PostgreSQL text cannot hold NUL: ask for a code that cannot exist instead
+        bounded = ""
     return db.session.scalar(select(Certificate).options(joinedload(Certificate.certification))
                              .where(Certificate.code == bounded))
 
