@@ -217,7 +217,8 @@ def sign(document: dict, fmt: Format, *, created: datetime) -> dict | str:
 
 def signed_stand_in(fmt: Format) -> dict | str:
     """The same work as signing a real credential, for an unknown code (the answer is a 404)."""
-    return sign(document_from(STAND_IN), fmt, created=STAND_IN.issued_at)
+    # With a status entry like a real credential's: the same document size to canonicalize and sign.
+    return sign(document_from(STAND_IN, status.entry_document(1, 0)), fmt, created=STAND_IN.issued_at)
 
 
 # --------------------------------------------------------------------------------------------

@@ -174,9 +174,14 @@ def list_url(number: int) -> str:
 def credential_status(cert: Certificate) -> dict:
     """The credential's `credentialStatus`: a BitstringStatusListEntry (assigns the entry if needed)."""
     entry = entry_for(cert)
-    url = list_url(entry.list_number)
-    return {"id": f"{url}#{entry.list_index}", "type": "BitstringStatusListEntry", "statusPurpose": PURPOSE,
-            "statusListIndex": str(entry.list_index), "statusListCredential": url}
+    return entry_document(entry.list_number, entry.list_index)
+
+
+def entry_document(number: int, index: int) -> dict:
+    """A BitstringStatusListEntry naming index `index` of list `number`."""
+    url = list_url(number)
+    return {"id": f"{url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": PURPOSE,
+            "statusListIndex": str(index), "statusListCredential": url}
 
 
 def list_exists(number: int) -> bool:
