@@ -262,7 +262,10 @@ def test_the_list_credential_has_the_spec_shape_and_cache_headers(app, client, l
         "encodedList": None, "ttl": 30000}  # ms, aligned with Cache-Control as the spec asks
     assert document["proof"]["created"] == document["validFrom"]
     assert bits == bytes(16384)
-    assert response.mimetype == "application/vc+ld+json"
+    assert response.mimetype == "application/vc" and "Accept" in response.headers["Vary"]
+    for accept in ("application/ld+json", "application/json"):
+        asked = client.get("/credentials/status/1", headers={"Accept": accept})
+        assert asked.mimetype == accept and asked.headers["ETag"] != response.headers["ETag"]
     assert response.headers["Cache-Control"] == "public, max-age=30"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "Set-Cookie" not in response.headers

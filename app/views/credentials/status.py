@@ -24,7 +24,9 @@ from app.web.errors import problem
 
 MAX_AGE = status.TTL_SECONDS  # a verifier or proxy may keep the list 30 s: a revocation shows within a minute
 LOCAL_SECONDS = 300  # only the clock moves it otherwise (its validFrom): the generation keys freshness
-MEDIA_TYPE = "application/vc+ld+json"
+# Like the credentials (app/views/credentials/public.py): VC Data Model 2.0 registers `application/vc` for
+# a credential with an embedded proof; JSON-LD and plain JSON clients get their own type when they ask.
+MEDIA_TYPES = ("application/vc", "application/ld+json", "application/json")
 UNKNOWN = "No status list has this number."
 
 
@@ -70,9 +72,11 @@ def status_list(number: int):
     rendered = _cached_render(number)
     if rendered is None:
         return problem(404, UNKNOWN)
-    response = current_app.response_class(rendered.body, mimetype=MEDIA_TYPE)
+    mimetype = request.accept_mimetypes.best_match(MEDIA_TYPES) or MEDIA_TYPES[0]
+    response = current_app.response_class(rendered.body, mimetype=mimetype)
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.vary.add("Accept")
     # A visitor with a session may get a Set-Cookie on the answer: never stored by a shared cache then.
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}" if shareable() else "private, no-cache"
-    response.set_etag(rendered.etag)
+    response.set_etag(f"{rendered.etag}-{MEDIA_TYPES.index(mimetype)}")  # one URL, three representations
     return response.make_conditional(request)
