@@ -84,7 +84,7 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.se
                 "documents.designer", "documents.pdfs", "sharing.routes", "messaging.inbox",
                 "messaging.previews", "messaging.email_texts", "messaging.live", "integrations.console",
                 "integrations.hooks", "analytics.routes", "credentials.admin", "credentials.public",
-                "credentials.status")
+                "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -4,7 +4,7 @@ Existing certificates get their entries here (random, distinct indices, a new li
 entries), so every credential issued from now on can name its status list at once.
 
 Revision ID: 0008_status_list
-Revises: 0007_signing_keys
+Revises: 0011_public_profiles
 Create Date: 2026-12-02 06:10:00
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 import app.database
 
 revision = '0008_status_list'
-down_revision = '0007_signing_keys'
+down_revision = '0011_public_profiles'
 branch_labels = None
 depends_on = None
 

@@ -179,3 +179,47 @@ def test_seed_demo_makes_the_signing_key(app):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert _count_keys() == 1
+
+
+def test_two_rotations_at_once_rotate_once(app, admin, monkeypatch):
+    """Two admins (or a double click) rotating the key they both saw: one rotation, one refusal."""
+    old_id = keyring.ensure_key().id
+    db.session.commit()
+    admin_id = admin.id
+    barrier = threading.Barrier(2, timeout=20)
+    read_active = keyring.active_key
+
+    def active_together():
+        row = read_active()
+        barrier.wait()  # both read the same active key before either retires it
+        return row
+
+    monkeypatch.setattr(keyring, "active_key", active_together)
+    outcomes, errors = [], []
+
+    def rotate() -> None:
+        try:
+            with app.app_context():
+                from app.models import User
+
+                try:
+                    keyring.rotate(db.session.get(User, admin_id), expected_id=old_id)
+                    db.session.commit()
+                    outcomes.append("rotated")
+                except NotAllowed:
+                    db.session.rollback()
+                    outcomes.append("refused")
+                db.session.remove()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rotate) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert sorted(outcomes) == ["refused", "rotated"]
+    assert _count_keys() == 2
+    assert db.session.scalar(select(func.count()).select_from(SigningKey)
+                             .where(SigningKey.active_slot == 1)) == 1

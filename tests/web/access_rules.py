@@ -119,6 +119,17 @@ RULES: dict[str, str | dict[str, str]] = {
     "sharing.share_email": "login",
     "sharing.linkedin": "login",
     "sharing.public_page": "public",
+    # public profiles, embeddable badges, wallets (issue 14)
+    "sharing.public_profile_settings": "login",
+    "sharing.save_public_profile": "login",
+    "sharing.public_profile": "public",
+    "sharing.embed_card": "public",
+    "sharing.embed_badge": "public",
+    "sharing.oembed": "public",
+    "sharing.embed_controls": "login",
+    "sharing.wallet_page": "login",
+    "sharing.open_wallet_exchange": "login",
+    "sharing.exchange": {"GET": "public", "POST": "public"},  # wallets: the one-time token is the credential
     "messaging.bell": "login",
     "messaging.live_stream": "public",  # signed out: 204 (EventSource stops); signed in: the stream
     "messaging.notification_list": "login",
