@@ -321,6 +321,47 @@ def test_after_a_key_rotation_the_list_is_signed_with_the_new_key(client, learne
     assert verify_ldp(before, did) == before["proof"]["verificationMethod"]  # the old key stays published
 
 
+def test_an_uploaded_credentials_entry_is_read_against_our_list(client, make_user, issue):
+    """What the verify page asks for a credential someone uploads: its bit, from our own rows."""
+    kept = issue(make_user(email="kept@example.org"))
+    gone = issue(make_user(email="gone@example.org"))
+    revocation.revoke(gone, "Exam fraud", actor="test")
+    db.session.commit()
+    kept_entry, gone_entry = status.credential_status(kept), status.credential_status(gone)
+    assert status.revoked_in_our_list(kept_entry) is False
+    assert status.revoked_in_our_list(gone_entry) is True
+    assert status.revoked_in_our_list([{"type": "Other"}, gone_entry]) is True  # credentialStatus as a list
+    bits, _, _ = _served_bits(client)  # the published bit agrees
+    assert stdlib_bit(bits, int(gone_entry["statusListIndex"])) == 1
+    free = next(i for i in range(status.LIST_SIZE) if i not in {int(kept_entry["statusListIndex"]),
+                                                                 int(gone_entry["statusListIndex"])})
+    assert status.revoked_in_our_list(gone_entry | {"statusListIndex": str(free)}) is False  # nobody's bit
+    revocation.reinstate(gone, actor="test")
+    db.session.commit()
+    assert status.revoked_in_our_list(gone_entry) is False
+
+
+@pytest.mark.parametrize("change", [
+    {"statusListCredential": "https://elsewhere.example/credentials/status/1"},
+    {"statusListCredential": "http://localhost/credentials/status/01"},
+    {"statusListCredential": "http://localhost/credentials/status/1?x=1"},
+    {"statusListCredential": "http://localhost/credentials/status/\u0661"},
+    {"statusListCredential": "http://localhost/credentials/status/" + "9" * 40},
+    {"statusListCredential": None},
+    {"statusListIndex": "-1"}, {"statusListIndex": "131072"}, {"statusListIndex": "1e3"},
+    {"statusListIndex": None}, {"statusListIndex": "9" * 5000},
+    {"statusPurpose": "suspension"}, {"type": "StatusList2021Entry"},
+])
+def test_entries_that_are_not_ours_or_malformed_answer_unknown(learner, issue, change):
+    entry = status.credential_status(issue(learner)) | change
+    assert status.revoked_in_our_list(entry) is None
+
+
+@pytest.mark.parametrize("value", [None, "x", 5, [], [None], {}, [[{}]]])
+def test_no_entry_at_all_answers_unknown(value):
+    assert status.revoked_in_our_list(value) is None
+
+
 def test_the_rendered_list_is_reused_until_the_generation_moves(client, learner, issue, statements):
     issue(learner)
     first = client.get("/credentials/status/1")

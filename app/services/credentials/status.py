@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.credentials import data_integrity, status_list
+from app.credentials.errors import CredentialError
 from app.credentials.jsonld import VC_V2
 from app.database import utcnow
 from app.extensions import db
@@ -182,6 +183,44 @@ def entry_document(number: int, index: int) -> dict:
     url = list_url(number)
     return {"id": f"{url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": PURPOSE,
             "statusListIndex": str(index), "statusListCredential": url}
+
+
+def revoked_in_our_list(credential_status: object) -> bool | None:
+    """For a credential someone hands us (an upload to the verify page): its bit in our status list.
+
+    `credential_status` is the credential's `credentialStatus` (one entry or a list of them). True or
+    False when it has a revocation BitstringStatusListEntry naming one of our lists, read from the same
+    rows the published list is built from; None when it names none of ours or is malformed (a foreign
+    issuer's list is not ours to answer for; the caller says "unknown")."""
+    entries = credential_status if isinstance(credential_status, list) else [credential_status]
+    for entry in entries[:8]:
+        place = _our_place(entry)
+        if place is not None:
+            return bool(db.session.scalar(
+                select(Certificate.revoked_at.is_not(None))
+                .join(StatusListEntry, StatusListEntry.certificate_id == Certificate.id)
+                .where(StatusListEntry.list_number == place.list_number,
+                       StatusListEntry.list_index == place.list_index)))
+    return None
+
+
+def _our_place(entry: object) -> Entry | None:
+    """The (list, index) a BitstringStatusListEntry names, when the list is ours; None otherwise."""
+    if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry" \
+            or entry.get("statusPurpose") != PURPOSE:
+        return None
+    url = entry.get("statusListCredential")
+    prefix = list_url(1)[:-1]  # ".../credentials/status/"
+    if not isinstance(url, str) or not url.startswith(prefix):
+        return None
+    number = url[len(prefix):]
+    if not (0 < len(number) <= 9 and number.isascii() and number.isdigit()) or list_url(int(number)) != url:
+        return None
+    try:
+        index = status_list.parse_index(entry.get("statusListIndex"))
+    except CredentialError:
+        return None
+    return Entry(int(number), index) if index < LIST_SIZE else None
 
 
 def list_exists(number: int) -> bool:
