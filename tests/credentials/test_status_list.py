@@ -229,11 +229,28 @@ def test_a_taken_index_is_drawn_again(monkeypatch, make_user, issue):
 
 def test_a_new_list_opens_when_the_current_one_is_three_quarters_full(monkeypatch, client, make_user, issue):
     monkeypatch.setattr(status, "FILL", 3)
+    monkeypatch.setattr(status, "_fill", {})  # this process's count of the newest list, from earlier tests
     certificates = [issue(make_user(email=f"l{i}@example.org")) for i in range(5)]
     entries = _entries()
     assert [entries[c.id][0] for c in certificates] == [1, 1, 1, 2, 2]
     assert client.get("/credentials/status/2").status_code == 200
     assert client.get("/credentials/status/3").status_code == 404
+
+
+def test_an_issue_does_not_count_the_list_each_time_but_sees_a_list_opened_elsewhere(
+        monkeypatch, make_user, issue, statements):
+    monkeypatch.setattr(status, "_fill", {})
+    first = issue(make_user(email="one@example.org"))
+    statements.clear()
+    issue(make_user(email="two@example.org"))
+    counts = [s for s in statements if "count(" in s.lower() and "status_list_entries" in s]
+    assert counts == []  # counted once for this process (recounted each FILL_RECOUNT_SECONDS)
+    # Another process opened list 2 meanwhile: the next entry goes there too.
+    db.session.execute(StatusListEntry.__table__.update().where(StatusListEntry.certificate_id == first.id)
+                       .values(list_number=2))
+    db.session.commit()
+    third = issue(make_user(email="three@example.org"))
+    assert _entries()[third.id][0] == 2
 
 
 # ---------------------------------------------------------------------------------------------

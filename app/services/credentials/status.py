@@ -18,6 +18,7 @@ rendered answer per process under the "status_list" generation, bumped by every 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +41,9 @@ LIST_SIZE = status_list.MIN_ENTRIES  # 131,072 entries, 16 KB: the spec's minimu
 FILL = LIST_SIZE * 3 // 4  # open the next list at 98,304 entries
 ATTEMPTS_PER_LIST = 32  # 3/4 full: 0.75**32 = 1e-4 that all draws collide; then the next list
 PURPOSE = "revocation"
+FILL_RECOUNT_SECONDS = 60
+# Per process: how full the newest list is ({"number", "count", "until"}), see _open_list.
+_fill: dict = {}
 APART_LOCK_TIMEOUT = "500ms"  # a lazy assignment in its own transaction gives up waiting after this
 # How long a verifier or proxy may keep a list (Cache-Control max-age and the list's `ttl`, which the spec
 # asks to align): a revocation reaches every verifier within a minute.
@@ -141,26 +145,23 @@ def _insert(executor, certificate_id: int, number: int, index: int) -> bool:
 
 
 def _open_list(executor) -> int:
-    """The list new entries go to: the newest one, or a new one once it holds FILL entries.
+    """The list new entries go to: the newest one, or the next once the newest holds FILL entries.
 
-    Inside `events.batch()` (a CSV import issuing thousands) the count is read once and kept."""
-    cache = events.batch_cache()
-    if cache is not None and "status_list_fill" in cache:
-        number, count = cache["status_list_fill"]
-    else:
-        number = executor.scalar(select(func.max(StatusListEntry.list_number))) or 1
-        count = executor.scalar(select(func.count()).where(StatusListEntry.list_number == number))
-    if count >= FILL:
-        number, count = number + 1, 0
-    if cache is not None:
-        cache["status_list_fill"] = [number, count]
-    return number
+    Counting a list's entries reads up to 98,304 index entries; an issue should not pay that. Each process
+    counts at most once a minute (or when another one has opened a newer list: the max is one index
+    probe) and adds its own assignments meanwhile. Other processes' assignments go unseen for up to a
+    minute: the 3/4 mark is a soft one (a full list still has 32,768 free indices, and `assign` moves on
+    to the next list after repeated collisions)."""
+    newest = executor.scalar(select(func.max(StatusListEntry.list_number))) or 1
+    if _fill.get("number") != newest or _fill.get("until", 0.0) < time.monotonic():
+        count = executor.scalar(select(func.count()).where(StatusListEntry.list_number == newest))
+        _fill.update(number=newest, count=count, until=time.monotonic() + FILL_RECOUNT_SECONDS)
+    return newest + 1 if _fill["count"] >= FILL else newest
 
 
 def _count_assigned(number: int) -> None:
-    cache = events.batch_cache()
-    if cache is not None and cache.get("status_list_fill", [None])[0] == number:
-        cache["status_list_fill"][1] += 1
+    if _fill.get("number") == number:
+        _fill["count"] += 1
 
 
 # --------------------------------------------------------------------------------------------
