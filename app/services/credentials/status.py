@@ -138,10 +138,12 @@ def _insert(executor, certificate_id: int, number: int, index: int) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: False when the index (or the certificate) is taken. On
     PostgreSQL a concurrent uncommitted holder of the same key makes this wait for its outcome."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(StatusListEntry).values(
+    table = StatusListEntry.__table__
+    # RETURNING: a row comes back only when it went in (psycopg's rowcount said -1 for the ORM insert).
+    statement = dialect.insert(table).values(
         certificate_id=certificate_id, list_number=number, list_index=index, created_at=utcnow(),
-    ).on_conflict_do_nothing()
-    return executor.execute(statement).rowcount == 1
+    ).on_conflict_do_nothing().returning(table.c.id)
+    return executor.execute(statement).first() is not None
 
 
 def _open_list(executor) -> int:
