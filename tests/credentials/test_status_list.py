@@ -395,6 +395,14 @@ def test_unknown_lists_are_404(client, path):
     assert client.get(path).status_code == 404
 
 
+def test_an_unknown_list_says_so_to_any_origin_and_head_works(client):
+    missing = client.get("/credentials/status/7")
+    assert missing.mimetype == "application/problem+json"
+    assert missing.headers["Access-Control-Allow-Origin"] == "*"
+    head = client.head("/credentials/status/1")
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"]
+
+
 def test_signed_in_visitors_get_a_private_answer(login_as, learner):
     response = login_as(learner).get("/credentials/status/1")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-cache"
