@@ -223,3 +223,17 @@ def test_two_rotations_at_once_rotate_once(app, admin, monkeypatch):
     assert _count_keys() == 2
     assert db.session.scalar(select(func.count()).select_from(SigningKey)
                              .where(SigningKey.active_slot == 1)) == 1
+
+
+def test_a_key_the_configured_secrets_cannot_open_is_rotated_away(admin):
+    """SECRET_KEY changed since the key was made: signing says what to do, and a rotation fixes it."""
+    from app.connectors.crypto import SecretBox, generate_key
+
+    row = keyring.ensure_key()
+    row.private_key = SecretBox([generate_key()]).encrypt("00" * 32)
+    db.session.commit()
+    with pytest.raises(RuntimeError, match="rotate it"):
+        keyring.signer()
+    keyring.rotate(admin, expected_id=row.id)
+    db.session.commit()
+    assert keyring.signer().verification_method.endswith(keyring.active_key().multikey)

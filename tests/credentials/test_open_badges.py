@@ -309,3 +309,11 @@ def test_signing_is_fast_enough(app, cert):
         timings[fmt] = (time.perf_counter() - start) * 100  # ms per credential
     print(f"ms per credential: {timings}")  # noqa: T201 (read with -s)
     assert timings["ldp"] < 250 and timings["jwt"] < 50
+
+
+@pytest.mark.parametrize("accept", ["", "*/*;q=0", "application/vc;q=NaN", "text/html", "a" * 10000,
+                                    "application/json;q=1e400, application/vc;q=-1", "\u00e9/\u00e9"])
+def test_odd_accept_headers_still_get_the_credential(client, cert, accept):
+    response = client.get(f"/credentials/{cert.code}", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.mimetype in ("application/vc", "application/ld+json", "application/json")

@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.connectors.crypto import CryptoError
 from app.credentials.errors import CredentialError
 from app.credentials.multikey import public_key_from_multikey, public_multikey
 from app.database import utcnow
@@ -33,13 +34,7 @@ from app.models import AuditEvent
 from app.models.signing_key import ACTIVE, SigningKey
 from app.services import audit
 from app.services.errors import NotAllowed
-from app.services.lifecycle import generations
 from app.services.secrets import secret_box
-
-# Bumped whenever the published keys change (a new key, a rotation): caches of signed documents and of
-# the DID document key on it.
-GENERATION = "signing-keys"
-generations.track(GENERATION, {"signing_keys": generations.ANY})
 
 MAX_VERIFICATION_METHOD = 512  # longer than any id we publish: refused before any parsing
 _MULTIKEY = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")  # base58btc: what a published fragment looks like
@@ -140,7 +135,12 @@ def _private_key(row: SigningKey) -> Ed25519PrivateKey:
     cache_key = (row.id, row.multikey)
     key = _private_keys.get(cache_key)
     if key is None:
-        key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(secret_box().decrypt(row.private_key)))
+        try:
+            raw = bytes.fromhex(secret_box().decrypt(row.private_key))
+        except CryptoError as exc:  # SECRET_KEY / INTEGRATIONS_ENCRYPTION_KEYS changed since the key was made
+            raise RuntimeError(f"signing key {row.id} cannot be decrypted with the configured keys: "
+                               "rotate it (Admin › Credentials, or flask rotate-signing-key)") from exc
+        key = Ed25519PrivateKey.from_private_bytes(raw)
         if public_multikey(key.public_key()) != row.multikey:
             raise RuntimeError(f"signing key {row.id}: the stored private key does not match its public key")
         with _private_keys_lock:
@@ -153,12 +153,12 @@ def _private_key(row: SigningKey) -> Ed25519PrivateKey:
 # --------------------------------------------------------------------------------------------
 
 
-def _new_key_values(now: datetime) -> tuple[dict, Ed25519PrivateKey]:
+def _new_key_values(now: datetime) -> dict:
+    """A fresh key pair as the columns of a new active row (the private half encrypted)."""
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes_raw().hex()
-    values = {"multikey": public_multikey(key.public_key()), "private_key": secret_box().encrypt(raw),
-              "active_slot": ACTIVE, "created_at": now, "retired_at": None}
-    return values, key
+    return {"multikey": public_multikey(key.public_key()), "private_key": secret_box().encrypt(raw),
+            "active_slot": ACTIVE, "created_at": now, "retired_at": None}
 
 
 def _uses_session_transaction() -> bool:
@@ -173,7 +173,7 @@ def _uses_session_transaction() -> bool:
 
 def _create_first_key() -> None:
     """Insert the first active key, committed at once; a concurrent creator's key wins ties."""
-    values, _ = _new_key_values(utcnow())
+    values = _new_key_values(utcnow())
     event = {"actor_id": None, "actor_label": "system", "action": "signing_key.created",
              "subject_type": "signing_key", "subject_id": None,
              "summary": f"Credential signing key created ({values['multikey'][:16]}…)",
@@ -192,7 +192,6 @@ def _create_first_key() -> None:
             connection.execute(insert(AuditEvent.__table__), event)
     except IntegrityError:
         return  # another process created the first key meanwhile: use theirs
-    generations.bump(GENERATION)
 
 
 def ensure_key() -> SigningKey:
@@ -215,7 +214,7 @@ def rotate(actor: audit.Actor, *, expected_id: int | None = None) -> SigningKey:
                                  .values(active_slot=None, retired_at=now))
     if retired.rowcount != 1:
         raise NotAllowed("The signing key was rotated at the same moment; reload the page.")
-    values, _ = _new_key_values(now)
+    values = _new_key_values(now)
     row = SigningKey(**values)
     try:
         with db.session.begin_nested():
