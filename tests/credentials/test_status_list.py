@@ -379,6 +379,24 @@ def test_no_entry_at_all_answers_unknown(value):
     assert status.revoked_in_our_list(value) is None
 
 
+def test_without_redis_every_fetch_builds_the_list_from_the_database(monkeypatch, client, learner, issue):
+    import redis
+
+    from app.views.credentials import status as view
+
+    cert = issue(learner)
+
+    def unreachable(name):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(view.generations, "current", unreachable)
+    assert _served_bits(client)[0] == bytes(16384)
+    cert.revoked_at, cert.revoke_reason = cert.issued_at, "Fraud"  # no generation bump reaches anyone
+    db.session.commit()
+    bits, _, _ = _served_bits(client)
+    assert stdlib_bit(bits, _entries()[cert.id][1])
+
+
 def test_the_rendered_list_is_reused_until_the_generation_moves(client, learner, issue, statements):
     issue(learner)
     first = client.get("/credentials/status/1")

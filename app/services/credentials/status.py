@@ -114,9 +114,8 @@ def assign(certificate_id: int, connection=None) -> Entry:
 
 
 @events.subscribe("certificate.issued")
-@events.subscribe("certificate.renewed")
 def _assign_on_issue(event: events.Event) -> None:
-    # A renewal emits both events for its one new certificate: the second call finds the entry.
+    # A renewal is a new certificate: it emits certificate.issued too (then certificate.renewed).
     assign(event.data["id"])
 
 
