@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0009_pdf_signing'
-down_revision = '0011_public_profiles'  # chained here to test with main (A, F) and C; the lead re-chains at merge
+down_revision = '0008_status_list'  # chained here to test with main (A, F), B and C; the lead re-chains at merge
 branch_labels = None
 depends_on = None
 
