@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import io
 import json
 import time
@@ -178,6 +179,7 @@ def test_a_genuine_credential_and_its_jwt_are_valid(cert, learner):
         assert verdict.signature.issuer_id == keyring.issuer_did()
         assert verdict.signature.key_id == keyring.signer().verification_method
         assert verdict.credential.holder == learner.name and verdict.credential.serial == cert.serial
+        assert verdict.status.status_list_revoked is False
 
 
 def test_a_credential_with_a_changed_name_is_altered_and_says_what_changed(cert, learner):
@@ -229,13 +231,21 @@ def test_a_key_rotated_out_but_still_published_still_verifies(cert, admin):
         assert "earlier key" in verdict.signature.detail
 
 
-def test_a_revoked_certificate_says_revoked_with_the_reason(cert):
+def test_a_revoked_certificate_says_revoked_with_the_reason(cert, client):
     document = ldp(cert)
     revocation.revoke(cert, "Exam fraud", actor="test")
     db.session.commit()
     verdict = verify_upload(as_bytes(document))
     assert verdict.outcome == "revoked" and verdict.headline == "Genuine, but revoked"
     assert verdict.status.reason == "Exam fraud" and "Exam fraud" in verdict.status.detail
+    assert document["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    assert verdict.status.status_list_revoked is True  # the status list bit agrees ...
+    entry = document["credentialStatus"]  # ... with the published list, decoded here with the stdlib
+    listed = json.loads(client.get(entry["statusListCredential"].removeprefix("http://localhost")).data)
+    encoded = listed["credentialSubject"]["encodedList"][1:]
+    bits = gzip.decompress(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    index = int(entry["statusListIndex"])
+    assert bits[index // 8] >> (7 - index % 8) & 1 == 1
     assert verdict.signature.valid  # the signature is still genuine: the status is what changed
 
 

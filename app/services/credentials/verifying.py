@@ -30,8 +30,10 @@ from joserfc.errors import JoseError
 from app.credentials import data_integrity, pades, vc_jwt
 from app.credentials.errors import CHANGED, CredentialError
 from app.credentials.jsonld import KNOWN_CONTEXTS
+from app.rules.display import day
 from app.services import organisation
 from app.services.credentials import keyring, open_badges, pdf_signing
+from app.services.credentials import status as status_lists
 from app.services.lifecycle import verification
 from app.strict_json import JSONInputError
 from app.strict_json import loads as strict_loads
@@ -514,27 +516,22 @@ def live_status(code: str | None, document: dict | None = None) -> tuple[LiveSta
         return LiveStatus("unknown", "No certificate in our records has this credential's code."), None
     state = data["status"]
     bit = status_list_bit(document) if document else None
-    until = f" until {_day(data['expires_at'])}." if data["expires_at"] else ", with no expiry."
+    until = f" until {day(data['expires_at'])}." if data["expires_at"] else ", with no expiry."
     texts = {
         "valid": "Valid" + until,
-        "expiring": f"Valid, but it expires on {_day(data['expires_at'])}.",
-        "expired": f"Expired on {_day(data['expires_at'])}.",
-        "revoked": f"Revoked on {_day(data['revoked_at'])}."
+        "expiring": f"Valid, but it expires on {day(data['expires_at'])}.",
+        "expired": f"Expired on {day(data['expires_at'])}.",
+        "revoked": f"Revoked on {day(data['revoked_at'])}."
                    + (f" Reason: {data['revoke_reason']}" if data["revoke_reason"] else ""),
     }
     return LiveStatus(state, texts[state], revoked_at=data["revoked_at"], reason=data["revoke_reason"],
                       status_list_revoked=bit), data
 
 
-def _day(value: str | None) -> str:
-    from app.rules.display import day
-
-    return day(value)
-
-
 def status_list_bit(document: dict) -> bool | None:
-    """The revocation bit of our status list for this credential, when it names one (else None)."""
-    return None
+    """The revocation bit of our status list for this credential, when it names one of our lists (else
+    None): read from the rows the published list is built from, so it agrees with what wallets fetch."""
+    return status_lists.revoked_in_our_list(document.get("credentialStatus"))
 
 
 def differences(document: dict, code: str | None) -> list[str]:
