@@ -211,11 +211,10 @@ def verify_pdf(data: bytes) -> Verdict:
     signature = _pdf_signature(inspection)
     if not inspection.intact:
         problems = inspection.problems or ("The signature does not cover the file as it is now.",)
-        return _verdict("altered", "pdf", signature, Content(False, tuple(problems)),
-                        carried.credential if carried else None,
+        return _verdict("altered", "pdf", signature, Content(False, tuple(problems)), _claims_only(carried),
                         summary="The PDF was changed after it was signed: do not trust what it shows.")
     if not inspection.ours:
-        return _verdict("not_ours", "pdf", signature, Content(True), carried.credential if carried else None,
+        return _verdict("not_ours", "pdf", signature, Content(True), _claims_only(carried),
                         summary=f"The PDF is signed by “{signature.signer}”, which is not one of "
                                 f"{_org()}’s signing certificates.")
     if carried is None:
@@ -232,12 +231,20 @@ def verify_pdf(data: bytes) -> Verdict:
 def _pdf_signature(inspection: pades.PdfInspection) -> Signature:
     moment = inspection.timestamp or inspection.signing_time
     state = _identity_state(inspection.signer_fingerprint) if inspection.ours else None
-    detail = (f"Signed by {inspection.signer_name or inspection.signer_subject}"
-              + (f" ({'the current' if state == 'current' else 'a previous'} signing certificate of {_org()})"
-                 if inspection.ours else ", not a certificate of " + _org()))
+    which = "its current" if state == "current" else "an earlier"
+    detail = (f"Signed by {inspection.signer_name or inspection.signer_subject}, "
+              + (f"with {which} PDF signing certificate" if inspection.ours
+                 else f"a certificate that is not one of {_org()}'s"))
     return Signature(present=True, valid=inspection.signature_valid, ours=inspection.ours,
                      signer=inspection.signer_subject, key_id=inspection.signer_fingerprint, key_state=state,
                      signed_at=moment.isoformat() if moment else None, detail=detail + ".")
+
+
+def _claims_only(carried: Verdict | None) -> Carried | None:
+    """What a PDF we do not vouch for claims: its credential's statements, nothing from our records."""
+    if carried is None or carried.credential is None:
+        return None
+    return replace(carried.credential, serial=None)
 
 
 def _identity_state(fingerprint: str | None) -> str | None:
@@ -250,7 +257,7 @@ def _identity_state(fingerprint: str | None) -> str | None:
 
 def _unsigned_pdf(carried: Verdict | None) -> Verdict:
     signature = Signature(present=False, detail="The PDF carries no digital signature.")
-    return _verdict("unsigned", "pdf", signature, Content(None), carried.credential if carried else None,
+    return _verdict("unsigned", "pdf", signature, Content(None), _claims_only(carried),
                     summary="Anyone could have made this PDF: it has no digital signature. Look the "
                             "certificate up by its serial number, or check the credential file instead.")
 
