@@ -595,7 +595,7 @@ def _verdict(outcome: str, kind: str, signature: Signature, content: Content, cr
              summary: str, headline: str | None = None, status: LiveStatus | None = None,
              verify_code: str | None = None) -> Verdict:
     if status is None:
-        status = LiveStatus("unknown", "Not looked up: the file is not a genuine credential of ours.")
+        status = LiveStatus("unknown", "Not looked up: we give the status of genuine files only.")
     reasons = tuple(r for r in (signature.detail, *content.problems) if r)
     return Verdict(outcome=outcome, headline=headline or HEADLINES[outcome], summary=summary, kind=kind,
                    signature=signature, content=content, status=status, credential=credential,
