@@ -363,6 +363,7 @@ def test_anyone_can_check_a_genuine_pdf_on_the_verify_page(client, cert, genuine
     assert answer.status_code == 200
     html = answer.get_data(as_text=True)
     assert 'data-outcome="valid"' in html and "Genuine and valid" in html
+    assert answer.headers["Cache-Control"] == "no-store"
     assert cert.serial in html and f'href="/verify/{cert.code}"' in html
     assert "<html" not in html  # htmx gets the fragment
 

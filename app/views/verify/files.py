@@ -38,8 +38,14 @@ def check_file():
     try:
         verdict = verifying.verify_upload(data, filename)
     except verifying.Unreadable as exc:
-        return render_page_or_fragment(PAGE, FRAGMENT, 422, problem=str(exc))
-    return render_page_or_fragment(PAGE, FRAGMENT, verdict=verdict)
+        return _unstored(render_page_or_fragment(PAGE, FRAGMENT, 422, problem=str(exc)))
+    return _unstored(render_page_or_fragment(PAGE, FRAGMENT, verdict=verdict))
+
+
+def _unstored(response):
+    """The answer describes someone's file: no cache keeps it either."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 in_memory("verify.check_file", verifying.MAX_UPLOAD)
