@@ -13,6 +13,7 @@ import copy
 import gzip
 import io
 import json
+import random
 import time
 from datetime import timedelta
 
@@ -337,6 +338,36 @@ def test_the_bounded_graph_still_checks_in_a_few_hundred_milliseconds(cert):
     verdict = verify_upload(as_bytes(document))
     assert verdict.outcome == "altered"  # added after signing
     assert time.perf_counter() - started < 3
+
+
+def test_any_value_of_a_credential_replaced_by_a_wrong_type_is_an_answer_never_a_crash(cert):
+    """Each value of a genuine credential replaced in turn by a value of another shape: always a verdict
+    or Unreadable (a 400), never another exception (a 500). 4 shapes per value keep it near a second."""
+    document = ldp(cert)
+    paths = [path for path, _ in verifying._walk(document) if path]
+    for number, path in enumerate(paths):
+        for weird in (None, {"id": "x"}, [[]], "é" * 300)[number % 2::2]:
+            changed = copy.deepcopy(document)
+            target = changed
+            for step in path[:-1]:
+                target = target[step]
+            target[path[-1]] = weird
+            try:
+                assert verify_upload(as_bytes(changed)).outcome in verifying.OUTCOMES
+            except Unreadable:
+                pass
+
+
+def test_random_damage_to_a_signed_pdf_is_altered_or_unreadable(genuine_pdf):
+    rng = random.Random(14)
+    for number in range(24):
+        damaged = bytearray(genuine_pdf[: rng.randrange(len(genuine_pdf))] if number % 6 == 0 else genuine_pdf)
+        for _ in range(rng.choice((1, 3, 20))):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        try:
+            assert verify_upload(bytes(damaged)).outcome == "altered"
+        except Unreadable:
+            pass
 
 
 # --------------------------------------------------------------------------------------------
