@@ -9,6 +9,7 @@ issuer" is a key or an X.509 certificate made here.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import gzip
 import io
@@ -352,22 +353,19 @@ def test_any_value_of_a_credential_replaced_by_a_wrong_type_is_an_answer_never_a
             for step in path[:-1]:
                 target = target[step]
             target[path[-1]] = weird
-            try:
+            with contextlib.suppress(Unreadable):  # a 400: fine
                 assert verify_upload(as_bytes(changed)).outcome in verifying.OUTCOMES
-            except Unreadable:
-                pass
 
 
 def test_random_damage_to_a_signed_pdf_is_altered_or_unreadable(genuine_pdf):
     rng = random.Random(14)
     for number in range(24):
-        damaged = bytearray(genuine_pdf[: rng.randrange(len(genuine_pdf))] if number % 6 == 0 else genuine_pdf)
+        cut = rng.randrange(len(genuine_pdf)) if number % 6 == 0 else len(genuine_pdf)
+        damaged = bytearray(genuine_pdf[:cut])
         for _ in range(rng.choice((1, 3, 20))):
             damaged[rng.randrange(len(damaged))] = rng.randrange(256)
-        try:
+        with contextlib.suppress(Unreadable):  # a 400: fine
             assert verify_upload(bytes(damaged)).outcome == "altered"
-        except Unreadable:
-            pass
 
 
 # --------------------------------------------------------------------------------------------
