@@ -140,7 +140,7 @@ def test_the_jwt_verifies_with_jwcrypto(client, cert):
     token = _jwt(client, cert.code)
     header, payload = verify_jwt(token, _did(client))
     assert header["kid"] == _did(client)["assertionMethod"][0]
-    assert payload == open_badges.credential_document(cert)
+    assert payload == open_badges.credential_document(cert, status=open_badges.credential_status(cert))
 
 
 @pytest.mark.parametrize("change", ["holder name", "achievement name", "validUntil", "identity hash"])
