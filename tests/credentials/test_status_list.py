@@ -365,6 +365,8 @@ def test_an_uploaded_credentials_entry_is_read_against_our_list(client, make_use
     {"statusListCredential": "http://localhost/credentials/status/\u0661"},
     {"statusListCredential": "http://localhost/credentials/status/" + "9" * 40},
     {"statusListCredential": None},
+    {"statusListCredential": "http://localhost/credentials/status/0"},
+    {"statusListCredential": "http://localhost/credentials/status/5"},  # no such list (yet)
     {"statusListIndex": "-1"}, {"statusListIndex": "131072"}, {"statusListIndex": "1e3"},
     {"statusListIndex": None}, {"statusListIndex": "9" * 5000},
     {"statusPurpose": "suspension"}, {"type": "StatusList2021Entry"},

@@ -12,7 +12,7 @@ second INSERT (`ON CONFLICT DO NOTHING`, no exception, no savepoint) and it draw
 The list credential (`status_list_credential(n)`) is computed from the database in one query (the
 revoked certificates of that list), so revoking or reinstating changes it at once; the page caches the
 rendered answer per process under the "status_list" generation, bumped by every commit that changes
-`certificates.revoked_at`.
+`certificates.revoked_at` (or adds or removes certificates, or changes the signing keys).
 """
 
 from __future__ import annotations
@@ -40,11 +40,10 @@ from app.services.messaging.outbox import external_url
 LIST_SIZE = status_list.MIN_ENTRIES  # 131,072 entries, 16 KB: the spec's minimum, and our list size
 FILL = LIST_SIZE * 3 // 4  # open the next list at 98,304 entries
 ATTEMPTS_PER_LIST = 32  # 3/4 full: 0.75**32 = 1e-4 that all draws collide; then the next list
-PURPOSE = "revocation"
-FILL_RECOUNT_SECONDS = 60
-# Per process: how full the newest list is ({"number", "count", "until"}), see _open_list.
-_fill: dict = {}
+FILL_RECOUNT_SECONDS = 60  # each process counts the newest list's entries at most this often
+_fill: dict = {}  # per process: how full the newest list is ({"number", "count", "until"}), see _open_list
 APART_LOCK_TIMEOUT = "500ms"  # a lazy assignment in its own transaction gives up waiting after this
+PURPOSE = "revocation"
 # How long a verifier or proxy may keep a list (Cache-Control max-age and the list's `ttl`, which the spec
 # asks to align): a revocation reaches every verifier within a minute.
 TTL_SECONDS = 30
@@ -197,7 +196,7 @@ def revoked_in_our_list(credential_status: object) -> bool | None:
     entries = credential_status if isinstance(credential_status, list) else [credential_status]
     for entry in entries[:8]:
         place = _our_place(entry)
-        if place is not None:
+        if place is not None and list_exists(place.list_number):
             return bool(db.session.scalar(
                 select(Certificate.revoked_at.is_not(None))
                 .join(StatusListEntry, StatusListEntry.certificate_id == Certificate.id)
