@@ -83,18 +83,22 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, attachments: Sequence[Att
         raise CredentialError(f"the PDF cannot be read for signing: {exc}") from exc
     if writer.prev.encrypted:
         raise CredentialError("an encrypted PDF cannot be signed")
-    for name, data, mime in attachments:
-        _embed(writer, name, data, mime)
-    metadata = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        reason=reason, name=identity.common_name)
-    signer = _signer(identity)
     try:
-        out = signers.PdfSigner(metadata, signer, timestamper=timestamper).sign_pdf(writer)
+        for name, data, mime in attachments:
+            _embed(writer, name, data, mime)
+        metadata = signers.PdfSignatureMetadata(
+            field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+            reason=reason, name=identity.common_name)
+        out = signers.PdfSigner(metadata, _signer(identity), timestamper=timestamper).sign_pdf(writer)
+    except CredentialError:
+        raise
     except TimestampRequestError as exc:
         raise CredentialError(f"the timestamp server did not give a timestamp: {exc}") from exc
     except OSError as exc:
         raise CredentialError(f"the timestamp server could not be reached: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - pyHanko's SigningError, PdfWriteError ... (e.g. a timestamp
+        # token larger than the sample it sized the signature with)
+        raise CredentialError(f"the PDF could not be signed: {type(exc).__name__}: {exc}") from exc
     return out.getvalue()
 
 

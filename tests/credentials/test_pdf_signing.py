@@ -685,3 +685,52 @@ def test_admin_page_shows_the_certificate_and_is_linked_from_settings(admin, log
     db.session.commit()
     page = client.get("/admin/pdf-signing").get_data(as_text=True)
     assert row.fingerprint in page and "Self-issued" in page and "green tick" in page
+
+
+def test_an_expiring_self_issued_certificate_is_replaced_and_old_pdfs_stay_ours(learner, issue, jobs):
+    first = _ready(learner, issue, jobs)
+    old = pdf_signing.current_row()
+    old.not_after = _now() + dt.timedelta(days=10)  # within the renewal margin
+    db.session.commit()
+    rendering.regenerate(first, actor="test")
+    db.session.commit()
+    jobs()
+    db.session.expire_all()
+    new = pdf_signing.current_row()
+    assert new.id != old.id and new.kind == "self_issued" and _identity_count() == 2
+    stored = _stored(db.session.get(Certificate, first.id))
+    seen = pades.inspect_pdf(stored, pdf_signing.trusted_certificates())
+    assert seen.ours and seen.signer_fingerprint == new.fingerprint
+    assert db.session.get(PdfSigningIdentity, old.id).replaced_at is not None
+
+
+def test_an_expired_uploaded_certificate_never_signs(admin, login_as):
+    key, leaf, ca = _ca_issued()
+    assert _upload(login_as(admin), _pkcs12(key, leaf, [ca])).status_code == 302
+    db.session.expire_all()
+    uploaded = pdf_signing.current_row()
+    assert uploaded.kind == "uploaded"
+    page = login_as(admin).get("/admin/pdf-signing").get_data(as_text=True)
+    assert "signing-expires-soon" not in page
+    uploaded.not_after = _now() + dt.timedelta(days=5)
+    db.session.commit()
+    page = login_as(admin).get("/admin/pdf-signing").get_data(as_text=True)
+    assert 'data-testid="signing-expires-soon"' in page  # warned, still signing
+    assert pdf_signing.current_row().id == uploaded.id
+    uploaded.not_after = _now() - dt.timedelta(minutes=1)
+    db.session.commit()
+    signed = pdf_signing.sign_pdf(pdf_text_free(_blank_pdf()))
+    db.session.commit()
+    db.session.expire_all()
+    current = pdf_signing.current_row()
+    assert current.kind == "self_issued" and signed.identity_id == current.id
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "pdf_signing.identity_created"))
+    assert any("expires on" in a.summary for a in audit)
+
+
+def _blank_pdf() -> bytes:
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(200, 200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -15,7 +15,9 @@ from app.web.forms import attempt, submit
 
 def _page(certificate_form=None, tsa_form=None, status: int = 200, refusal: str = ""):
     tsa_form = tsa_form or TimestampServerForm(data={"tsa_url": pdf_signing.tsa_url()})
-    return render_template("admin/pdf_signing.html", current=pdf_signing.current_or_none(),
+    current = pdf_signing.current_or_none()
+    return render_template("admin/pdf_signing.html", current=current,
+                           expires_soon=current is not None and pdf_signing.expires_soon(current),
                            replaced=pdf_signing.replaced(), certificate_form=certificate_form
                            or SigningCertificateForm(), tsa_form=tsa_form, refusal=refusal), status
 
