@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +64,17 @@ _LIMITS = DecodeLimits(per_stream=StreamDecodeLimits(max_output_size=64 * MiB),
                        document_budget=DocumentDecodeBudget(base_allowance=128 * MiB, max_ratio=20))
 
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type)
+
+
+class _UntrustedSignerIsAnAnswer(logging.Filter):
+    """pyHanko logs a warning with a traceback whenever it cannot chain a signer to a trusted root. Here
+    that is an answer ("not signed by us"), given for every foreign PDF someone checks: not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to build path for")
+
+
+logging.getLogger("pyhanko.sign.validation.generic_cms").addFilter(_UntrustedSignerIsAnAnswer())
 
 
 # --------------------------------------------------------------------------------------------
