@@ -734,3 +734,15 @@ def _blank_pdf() -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def test_upload_form_refuses_text_instead_of_a_file_and_oversize_bodies(app, admin, login_as, monkeypatch):
+    client = login_as(admin)
+    response = client.post("/admin/pdf-signing/certificate",
+                           data={"csrf_token": client.csrf_token, "pkcs12": "not a file", "password": "x"})
+    assert response.status_code == 422 and "Choose a PKCS#12 file" in response.get_data(as_text=True)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100 * 1024)
+    huge = _upload(client, b"0" * (200 * 1024))
+    assert huge.status_code == 413
+    no_csrf = client.post("/admin/pdf-signing/timestamps", data={"tsa_url": ""})
+    assert no_csrf.status_code in (400, 403) and pdf_signing.tsa_url() == ""

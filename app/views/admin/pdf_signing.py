@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 
 from app.services.credentials import pdf_signing
 from app.views.admin import bp
@@ -63,7 +64,7 @@ def set_timestamp_server():
 
 def _read(upload) -> bytes | None:
     """The uploaded file's bytes (one more than the limit at most: the service says it is too large)."""
-    if not upload:
+    if not isinstance(upload, FileStorage):  # nothing chosen, or a plain text field of that name
         return None
     try:
         return upload.read(pdf_signing.MAX_PKCS12_BYTES + 1)
