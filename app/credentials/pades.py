@@ -234,14 +234,29 @@ def _inspect(data: bytes, trusted: list[x509.Certificate]) -> PdfInspection:
         raise CredentialError("This PDF is encrypted; an encrypted PDF cannot be checked.")
     if reader.xrefs.total_revisions > MAX_REVISIONS:
         raise CredentialError(f"This PDF has more than {MAX_REVISIONS} revisions; it cannot be checked.")
-    attachments = _attachments(reader)
-    signatures = reader.embedded_regular_signatures
+    try:
+        attachments = _attachments(reader)
+    except Exception:  # noqa: BLE001 - a damaged file list must not hide what the signature says
+        attachments = {}
+    try:
+        signatures = reader.embedded_regular_signatures
+    except Exception:  # noqa: BLE001 - a signature field whose value cannot be parsed
+        return _damaged(0, attachments)
     if not signatures:
         return PdfInspection(signed=False, attachments=attachments)
     if len(signatures) > MAX_SIGNATURES:
         raise CredentialError(f"This PDF has more than {MAX_SIGNATURES} signatures; it cannot be checked.")
     last = max(signatures, key=lambda s: s.signed_revision)
-    return _judge(last, len(signatures), trusted, attachments)
+    try:
+        return _judge(last, len(signatures), trusted, attachments)
+    except Exception:  # noqa: BLE001 - a mangled signature value or byte range: an answer, not a crash
+        return _damaged(len(signatures), attachments)
+
+
+def _damaged(count: int, attachments: dict[str, bytes]) -> PdfInspection:
+    return PdfInspection(signed=True, signatures=count, attachments=attachments,
+                         problems=("The signature in this PDF is damaged: the file was altered or broken "
+                                   "after signing.",))
 
 
 def _judge(signature, count: int, trusted: list[x509.Certificate],  # type: ignore[no-untyped-def]
@@ -291,8 +306,8 @@ def _attachments(reader: PdfFileReader) -> dict[str, bytes]:
         node = pending.pop()
         visited += 1
         kids = _get(node, "/Kids")
-        if isinstance(kids, generic.ArrayObject):
-            pending.extend(kid.get_object() for kid in kids[:MAX_NAME_TREE_NODES])
+        if isinstance(kids, generic.ArrayObject):  # (pyHanko's arrays cannot be sliced)
+            pending.extend(kids[i] for i in range(min(len(kids), MAX_NAME_TREE_NODES)))
         pairs = _get(node, "/Names")
         if not isinstance(pairs, generic.ArrayObject):
             continue

@@ -738,11 +738,65 @@ def _blank_pdf() -> bytes:
 
 def test_upload_form_refuses_text_instead_of_a_file_and_oversize_bodies(app, admin, login_as, monkeypatch):
     client = login_as(admin)
-    response = client.post("/admin/pdf-signing/certificate",
-                           data={"csrf_token": client.csrf_token, "pkcs12": "not a file", "password": "x"})
+    response = client.post(
+        "/admin/pdf-signing/certificate",
+        data={"csrf_token": client.csrf_token, "pkcs12": "not a file", "password": "x"},
+    )
     assert response.status_code == 422 and "Choose a PKCS#12 file" in response.get_data(as_text=True)
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100 * 1024)
     huge = _upload(client, b"0" * (200 * 1024))
     assert huge.status_code == 413
     no_csrf = client.post("/admin/pdf-signing/timestamps", data={"tsa_url": ""})
     assert no_csrf.status_code in (400, 403) and pdf_signing.tsa_url() == ""
+
+
+def _pdf(*objects: bytes) -> bytes:
+    """A small PDF with a correct cross-reference table (object 1 is the catalog)."""
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+PAGES = b"<< /Type /Pages /Kids [] /Count 0 >>"
+
+
+@pytest.mark.parametrize(
+    ("pdf", "signed"),
+    [
+        (
+            _pdf(
+                b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [3 0 R] >> >>",
+                PAGES,
+                b"<< /FT /Sig /Kids [3 0 R] >>",
+            ),
+            False,
+        ),  # a field that is its own child
+        (
+            _pdf(
+                b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles 3 0 R >> >>",
+                PAGES,
+                b"<< /Kids [3 0 R 3 0 R] >>",
+            ),
+            False,
+        ),  # a name tree that loops
+        (_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"), False),
+        (
+            _pdf(
+                b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [3 0 R] >> >>",
+                PAGES,
+                b"<< /FT /Sig /T (x) /V << /Type /Sig /ByteRange [0 10 20 30] /Contents <00> "
+                b"/SubFilter /ETSI.CAdES.detached >> >>",
+            ),
+            True,
+        ),  # a signature value that is not CMS
+    ],
+)
+def test_looping_and_mangled_structures_get_an_answer(pdf, signed):
+    seen = pades.inspect_pdf(pdf, [])
+    assert seen.signed is signed and not seen.intact and not seen.ours
+    assert not signed or "damaged" in seen.problems[0]
