@@ -19,8 +19,10 @@ import asyncio
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
@@ -64,6 +66,7 @@ _LIMITS = DecodeLimits(per_stream=StreamDecodeLimits(max_output_size=64 * MiB),
                        document_budget=DocumentDecodeBudget(base_allowance=128 * MiB, max_ratio=20))
 
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type)
+T = TypeVar("T")
 
 
 class _UntrustedSignerIsAnAnswer(logging.Filter):
@@ -101,7 +104,7 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, attachments: Sequence[Att
         metadata = signers.PdfSignatureMetadata(
             field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
             reason=reason, name=identity.common_name)
-        out = signers.PdfSigner(metadata, _signer(identity), timestamper=timestamper).sign_pdf(writer)
+        out = _sync(signers.PdfSigner(metadata, _signer(identity), timestamper=timestamper).sign_pdf, writer)
     except CredentialError:
         raise
     except TimestampRequestError as exc:
@@ -112,6 +115,27 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, attachments: Sequence[Att
         # token larger than the sample it sized the signature with)
         raise CredentialError(f"the PDF could not be signed: {type(exc).__name__}: {exc}") from exc
     return out.getvalue()
+
+
+def _sync(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Call one of pyHanko's synchronous functions (each runs ``asyncio.run``): in a helper thread when
+    this thread already runs an event loop, where ``asyncio.run`` refuses (e.g. under Playwright's sync
+    API, or an async server)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyhanko") as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+def probe_timestamper(timestamper: TimeStamper) -> None:
+    """Ask the TSA for one sample timestamp (pyHanko keeps it to size signatures). Raises CredentialError
+    when the server does not answer as an RFC 3161 timestamp server."""
+    try:
+        _sync(asyncio.run, timestamper.async_dummy_response("sha256"))
+    except Exception as exc:  # noqa: BLE001 - TimestampRequestError (an OSError), ValueError ...
+        raise CredentialError(str(exc) or type(exc).__name__) from exc
 
 
 def _signer(identity: SigningIdentity) -> signers.SimpleSigner:
@@ -263,7 +287,7 @@ def _judge(signature, count: int, trusted: list[x509.Certificate],  # type: igno
            attachments: dict[str, bytes]) -> PdfInspection:
     anchors = [_asn1(c) for c in trusted]
     context = ValidationContext(trust_roots=anchors, allow_fetching=False)
-    status = validate_pdf_signature(signature, signer_validation_context=context,
+    status = _sync(validate_pdf_signature, signature, signer_validation_context=context,
                                     ts_validation_context=ValidationContext(trust_roots=[],
                                                                             allow_fetching=False),
                                     skip_diff=True)

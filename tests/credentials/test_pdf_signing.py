@@ -8,6 +8,7 @@ a real RFC 3161 TSA in its own process on loopback (tests/support/tsa.py).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import shutil
@@ -800,3 +801,16 @@ def test_looping_and_mangled_structures_get_an_answer(pdf, signed):
     seen = pades.inspect_pdf(pdf, [])
     assert seen.signed is signed and not seen.intact and not seen.ours
     assert not signed or "damaged" in seen.problems[0]
+
+
+def test_signing_and_checking_work_inside_a_running_event_loop():
+    """pyHanko's sync API runs asyncio.run, which refuses inside a running loop (Playwright's sync API in
+    the browser tests, an async server): the engine then uses a helper thread."""
+    identity = identities.make_self_issued("Loop School")
+
+    async def inside() -> pades.PdfInspection:
+        signed = pades.sign_pdf(_blank_pdf(), identity)
+        return pades.inspect_pdf(signed, [identity.certificate])
+
+    seen = asyncio.run(inside())
+    assert seen.intact and seen.ours

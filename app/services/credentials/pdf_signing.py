@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -300,10 +299,9 @@ def _check_tsa(url: str) -> None:
         raise ValidationError({"tsa_url": str(exc)}) from None
     except OSError as exc:  # requests' ConnectionError: the name does not resolve
         raise ValidationError({"tsa_url": f"This address cannot be reached: {exc}"}) from None
-    probe = pades.EgressTimeStamper(url, allow_private=_allow_private())
     try:
-        asyncio.run(probe.async_dummy_response("sha256"))
-    except Exception as exc:  # noqa: BLE001 - pyHanko's IOError/ValueError family; the admin sees why
+        pades.probe_timestamper(pades.EgressTimeStamper(url, allow_private=_allow_private()))
+    except CredentialError as exc:
         message = f"This address did not answer as a timestamp server: {exc}"
         raise ValidationError({"tsa_url": message}) from None
 
