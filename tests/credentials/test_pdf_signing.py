@@ -726,7 +726,7 @@ def test_an_expired_uploaded_certificate_never_signs(admin, login_as):
     current = pdf_signing.current_row()
     assert current.kind == "self_issued" and signed.identity_id == current.id
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "pdf_signing.identity_created"))
-    assert any("expires on" in a.summary for a in audit)
+    assert any("expired on" in a.summary for a in audit)
 
 
 def _blank_pdf() -> bytes:

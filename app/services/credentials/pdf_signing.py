@@ -143,7 +143,8 @@ def _create_self_issued(replacing: PdfSigningIdentity | None = None) -> PdfSigni
     if replacing is None:
         summary = f"Self-issued PDF signing certificate created: {row.common_name}"
     else:
-        summary = (f"PDF signing certificate {replacing.common_name} expires on "
+        ends = "expired" if replacing.not_after <= utcnow() else "expires"
+        summary = (f"PDF signing certificate {replacing.common_name} {ends} on "
                    f"{display.day(replacing.not_after)}: a new self-issued one signs new PDFs")
     audit.record("system", "pdf_signing.identity_created", "pdf_signing_identity", row.id, summary,
                  fingerprint=row.fingerprint, replaced=replacing.fingerprint if replacing else None)
