@@ -564,6 +564,8 @@ def test_stamped_revoked_copy_is_signed_by_us(learner, issue, jobs, login_as, tm
     assert response.status_code == 200 and "REVOKED" in pdf_text(response.data)
     seen = pades.inspect_pdf(response.data, pdf_signing.trusted_certificates())
     assert seen.intact and seen.ours and seen.signatures == 1  # the original's signature was taken off
+    reader = PdfFileReader(io.BytesIO(response.data), strict=False)
+    assert reader.embedded_signatures[0].sig_object["/Reason"] == "Marked REVOKED by Laurel Academy"
     if PDFSIG:
         report = _pdfsig(response.data, tmp_path)
         assert "Signature is Valid." in report and "Signature #2" not in report

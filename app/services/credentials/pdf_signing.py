@@ -337,7 +337,8 @@ class SignedPdf:
     timestamped: bool
 
 
-def sign_pdf(pdf: bytes, *, attachments: list[Attachment] | None = None) -> SignedPdf:
+def sign_pdf(pdf: bytes, *, attachments: list[Attachment] | None = None,
+             reason: str | None = None) -> SignedPdf:
     """Sign ``pdf`` with the current identity (B-T when a TSA is set and answers, else B-B)."""
     row = current_row()
     identity = identity_of(row)
@@ -345,12 +346,12 @@ def sign_pdf(pdf: bytes, *, attachments: list[Attachment] | None = None) -> Sign
     files = attachments or []
     if stamper is not None:
         try:
-            signed = pades.sign_pdf(pdf, identity, attachments=files, timestamper=stamper)
+            signed = pades.sign_pdf(pdf, identity, attachments=files, timestamper=stamper, reason=reason)
             return SignedPdf(signed, row.id, True)
         except CredentialError as exc:
             current_app.logger.warning("PDF signed without a timestamp: %s", exc)
             _timestampers.clear()  # a fresh sample next time: the TSA may have changed its certificate
-    return SignedPdf(pades.sign_pdf(pdf, identity, attachments=files), row.id, False)
+    return SignedPdf(pades.sign_pdf(pdf, identity, attachments=files, reason=reason), row.id, False)
 
 
 def sign(pdf: bytes, cert: Certificate) -> bytes:
@@ -358,7 +359,7 @@ def sign(pdf: bytes, cert: Certificate) -> bytes:
     return sign_pdf(pdf, attachments=embedded_files(cert)).data
 
 
-def sign_copy(pdf: bytes) -> bytes:
-    """A changed copy of a stored PDF (stamped REVOKED/EXPIRED), signed as it is: its embedded files are
-    already inside."""
-    return sign_pdf(pdf).data
+def sign_copy(pdf: bytes, reason: str) -> bytes:
+    """A changed copy of a stored PDF (stamped REVOKED/EXPIRED), signed as it is (its embedded files are
+    already inside); ``reason`` says what changed, in the signature's /Reason."""
+    return sign_pdf(pdf, reason=reason).data
