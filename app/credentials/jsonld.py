@@ -43,7 +43,9 @@ def document_loader(url: str, options: dict | None = None) -> dict[str, Any]:
     """pyld's document loader: our bundled contexts, nothing else."""
     if url not in _FILES:
         raise CredentialError(f"unknown JSON-LD context {url[:200]!r}: only the bundled contexts are used")
-    return {"contextUrl": None, "documentUrl": url, "document": _context(url)}
+    # "tag": "static" lets pyld keep the processed context between calls (it caches only tagged
+    # documents); our copies never change, and re-processing them was most of a signature's time.
+    return {"contextUrl": None, "documentUrl": url, "document": _context(url), "tag": "static"}
 
 
 def canonize(document: dict[str, Any]) -> str:
