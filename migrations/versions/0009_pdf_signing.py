@@ -1,7 +1,7 @@
 """pdf_signing: the organisation's PDF signing identities and the timestamp server setting
 
 Revision ID: 0009_pdf_signing
-Revises: 0011_public_profiles
+Revises: 0008_status_list
 Create Date: 2026-12-02 06:30:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0009_pdf_signing'
-down_revision = '0011_public_profiles'
+down_revision = '0008_status_list'
 branch_labels = None
 depends_on = None
 
