@@ -18,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
@@ -63,6 +66,18 @@ _LIMITS = DecodeLimits(per_stream=StreamDecodeLimits(max_output_size=64 * MiB),
                        document_budget=DocumentDecodeBudget(base_allowance=128 * MiB, max_ratio=20))
 
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type)
+T = TypeVar("T")
+
+
+class _UntrustedSignerIsAnAnswer(logging.Filter):
+    """pyHanko logs a warning with a traceback whenever it cannot chain a signer to a trusted root. Here
+    that is an answer ("not signed by us"), given for every foreign PDF someone checks: not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to build path for")
+
+
+logging.getLogger("pyhanko.sign.validation.generic_cms").addFilter(_UntrustedSignerIsAnAnswer())
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,19 +98,44 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, attachments: Sequence[Att
         raise CredentialError(f"the PDF cannot be read for signing: {exc}") from exc
     if writer.prev.encrypted:
         raise CredentialError("an encrypted PDF cannot be signed")
-    for name, data, mime in attachments:
-        _embed(writer, name, data, mime)
-    metadata = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        reason=reason, name=identity.common_name)
-    signer = _signer(identity)
     try:
-        out = signers.PdfSigner(metadata, signer, timestamper=timestamper).sign_pdf(writer)
+        for name, data, mime in attachments:
+            _embed(writer, name, data, mime)
+        metadata = signers.PdfSignatureMetadata(
+            field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+            reason=reason, name=identity.common_name)
+        out = _sync(signers.PdfSigner(metadata, _signer(identity), timestamper=timestamper).sign_pdf, writer)
+    except CredentialError:
+        raise
     except TimestampRequestError as exc:
         raise CredentialError(f"the timestamp server did not give a timestamp: {exc}") from exc
     except OSError as exc:
         raise CredentialError(f"the timestamp server could not be reached: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - pyHanko's SigningError, PdfWriteError ... (e.g. a timestamp
+        # token larger than the sample it sized the signature with)
+        raise CredentialError(f"the PDF could not be signed: {type(exc).__name__}: {exc}") from exc
     return out.getvalue()
+
+
+def _sync(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Call one of pyHanko's synchronous functions (each runs ``asyncio.run``): in a helper thread when
+    this thread already runs an event loop, where ``asyncio.run`` refuses (e.g. under Playwright's sync
+    API, or an async server)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyhanko") as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+def probe_timestamper(timestamper: TimeStamper) -> None:
+    """Ask the TSA for one sample timestamp (pyHanko keeps it to size signatures). Raises CredentialError
+    when the server does not answer as an RFC 3161 timestamp server."""
+    try:
+        _sync(asyncio.run, timestamper.async_dummy_response("sha256"))
+    except Exception as exc:  # noqa: BLE001 - TimestampRequestError (an OSError), ValueError ...
+        raise CredentialError(str(exc) or type(exc).__name__) from exc
 
 
 def _signer(identity: SigningIdentity) -> signers.SimpleSigner:
@@ -218,21 +258,36 @@ def _inspect(data: bytes, trusted: list[x509.Certificate]) -> PdfInspection:
         raise CredentialError("This PDF is encrypted; an encrypted PDF cannot be checked.")
     if reader.xrefs.total_revisions > MAX_REVISIONS:
         raise CredentialError(f"This PDF has more than {MAX_REVISIONS} revisions; it cannot be checked.")
-    attachments = _attachments(reader)
-    signatures = reader.embedded_regular_signatures
+    try:
+        attachments = _attachments(reader)
+    except Exception:  # noqa: BLE001 - a damaged file list must not hide what the signature says
+        attachments = {}
+    try:
+        signatures = reader.embedded_regular_signatures
+    except Exception:  # noqa: BLE001 - a signature field whose value cannot be parsed
+        return _damaged(0, attachments)
     if not signatures:
         return PdfInspection(signed=False, attachments=attachments)
     if len(signatures) > MAX_SIGNATURES:
         raise CredentialError(f"This PDF has more than {MAX_SIGNATURES} signatures; it cannot be checked.")
     last = max(signatures, key=lambda s: s.signed_revision)
-    return _judge(last, len(signatures), trusted, attachments)
+    try:
+        return _judge(last, len(signatures), trusted, attachments)
+    except Exception:  # noqa: BLE001 - a mangled signature value or byte range: an answer, not a crash
+        return _damaged(len(signatures), attachments)
+
+
+def _damaged(count: int, attachments: dict[str, bytes]) -> PdfInspection:
+    return PdfInspection(signed=True, signatures=count, attachments=attachments,
+                         problems=("The signature in this PDF is damaged: the file was altered or broken "
+                                   "after signing.",))
 
 
 def _judge(signature, count: int, trusted: list[x509.Certificate],  # type: ignore[no-untyped-def]
            attachments: dict[str, bytes]) -> PdfInspection:
     anchors = [_asn1(c) for c in trusted]
     context = ValidationContext(trust_roots=anchors, allow_fetching=False)
-    status = validate_pdf_signature(signature, signer_validation_context=context,
+    status = _sync(validate_pdf_signature, signature, signer_validation_context=context,
                                     ts_validation_context=ValidationContext(trust_roots=[],
                                                                             allow_fetching=False),
                                     skip_diff=True)
@@ -275,8 +330,8 @@ def _attachments(reader: PdfFileReader) -> dict[str, bytes]:
         node = pending.pop()
         visited += 1
         kids = _get(node, "/Kids")
-        if isinstance(kids, generic.ArrayObject):
-            pending.extend(kid.get_object() for kid in kids[:MAX_NAME_TREE_NODES])
+        if isinstance(kids, generic.ArrayObject):  # (pyHanko's arrays cannot be sliced)
+            pending.extend(kids[i] for i in range(min(len(kids), MAX_NAME_TREE_NODES)))
         pairs = _get(node, "/Names")
         if not isinstance(pairs, generic.ArrayObject):
             continue

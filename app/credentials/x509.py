@@ -31,7 +31,7 @@ MAX_CHAIN = 10
 #: 600,000. A file asking for billions would tie up a worker for hours before failing.
 MAX_KDF_ITERATIONS = 2_000_000
 SELF_ISSUED_DAYS = 3 * 365 + 1
-SELF_ISSUED_NOTE = "PDF signing, self-issued by Laurel"
+SELF_ISSUED_NOTE = "PDF signing (self-issued by Laurel)"
 _CN_LIMIT = 64  # RFC 5280 ub-common-name
 _SUFFIX = " (self-issued)"
 
@@ -97,7 +97,7 @@ def _utcnow() -> dt.datetime:
 
 
 def self_issued_name(org_name: str) -> x509.Name:
-    """``CN=<Org> (self-issued), OU=PDF signing, self-issued by Laurel, O=<Org>`` within the X.509 limits."""
+    """``CN=<Org> (self-issued), OU=PDF signing (self-issued by Laurel), O=<Org>`` within the X.509 limits."""
     org = " ".join(org_name.split()) or "Laurel"
     common = org[: _CN_LIMIT - len(_SUFFIX)].rstrip() + _SUFFIX
     return x509.Name([  # most general first, as X.509 names go (printed the other way round)

@@ -1,7 +1,7 @@
 """pdf_signing: the organisation's PDF signing identities and the timestamp server setting
 
 Revision ID: 0009_pdf_signing
-Revises: 0006_email_texts
+Revises: 0008_status_list
 Create Date: 2026-12-02 06:30:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0009_pdf_signing'
-down_revision = '0008_status_list'  # chained here to test with main (A, F), B and C; the lead re-chains at merge
+down_revision = '0008_status_list'
 branch_labels = None
 depends_on = None
 

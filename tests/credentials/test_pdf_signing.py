@@ -8,6 +8,7 @@ a real RFC 3161 TSA in its own process on loopback (tests/support/tsa.py).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import shutil
@@ -563,6 +564,8 @@ def test_stamped_revoked_copy_is_signed_by_us(learner, issue, jobs, login_as, tm
     assert response.status_code == 200 and "REVOKED" in pdf_text(response.data)
     seen = pades.inspect_pdf(response.data, pdf_signing.trusted_certificates())
     assert seen.intact and seen.ours and seen.signatures == 1  # the original's signature was taken off
+    reader = PdfFileReader(io.BytesIO(response.data), strict=False)
+    assert reader.embedded_signatures[0].sig_object["/Reason"] == "Marked REVOKED by Laurel Academy"
     if PDFSIG:
         report = _pdfsig(response.data, tmp_path)
         assert "Signature is Valid." in report and "Signature #2" not in report
@@ -685,3 +688,131 @@ def test_admin_page_shows_the_certificate_and_is_linked_from_settings(admin, log
     db.session.commit()
     page = client.get("/admin/pdf-signing").get_data(as_text=True)
     assert row.fingerprint in page and "Self-issued" in page and "green tick" in page
+
+
+def test_an_expiring_self_issued_certificate_is_replaced_and_old_pdfs_stay_ours(learner, issue, jobs):
+    first = _ready(learner, issue, jobs)
+    old = pdf_signing.current_row()
+    old.not_after = _now() + dt.timedelta(days=10)  # within the renewal margin
+    db.session.commit()
+    rendering.regenerate(first, actor="test")
+    db.session.commit()
+    jobs()
+    db.session.expire_all()
+    new = pdf_signing.current_row()
+    assert new.id != old.id and new.kind == "self_issued" and _identity_count() == 2
+    stored = _stored(db.session.get(Certificate, first.id))
+    seen = pades.inspect_pdf(stored, pdf_signing.trusted_certificates())
+    assert seen.ours and seen.signer_fingerprint == new.fingerprint
+    assert db.session.get(PdfSigningIdentity, old.id).replaced_at is not None
+
+
+def test_an_expired_uploaded_certificate_never_signs(admin, login_as):
+    key, leaf, ca = _ca_issued()
+    assert _upload(login_as(admin), _pkcs12(key, leaf, [ca])).status_code == 302
+    db.session.expire_all()
+    uploaded = pdf_signing.current_row()
+    assert uploaded.kind == "uploaded"
+    page = login_as(admin).get("/admin/pdf-signing").get_data(as_text=True)
+    assert "signing-expires-soon" not in page
+    uploaded.not_after = _now() + dt.timedelta(days=5)
+    db.session.commit()
+    page = login_as(admin).get("/admin/pdf-signing").get_data(as_text=True)
+    assert 'data-testid="signing-expires-soon"' in page  # warned, still signing
+    assert pdf_signing.current_row().id == uploaded.id
+    uploaded.not_after = _now() - dt.timedelta(minutes=1)
+    db.session.commit()
+    signed = pdf_signing.sign_pdf(pdf_text_free(_blank_pdf()))
+    db.session.commit()
+    db.session.expire_all()
+    current = pdf_signing.current_row()
+    assert current.kind == "self_issued" and signed.identity_id == current.id
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "pdf_signing.identity_created"))
+    assert any("expired on" in a.summary for a in audit)
+
+
+def _blank_pdf() -> bytes:
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(200, 200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_upload_form_refuses_text_instead_of_a_file_and_oversize_bodies(app, admin, login_as, monkeypatch):
+    client = login_as(admin)
+    response = client.post(
+        "/admin/pdf-signing/certificate",
+        data={"csrf_token": client.csrf_token, "pkcs12": "not a file", "password": "x"},
+    )
+    assert response.status_code == 422 and "Choose a PKCS#12 file" in response.get_data(as_text=True)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100 * 1024)
+    huge = _upload(client, b"0" * (200 * 1024))
+    assert huge.status_code == 413
+    no_csrf = client.post("/admin/pdf-signing/timestamps", data={"tsa_url": ""})
+    assert no_csrf.status_code in (400, 403) and pdf_signing.tsa_url() == ""
+
+
+def _pdf(*objects: bytes) -> bytes:
+    """A small PDF with a correct cross-reference table (object 1 is the catalog)."""
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+PAGES = b"<< /Type /Pages /Kids [] /Count 0 >>"
+
+
+@pytest.mark.parametrize(
+    ("pdf", "signed"),
+    [
+        (
+            _pdf(
+                b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [3 0 R] >> >>",
+                PAGES,
+                b"<< /FT /Sig /Kids [3 0 R] >>",
+            ),
+            False,
+        ),  # a field that is its own child
+        (
+            _pdf(
+                b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles 3 0 R >> >>",
+                PAGES,
+                b"<< /Kids [3 0 R 3 0 R] >>",
+            ),
+            False,
+        ),  # a name tree that loops
+        (_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"), False),
+        (
+            _pdf(
+                b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [3 0 R] >> >>",
+                PAGES,
+                b"<< /FT /Sig /T (x) /V << /Type /Sig /ByteRange [0 10 20 30] /Contents <00> "
+                b"/SubFilter /ETSI.CAdES.detached >> >>",
+            ),
+            True,
+        ),  # a signature value that is not CMS
+    ],
+)
+def test_looping_and_mangled_structures_get_an_answer(pdf, signed):
+    seen = pades.inspect_pdf(pdf, [])
+    assert seen.signed is signed and not seen.intact and not seen.ours
+    assert not signed or "damaged" in seen.problems[0]
+
+
+def test_signing_and_checking_work_inside_a_running_event_loop():
+    """pyHanko's sync API runs asyncio.run, which refuses inside a running loop (Playwright's sync API in
+    the browser tests, an async server): the engine then uses a helper thread."""
+    identity = identities.make_self_issued("Loop School")
+
+    async def inside() -> pades.PdfInspection:
+        signed = pades.sign_pdf(_blank_pdf(), identity)
+        return pades.inspect_pdf(signed, [identity.certificate])
+
+    seen = asyncio.run(inside())
+    assert seen.intact and seen.ours

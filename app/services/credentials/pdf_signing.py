@@ -14,10 +14,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from flask import current_app
@@ -36,6 +35,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, User
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
+from app.rules import display
 from app.services import audit, organisation
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import clean_text
@@ -66,10 +66,31 @@ def embedded_files(cert: Certificate) -> list[Attachment]:
 # --------------------------------------------------------------------------------------------
 
 
+#: A self-issued certificate is replaced this long before it expires (readers warn about a certificate
+#: that expires soon after signing); an uploaded one only once it has expired: an expired certificate
+#: never signs, a new self-issued one takes over (and the admin page says why).
+RENEW_SELF_ISSUED_BEFORE = timedelta(days=30)
+
+
 def current_row() -> PdfSigningIdentity:
-    """The identity that signs new PDFs; a self-issued one is made (and committed) on first use."""
+    """The identity that signs new PDFs; a self-issued one is made (and committed) on first use, and
+    when the current one is (about to be) expired."""
     row = _current()
-    return row if row is not None else _create_first()
+    if row is None:
+        return _create_self_issued()
+    if _expiring(row):
+        return _create_self_issued(replacing=row)
+    return row
+
+
+def expires_soon(row: PdfSigningIdentity) -> bool:
+    """Within RENEW_SELF_ISSUED_BEFORE of its end (the admin page warns about an uploaded one)."""
+    return row.not_after <= utcnow() + RENEW_SELF_ISSUED_BEFORE
+
+
+def _expiring(row: PdfSigningIdentity) -> bool:
+    margin = RENEW_SELF_ISSUED_BEFORE if row.kind == "self_issued" else timedelta(0)
+    return row.not_after <= utcnow() + margin
 
 
 def _current() -> PdfSigningIdentity | None:
@@ -98,31 +119,49 @@ def _row_for(identity: SigningIdentity, kind: str, actor_id: int | None) -> PdfS
         created_by_id=actor_id)
 
 
-def _create_first() -> PdfSigningIdentity:
-    """Make the self-issued identity in a transaction of its own, committed before anything is signed with
-    it: a PDF must never carry a signature whose certificate was rolled back with the caller's work. Two
-    processes at once: the unique ``current`` column lets one win; the other reads the winner's row."""
+def _create_self_issued(replacing: PdfSigningIdentity | None = None) -> PdfSigningIdentity:
+    """Make a self-issued identity (the first one, or one replacing an expiring ``replacing``) in a
+    transaction of its own, committed before anything is signed with it: a PDF must never carry a
+    signature whose certificate was rolled back with the caller's work. Two processes at once: the unique
+    ``current`` column lets one win; the other reads the winner's row."""
     identity = identities.make_self_issued(organisation.branding().name)
     if _holds_sqlite_write_lock():
         # A second SQLite connection would wait for our own lock: use a savepoint in the caller's
         # transaction instead (its commit publishes the identity with the work that used it).
         try:
             with db.session.begin_nested():
-                row = _row_for(identity, "self_issued", None)
-                db.session.add(row)
+                _swap(db.session, identity, replacing)
         except IntegrityError:
             return _existing()
     else:
         try:
             with Session(db.engine) as own, own.begin():
-                own.add(_row_for(identity, "self_issued", None))
+                _swap(own, identity, replacing)
         except IntegrityError:
             return _existing()
-        row = _existing()
-    audit.record("system", "pdf_signing.identity_created", "pdf_signing_identity", row.id,
-                 f"Self-issued PDF signing certificate created: {row.common_name}",
-                 fingerprint=row.fingerprint)
+    row = _existing()
+    if replacing is None:
+        summary = f"Self-issued PDF signing certificate created: {row.common_name}"
+    else:
+        ends = "expired" if replacing.not_after <= utcnow() else "expires"
+        summary = (f"PDF signing certificate {replacing.common_name} {ends} on "
+                   f"{display.day(replacing.not_after)}: a new self-issued one signs new PDFs")
+    audit.record("system", "pdf_signing.identity_created", "pdf_signing_identity", row.id, summary,
+                 fingerprint=row.fingerprint, replaced=replacing.fingerprint if replacing else None)
     return row
+
+
+def _swap(session: Session, identity: SigningIdentity, replacing: PdfSigningIdentity | None) -> None:
+    if replacing is not None:
+        done = session.execute(update(PdfSigningIdentity)
+                               .where(PdfSigningIdentity.id == replacing.id,
+                                      PdfSigningIdentity.current.is_(True))
+                               .values(current=None, replaced_at=utcnow())
+                               .execution_options(synchronize_session=False))
+        if done.rowcount != 1:  # another process replaced it first: let the unique column say so
+            raise IntegrityError("replaced already", None, Exception("replaced already"))
+    session.add(_row_for(identity, "self_issued", None))
+    session.flush()
 
 
 def _existing() -> PdfSigningIdentity:
@@ -261,10 +300,9 @@ def _check_tsa(url: str) -> None:
         raise ValidationError({"tsa_url": str(exc)}) from None
     except OSError as exc:  # requests' ConnectionError: the name does not resolve
         raise ValidationError({"tsa_url": f"This address cannot be reached: {exc}"}) from None
-    probe = pades.EgressTimeStamper(url, allow_private=_allow_private())
     try:
-        asyncio.run(probe.async_dummy_response("sha256"))
-    except Exception as exc:  # noqa: BLE001 - pyHanko's IOError/ValueError family; the admin sees why
+        pades.probe_timestamper(pades.EgressTimeStamper(url, allow_private=_allow_private()))
+    except CredentialError as exc:
         message = f"This address did not answer as a timestamp server: {exc}"
         raise ValidationError({"tsa_url": message}) from None
 
@@ -299,7 +337,8 @@ class SignedPdf:
     timestamped: bool
 
 
-def sign_pdf(pdf: bytes, *, attachments: list[Attachment] | None = None) -> SignedPdf:
+def sign_pdf(pdf: bytes, *, attachments: list[Attachment] | None = None,
+             reason: str | None = None) -> SignedPdf:
     """Sign ``pdf`` with the current identity (B-T when a TSA is set and answers, else B-B)."""
     row = current_row()
     identity = identity_of(row)
@@ -307,11 +346,12 @@ def sign_pdf(pdf: bytes, *, attachments: list[Attachment] | None = None) -> Sign
     files = attachments or []
     if stamper is not None:
         try:
-            signed = pades.sign_pdf(pdf, identity, attachments=files, timestamper=stamper)
+            signed = pades.sign_pdf(pdf, identity, attachments=files, timestamper=stamper, reason=reason)
             return SignedPdf(signed, row.id, True)
         except CredentialError as exc:
             current_app.logger.warning("PDF signed without a timestamp: %s", exc)
-    return SignedPdf(pades.sign_pdf(pdf, identity, attachments=files), row.id, False)
+            _timestampers.clear()  # a fresh sample next time: the TSA may have changed its certificate
+    return SignedPdf(pades.sign_pdf(pdf, identity, attachments=files, reason=reason), row.id, False)
 
 
 def sign(pdf: bytes, cert: Certificate) -> bytes:
@@ -319,7 +359,7 @@ def sign(pdf: bytes, cert: Certificate) -> bytes:
     return sign_pdf(pdf, attachments=embedded_files(cert)).data
 
 
-def sign_copy(pdf: bytes) -> bytes:
-    """A changed copy of a stored PDF (stamped REVOKED/EXPIRED), signed as it is: its embedded files are
-    already inside."""
-    return sign_pdf(pdf).data
+def sign_copy(pdf: bytes, reason: str) -> bytes:
+    """A changed copy of a stored PDF (stamped REVOKED/EXPIRED), signed as it is (its embedded files are
+    already inside); ``reason`` says what changed, in the signature's /Reason."""
+    return sign_pdf(pdf, reason=reason).data

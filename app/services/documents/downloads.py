@@ -29,7 +29,7 @@ from app.models import Certificate, Certification, User
 from app.models.template import PdfExport
 from app.queue import enqueue_after_commit
 from app.rules import display
-from app.services import audit, recovery
+from app.services import audit, organisation, recovery
 from app.services.credentials import pdf_signing
 from app.services.documents.rendering import download_name
 from app.services.errors import NotAllowed
@@ -74,14 +74,14 @@ def read_pdf(cert: Certificate) -> tuple[bytes, str]:
             data = stamp_pdf(data, *stamp)
         except Exception as exc:  # noqa: BLE001 - never hand out an unstamped PDF of a void certificate
             raise LookupError(f"could not stamp the PDF: {exc}") from exc
-        data = _signed_copy(data)
+        data = _signed_copy(data, f"Marked {stamp[0]} by {organisation.branding().name}")
     return data, download_name(cert)
 
 
-def _signed_copy(data: bytes) -> bytes:
+def _signed_copy(data: bytes, reason: str) -> bytes:
     """The stamped copy signed by us (it shows who stamped it); stamped but unsigned if signing fails."""
     try:
-        return pdf_signing.sign_copy(data)
+        return pdf_signing.sign_copy(data, reason)
     except CredentialError as exc:
         current_app.logger.warning("stamped PDF handed out unsigned: %s", exc)
         return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 
 from app.services.credentials import pdf_signing
 from app.views.admin import bp
@@ -15,7 +16,9 @@ from app.web.forms import attempt, submit
 
 def _page(certificate_form=None, tsa_form=None, status: int = 200, refusal: str = ""):
     tsa_form = tsa_form or TimestampServerForm(data={"tsa_url": pdf_signing.tsa_url()})
-    return render_template("admin/pdf_signing.html", current=pdf_signing.current_or_none(),
+    current = pdf_signing.current_or_none()
+    return render_template("admin/pdf_signing.html", current=current,
+                           expires_soon=current is not None and pdf_signing.expires_soon(current),
                            replaced=pdf_signing.replaced(), certificate_form=certificate_form
                            or SigningCertificateForm(), tsa_form=tsa_form, refusal=refusal), status
 
@@ -61,7 +64,7 @@ def set_timestamp_server():
 
 def _read(upload) -> bytes | None:
     """The uploaded file's bytes (one more than the limit at most: the service says it is too large)."""
-    if not upload:
+    if not isinstance(upload, FileStorage):  # nothing chosen, or a plain text field of that name
         return None
     try:
         return upload.read(pdf_signing.MAX_PKCS12_BYTES + 1)
