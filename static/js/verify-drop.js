@@ -19,6 +19,14 @@
     }
 
     input.addEventListener("change", send);
+    // Pasting means "check this text": forget a file chosen before (the server checks a file first).
+    var text = form.querySelector("textarea[name=text]");
+    if (text) {
+      text.addEventListener("input", function () {
+        input.value = "";
+        if (name) name.textContent = "";
+      });
+    }
     ["dragenter", "dragover"].forEach(function (type) {
       zone.addEventListener(type, function (evt) {
         evt.preventDefault();
