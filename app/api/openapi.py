@@ -26,6 +26,7 @@ ERROR_TEXT = {
     413: "The body is larger than the upload limit (MAX_UPLOAD_MB).",
     415: "The body is not sent as application/json (or, where other types are documented, as one of them).",
     422: "Invalid values; `errors` maps each field or query parameter to a message.",
+    429: "Too many requests from this address: wait a minute (Retry-After).",
 }
 _PLACEHOLDER = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <id>, <id:id>, <any(a, b):action>
 HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))

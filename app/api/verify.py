@@ -59,7 +59,7 @@ def _sent() -> tuple[bytes, str | None]:
 @bp.post("/verify")
 @limiter.limit(_limit)
 @endpoint("Verify a certificate PDF, an Open Badges credential or a VC-JWT", access="public", tag="Verify",
-          response="Verdict", raw_bodies=BODIES, stateless=True, description=DESCRIPTION)
+          response="Verdict", raw_bodies=BODIES, stateless=True, errors=(429,), description=DESCRIPTION)
 def verify_file():
     data, filename = _sent()
     try:

@@ -526,3 +526,12 @@ def test_a_signed_in_browser_session_needs_no_csrf_header_for_a_check(login_as, 
     answer = client.post("/api/v1/verify", data=open_badges.current_credential(cert, "jwt"),
                          content_type="application/vc+jwt")
     assert answer.status_code == 200 and answer.get_json()["outcome"] == "valid"
+
+
+def test_the_api_is_rate_limited_per_address(app, api):
+    app.config["VERIFY_RATE_LIMIT"] = "2 per minute"
+    try:
+        codes = [api.post("/verify", data=b"x", content_type="text/plain").status_code for _ in range(3)]
+    finally:
+        app.config.pop("VERIFY_RATE_LIMIT")
+    assert codes == [400, 400, 429]
