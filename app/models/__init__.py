@@ -24,6 +24,7 @@ from app.models.integration import (
 )
 from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
+from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
 from app.models.signing_key import SigningKey
@@ -37,6 +38,7 @@ __all__ = [
     "Certification", "Completion", "Course", "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
+    "PdfSigningIdentity", "PdfSigningSettings",
     "PublicProfile", "ReminderSent",
     "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
     "WalletExchange",

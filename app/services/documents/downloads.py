@@ -17,9 +17,11 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from app import liveness
+from app.credentials.errors import CredentialError
 from app.database import utcnow
 from app.documents.storage import StorageError, get_storage
 from app.extensions import db
@@ -27,7 +29,8 @@ from app.models import Certificate, Certification, User
 from app.models.template import PdfExport
 from app.queue import enqueue_after_commit
 from app.rules import display
-from app.services import audit, recovery
+from app.services import audit, organisation, recovery
+from app.services.credentials import pdf_signing
 from app.services.documents.rendering import download_name
 from app.services.errors import NotAllowed
 from app.services.lifecycle.certificates import verify_url
@@ -71,7 +74,17 @@ def read_pdf(cert: Certificate) -> tuple[bytes, str]:
             data = stamp_pdf(data, *stamp)
         except Exception as exc:  # noqa: BLE001 - never hand out an unstamped PDF of a void certificate
             raise LookupError(f"could not stamp the PDF: {exc}") from exc
+        data = _signed_copy(data, f"Marked {stamp[0]} by {organisation.branding().name}")
     return data, download_name(cert)
+
+
+def _signed_copy(data: bytes, reason: str) -> bytes:
+    """The stamped copy signed by us (it shows who stamped it); stamped but unsigned if signing fails."""
+    try:
+        return pdf_signing.sign_copy(data, reason)
+    except CredentialError as exc:
+        current_app.logger.warning("stamped PDF handed out unsigned: %s", exc)
+        return data
 
 
 def stamp_for(cert: Certificate) -> tuple[str, str] | None:
@@ -91,6 +104,7 @@ def stamp_pdf(data: bytes, word: str, line: str) -> bytes:
     from reportlab.pdfgen import canvas
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    _drop_signatures(writer)
     for page in writer.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         overlay = io.BytesIO()
@@ -112,6 +126,32 @@ def stamp_pdf(data: bytes, word: str, line: str) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _drop_signatures(writer) -> None:  # type: ignore[no-untyped-def]
+    """Remove the original's signature fields: rewritten, the copy no longer matches them (a reader would
+    call it "altered"); the stamped copy gets a signature of its own (`_signed_copy`)."""
+    from pypdf.generic import ArrayObject, NameObject
+
+    def is_signature(ref) -> bool:  # type: ignore[no-untyped-def]
+        return ref.get_object().get("/FT") == "/Sig"
+
+    root = writer.root_object
+    root.pop(NameObject("/Perms"), None)
+    form = root.get("/AcroForm")
+    if form is not None:
+        form = form.get_object()
+        fields = ArrayObject(f for f in form.get("/Fields", []) if not is_signature(f))
+        if fields:
+            form[NameObject("/Fields")] = fields
+            form.pop(NameObject("/SigFlags"), None)
+        else:
+            root.pop(NameObject("/AcroForm"), None)
+    for page in writer.pages:
+        annotations = page.get("/Annots")
+        if annotations is not None:
+            kept = (a for a in annotations.get_object() if not is_signature(a))
+            page[NameObject("/Annots")] = ArrayObject(kept)
 
 
 def presigned_url(cert: Certificate, expires: int = 300) -> str | None:

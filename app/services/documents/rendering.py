@@ -35,6 +35,7 @@ from app.models import Certificate, Certification, OutboxEmail
 from app.models.template import CertificateTemplate
 from app.queue import enqueue_after_commit
 from app.services import audit, events, organisation
+from app.services.credentials import pdf_signing
 from app.services.documents import pictures
 from app.services.errors import NotAllowed
 from app.services.lifecycle.certificates import verify_url
@@ -202,7 +203,8 @@ def claim(cert_id: int, now: datetime | None = None) -> int | None:
 
 def produce(cert: Certificate, version: int) -> str:
     """Render and store version ``version``; return its storage key."""
-    data = render(cert)
+    # Signed before storage (PAdES, with the embedded files): every stored PDF is signed.
+    data = pdf_signing.sign(render(cert), cert)
     key = pdf_key(cert, version)
     get_storage().put(key, data, "application/pdf")
     # The public page's picture is made on its first request (pictures.read_picture), not here: most

@@ -1,7 +1,7 @@
 """Admin forms for people."""
 
 from flask_wtf.file import FileField
-from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import ROLES
@@ -42,3 +42,16 @@ class SettingsForm(Form):
                          render_kw={"type": "color"})
     logo = FileField("Logo (PNG or JPEG, at most 2 MB)", render_kw={"accept": "image/png,image/jpeg"})
     remove_logo = BooleanField("Remove the current logo")
+
+
+class SigningCertificateForm(Form):
+    """Upload a PKCS#12 for PDF signing (rules in app/services/credentials/pdf_signing.py)."""
+
+    pkcs12 = FileField("Certificate and private key (PKCS#12: .p12 or .pfx)",
+                       render_kw={"accept": ".p12,.pfx,application/x-pkcs12"})
+    password = PasswordField("Password of the file", validators=[Optional(), Length(max=1024)])
+
+
+class TimestampServerForm(Form):
+    tsa_url = StringField("Timestamp server (RFC 3161) URL", validators=[Optional(), Length(max=500)],
+                          render_kw={"inputmode": "url", "placeholder": "https://timestamp.example.com/tsa"})
