@@ -40,7 +40,9 @@ generations.track(GENERATION, {"certificates": frozenset({
     "code", "serial", "snapshot", "issued_at", "expires_at", "renewal_opens_at", "revoked_at",
     "revoke_reason", "renewed_from_id", "public", "pdf_key", "user_id", "certification_id"}),
     # The page carries the school's name, logo and colour (app/services/organisation.py).
-    "organisation_settings": generations.ANY})
+    "organisation_settings": generations.ANY,
+    # and the certification's badge (app/services/credentials/badges.py).
+    "badge_images": generations.ANY})
 
 
 def generation() -> int:
