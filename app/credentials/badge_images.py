@@ -19,7 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree.ElementTree import Element, tostring
+from xml.etree.ElementTree import Element, register_namespace, tostring
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 2 * 1024 * 1024  # an uploaded PNG
@@ -257,6 +257,9 @@ def clean_svg(data: bytes) -> bytes:
     root = _parse(data)
     by_id = _check_elements(root)
     _check_uses(root, by_id)
+    # The usual prefixes (process-wide: these are the standard ones anyway), so the file reads as written.
+    register_namespace("", SVG_NS)
+    register_namespace("xlink", XLINK_NS)
     body = tostring(root, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 

@@ -41,7 +41,7 @@ def upgrade():
     ids = [row[0] for row in op.get_bind().execute(sa.text('SELECT id FROM certifications'))]
     if ids:
         now = app.database.utcnow()
-        op.bulk_insert(table, [{'certification_id': i, 'token': secrets.token_urlsafe(16), 'source': 'generated',
+        op.bulk_insert(table, [{'certification_id': i, 'token': secrets.token_hex(16), 'source': 'generated',
                                 'png_key': None, 'svg_key': None, 'version': 1, 'updated_at': now} for i in ids])
 
 

@@ -43,6 +43,13 @@ NOT_LINKS = {
     "verify.picture": "the certificate's picture, loaded by its public page as <img>",
     "documents.public_pdf": "the PDF on the public page of a certificate its holder made public; that "
                             "page is opened from the copied share link (the demo's certificates are private)",
+    "credentials.badge_png": "a certification's badge, loaded by pages as <img>",
+    "credentials.badge_svg": "an uploaded SVG badge, linked from its card only when one was uploaded",
+    "credentials.ob2_assertion": "Open Badges 2.0 Assertion: fetched by badge platforms from the URL baked "
+                                 "into the badge PNG",
+    "credentials.ob2_badge_class": "Open Badges 2.0 BadgeClass: fetched by badge platforms (linked from "
+                                   "the certification page's badge card, which learners do not see)",
+    "credentials.ob2_issuer": "Open Badges 2.0 Issuer profile: fetched by badge platforms from a BadgeClass",
 }
 # htmx fragments: loaded into a page by hx-get; the crawl checks some page does load them.
 FRAGMENTS = {

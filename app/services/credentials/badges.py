@@ -42,7 +42,7 @@ class Picture:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(16)  # 22 characters, 128 bits: not guessable, not derived from the id
+    return secrets.token_hex(16)  # 128 bits: not guessable, not derived from the id; safe in storage keys
 
 
 @event.listens_for(Session, "before_flush")
