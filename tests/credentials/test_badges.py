@@ -3,6 +3,7 @@ stored, the generated badge, the public image routes and the certification page'
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import struct
@@ -197,9 +198,17 @@ def test_upload_without_csrf_is_refused(certification, admin, login_as):  # noqa
     assert badges.badge_of(certification.id).source == "generated"
 
 
+def _huge_png_header(side: int) -> bytes:
+    """A PNG whose header promises side × side pixels, with (almost) no data."""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
 def _billion_laughs() -> bytes:
-    entities = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">' for i in range(1, 10))
+    def body(i: int) -> str:
+        return (f"&lol{i - 1};" if i > 1 else "&lol;") * 10
+
+    entities = '<!ENTITY lol "lol">' + "".join(f'<!ENTITY lol{i} "{body(i)}">' for i in range(1, 10))
     return (f'<?xml version="1.0"?><!DOCTYPE svg [{entities}]>'
             f'<svg {SVG_NS} width="10" height="10"><text>&lol9;</text></svg>').encode()
 
@@ -225,7 +234,8 @@ HOSTILE_SVGS = {
     "file href": f'<svg {SVG_NS}><image href="file:///etc/passwd" width="1" height="1"/></svg>'.encode(),
     "javascript link": (f'<svg {SVG_NS}><a href="javascript:alert(1)"><rect width="1" height="1"/></a>'
                         '</svg>').encode(),
-    "css url": f'<svg {SVG_NS}><rect fill="url(https://evil.example/p)" width="1" height="1"/></svg>'.encode(),
+    "css url": (f'<svg {SVG_NS}><rect fill="url(https://evil.example/p)" width="1" height="1"/>'
+                '</svg>').encode(),
     "css import": f'<svg {SVG_NS}><style>@import "https://evil.example/a.css";</style></svg>'.encode(),
     "animation rewriting href": (f'<svg {SVG_NS}><set attributeName="href" to="javascript:alert(1)"/>'
                                  '</svg>').encode(),
@@ -238,9 +248,7 @@ HOSTILE_SVGS = {
     "too deep": (f'<svg {SVG_NS}>' + "<g>" * 200 + "</g>" * 200 + "</svg>").encode(),
     "too large": f'<svg {SVG_NS}><!--{"x" * 600_000}--></svg>'.encode(),
     "embedded bomb": (f'<svg {SVG_NS}><image href="data:image/png;base64,'
-                      + __import__("base64").b64encode(
-                          b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 50000, 50000, 8, 0, 0, 0, 0))
-                          + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")).decode()
+                      + base64.b64encode(_huge_png_header(50_000)).decode()
                       + '" width="1" height="1"/></svg>').encode(),
 }
 
@@ -280,8 +288,8 @@ def test_hostile_files_are_refused_with_422_and_nothing_stored(name, certificati
     before = stored_badge_files()
     response = upload(client, certification.id, data, filename)
     assert response.status_code == 422, (name, response.status_code)
-    assert 'class="invalid-feedback' in response.get_data(as_text=True) or "alert-danger" in response.get_data(
-        as_text=True)
+    page = response.get_data(as_text=True)
+    assert 'class="invalid-feedback' in page or "alert-danger" in page
     db.session.expire_all()
     badge = badges.badge_of(certification.id)
     assert badge.source == "generated" and badge.version == 1 and badge.png_key is None
@@ -307,8 +315,6 @@ def test_refused_svg_messages_say_why():
 
 
 def test_a_fragment_reference_and_an_embedded_image_are_allowed():
-    import base64
-
     embedded = base64.b64encode(png_bytes((8, 8))).decode()
     svg = (f'<svg {SVG_NS} xmlns:xlink="http://www.w3.org/1999/xlink" width="20" height="20"><defs>'
            '<rect id="r" width="5" height="5" fill="red"/></defs><use xlink:href="#r"/>'
