@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.credentials import badge_images
 from app.documents.storage import StorageError, get_storage
 from app.extensions import db
-from app.models import Certificate, Certification
+from app.models import Certification
 from app.models.badge import BadgeImage
 from app.services import audit, organisation
 from app.services.errors import ValidationError
@@ -61,14 +61,6 @@ def by_token(token: str) -> BadgeImage | None:
     if not token or len(token) > MAX_TOKEN:
         return None
     return db.session.scalar(select(BadgeImage).where(BadgeImage.token == token))
-
-
-def badge_for_code(code: str) -> BadgeImage | None:
-    """The badge of the certificate with this verification code (None for an unknown code)."""
-    if not code or len(code) > 64:
-        return None
-    joined = select(BadgeImage).join(Certificate, Certificate.certification_id == BadgeImage.certification_id)
-    return db.session.scalar(joined.where(Certificate.code == code))
 
 
 def ensure_badge(certification: Certification) -> BadgeImage:

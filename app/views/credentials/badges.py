@@ -61,9 +61,9 @@ def _keep_new_rows() -> None:
 
 
 @bp.app_template_global("badge_image_url")
-def badge_image_url(certification_id: int | None = None, code: str | None = None) -> str | None:
-    """The relative URL of a certification's badge PNG (by certification id, or by certificate code)."""
-    badge = badges.badge_of(certification_id) if certification_id else badges.badge_for_code(code or "")
+def badge_image_url(certification_id: int) -> str | None:
+    """The relative URL of a certification's badge PNG (the verify page gets it from its one statement)."""
+    badge = badges.badge_of(certification_id)
     if badge is None:
         return None
     return url_for("credentials.badge_png", token=badge.token, v=badge.version)
