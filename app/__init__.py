@@ -83,7 +83,8 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.se
                 "lifecycle.routes", "verify.routes",
                 "documents.designer", "documents.pdfs", "sharing.routes", "messaging.inbox",
                 "messaging.previews", "messaging.email_texts", "messaging.live", "integrations.console",
-                "integrations.hooks", "analytics.routes", "credentials.badges")
+                "integrations.hooks", "analytics.routes", "credentials.admin", "credentials.public",
+                "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.badges")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,5 +1,5 @@
-"""`flask --app wsgi ...` commands: seed-demo, create-admin, create-token, worker, cron, sweep, daily,
-serve."""
+"""`flask --app wsgi ...` commands: seed-demo, rotate-signing-key, create-admin, create-token, worker, cron,
+sweep, daily, serve."""
 
 from __future__ import annotations
 
@@ -15,10 +15,25 @@ from app.extensions import db
 def seed_demo() -> None:
     """Create the demo organisation once (idempotent)."""
     from app import demo
+    from app.services.credentials import keyring
 
     created = demo.seed()
     db.session.commit()
     click.echo("Demo data created." if created else "Demo data already present.")
+    # Start-up hook (make run): the organisation's credential signing key exists before anything is signed.
+    keyring.ensure_key()
+    db.session.commit()
+
+
+@click.command("rotate-signing-key")
+@with_appcontext
+def rotate_signing_key() -> None:
+    """Retire the credential signing key (it stays published) and start signing with a new one."""
+    from app.services.credentials import keyring
+
+    key = keyring.rotate("cli")
+    db.session.commit()
+    click.echo(f"New signing key {key.multikey}; the previous one stays published in the DID document.")
 
 
 @click.command("create-admin")
@@ -135,5 +150,6 @@ def redis_url() -> None:
 
 
 def init_app(app) -> None:
-    for command in (seed_demo, create_admin, create_token, worker, cron, sweep, daily, serve, redis_url):
+    for command in (seed_demo, rotate_signing_key, create_admin, create_token, worker, cron, sweep, daily,
+                    serve, redis_url):
         app.cli.add_command(command)

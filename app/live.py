@@ -23,12 +23,13 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.queue import get_redis
+from app.queue import get_redis, pending_list, register_pending
 
 CHANNEL = "laurel:live"
 #: What a page can listen to; each is one `sse:<topic>` trigger in the templates.
 TOPICS = ("tiles", "certificates", "enrollments", "deliveries", "bell")
 _PENDING = "laurel_live_pending"
+register_pending(_PENDING)  # a rolled-back SAVEPOINT takes back only its own announcements
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,19 @@ def announce(session: Session, topic: str, *, staff: bool = True, user_ids: Iter
     """Tell open pages about `topic` once the current transaction commits (dropped on rollback)."""
     if topic not in TOPICS:
         raise ValueError(f"unknown live topic {topic!r}")
-    pending: dict[str, tuple[bool, set[int]]] = session.info.setdefault(_PENDING, {})
-    was_staff, users = pending.get(topic, (False, set()))
-    users.update(int(u) for u in user_ids if u is not None)
-    pending[topic] = (was_staff or staff, users)
+    users = tuple(int(u) for u in user_ids if u is not None)
+    pending_list(session, _PENDING).append((topic, staff, users))
+
+
+def _merged(announcements: list[tuple[str, bool, tuple[int, ...]]]) -> dict[str, Audience]:
+    """One message per topic: staff if any announcement was for staff, and every named user."""
+    staff_topics: set[str] = set()
+    users: dict[str, set[int]] = {}
+    for topic, staff, user_ids in announcements:
+        if staff:
+            staff_topics.add(topic)
+        users.setdefault(topic, set()).update(user_ids)
+    return {topic: Audience(topic in staff_topics, frozenset(ids)) for topic, ids in users.items()}
 
 
 def encode(topic: str, audience: Audience) -> str:
@@ -90,18 +100,14 @@ def _publish_committed(session: Session, transaction) -> None:
         return
     try:
         with get_redis().pipeline(transaction=False) as pipe:
-            for topic, (staff, users) in pending.items():
-                pipe.publish(CHANNEL, encode(topic, Audience(staff, frozenset(users))))
+            for topic, audience in _merged(pending).items():
+                pipe.publish(CHANNEL, encode(topic, audience))
             pipe.execute()
     except (redis.RedisError, OSError):
         # The change is committed; open pages catch up on their polling timer.
         current_app.logger.warning("live update not published (%s); pages fall back to polling",
-                                   ", ".join(pending))
+                                   ", ".join(sorted({topic for topic, _staff, _users in pending})))
 
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 def stream(user_id: int, is_staff: bool, *, lifetime: float = 300.0, heartbeat: float = 15.0,

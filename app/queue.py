@@ -66,7 +66,7 @@ def enqueue_after_commit(session: Session, func: str, *args, **options) -> None:
 
     A worker must never pick up a job before the rows it loads are visible.
     """
-    session.info.setdefault("laurel_pending_jobs", []).append(PendingJob(func, args, **options))
+    pending_list(session, PENDING_JOBS).append(PendingJob(func, args, **options))
 
 
 def enqueue_now(job: PendingJob):
@@ -102,7 +102,7 @@ def _flush_pending_jobs(session: Session) -> None:
         # SQLAlchemy 2.1 also fires after_commit when a SAVEPOINT is released: the outer
         # transaction is still open, so a worker would not see the rows yet.
         return
-    jobs = session.info.pop("laurel_pending_jobs", [])
+    jobs = session.info.pop(PENDING_JOBS, [])
     seen: set[str] = set()
     unique: list[PendingJob] = []
     for job in jobs:
@@ -161,9 +161,65 @@ def enqueue_many(jobs: list[PendingJob]) -> None:
                                            len(batch), name)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_jobs(session: Session) -> None:
-    session.info.pop("laurel_pending_jobs", None)
+# ---- work that waits for the outermost commit ------------------------------------------------------
+# Jobs to enqueue and live announcements to publish live in append-only lists in `session.info` until
+# the outermost COMMIT. A SAVEPOINT that rolls back (one failed row of an import or a sync) undoes only
+# what was added inside it: the rows added before it still commit, and so must their jobs. A rollback of
+# the whole transaction drops everything.
+
+PENDING_JOBS = "laurel_pending_jobs"
+_PENDING_KEYS: list[str] = [PENDING_JOBS]
+_SAVEPOINT_MARKS = "laurel_savepoint_marks"
+_ROLLED_BACK = "laurel_savepoints_rolled_back"
+
+
+def register_pending(key: str) -> None:
+    """Make `session.info[key]` (a list) follow savepoints like the pending jobs do."""
+    if key not in _PENDING_KEYS:
+        _PENDING_KEYS.append(key)
+
+
+def pending_list(session: Session, key: str) -> list:
+    return session.info.setdefault(key, [])
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINT_MARKS, {})
+        marks[transaction] = {key: len(session.info.get(key, ())) for key in _PENDING_KEYS}
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _note_rolled_back_savepoint(session: Session, previous_transaction) -> None:
+    # A failed flush inside a SAVEPOINT rolls back the flush's own inner transaction, not the savepoint
+    # itself: what counts is the nearest savepoint around whatever rolled back.
+    savepoint = previous_transaction
+    while savepoint is not None and not savepoint.nested:
+        savepoint = savepoint.parent
+    if savepoint is not None:
+        session.info.setdefault(_ROLLED_BACK, set()).add(savepoint)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _settle_pending(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        # The outermost transaction ended. Committed work has already left (after_commit), so what is
+        # still pending belongs to a rollback or a close without commit: it never happened.
+        _drop_all_pending(session)
+        session.info.pop(_SAVEPOINT_MARKS, None)
+        session.info.pop(_ROLLED_BACK, None)
+    elif transaction.nested:
+        marks = session.info.get(_SAVEPOINT_MARKS, {}).pop(transaction, None)
+        if transaction in session.info.get(_ROLLED_BACK, ()):
+            session.info[_ROLLED_BACK].discard(transaction)
+            for key, length in (marks or {}).items():
+                del session.info.get(key, [])[length:]
+
+
+def _drop_all_pending(session: Session) -> None:
+    for key in _PENDING_KEYS:
+        session.info.pop(key, None)
 
 
 def waiting(job_ids: list[str]) -> set[str]:

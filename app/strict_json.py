@@ -28,7 +28,13 @@ class JSONInputError(ValueError):
 
 def loads(data: str | bytes | bytearray, **_ignored: Any) -> Any:
     """Parse JSON text, refusing deep nesting, duplicate keys and non-finite numbers."""
-    text = data.decode(json.detect_encoding(data)) if isinstance(data, bytes | bytearray) else data
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = data.decode(json.detect_encoding(data))
+        except UnicodeDecodeError:  # e.g. a UTF-16 byte-order mark followed by an odd number of bytes
+            raise JSONInputError("The body is not text in UTF-8, UTF-16 or UTF-32.") from None
+    else:
+        text = data
     _check_depth(text)
     try:
         return json.loads(text, object_pairs_hook=_object, parse_constant=_constant, parse_float=_float)

@@ -64,7 +64,9 @@ class Operation:
     own: str | None = None  # learners see only items whose attribute `own` is their id (else 404)
     errors: tuple[int, ...] = ()  # further problem statuses the endpoint answers (409 ...)
     path_schemas: dict | None = None  # schemas of non-integer path arguments (documentation)
-    media: str | None = None  # a non-JSON success body (e.g. "application/pdf"), documented as binary
+    # A non-JSON success body (e.g. "application/pdf"), documented as binary; several media types: one of
+    # them per request (a JSON-LD one documented as an object, the others as text).
+    media: str | tuple[str, ...] | None = None
     description: str = ""
     all_params: tuple[Param, ...] = field(init=False)
 

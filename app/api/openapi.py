@@ -137,6 +137,9 @@ def _path_params(rule: Rule, op: Operation) -> list[dict]:
 
 
 def _success(op: Operation) -> dict:
+    if isinstance(op.media, tuple):
+        return {str(op.status): {"description": "The document, in the media type the parameters chose.",
+                                 "content": {media: {"schema": _media_schema(media)} for media in op.media}}}
     if op.media:
         return {str(op.status): {"description": "The file.", "content": {
             op.media: {"schema": {"type": "string", "format": "binary"}}}}}
@@ -150,6 +153,13 @@ def _success(op: Operation) -> dict:
     if op.status == 201:
         answer["headers"] = {"Location": {"description": "The new item's URL.", "schema": {"type": "string"}}}
     return {str(op.status): answer}
+
+
+def _media_schema(media: str) -> dict:
+    """JSON documents (application/json, application/vc, ...+json) are objects; anything else is text."""
+    if media == "application/vc" or media.endswith(("/json", "+json")):
+        return {"type": "object"}
+    return {"type": "string"}
 
 
 def _errors(rule: Rule, method: str, op: Operation) -> dict:

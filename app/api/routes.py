@@ -11,6 +11,7 @@ from app.api import (  # noqa: F401 (each module adds its routes to `bp`)
     certificates,
     certifications,
     courses,
+    credentials,
     deliveries,
     enrollments,
     integrations,

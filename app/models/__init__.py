@@ -25,7 +25,9 @@ from app.models.integration import (
 )
 from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
+from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.signing_key import SigningKey
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
 
@@ -36,7 +38,8 @@ __all__ = [
     "Certification", "Completion", "Course", "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
-    "ReminderSent",
-    "ReportSubscription", "SyncRun", "TemplateAsset", "User", "WebhookDelivery", "WebhookEvent",
+    "PublicProfile", "ReminderSent",
+    "ReportSubscription", "SigningKey", "SyncRun", "TemplateAsset", "User", "WalletExchange",
+    "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
 ]

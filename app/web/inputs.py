@@ -10,7 +10,10 @@ from app.rules import plain_text
 
 
 def _refuse_nul_characters() -> None:
-    """NUL can't be stored in PostgreSQL text: refuse it up front with a 400, never a 500 later."""
+    """NUL can't be stored in (or compared with) PostgreSQL text: refuse it up front with a 400, never a
+    500 later — in the query string, the form, and the path (`/verify/%00` reached a query)."""
+    if "\x00" in request.path:
+        abort(400, description="The address contains a NUL character, which is not allowed.")
     for values in (request.args, request.form):
         for value in values.values():
             if "\x00" in value:

@@ -39,13 +39,28 @@ def sandboxed_html(html: str, status: int = 200, *, images: str = "data: 'self'"
     return response
 
 
+#: A page other sites may frame (the embeddable badge card): the strict policy, any ancestor. Only for
+#: responses passed through `frameable()`; every other page keeps `frame-ancestors 'none'` and DENY.
+FRAMEABLE_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *").replace(
+    "form-action 'self'", "form-action 'none'")
+
+
+def frameable(response):
+    """Let any site frame `response` (CSP frame-ancestors *, no X-Frame-Options)."""
+    response.headers["Content-Security-Policy"] = FRAMEABLE_CSP
+    response.headers.pop("X-Frame-Options", None)
+    response.frameable = True
+    return response
+
+
 def _headers(response):
     from flask import current_app
 
     headers = response.headers
     headers.setdefault("Content-Security-Policy", _policy())
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if not getattr(response, "frameable", False):
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

@@ -329,9 +329,10 @@ def test_a_fragment_reference_and_an_embedded_image_are_allowed():
 
 
 def test_unknown_and_absurd_tokens_are_404(client):
-    for token in ("nope", "x" * 5000, "%00", "..%2F..%2Fetc"):
+    for token in ("nope", "x" * 5000, "..%2F..%2Fetc", "%F0%9F%98%80"):
         assert client.get(f"/badges/{token}.png").status_code == 404
         assert client.get(f"/badges/{token}.svg").status_code == 404
+    assert client.get("/badges/%00.png").status_code == 400  # a NUL in the address, refused before the view
 
 
 def test_no_svg_for_a_png_badge(client, certification):  # noqa: F811

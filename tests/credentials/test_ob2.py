@@ -241,9 +241,10 @@ def test_a_certificate_that_never_expires_has_no_expires(client, make_certificat
 
 @pytest.mark.parametrize("code", ["nope", "x" * 5000, "%00", "..%2F..%2Fetc%2Fpasswd", "%F0%9F%98%80"])
 def test_unknown_codes_and_tokens_are_404(client, code, earned):
-    assert client.get(f"/ob2/assertions/{code}").status_code == 404
-    assert client.get(f"/ob2/assertions/{code}/badge.png").status_code == 404
-    assert client.get(f"/ob2/badges/{code}").status_code == 404
+    expected = 400 if "%00" in code else 404  # a NUL in the address is refused before any view
+    assert client.get(f"/ob2/assertions/{code}").status_code == expected
+    assert client.get(f"/ob2/assertions/{code}/badge.png").status_code == expected
+    assert client.get(f"/ob2/badges/{code}").status_code == expected
 
 
 def test_the_badge_class_url_carries_no_database_id(client, earned):

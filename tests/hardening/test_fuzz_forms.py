@@ -36,7 +36,7 @@ set_hypothesis_home_dir(Path(os.environ["LAUREL_INSTANCE_PATH"]) / "hypothesis")
 SKIPPED = {"accounts.logout", "accounts.change_password"}
 # Fields read straight from request.form by views (not declared on a FlaskForm).
 RAW_FIELDS = ("user_ids", "export_id", "template_id", "archived", "public", "frequency", "next", "token",
-              "email", "recipients", "message")
+              "email", "recipients", "message", "key_id")
 
 
 def _post_rules() -> list[tuple[str, str]]:

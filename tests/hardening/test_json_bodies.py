@@ -3,6 +3,9 @@ refuses deep nesting, duplicate keys and non-finite numbers with 400 and changes
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 
@@ -28,6 +31,7 @@ HOSTILE = {
     "Infinity": '{"score": -Infinity}',
     "overflowing float": '{"score": 1e400}',
     "5,000-digit integer": '{"capacity": ' + "9" * 5000 + "}",
+    "broken UTF-16": b'\xff\xfe{\x00"',  # a byte-order mark, then an odd number of bytes
 }
 
 
@@ -58,6 +62,11 @@ def test_non_finite_numbers_are_refused(text):
 
 def test_bytes_in_any_json_encoding_still_parse():
     assert strict_json.loads('{"a": 1}'.encode("utf-16")) == {"a": 1}
+
+
+def test_bytes_that_are_not_text_are_refused():
+    with pytest.raises(strict_json.JSONInputError, match="not text"):
+        strict_json.loads(HOSTILE["broken UTF-16"])
 
 
 # ---- every JSON route -------------------------------------------------------------------------------------
@@ -159,12 +168,22 @@ def hook():
     return integration, secret
 
 
-def _signed_post(client, integration, secret, body: str, msg_id: str):
+def _signed_post(client, integration, secret, body: str | bytes, msg_id: str):
     when = datetime.now(UTC)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(when.timestamp())),
-               "webhook-signature": Webhook(secret).sign(msg_id, when, body),
+               "webhook-signature": _signature(secret, msg_id, when, body),
                "Content-Type": "application/json"}
-    return client.post(f"/hooks/in/{integration.incoming_token}", data=body.encode(), headers=headers)
+    data = body if isinstance(body, bytes) else body.encode()
+    return client.post(f"/hooks/in/{integration.incoming_token}", data=data, headers=headers)
+
+
+def _signature(secret: str, msg_id: str, when: datetime, body: str | bytes) -> str:
+    if isinstance(body, str):
+        return Webhook(secret).sign(msg_id, when, body)
+    # The package signs text only; bytes that are not UTF-8 are signed by hand, per the specification.
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{msg_id}.{int(when.timestamp())}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE))

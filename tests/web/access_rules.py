@@ -102,6 +102,14 @@ RULES: dict[str, str | dict[str, str]] = {
     "verify.show": "public",
     "verify.show_json": "public",
     "verify.picture": "public",
+    # credentials: the issuer identity and each certificate's Open Badges 3.0 credential are public documents
+    "credentials.issuer_profile": "public",
+    "credentials.did_document": "public",
+    "credentials.did_document_under_path": "public",
+    "credentials.credential": "public",
+    "credentials.credential_jwt": "public",
+    "credentials.admin": "admin",
+    "credentials.admin_rotate": "admin",
     "branding.stylesheet": "public",
     "branding.logo": "public",
     # sharing, notifications, email previews
@@ -110,6 +118,17 @@ RULES: dict[str, str | dict[str, str]] = {
     "sharing.share_email": "login",
     "sharing.linkedin": "login",
     "sharing.public_page": "public",
+    # public profiles, embeddable badges, wallets (issue 14)
+    "sharing.public_profile_settings": "login",
+    "sharing.save_public_profile": "login",
+    "sharing.public_profile": "public",
+    "sharing.embed_card": "public",
+    "sharing.embed_badge": "public",
+    "sharing.oembed": "public",
+    "sharing.embed_controls": "login",
+    "sharing.wallet_page": "login",
+    "sharing.open_wallet_exchange": "login",
+    "sharing.exchange": {"GET": "public", "POST": "public"},  # wallets: the one-time token is the credential
     "messaging.bell": "login",
     "messaging.live_stream": "public",  # signed out: 204 (EventSource stops); signed in: the stream
     "messaging.notification_list": "login",
@@ -150,6 +169,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "api.reinstate_certificate": "api-admin",
     "api.get_stats": "api-staff",
     "api.certificate_pdf": "api-login",
+    "api.certificate_credential": "api-login",
     "api.regenerate_certificate_pdf": "api-staff",
     "api.regenerate_certification_pdfs": "api-admin",
     # analytics

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime
-from email.utils import parseaddr
 
 from flask import current_app
 
@@ -28,6 +27,7 @@ from app.models.badge import BadgeImage
 from app.rules import display
 from app.services import organisation
 from app.services.credentials import badges
+from app.services.credentials import issuer as issuer_profile
 from app.services.lifecycle import verification
 from app.services.messaging.outbox import external_url
 
@@ -160,11 +160,8 @@ def badge_class(token: str) -> dict | None:
 
 
 def issuer_email() -> str:
-    """ISSUER_EMAIL if set, else the address mail is sent from."""
-    configured = current_app.config.get("ISSUER_EMAIL")
-    if configured:
-        return configured
-    return parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")[1] or "no-reply@laurel.local"
+    """The issuer Profile's address (app/services/credentials/issuer.py): OB 2.0 requires one."""
+    return issuer_profile.contact_email() or "no-reply@laurel.local"
 
 
 def issuer() -> dict:

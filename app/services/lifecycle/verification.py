@@ -78,7 +78,9 @@ def is_public(row) -> bool:
 def _bounded(code: str | None) -> str:
     # An over-long code still runs the same query (on a value that cannot match): a miss must not be
     # distinguishable from a hit by timing.
-    return (code or "")[:MAX_CODE]
+    # A NUL (from a path: /verify/%00) cannot be sent to PostgreSQL; "!" is in no code (URL-safe base64),
+    # so the same query runs on a value that cannot match.
+    return (code or "").replace("\x00", "!")[:MAX_CODE]
 
 
 @cache
