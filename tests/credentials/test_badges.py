@@ -181,7 +181,7 @@ def test_a_plain_form_post_redirects_back_to_the_certification(certification, ad
     client = login_as(admin)
     response = upload(client, certification.id, png_bytes(), htmx=False)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/certifications/{certification.id}#badge")
+    assert response.headers["Location"].endswith(f"/certifications/{certification.id}#certification-badge")
 
 
 def test_staff_and_learners_cannot_upload(certification, staff, learner, login_as):  # noqa: F811
