@@ -54,8 +54,8 @@ def _learners_certificate() -> Certificate:
 
 
 @pytest.mark.parametrize(("size", "options"), [("1366", WIDE), ("390", PHONE)])
-def test_admin_uploads_a_badge_on_the_certification_page(new_page, live_server, demo_data, screenshot, tmp_path,
-                                                         size, options):
+def test_admin_uploads_a_badge_on_the_certification_page(new_page, live_server, demo_data, screenshot,
+                                                         tmp_path, size, options):
     from playwright.sync_api import expect
 
     cert = _learners_certificate()
@@ -87,7 +87,8 @@ def test_admin_uploads_a_badge_on_the_certification_page(new_page, live_server, 
 
 
 @pytest.mark.parametrize(("size", "options"), [("1366", WIDE), ("390", PHONE)])
-def test_learner_sees_and_downloads_the_baked_badge(new_page, live_server, demo_data, screenshot, size, options):
+def test_learner_sees_and_downloads_the_baked_badge(new_page, live_server, demo_data, screenshot, size,
+                                                    options):
     from playwright.sync_api import expect
 
     cert = _learners_certificate()

@@ -133,7 +133,8 @@ def _after_change(certification: Certification, message: str):
     if is_fragment_request():
         return _card_response(certification, saved=message)
     flash(message, "success")
-    return redirect(url_for("lifecycle.certification_detail", cert_id=certification.id) + "#certification-badge")
+    page = url_for("lifecycle.certification_detail", cert_id=certification.id)
+    return redirect(f"{page}#certification-badge")
 
 
 # --------------------------------------------------------------------------------------------
