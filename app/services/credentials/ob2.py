@@ -4,9 +4,9 @@ For platforms that import only OB 2.0 (badge backpacks, older LMSs). Verificatio
 Assertion lives at its own URL (`/ob2/assertions/<verification code>`), and a verifier fetches it there,
 then its BadgeClass and the Issuer; a revoked certificate's Assertion answers 410 Gone with
 `revoked: true` and the reason (OB 2.0, "Hosted verification"). The learner is named by a salted SHA-256
-of their email (`IdentityObject`, hashed): the raw address never leaves Laurel. The salt is derived from
-the certificate's code with SECRET_KEY (HMAC), so the same Assertion comes back on every request without
-a stored column, and nobody can recompute it for a guessed address without the key.
+of their email (`IdentityObject`, hashed): the raw address never leaves Laurel. The salt (public in the
+document, as the spec has it) is derived from the certificate's code with SECRET_KEY (HMAC): different
+for every certificate, and the same Assertion comes back on every request without a stored column.
 
 The baked PNG is the badge image with the Assertion's URL in an iTXt chunk, keyword "openbadges"
 (app/credentials/baking.py).
