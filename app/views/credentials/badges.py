@@ -142,8 +142,9 @@ def _after_change(certification: Certification, message: str):
 # --------------------------------------------------------------------------------------------
 
 
+# The images are not rate limited: pages load several at once (My certificates, the verify page in a
+# crawl), their 128-bit tokens cannot be walked, and an answer is one indexed query and a stored file.
 @bp.get("/badges/<token>.png")
-@limiter.limit(_limit)
 def badge_png(token: str):
     badge = badges.by_token(token)
     if badge is None:
@@ -153,7 +154,6 @@ def badge_png(token: str):
 
 
 @bp.get("/badges/<token>.svg")
-@limiter.limit(_limit)
 def badge_svg(token: str):
     """The uploaded SVG as it was checked; sandboxed, so even a missed trick could run nothing."""
     badge = badges.by_token(token)
