@@ -87,10 +87,17 @@ def test_the_badge_goes_with_its_certification(certification):  # noqa: F811
 # --------------------------------------------------------------------------------------------
 
 
-def test_a_200_character_name_stays_inside_the_badge():
-    name = ("Advanced Paediatric Emergency Life Support and Interprofessional Resuscitation "
-            "Leadership for Supercalifragilisticexpialidociouslylongwordedness Practitioners ")
-    name = (name * 2)[:200]
+LONG_NAMES = {
+    "words": ("Advanced Paediatric Emergency Life Support and Interprofessional Resuscitation "
+              "Leadership for Supercalifragilisticexpialidociouslylongwordedness Practitioners ") * 2,
+    "one word": "W" * 200,
+    "wide letters and spaces": "WWWW MMMM " * 20,
+}
+
+
+@pytest.mark.parametrize("kind", list(LONG_NAMES))
+def test_a_200_character_name_stays_inside_the_badge(kind):
+    name = LONG_NAMES[kind][:200]
     assert len(name) == 200
     layout = badge_images.layout_name(name)
     font = badge_images._font(layout.font_size)
