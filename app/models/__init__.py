@@ -28,6 +28,7 @@ from app.models.organisation import OrganisationSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
 from app.models.signing_key import SigningKey
+from app.models.status_list import StatusListEntry
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
 
@@ -39,7 +40,8 @@ __all__ = [
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PublicProfile", "ReminderSent",
-    "ReportSubscription", "SigningKey", "SyncRun", "TemplateAsset", "User", "WalletExchange",
+    "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
+    "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
 ]

@@ -1,7 +1,7 @@
 """badge_images: one badge per certification (uploaded PNG/SVG or generated), random public token
 
 Revision ID: 0010_badges
-Revises: 0011_public_profiles
+Revises: 0008_status_list
 Create Date: 2026-12-02 06:10:00
 
 """
@@ -14,7 +14,7 @@ import app.database
 
 
 revision = '0010_badges'
-down_revision = '0011_public_profiles'
+down_revision = '0008_status_list'
 branch_labels = None
 depends_on = None
 

@@ -47,9 +47,11 @@ def test_card_shows_live_status_and_may_be_framed_anywhere(client, learner, issu
     db.session.commit()
     html = client.get(f"/embed/{cert.code}").get_data(as_text=True)
     assert "Revoked" in html and "embed-revoked" in html
-    # A miss, never a 500.
-    for path in ("/embed/%00", "/embed/%00.svg", "/verify/%00", "/embed/" + "x" * 5000):
+    # A miss, never a 500 (a NUL in the address is refused before routing).
+    for path in ("/embed/" + "x" * 5000, "/embed/x.svg"):
         assert client.get(path).status_code == 404, path[:30]
+    for path in ("/embed/%00", "/embed/%00.svg", "/verify/%00"):
+        assert client.get(path).status_code == 400, path
     missing = client.get("/embed/NoSuchCode")
     assert missing.status_code == 404 and "Certificate not found" in missing.get_data(as_text=True)
 

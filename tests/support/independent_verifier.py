@@ -83,7 +83,8 @@ def verify_ldp(credential: dict, did_document: dict) -> str:
     if proof.get("proofPurpose") != "assertionMethod":
         raise Invalid("wrong proof purpose")
     method = proof["verificationMethod"]
-    if method.split("#")[0] != credential["issuer"]["id"]:
+    issuer = credential["issuer"]  # VC 2.0: a URL, or an object with an id (an Open Badges Profile)
+    if method.split("#")[0] != (issuer.get("id") if isinstance(issuer, dict) else issuer):
         raise Invalid("the key is not the issuer's")
     key = public_key(did_document, method)
     options = {k: v for k, v in proof.items() if k != "proofValue"}

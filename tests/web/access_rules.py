@@ -110,6 +110,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "credentials.credential_jwt": "public",
     "credentials.admin": "admin",
     "credentials.admin_rotate": "admin",
+    "credentials.status_list": "public",
     "branding.stylesheet": "public",
     "branding.logo": "public",
     # sharing, notifications, email previews

@@ -41,6 +41,8 @@ NOT_LINKS = {
     "documents.starter_image": "starting-design thumbnails, loaded by the template chooser as <img>",
     "messaging.live_stream": "the live-update stream every signed-in page opens (EventSource)",
     "verify.picture": "the certificate's picture, loaded by its public page as <img>",
+    "credentials.status_list": "a status list credential, fetched by verifiers from a credential's "
+                               "credentialStatus",
     "sharing.public_profile": "a learner's public profile (/p/<handle>), linked from their profile settings "
                               "once they switch it on (the demo's learners have none)",
     "sharing.embed_card": "the embeddable card, framed by other sites and by the holder's Embed page",

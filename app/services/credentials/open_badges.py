@@ -34,7 +34,7 @@ from app.credentials.jsonld import OB_V3, VC_V2
 from app.extensions import db
 from app.models import Certificate
 from app.rules.display import score as format_score
-from app.services.credentials import issuer, keyring
+from app.services.credentials import issuer, keyring, status
 from app.services.lifecycle import generations, verification
 
 FORMATS = ("ldp", "jwt")
@@ -217,7 +217,8 @@ def sign(document: dict, fmt: Format, *, created: datetime) -> dict | str:
 
 def signed_stand_in(fmt: Format) -> dict | str:
     """The same work as signing a real credential, for an unknown code (the answer is a 404)."""
-    return sign(document_from(STAND_IN), fmt, created=STAND_IN.issued_at)
+    # With a status entry like a real credential's: the same document size to canonicalize and sign.
+    return sign(document_from(STAND_IN, status.entry_document(1, 0)), fmt, created=STAND_IN.issued_at)
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,8 +268,6 @@ def serialized(signed: dict | str) -> bytes:
 
 
 def credential_status(cert: Certificate) -> dict | None:
-    """The certificate's `credentialStatus` entry (Bitstring Status List), or None.
-
-    HOOK for revocation that travels (issue 14 item 3): app/services/credentials/status.py builds the
-    entry; wire `status.credential_status(cert)` here."""
-    return None
+    """The certificate's `credentialStatus` entry: its place in a Bitstring Status List
+    (app/services/credentials/status.py; assigned on first use for certificates that have none)."""
+    return status.credential_status(cert)
