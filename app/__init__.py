@@ -88,7 +88,8 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.se
                 "documents.designer", "documents.pdfs", "sharing.routes", "messaging.inbox",
                 "messaging.previews", "messaging.email_texts", "messaging.live", "integrations.console",
                 "integrations.hooks", "analytics.routes", "credentials.admin", "credentials.public",
-                "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status")
+                "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status",
+                "credentials.badges")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -114,6 +115,7 @@ def _load_subscribers() -> None:
     """
     import app.models  # noqa: F401  (register every table)
     import app.services.analytics.cache  # noqa: F401  (drop cached figures when their data changes)
+    import app.services.credentials.badges  # noqa: F401  (a badge row for every new certification)
     import app.services.credentials.status  # noqa: F401  (a status list entry for every new certificate)
     import app.services.documents.render_recovery  # noqa: F401  (sweep: lost and abandoned renders)
     import app.services.documents.rendering  # noqa: F401  (render the PDF on certificate.issued / renewed)

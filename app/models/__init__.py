@@ -1,6 +1,7 @@
 """Tables only, one module per aggregate. Importing this package registers them all."""
 
 from app.models.audit import AuditEvent
+from app.models.badge import BADGE_SOURCES, BadgeImage
 from app.models.catalog import (
                                 CERTIFICATION_STATUSES,
                                 Certification,
@@ -34,7 +35,8 @@ from app.models.user import ROLES, ApiToken, User
 
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
-    "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "Certificate", "CertificateTemplate",
+    "BADGE_SOURCES", "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "BadgeImage", "Certificate",
+    "CertificateTemplate",
     "Certification", "Completion", "Course", "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",

@@ -247,6 +247,15 @@ RULES: dict[str, str | dict[str, str]] = {
     "integrations.redeliver": "admin",
     "integrations.replay": "admin",
     "integrations.health": "admin",
+    # credentials: badge images and Open Badges 2.0 (app/views/credentials/badges.py)
+    "credentials.upload_badge": "admin",
+    "credentials.remove_badge": "admin",
+    "credentials.badge_png": "public",
+    "credentials.badge_svg": "public",
+    "credentials.ob2_assertion": "public",
+    "credentials.ob2_baked": "public",
+    "credentials.ob2_badge_class": "public",
+    "credentials.ob2_issuer": "public",
 }
 
 # Endpoints that end the session they are called with: the matrix uses a fresh login for them.

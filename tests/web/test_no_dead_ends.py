@@ -53,6 +53,13 @@ NOT_LINKS = {
                             "page is opened from the copied share link (the demo's certificates are private)",
     "credentials.did_document_under_path": "the DID document where did:web looks when BASE_URL has a "
                                            "path (the admin's Credentials page links it then)",
+    "credentials.badge_png": "a certification's badge, loaded by pages as <img>",
+    "credentials.badge_svg": "an uploaded SVG badge, linked from its card only when one was uploaded",
+    "credentials.ob2_assertion": "Open Badges 2.0 Assertion: fetched by badge platforms from the URL baked "
+                                 "into the badge PNG",
+    "credentials.ob2_badge_class": "Open Badges 2.0 BadgeClass: fetched by badge platforms (linked from "
+                                   "the certification page's badge card, which learners do not see)",
+    "credentials.ob2_issuer": "Open Badges 2.0 Issuer profile: fetched by badge platforms from a BadgeClass",
 }
 # Pages of a certificate's holder: the learner's crawl must reach them; the demo's admin holds none.
 HOLDER_ONLY = {

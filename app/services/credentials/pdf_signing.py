@@ -37,6 +37,7 @@ from app.models import Certificate, User
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.rules import display
 from app.services import audit, organisation
+from app.services.credentials import open_badges
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import clean_text
 from app.services.secrets import secret_box
@@ -53,12 +54,16 @@ Attachment = tuple[str, bytes, str]
 # --------------------------------------------------------------------------------------------
 
 
-def embedded_files(cert: Certificate) -> list[Attachment]:
-    """The files embedded in ``cert``'s PDF before signing, as ``(file name, bytes, MIME type)``.
+#: The PDF carries its Open Badges 3.0 credential under this name (the verify page reads it back).
+CREDENTIAL_FILE = "credential.json"
 
-    The one place that decides them (the Open Badges 3.0 credential JSON goes here).
-    """
-    return []
+
+def embedded_files(cert: Certificate) -> list[Attachment]:
+    """The files embedded in ``cert``'s PDF before signing, as ``(file name, bytes, MIME type)``: the
+    certificate's Open Badges 3.0 credential with its proof and status entry, so the PDF alone carries
+    everything a verifier needs offline (the signature covers it)."""
+    credential = open_badges.current_credential(cert, "ldp")
+    return [(CREDENTIAL_FILE, open_badges.serialized(credential), "application/vc")]  # VC 2.0 media type
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Certification, Course
+from app.models import BadgeImage, Certificate, Certification, Course
 from app.models.catalog import certification_courses
 from app.services.fields import isodate
 from app.services.lifecycle import generations
@@ -30,7 +30,9 @@ PUBLIC_COLUMNS = (Certificate.id, Certificate.code, Certificate.serial, Certific
                   Certificate.issued_at, Certificate.expires_at, Certificate.renewal_opens_at,
                   Certificate.revoked_at, Certificate.revoke_reason, Certificate.renewed_from_id,
                   Certificate.public, Certificate.pdf_key, Certificate.certification_id,
-                  Certificate.user_id, Certification.min_score)
+                  Certificate.user_id, Certification.min_score,
+                  # the certification's badge image (app/services/credentials/badges.py), shown small
+                  BadgeImage.token.label("badge_token"), BadgeImage.version.label("badge_version"))
 
 
 # What a verify answer shows: a commit that inserts or deletes a certificate (a renewal joins a chain) or
@@ -40,7 +42,9 @@ generations.track(GENERATION, {"certificates": frozenset({
     "code", "serial", "snapshot", "issued_at", "expires_at", "renewal_opens_at", "revoked_at",
     "revoke_reason", "renewed_from_id", "public", "pdf_key", "user_id", "certification_id"}),
     # The page carries the school's name, logo and colour (app/services/organisation.py).
-    "organisation_settings": generations.ANY})
+    "organisation_settings": generations.ANY,
+    # and the certification's badge (app/services/credentials/badges.py).
+    "badge_images": generations.ANY})
 
 
 def generation() -> int:
@@ -59,6 +63,7 @@ class Answer:
     public: bool = False  # the holder shows the picture and the PDF (never while revoked)
     pdf_key: str | None = None
     holder_id: int | None = None  # not shown: lets the holder's own (uncached) page offer LinkedIn
+    badge: tuple[str, int] | None = None  # the badge image's (token, version), for its URL
 
 
 def lookup(code: str) -> Certificate | None:
@@ -86,6 +91,7 @@ def _chain_by_code() -> Select:
             .join(target, (target.user_id == Certificate.user_id)
                   & (target.certification_id == Certificate.certification_id))
             .outerjoin(Certification, Certification.id == Certificate.certification_id)
+            .outerjoin(BadgeImage, BadgeImage.certification_id == Certificate.certification_id)
             .where(target.code == bindparam("code")))
 
 
@@ -103,11 +109,12 @@ def verify(code: str, now: datetime | None = None) -> Answer:
     data = _public_data(row, rows, now)
     if found is not None and not data["courses"]:
         data["courses"] = required_courses(found.certification_id)  # issued by hand: no completions
-    media = {"public": is_public(row), "pdf": row.pdf_key}
+    badge = (row.badge_token, row.badge_version) if row.badge_token else None
+    media = {"public": is_public(row), "pdf": row.pdf_key, "badge": badge}
     version = version_of({**data, **media})  # computed for a miss too: the same work
     if found is None:
         return Answer(None, "missing", None)
-    return Answer(data, version, found.id, media["public"], found.pdf_key, found.user_id)
+    return Answer(data, version, found.id, media["public"], found.pdf_key, found.user_id, badge)
 
 
 def required_courses(certification_id: int | None) -> list[dict]:
@@ -131,7 +138,7 @@ class _Missing:
     """A stand-in row for an unknown code (the columns of PUBLIC_COLUMNS, all empty)."""
 
     id = code = serial = expires_at = renewal_opens_at = revoked_at = revoke_reason = renewed_from_id = None
-    public = pdf_key = certification_id = min_score = user_id = None
+    public = pdf_key = certification_id = min_score = user_id = badge_token = badge_version = None
     snapshot: dict = {}
     issued_at = None
 

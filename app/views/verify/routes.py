@@ -68,6 +68,14 @@ def _public_media(answer: verification.Answer, code: str) -> dict:
             "pdf_url": url_for("documents.public_pdf", code=code)}
 
 
+def _badge_url(answer: verification.Answer) -> str | None:
+    """The certification's badge image (app/views/credentials/badges.py), from the same one statement."""
+    if answer.badge is None:
+        return None
+    token, version = answer.badge
+    return url_for("credentials.badge_png", token=token, v=version)
+
+
 def _render(code: str, as_json: bool) -> Rendered:
     answer = verification.verify(code)
     if as_json:
@@ -75,7 +83,7 @@ def _render(code: str, as_json: bool) -> Rendered:
     else:
         response = current_app.make_response((
             render_template("verify/show.html", data=answer.data, code=code, public=answer.public,
-                            holder_id=answer.holder_id,
+                            holder_id=answer.holder_id, badge_url=_badge_url(answer),
                             **_public_media(answer, code), privacy=shares.PRIVACY_MODEL,
                             page_url=external_url("verify.show", code=code)), 200 if answer.data else 404))
     return Rendered(response.get_data(), response.status_code, response.mimetype, answer.version,
