@@ -1,7 +1,8 @@
 """POST /api/v1/verify: verify a certificate PDF, an Open Badges 3.0 credential or a VC-JWT.
 
 Public like the verify page (no token needed) and rate limited per IP like it. The body is the file itself
-(`application/pdf`, `application/json` / `application/ld+json`, `application/vc+jwt` / `text/plain`) or a
+(`application/pdf`, `application/json` / `application/ld+json` / `application/vc`, `application/vc+jwt` /
+`text/plain`) or a
 multipart form with the file in a part named `file`. It is read in memory only (app/web/uploads.py) and
 never stored. Answers: 200 with the verdict (also when the verdict is "altered" or "forged": the check
 itself succeeded), 400 when there is nothing we can check, 413 over the size cap, 415 for another type.
@@ -26,6 +27,7 @@ BODIES = {
     "application/pdf": {"schema": _BINARY},
     "application/json": {"schema": _CREDENTIAL},
     "application/ld+json": {"schema": _CREDENTIAL},
+    "application/vc": {"schema": _CREDENTIAL},  # the VC 2.0 media type (what credential.json is served as)
     "application/vc+jwt": {"schema": _TOKEN},
     "text/plain": {"schema": _TOKEN},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {

@@ -66,16 +66,6 @@ def as_bytes(document: dict | str) -> bytes:
     return open_badges.serialized(document)
 
 
-@pytest.fixture
-def embed_credential(monkeypatch):
-    """The wiring the lead adds at merge: every signed PDF carries its OB3 credential as credential.json."""
-
-    def files(cert):
-        return [(verifying.CREDENTIAL_ATTACHMENT, as_bytes(ldp(cert)), "application/ld+json")]
-
-    monkeypatch.setattr(pdf_signing, "embedded_files", files)
-
-
 def rendered_pdf(cert, jobs) -> bytes:
     """The certificate's stored PDF, rendered and signed by the render job."""
     jobs()
@@ -86,7 +76,8 @@ def rendered_pdf(cert, jobs) -> bytes:
 
 
 @pytest.fixture
-def genuine_pdf(cert, jobs, embed_credential) -> bytes:
+def genuine_pdf(cert, jobs) -> bytes:
+    """Signed by the render job, with its credential.json inside (pdf_signing.embedded_files)."""
     return rendered_pdf(cert, jobs)
 
 
@@ -109,7 +100,8 @@ def test_a_genuine_pdf_is_valid_and_names_its_certificate(cert, genuine_pdf, lea
     assert verdict.stored is False
 
 
-def test_a_genuine_pdf_without_a_credential_inside_is_genuine_but_not_identified(cert, jobs):
+def test_a_genuine_pdf_without_a_credential_inside_is_genuine_but_not_identified(cert, jobs, monkeypatch):
+    monkeypatch.setattr(pdf_signing, "embedded_files", lambda cert: [])  # as PDFs signed before issue 14
     verdict = verify_upload(rendered_pdf(cert, jobs))
     assert verdict.outcome == "unknown"
     assert verdict.headline == "Genuine PDF, certificate not identified"
@@ -155,7 +147,7 @@ def test_an_unsigned_pdf_is_not_signed(cert):
     assert verdict.signature.present is False and verdict.content.unaltered is None
 
 
-def test_a_pdf_signed_with_a_replaced_certificate_is_still_ours(app, cert, jobs, embed_credential, admin):
+def test_a_pdf_signed_with_a_replaced_certificate_is_still_ours(app, cert, jobs, admin):
     pdf = rendered_pdf(cert, jobs)
     # An uploaded PKCS#12 becomes the signing identity: the self-issued one that signed `pdf` is replaced.
     new = identities.make_self_issued("Laurel Academy (2027)")
@@ -487,7 +479,8 @@ def api(api_as):  # noqa: F811 (the imported fixture)
 def test_the_api_verifies_raw_bodies_of_each_type(api, cert, genuine_pdf):
     jwt = open_badges.current_credential(cert, "jwt")
     for data, media in ((genuine_pdf, "application/pdf"), (as_bytes(ldp(cert)), "application/json"),
-                        (as_bytes(ldp(cert)), "application/ld+json"), (jwt.encode(), "application/vc+jwt"),
+                        (as_bytes(ldp(cert)), "application/ld+json"), (as_bytes(ldp(cert)), "application/vc"),
+                        (jwt.encode(), "application/vc+jwt"),
                         (jwt.encode(), "text/plain")):
         answer = api.post("/verify", data=data, content_type=media)
         assert answer.status_code == 200, (media, answer.get_json())

@@ -15,7 +15,6 @@ from app.services.documents import rendering
 from app.services.lifecycle import verification
 from tests.credentials.test_verify_anything import (  # noqa: F401 (fixtures)
     cert,
-    embed_credential,
     fresh_storage,
 )
 from tests.e2e.conftest import assert_clean
@@ -37,7 +36,7 @@ DROP = """([selector, bytes, name]) => {
 
 
 @pytest.fixture
-def genuine_pdf(app, cert, embed_credential):  # noqa: F811
+def genuine_pdf(app, cert):  # noqa: F811
     """Rendered and signed as the render job does it (rendering.produce: render, then pdf_signing.sign), in a
     thread of its own: pyHanko signs with asyncio.run, which cannot start inside the event loop Playwright
     keeps in the test's thread (and an RQ worker needs the main thread for its signals)."""

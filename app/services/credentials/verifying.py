@@ -46,8 +46,7 @@ MAX_UPLOAD = MAX_PDF  # the most any upload may be (checked before reading the r
 MAX_VALUES = 2000
 MAX_BLANK_NODES = 32
 # Attached files a signed PDF may carry: the credential, as JSON-LD or as a JWT.
-CREDENTIAL_ATTACHMENT = "credential.json"
-JWT_ATTACHMENT = "credential.jwt"
+CREDENTIAL_ATTACHMENT = pdf_signing.CREDENTIAL_FILE  # "credential.json"
 MAX_DIFFERENCES = 6
 
 _JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
