@@ -193,6 +193,22 @@ def baked_badge(code: str) -> tuple[bytes, str] | None:
     return baked, f"{cert.serial or 'badge'}-badge.png"
 
 
+#: Open Badges 3.0 baking (spec §5.3): an iTXt chunk with this keyword carrying the signed credential.
+OB3_BAKING_KEYWORD = "openbadgecredential"
+
+
+def baked_credential(code: str) -> tuple[bytes, str] | None:
+    """The certification's badge PNG with this certificate's Open Badges 3.0 credential baked in (the
+    compact JWT: wallets and badge backpacks that import OB 3.0 images read it from the image alone)."""
+    cert = _certificate(code)
+    if cert is None:
+        return None
+    picture = badges.png(badges.ensure_badge(cert.certification))
+    token = open_badges.current_credential(cert, "jwt")
+    baked = baking.bake_png(picture.data, OB3_BAKING_KEYWORD, token)
+    return baked, f"{cert.serial or 'badge'}-credential.png"
+
+
 def is_revoked(code: str) -> bool:
     cert = _certificate(code)
     return cert is not None and cert.revoked_at is not None
