@@ -263,3 +263,17 @@ def test_salt_and_identity_helpers(app):
     expected = "sha256$" + hashlib.sha256(b"a@example.coms").hexdigest()
     assert ob2.hashed_identity("a@example.com", "s") == expected
     assert ob2.salt_for("A") == ob2.salt_for("A") != ob2.salt_for("B")
+
+
+def test_the_open_badges_3_badge_carries_the_signed_credential(client, earned):
+    """OB 3.0 baking: the PNG's `openbadgecredential` iTXt chunk holds the compact JWT, which verifies
+    against the published DID document with jwcrypto (tests/support/independent_verifier.py)."""
+    from tests.support import independent_verifier
+
+    cert = earned
+    response = client.get(f"/credentials/{cert.code}/badge.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    token = Image.open(io.BytesIO(response.get_data())).text["openbadgecredential"]
+    _header, payload = independent_verifier.verify_jwt(token, client.get("/.well-known/did.json").get_json())
+    assert payload["id"].endswith(f"/credentials/{cert.code}")
+    assert client.get("/credentials/NoSuchCode/badge.png").status_code == 404

@@ -92,6 +92,7 @@ def test_profile_lists_only_public_unrevoked_certificates_newest_first(client, l
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html[:300]
     assert html.count('data-testid="profile-cert"') == 2
+    assert html.count('data-testid="profile-badge"') == 2  # each with its certification's badge
     assert html.index("Fire Safety") < html.index("First Aid Level 2")  # newest first
     assert "Expired" in html and "Private Skill" not in html and "Revoked Skill" not in html
     assert f"/verify/{newer.code}" in html and f"/verify/{older.code}" in html

@@ -254,6 +254,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "credentials.badge_svg": "public",
     "credentials.ob2_assertion": "public",
     "credentials.ob2_baked": "public",
+    "credentials.ob3_baked": "public",
     "credentials.ob2_badge_class": "public",
     "credentials.ob2_issuer": "public",
 }

@@ -25,6 +25,7 @@ from app.models import Certification
 from app.models.badge import BadgeImage
 from app.services import audit, organisation
 from app.services.errors import ValidationError
+from app.services.messaging.outbox import external_url
 
 MAX_TOKEN = 32
 
@@ -55,6 +56,11 @@ def _badge_for_new_certifications(session: Session, flush_context, instances) ->
 
 def badge_of(certification_id: int) -> BadgeImage | None:
     return db.session.scalar(select(BadgeImage).where(BadgeImage.certification_id == certification_id))
+
+
+def image_url(badge: BadgeImage) -> str:
+    """The badge's public PNG address (the version makes a new upload a new address for caches)."""
+    return external_url("credentials.badge_png", token=badge.token, v=badge.version)
 
 
 def by_token(token: str) -> BadgeImage | None:

@@ -14,8 +14,6 @@ The baked PNG is the badge image with the Assertion's URL in an iTXt chunk, keyw
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -26,7 +24,7 @@ from app.models import Certificate, Certification
 from app.models.badge import BadgeImage
 from app.rules import display
 from app.services import organisation
-from app.services.credentials import badges
+from app.services.credentials import badges, open_badges
 from app.services.credentials import issuer as issuer_profile
 from app.services.lifecycle import verification
 from app.services.messaging.outbox import external_url
@@ -63,7 +61,7 @@ def issuer_url() -> str:
 
 
 def image_url(badge: BadgeImage) -> str:
-    return external_url("credentials.badge_png", token=badge.token, v=badge.version)
+    return badges.image_url(badge)
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,14 +70,13 @@ def image_url(badge: BadgeImage) -> str:
 
 
 def salt_for(code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"laurel-ob2-salt:{code}".encode(), hashlib.sha256).hexdigest()[:32]
+    """The certificate's salt: the same one its Open Badges 3.0 credential uses (one secret, one rule)."""
+    return open_badges.identity_salt(code)
 
 
 def hashed_identity(email: str, salt: str) -> str:
-    """OB 2.0 IdentityObject: "sha256$" + hex(sha256(email + salt)), the address as the holder gave it
-    (Laurel keeps addresses lower-case)."""
-    return "sha256$" + hashlib.sha256((email + salt).encode("utf-8")).hexdigest()
+    """OB 2.0 IdentityObject: "sha256$" + hex(sha256(email + salt)), computed as OB 3.0 does."""
+    return open_badges.identity_hash(email, salt)
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,6 +191,22 @@ def baked_badge(code: str) -> tuple[bytes, str] | None:
     picture = badges.png(badges.ensure_badge(cert.certification))
     baked = baking.bake_png(picture.data, BAKING_KEYWORD, assertion_url(cert.code))
     return baked, f"{cert.serial or 'badge'}-badge.png"
+
+
+#: Open Badges 3.0 baking (spec §5.3): an iTXt chunk with this keyword carrying the signed credential.
+OB3_BAKING_KEYWORD = "openbadgecredential"
+
+
+def baked_credential(code: str) -> tuple[bytes, str] | None:
+    """The certification's badge PNG with this certificate's Open Badges 3.0 credential baked in (the
+    compact JWT: wallets and badge backpacks that import OB 3.0 images read it from the image alone)."""
+    cert = _certificate(code)
+    if cert is None:
+        return None
+    picture = badges.png(badges.ensure_badge(cert.certification))
+    token = open_badges.current_credential(cert, "jwt")
+    baked = baking.bake_png(picture.data, OB3_BAKING_KEYWORD, token)
+    return baked, f"{cert.serial or 'badge'}-credential.png"
 
 
 def is_revoked(code: str) -> bool:

@@ -34,7 +34,7 @@ from app.credentials.jsonld import OB_V3, VC_V2
 from app.extensions import db
 from app.models import Certificate
 from app.rules.display import score as format_score
-from app.services.credentials import issuer, keyring, status
+from app.services.credentials import badges, issuer, keyring, status
 from app.services.lifecycle import generations, verification
 
 FORMATS = ("ldp", "jwt")
@@ -179,11 +179,9 @@ def achievement_id(certification_id: int) -> str:
 
 
 def achievement_image_url(certification_id: int) -> str | None:
-    """The badge image's absolute URL for a certification, or None.
-
-    HOOK for badge images (issue 14 item 7): return the certification's public badge image URL here;
-    `achievement.image` then carries it as {"id": url, "type": "Image"}."""
-    return None
+    """The certification's badge image (uploaded or generated), as an absolute URL; None for the stand-in."""
+    badge = badges.badge_of(certification_id)
+    return badges.image_url(badge) if badge else None
 
 
 def criteria_narrative(facts: Facts) -> str:

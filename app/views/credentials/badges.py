@@ -197,6 +197,21 @@ def ob2_baked(code: str):
     return _public(response, hashlib.sha256(data).hexdigest()[:24])
 
 
+@bp.get("/credentials/<code>/badge.png")
+@limiter.limit(_limit)
+def ob3_baked(code: str):
+    """The badge with the Open Badges 3.0 credential baked in (revoked ones too: the credential's own
+    status entry says so, as for the JSON and JWT downloads)."""
+    baked = ob2.baked_credential(code)
+    if baked is None:
+        abort(404)
+    data, filename = baked
+    _keep_new_rows()
+    response = Response(data, mimetype="image/png")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return _public(response, hashlib.sha256(data).hexdigest()[:24])
+
+
 @bp.get("/ob2/badges/<token>")
 @limiter.limit(_limit)
 def ob2_badge_class(token: str):

@@ -71,7 +71,8 @@ def _picture(cert) -> str | None:
 def _item(cert) -> dict:
     snap = cert.snapshot or {}
     status = cert.status
-    return {"code": cert.code, "certification": snap.get("certification_name") or cert.certification.name,
+    return {"code": cert.code, "certification_id": cert.certification_id,
+            "certification": snap.get("certification_name") or cert.certification.name,
             "issuer": snap.get("issuer_name") or "", "issued_at": cert.issued_at,
             "expires_at": cert.expires_at,
             "status": status, "label": STATUS_LABELS.get(status, status.capitalize()),
