@@ -28,6 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
         _derive_from_base_url(app, config)
     _init_extensions(app)
     strict_json.install(app)  # one JSON parser for every body: bounded depth, no duplicate keys, no NaN
+    from app.web import uploads
+
+    uploads.install(app)  # endpoints that promise not to store uploads read them in memory only
     _register_blueprints(app)
     _load_subscribers()
 

@@ -67,6 +67,11 @@ class Operation:
     # A non-JSON success body (e.g. "application/pdf"), documented as binary; several media types: one of
     # them per request (a JSON-LD one documented as an object, the others as text).
     media: str | tuple[str, ...] | None = None
+    # A body read raw by the view (not JSON-checked by `read_body`): {media type: schema}, documented as is.
+    raw_bodies: dict | None = None
+    # Changes nothing and needs nobody (POST /verify): no CSRF check, as a forged request could do nothing
+    # a visitor could not do themselves.
+    stateless: bool = False
     description: str = ""
     all_params: tuple[Param, ...] = field(init=False)
 
@@ -85,7 +90,7 @@ def endpoint(summary: str, *, access: str, tag: str, **options) -> Callable:
             refusal = _refusal(operation.access)
             if refusal is not None:
                 return refusal
-            if request.method not in SAFE_METHODS and not g.get("via_token"):
+            if request.method not in SAFE_METHODS and not g.get("via_token") and not operation.stateless:
                 csrf.protect()  # a browser session writing: after the 401/403 check, so those come first
             if operation.load is not None:
                 kwargs["item"] = _load(operation.load, kwargs.pop("id"), operation.own)

@@ -24,8 +24,9 @@ ERROR_TEXT = {
     403: "Your role may not do this.", 404: "No such item (or not yours to see).",
     409: "Refused by a business rule (the detail says why).",
     413: "The body is larger than the upload limit (MAX_UPLOAD_MB).",
-    415: "The body is not sent as application/json.",
+    415: "The body is not sent as application/json (or, where other types are documented, as one of them).",
     422: "Invalid values; `errors` maps each field or query parameter to a message.",
+    429: "Too many requests from this address: wait a minute (Retry-After).",
 }
 _PLACEHOLDER = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <id>, <id:id>, <any(a, b):action>
 HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
@@ -117,6 +118,8 @@ def _operation(rule: Rule, method: str, op: Operation) -> dict:
         required = bool(BODIES[op.body].get("required"))
         result["requestBody"] = {"required": required,
                                  "content": {"application/json": {"schema": _ref(op.body)}}}
+    if op.raw_bodies:
+        result["requestBody"] = {"required": True, "content": dict(op.raw_bodies)}
     result["responses"] = {**_success(op), **_errors(rule, method, op)}
     return result
 
@@ -174,8 +177,10 @@ def _errors(rule: Rule, method: str, op: Operation) -> dict:
         statuses.add(422)
     if method != "get":
         statuses.update((400, 409))  # CSRF/JSON; a business rule may refuse any write
-    if op.body:
+    if op.body or op.raw_bodies:
         statuses.update((413, 415))
+    if op.raw_bodies:
+        statuses.add(422)
     return {str(status): {"description": ERROR_TEXT.get(status, "Error"), "content": {PROBLEM_JSON: {
         "schema": _ref("ValidationProblem" if status == 422 else "Problem")}}} for status in sorted(statuses)}
 

@@ -19,6 +19,7 @@ from app.api import (  # noqa: F401 (each module adds its routes to `bp`)
     pdf_copies,
     pdfs,
     users,
+    verify,
 )
 from app.api.base import bp
 

@@ -196,7 +196,48 @@ _CELL_TYPES = {"held": "integer", "within_days": "integer", "average_score": ["n
 _WINDOWS = {"type": "object", "required": ["30", "60", "90"],
             "properties": {k: {"type": "integer", "minimum": 0} for k in ("30", "60", "90")}}
 
+# POST /api/v1/verify: what app/services/credentials/verifying.py answers (Verdict.as_dict()).
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+VERDICT = {"type": "object", "additionalProperties": False, "required": [
+    "outcome", "headline", "summary", "kind", "signature", "content", "status", "credential", "reasons",
+    "verify_code", "stored"], "properties": {
+    "outcome": {"type": "string", "enum": ["valid", "expiring", "expired", "revoked", "unknown", "altered",
+                                           "forged", "not_ours", "unsigned"],
+                "description": "valid/expiring/expired/revoked: genuine, with our record's status today; "
+                               "unknown: signed by us but not in our records (or a genuine PDF carrying no "
+                               "credential); altered: changed after signing; forged: names us as issuer but "
+                               "no key we published signed it; not_ours: another issuer's; unsigned: no "
+                               "signature at all."},
+    "headline": {"type": "string"}, "summary": {"type": "string"},
+    "kind": {"type": "string", "enum": ["pdf", "credential", "jwt"]},
+    "signature": {"type": "object", "additionalProperties": False, "required": [
+        "present", "valid", "ours", "signer", "issuer_id", "key_id", "key_state", "signed_at", "detail"],
+                  "properties": {
+        "present": {"type": "boolean"}, "valid": {"type": "boolean"},
+        "ours": {"type": "boolean", "description": "Made with one of our keys or PDF signing certificates."},
+        "signer": _TEXT_OR_NULL, "issuer_id": _TEXT_OR_NULL,
+        "key_id": {**_TEXT_OR_NULL, "description": "The verification method (DID URL), or the PDF "
+                                                   "certificate's SHA-256 fingerprint."},
+        "key_state": {"type": ["string", "null"], "enum": ["current", "rotated", "replaced", None]},
+        "signed_at": _TEXT_OR_NULL, "detail": {"type": "string"}}},
+    "content": {"type": "object", "additionalProperties": False, "required": ["unaltered", "problems"],
+                "properties": {"unaltered": {"type": ["boolean", "null"]},
+                               "problems": {"type": "array", "items": {"type": "string"}}}},
+    "status": {"type": "object", "additionalProperties": False, "required": [
+        "state", "detail", "revoked_at", "reason", "status_list_revoked"], "properties": {
+        "state": {"type": "string", "enum": ["valid", "expiring", "expired", "revoked", "unknown"]},
+        "detail": {"type": "string"}, "revoked_at": _TEXT_OR_NULL, "reason": _TEXT_OR_NULL,
+        "status_list_revoked": {"type": ["boolean", "null"]}}},
+    "credential": {"type": ["object", "null"], "additionalProperties": False, "required": [
+        "id", "code", "certification", "holder", "issuer", "issued", "expires", "serial"],
+                   "properties": {name: _TEXT_OR_NULL for name in (
+        "id", "code", "certification", "holder", "issuer", "issued", "expires", "serial")}},
+    "reasons": {"type": "array", "items": {"type": "string"}},
+    "verify_code": _TEXT_OR_NULL,
+    "stored": {"type": "boolean", "const": False, "description": "Uploads are never stored."}}}
+
 RESPONSES = {
+    "Verdict": VERDICT,
     "IntegrationCreated": {**INTEGRATION, "required": [*INTEGRATION["required"], "signing_secret_once"],
                            "properties": {**INTEGRATION["properties"], "signing_secret_once": {
                                **_NULLABLE_TEXT, "description": "The new signing secret, shown only here "

@@ -106,6 +106,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "verify.show": "public",
     "verify.show_json": "public",
     "verify.picture": "public",
+    "verify.check_file": "public",
     # credentials: the issuer identity and each certificate's Open Badges 3.0 credential are public documents
     "credentials.issuer_profile": "public",
     "credentials.did_document": "public",
@@ -149,6 +150,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "admin.mail_html": "admin",
     # REST API v1 (tokens or a browser session; learners see only their own rows, admins write)
     "api.openapi_document": "api-public",
+    "api.verify_file": "api-public",
     "api.me": "api-login",
     "api.list_users": "api-staff",
     "api.create_user": "api-admin",

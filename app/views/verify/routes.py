@@ -150,3 +150,6 @@ def lookup():
             return redirect(url_for("verify.show", code=cert.code))
     return render_template("verify/lookup.html", serial=serial, surname=surname,
                            searched=searched), 404 if searched else 200
+
+
+from app.views.verify import files  # noqa: E402, F401 (adds "Check a file": POST /verify/file)
