@@ -1,11 +1,11 @@
-"""POST /api/v1/verify: verify a certificate PDF, an Open Badges 3.0 credential or a VC-JWT.
+"""POST /api/v1/verify: verify a certificate PDF, an Open Badges 3.0 credential, a VC-JWT or a baked badge.
 
 Public like the verify page (no token needed) and rate limited per IP like it. The body is the file itself
 (`application/pdf`, `application/json` / `application/ld+json` / `application/vc`, `application/vc+jwt` /
-`text/plain`) or a
-multipart form with the file in a part named `file`. It is read in memory only (app/web/uploads.py) and
-never stored. Answers: 200 with the verdict (also when the verdict is "altered" or "forged": the check
-itself succeeded), 400 when there is nothing we can check, 413 over the size cap, 415 for another type.
+`text/plain`, or an Open Badges 3.0 baked badge as `image/png`) or a multipart form with the file in a part
+named `file`. It is read in memory only (app/web/uploads.py) and never stored. Answers: 200 with the
+verdict (also when the verdict is "altered" or "forged": the check itself succeeded), 400 when there is
+nothing we can check, 413 over the size cap, 415 for another type.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ BODIES = {
     "application/ld+json": {"schema": _CREDENTIAL},
     "application/vc": {"schema": _CREDENTIAL},  # the VC 2.0 media type (what credential.json is served as)
     "application/vc+jwt": {"schema": _TOKEN},
+    "image/png": {"schema": _BINARY},  # an Open Badges 3.0 baked badge (the credential in an iTXt chunk)
     "text/plain": {"schema": _TOKEN},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {**_BINARY, "description": "The PDF, credential (.json) or JWT (.jwt / .txt)."}}}},
@@ -53,8 +54,9 @@ def _sent() -> tuple[bytes, str | None]:
             abort(400, "Send the file in a multipart part named 'file'.")
         return upload.stream.read(verifying.MAX_UPLOAD + 1), (upload.filename or "")[:200] or None
     if request.mimetype not in RAW_TYPES:
-        abort(415, "Send a PDF (application/pdf), a credential (application/json) or a JWT "
-                   "(application/vc+jwt or text/plain), or a multipart form with a 'file' part.")
+        abort(415, "Send a PDF (application/pdf), a credential (application/json), a JWT "
+                   "(application/vc+jwt or text/plain), a baked badge (image/png), or a multipart form "
+                   "with a 'file' part.")
     return request.get_data(cache=False), None
 
 

@@ -284,7 +284,8 @@ def test_a_credential_without_a_proof_is_unsigned(cert):
     (b"", 400, "empty"),
     (b"   \n", 400, "empty"),
     (b"hello, world", 400, "not a PDF"),
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, 400, "not a PDF"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, 400, "image cannot be read"),
+    (b"GIF89a" + b"\0" * 100, 400, "not a PDF"),
     (b"[1, 2, 3]", 400, "not a credential"),
     (b'{"type": ["VerifiableCredential"], "type": ["x"]}', 400, "Duplicate key"),
     (b"[" * 100 + b"]" * 100, 400, "Nested deeper"),
@@ -502,7 +503,7 @@ def test_the_api_takes_a_multipart_file(api, cert):
 
 
 def test_the_api_refuses_with_the_right_status(api, app):
-    assert api.post("/verify", data=b"\x89PNG", content_type="image/png").status_code == 415
+    assert api.post("/verify", data=b"GIF89a", content_type="image/gif").status_code == 415
     assert api.post("/verify", data=b"what is this", content_type="text/plain").status_code == 400
     assert api.post("/verify", data=b"", content_type="application/pdf").status_code == 400
     assert api.post("/verify", data={"other": "x"}, content_type="multipart/form-data").status_code == 400
@@ -528,3 +529,21 @@ def test_the_api_is_rate_limited_per_address(app, api):
     finally:
         app.config.pop("VERIFY_RATE_LIMIT")
     assert codes == [400, 400, 429]
+
+
+def test_an_open_badges_3_baked_badge_is_checked_like_its_credential(cert, client):
+    """The badge PNG from /credentials/<code>/badge.png carries the JWT: dropping the image is enough."""
+    baked = client.get(f"/credentials/{cert.code}/badge.png").get_data()
+    verdict = verifying.verify_upload(baked, "badge.png")
+    assert verdict.outcome == "valid" and verdict.kind == "jwt"
+    ob2_badge = client.get(f"/ob2/assertions/{cert.code}/badge.png").get_data()
+    with pytest.raises(verifying.Unreadable, match="Open Badges 2 badge"):
+        verifying.verify_upload(ob2_badge, "badge.png")
+    with pytest.raises(verifying.Unreadable, match="cannot be read"):
+        verifying.verify_upload(baked[:40], "broken.png")
+
+
+def test_the_api_takes_a_baked_badge(cert, client):
+    baked = client.get(f"/credentials/{cert.code}/badge.png").get_data()
+    response = client.post("/api/v1/verify", data=baked, content_type="image/png")
+    assert response.status_code == 200 and response.get_json()["outcome"] == "valid"

@@ -63,6 +63,11 @@ def image_url(badge: BadgeImage) -> str:
     return external_url("credentials.badge_png", token=badge.token, v=badge.version)
 
 
+def all_badges() -> list[BadgeImage]:
+    """Every certification's badge row (one per certification: a small table)."""
+    return list(db.session.scalars(select(BadgeImage)))
+
+
 def by_token(token: str) -> BadgeImage | None:
     if not token or len(token) > MAX_TOKEN:
         return None

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from joserfc import jws
 from joserfc.errors import JoseError
 
-from app.credentials import data_integrity, pades, vc_jwt
+from app.credentials import baking, data_integrity, pades, vc_jwt
 from app.credentials.errors import CHANGED, CredentialError
 from app.credentials.jsonld import KNOWN_CONTEXTS
 from app.rules.display import day
@@ -150,8 +150,13 @@ HEADLINES = {
 # --------------------------------------------------------------------------------------------
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 def verify_upload(data: bytes, filename: str | None = None) -> Verdict:
     """Check an uploaded file; raises Unreadable when there is nothing we can check."""
+    if data.startswith(PNG_SIGNATURE):
+        data = baked_credential(data)
     kind = sniff(data, filename)
     if kind == "pdf":
         return verify_pdf(data)
@@ -181,6 +186,23 @@ def sniff(data: bytes, filename: str | None = None) -> str:
         return "credential"  # JSON in UTF-16/32: strict_json reads it
     named = f" ({filename[:80]})" if filename else ""
     raise Unreadable(f"This file{named} is not a PDF, an Open Badges credential (JSON) or a VC-JWT.")
+
+
+def baked_credential(png: bytes) -> bytes:
+    """The credential an Open Badges 3.0 baked badge carries (its `openbadgecredential` iTXt chunk)."""
+    if len(png) > MAX_UPLOAD:
+        raise Unreadable(f"The file is too large to check (at most {MAX_UPLOAD // MiB} MB).", 413)
+    try:
+        text = baking.read_baked(png, "openbadgecredential")
+        hosted = None if text else baking.read_baked(png, "openbadges")
+    except CredentialError as exc:
+        raise Unreadable(f"This image cannot be read: {exc}") from exc
+    if text:
+        return text.encode("utf-8")
+    if hosted:
+        raise Unreadable("This is an Open Badges 2 badge: it carries a link, not a signed credential. "
+                         "Open the link it names, or check its certificate's PDF or credential instead.")
+    raise Unreadable("This image carries no Open Badges credential.")
 
 
 def _text(data: bytes) -> str:

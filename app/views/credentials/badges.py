@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Response, abort, current_app, flash, json, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, json, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db, limiter
@@ -62,11 +62,16 @@ def _keep_new_rows() -> None:
 
 @bp.app_template_global("badge_image_url")
 def badge_image_url(certification_id: int) -> str | None:
-    """The relative URL of a certification's badge PNG (the verify page gets it from its one statement)."""
-    badge = badges.badge_of(certification_id)
-    if badge is None:
-        return None
-    return url_for("credentials.badge_png", token=badge.token, v=badge.version)
+    """The relative URL of a certification's badge PNG (the verify page gets it from its one statement).
+
+    A list of certificates asks once per row: the first call of a request reads every badge in one
+    statement and keeps them on `g`, so a page runs the same statements for 2 rows or 200."""
+    known = g.get("badge_urls")
+    if known is None:
+        known = g.badge_urls = {badge.certification_id: url_for("credentials.badge_png", token=badge.token,
+                                                                 v=badge.version)
+                                for badge in badges.all_badges()}
+    return known.get(certification_id)
 
 
 @bp.app_template_global("badge_card")
@@ -99,6 +104,7 @@ def _read(upload) -> bytes:
 
 
 def _card_response(certification: Certification, status: int = 200, **context):
+    g.pop("badge_urls", None)  # the badge may have just changed: read it again
     return render_page_or_fragment("credentials/badge_refused.html", "credentials/_badge_card.html", status,
                                    card=badge_card(certification, **context))
 
