@@ -15,12 +15,10 @@ from app import demo
 from app.extensions import db
 from app.models import Certificate, User
 from tests.e2e.conftest import ARTIFACTS, assert_clean
+from tests.support.browser import PHONE, WIDE, log_in, no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 SCREENS = "screens/badges"
-WIDE = {"viewport": {"width": 1366, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
 BADGE_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200" viewBox="0 0 200 200">'
              b'<circle cx="100" cy="100" r="94" fill="#8a1f3c"/><circle cx="100" cy="100" r="78" fill="none" '
              b'stroke="#f4c542" stroke-width="8"/><path d="M60 102 L90 132 L144 70" stroke="#fff" '
@@ -32,19 +30,6 @@ def demo_data():
     demo.seed()
     db.session.commit()
     (ARTIFACTS / SCREENS).mkdir(parents=True, exist_ok=True)
-
-
-def _log_in(page, live_server, email):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
 
 
 def _learners_certificate() -> Certificate:
@@ -60,7 +45,7 @@ def test_admin_uploads_a_badge_on_the_certification_page(new_page, live_server, 
 
     cert = _learners_certificate()
     page = new_page(**options)
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/certifications/{cert.certification_id}")
     card = page.get_by_test_id("badge-card")
     expect(card.get_by_test_id("badge-source")).to_contain_text("Generated")
@@ -81,7 +66,7 @@ def test_admin_uploads_a_badge_on_the_certification_page(new_page, live_server, 
     expect(image).to_be_visible()
     assert image.evaluate("img => img.complete && img.naturalWidth") == 600
     page.get_by_test_id("badge-card").scroll_into_view_if_needed()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, f"{SCREENS}/certification-{size}")
     assert_clean(page)
 
@@ -93,13 +78,13 @@ def test_learner_sees_and_downloads_the_baked_badge(new_page, live_server, demo_
 
     cert = _learners_certificate()
     page = new_page(accept_downloads=True, **options)
-    _log_in(page, live_server, "learner@example.com")
+    log_in(page, live_server, "learner@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/me/certificates")
     card = page.locator(f"#cert-{cert.id}")
     expect(card.get_by_test_id("badge-image")).to_be_visible()
     link = card.get_by_test_id("badge-download")
     link.scroll_into_view_if_needed()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, f"{SCREENS}/learner-{size}")
     with page.expect_download() as download:
         link.click()
@@ -110,6 +95,6 @@ def test_learner_sees_and_downloads_the_baked_badge(new_page, live_server, demo_
 
     page.goto(f"{live_server}/verify/{cert.code}")
     expect(page.get_by_test_id("badge-image")).to_be_visible()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, f"{SCREENS}/verify-{size}")
     assert_clean(page)

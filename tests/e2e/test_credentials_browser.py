@@ -13,13 +13,11 @@ import pytest
 from app import demo
 from app.extensions import db
 from tests.e2e.conftest import ARTIFACTS, assert_clean
+from tests.support.browser import PHONE, WIDE, log_in, no_horizontal_scroll
 from tests.support.independent_verifier import verify_jwt, verify_ldp
 
 pytestmark = pytest.mark.browser
 SCREENS = "screens/credentials"
-WIDE = {"viewport": {"width": 1366, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
 
 
 @pytest.fixture
@@ -29,37 +27,24 @@ def demo_data():
     (ARTIFACTS / SCREENS).mkdir(parents=True, exist_ok=True)
 
 
-def _log_in(page, live_server, email):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
-
-
 @pytest.mark.parametrize(("size", "options"), [("1366", WIDE), ("390", PHONE)])
 def test_admin_rotates_the_signing_key(new_page, live_server, demo_data, screenshot, size, options):
     from playwright.sync_api import expect
 
     page = new_page(**options)
-    _log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/admin/settings")
     page.get_by_role("link", name="Credentials").last.click()
     expect(page.get_by_role("heading", name="Credentials", exact=True)).to_be_visible()
     expect(page.get_by_test_id("signing-key")).to_have_count(1)
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, f"{SCREENS}/admin-{size}")
     page.get_by_text("Rotate signing key…").click()
     page.get_by_role("button", name="Rotate signing key now").click()
     expect(page.get_by_text("Signing key rotated")).to_be_visible()
     expect(page.get_by_test_id("signing-key")).to_have_count(2)
     expect(page.get_by_text("Retired, still published")).to_be_visible()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, f"{SCREENS}/admin-rotated-{size}")
     assert_clean(page)
 
@@ -68,11 +53,11 @@ def test_admin_rotates_the_signing_key(new_page, live_server, demo_data, screens
 def test_learner_downloads_a_credential_that_verifies(new_page, live_server, demo_data, screenshot, size,
                                                       options):
     page = new_page(accept_downloads=True, **options)
-    _log_in(page, live_server, "learner@example.com")
+    log_in(page, live_server, "learner@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/me/certificates")
     button = page.get_by_role("link", name="Download credential (JSON-LD)").first
     button.scroll_into_view_if_needed()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, f"{SCREENS}/learner-{size}")
     with page.expect_download() as download:
         button.click()

@@ -9,12 +9,10 @@ from app import demo
 from app.extensions import db
 from app.services.messaging import outbox
 from tests.e2e.conftest import ARTIFACTS, assert_clean
+from tests.support.browser import PHONE, WIDE, log_in, no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 SCREENS = "screens/e"
-WIDE = {"viewport": {"width": 1366, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
 # Chromium's console notes on what the mail's document was refused: its scripts, a remote image.
 EXPECTED = ("because the document's frame is sandboxed", "tracker.example.com/p.gif' violates")
 
@@ -26,26 +24,13 @@ def demo_data():
     (ARTIFACTS / SCREENS).mkdir(parents=True, exist_ok=True)
 
 
-def _log_in(page, live_server):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
-
-
 @pytest.mark.parametrize(("size", "options"), [("1366", WIDE), ("390", PHONE)])
 def test_admin_edits_an_email_text_with_a_live_preview(new_page, live_server, demo_data, screenshot,
                                                        size, options):
     from playwright.sync_api import expect
 
     page = new_page(**options)
-    _log_in(page, live_server)
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/admin/emails")
     screenshot(page, f"{SCREENS}/emails-list-{size}")
     page.get_by_role("link", name="Edit text of Certificate revoked").click()
@@ -69,7 +54,7 @@ def test_admin_edits_an_email_text_with_a_live_preview(new_page, live_server, de
     page.get_by_role("tab", name="Plain text").click()
     expect(page.get_by_test_id("text-part")).to_contain_text("Check it: http://")
     page.get_by_role("tab", name="HTML").click()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     assert_clean(page)
     screenshot(page, f"{SCREENS}/email-editor-{size}")
 
@@ -105,7 +90,7 @@ def test_mail_log_shows_the_html_part_and_scripts_do_not_run(new_page, live_serv
         "<img src=https://tracker.example.com/p.gif onerror=\"document.title='pwned'\"></body>")
     db.session.commit()
     page = new_page(**options)
-    _log_in(page, live_server)
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/admin/mail/{row.id}")
     frame = page.frame_locator("iframe.mail-frame")
     expect(frame.get_by_text("has been reinstated and is valid again")).to_be_visible()
@@ -114,7 +99,7 @@ def test_mail_log_shows_the_html_part_and_scripts_do_not_run(new_page, live_serv
     page.get_by_role("tab", name="Plain text").click()
     expect(page.get_by_test_id("text-part")).to_contain_text("is valid again")
     page.get_by_role("tab", name="HTML").click()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     # The only "errors" are Chromium saying it blocked the email's scripts and remote image.
     page.errors[:] = [e for e in page.errors if not any(note in e for note in EXPECTED)]
     assert_clean(page)

@@ -13,24 +13,16 @@ from app.extensions import db
 from app.models import Certification
 from app.services.lifecycle import catalog
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, assert_clean
-from tests.support.browser import log_in
+from tests.support.browser import PHONE, WIDE, log_in, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
-WIDE = {"viewport": {"width": 1366, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
 
 
 def _shoot(page, name: str) -> None:
     folder = ARTIFACTS / "screens" / "d"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True, caret="initial")
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
 
 
 @pytest.fixture
@@ -101,7 +93,7 @@ def test_chips_type_enter_remove_and_submit(new_page, live_server, courses):
     phone.goto(f"{live_server}/certifications")
     phone.get_by_text("New certification").click()
     phone.locator("#certification-create").get_by_label("Required courses").fill("a")
-    _no_horizontal_scroll(phone)
+    no_horizontal_scroll(phone)
     _shoot(phone, "certification-form-390")
     phone.get_by_text("New certification").click()  # closed again: the edit row next
     phone.locator(f"#certification-{cert.id}").get_by_role("button", name="Edit").first.click()
@@ -134,7 +126,7 @@ def test_webhook_form_shows_only_the_chosen_auth_fields(new_page, live_server, m
         page.get_by_label("certificate.revoked").check()
         expect(page.get_by_role("group", name="Enrollment")).to_be_visible()
         if suffix == "390":
-            _no_horizontal_scroll(page)
+            no_horizontal_scroll(page)
         _shoot(page, f"webhook-form-{suffix}")
         assert_clean(page)
 
@@ -154,7 +146,7 @@ def test_date_inputs_are_not_clipped_on_a_phone(new_page, live_server, courses):
     ends = phone.locator("#course-create input[type=date]").nth(1).bounding_box()
     card = phone.locator("#course-create").bounding_box()
     assert ends["x"] + ends["width"] <= card["x"] + card["width"], (ends, card)  # stays inside the card
-    _no_horizontal_scroll(phone)
+    no_horizontal_scroll(phone)
     _shoot(phone, "course-form-390")
     assert_clean(phone)
     wide = new_page(**WIDE)

@@ -11,10 +11,9 @@ from app import demo
 from app.extensions import db
 from app.models import User
 from tests.e2e.conftest import assert_clean
+from tests.support.browser import PHONE, log_in, no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
 
 
 @pytest.fixture
@@ -23,28 +22,14 @@ def demo_data():
     db.session.commit()
 
 
-def _log_in(page, live_server, email="admin@example.com", password=demo.DEMO_PASSWORD):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
 def _nav(page):
     return page.get_by_role("navigation", name="Main")
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    viewport = page.viewport_size["width"]
-    assert width <= viewport, f"page is {width}px wide in a {viewport}px viewport"
 
 
 def test_admin_invites_and_edits_inline(page, live_server, demo_data, screenshot, jobs, smtp_server):
     from playwright.sync_api import expect
 
-    _log_in(page, live_server)
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     screenshot(page, "foundation-dashboard-desktop")
     _nav(page).get_by_role("button", name="Admin", exact=True).click()  # People sits in the Admin dropdown
     _nav(page).get_by_role("link", name="People").click()
@@ -109,7 +94,7 @@ def test_admin_invites_and_edits_inline(page, live_server, demo_data, screenshot
         other.get_by_label("Repeat the new password").fill("nadia-secret-1")
         other.get_by_role("button", name="Set password").click()
         other.wait_for_url(re.compile(r".*/login$"))
-        _log_in(other, live_server, "nadia.new@example.com", "nadia-secret-1")
+        log_in(other, live_server, "nadia.new@example.com", "nadia-secret-1")
         expect(other.get_by_role("button", name=re.compile("Nadia New"))).to_be_visible()
     finally:
         invitee.close()
@@ -120,11 +105,11 @@ def test_phone_layout(new_page, live_server, demo_data, screenshot):
 
     page = new_page(**PHONE)
     page.goto(f"{live_server}/login")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, "foundation-login-phone")
-    _log_in(page, live_server)
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
     page.goto(f"{live_server}/admin/users")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, "foundation-people-phone")
 
     # The menu collapses behind the toggler and opens on tap.
@@ -135,19 +120,19 @@ def test_phone_layout(new_page, live_server, demo_data, screenshot):
     expect(page.locator("#nav.collapse.show")).to_be_visible()  # the opening transition is over
     screenshot(page, "foundation-menu-phone")
     page.goto(f"{live_server}/admin/users/invite")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     screenshot(page, "foundation-invite-phone")
     page.goto(f"{live_server}/no/such/page")
     screenshot(page, "foundation-404-phone")
     page.goto(f"{live_server}/profile")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     assert_clean(page)
 
 
 def test_logout_from_the_menu(page, live_server, demo_data):
     from playwright.sync_api import expect
 
-    _log_in(page, live_server, "learner@example.com")
+    log_in(page, live_server, "learner@example.com", demo.DEMO_PASSWORD)
     # role-aware navigation
     expect(_nav(page).get_by_role("button", name="Admin", exact=True)).to_have_count(0)
     expect(_nav(page).get_by_role("link", name="People")).to_have_count(0)

@@ -11,12 +11,10 @@ import pytest
 from app.extensions import db
 from app.services.lifecycle import catalog, enrollment
 from tests.e2e.conftest import CHROMIUM, assert_clean
-from tests.support.browser import log_in
+from tests.support.browser import PHONE, log_in, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
 
 
 @pytest.fixture
@@ -31,11 +29,6 @@ def catalog_data(make_user):
     enrollment.record_completion(learner, fa101, score=86, actor="test")  # one course done already
     db.session.commit()
     return admin, learner, fa101, fa102
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
 
 
 def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
@@ -125,7 +118,7 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     phone = new_page(**PHONE)
     phone.goto(f"{live_server}/{path}")
     expect(phone.locator(".verify-state")).to_have_text("Revoked")
-    _no_horizontal_scroll(phone)
+    no_horizontal_scroll(phone)
     screenshot(phone, "lifecycle-verify-revoked-phone")
     assert_clean(phone)
 
@@ -137,15 +130,15 @@ def test_lifecycle_walk(page, new_page, live_server, catalog_data, screenshot):
     assert_clean(page)
     admin_phone = new_page(**PHONE)
     log_in(admin_phone, live_server, "admin@example.com")
-    _no_horizontal_scroll(admin_phone)
+    no_horizontal_scroll(admin_phone)
     screenshot(admin_phone, "lifecycle-dashboard-phone")
     admin_phone.goto(f"{live_server}/courses/{fa102.id}/enrollments")
-    _no_horizontal_scroll(admin_phone)
+    no_horizontal_scroll(admin_phone)
     screenshot(admin_phone, "lifecycle-enrollments-phone")
     assert_clean(admin_phone)
     learner_phone = new_page(**PHONE)
     log_in(learner_phone, live_server, learner.email)
     expect(learner_phone.get_by_role("heading", name="My certificates")).to_be_visible()
-    _no_horizontal_scroll(learner_phone)
+    no_horizontal_scroll(learner_phone)
     screenshot(learner_phone, "lifecycle-learner-dashboard-phone")
     assert_clean(learner_phone)

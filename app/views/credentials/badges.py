@@ -193,14 +193,7 @@ def ob2_assertion(code: str):
 def ob2_baked(code: str):
     if ob2.is_revoked(code):
         return problem(410, "This certificate has been revoked; its badge is no longer offered.")
-    baked = ob2.baked_badge(code)
-    if baked is None:
-        abort(404)
-    data, filename = baked
-    _keep_new_rows()
-    response = Response(data, mimetype="image/png")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return _public(response, hashlib.sha256(data).hexdigest()[:24])
+    return _baked_png(ob2.baked_badge(code))
 
 
 @bp.get("/credentials/<code>/badge.png")
@@ -208,7 +201,10 @@ def ob2_baked(code: str):
 def ob3_baked(code: str):
     """The badge with the Open Badges 3.0 credential baked in (revoked ones too: the credential's own
     status entry says so, as for the JSON and JWT downloads)."""
-    baked = ob2.baked_credential(code)
+    return _baked_png(ob2.baked_credential(code))
+
+
+def _baked_png(baked: tuple[bytes, str] | None) -> Response:
     if baked is None:
         abort(404)
     data, filename = baked
