@@ -358,7 +358,7 @@ def test_the_badge_shows_on_the_certification_page_learner_page_and_verify_page(
     assert f"/badges/{badge.token}.png" in staff_page and "Upload badge" not in staff_page
     mine = login_as(learner).get("/me/certificates").get_data(as_text=True)
     assert f"/badges/{badge.token}.png" in mine
-    assert f"/ob2/assertions/{cert.code}/badge.png" in mine and "Download badge (PNG)" in mine
+    assert f"/ob2/assertions/{cert.code}/badge.png" in mine and "Open Badges 2 badge (PNG)" in mine
     verify = client.get(f"/verify/{cert.code}").get_data(as_text=True)
     assert f"/badges/{badge.token}.png" in verify
 
