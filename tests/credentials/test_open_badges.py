@@ -8,7 +8,6 @@ import base64
 import copy
 import hashlib
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -244,17 +243,17 @@ def test_a_nul_in_the_code_is_a_400(client, code):
         assert client.get(path).status_code == 400, path
 
 
-def test_a_miss_does_the_work_of_a_hit(app, cert):
-    """Timing shape: an unknown code signs a stand-in, so it takes about as long as a real one."""
-    def cost(code: str) -> float:
-        start = time.perf_counter()
-        for _ in range(5):
-            open_badges.published(code, "ldp")
-        return (time.perf_counter() - start) / 5
-
-    open_badges.published(cert.code, "ldp")  # warm up (key, contexts)
-    hit, miss = cost(cert.code), cost("0" * 22)
-    assert miss > hit / 3, (hit, miss)
+def test_a_miss_does_the_work_of_a_hit(app, cert, monkeypatch):
+    """Timing shape: an unknown code signs a stand-in, so it does the work a real one does (counted, not
+    timed: make test holds no timed assertions)."""
+    signed = []
+    real = open_badges.data_integrity.add_proof
+    monkeypatch.setattr(open_badges.data_integrity, "add_proof",
+                        lambda *args, **kw: signed.append(1) or real(*args, **kw))
+    open_badges.published(cert.code, "ldp")
+    hit = len(signed)
+    open_badges.published("0" * 22, "ldp")
+    assert hit >= 1 and len(signed) - hit == hit
 
 
 def test_a_revoke_changes_the_served_credential_at_once(client, cert, admin):
@@ -301,19 +300,6 @@ def test_the_learner_page_offers_both_downloads(login_as, cert, learner):
     assert "Download credential (JSON-LD)" in page and "Download credential (JWT)" in page
     assert f'href="/credentials/{cert.code}"' in page
     assert f'href="/credentials/{cert.code}.jwt"' in page
-
-
-def test_signing_is_fast_enough(app, cert):
-    """Measured for the report: ms per credential (LDP canonicalizes twice; the JWT only signs)."""
-    open_badges.signed_credential(cert, "ldp")
-    timings = {}
-    for fmt in ("ldp", "jwt"):
-        start = time.perf_counter()
-        for _ in range(10):
-            open_badges.signed_credential(cert, fmt)
-        timings[fmt] = (time.perf_counter() - start) * 100  # ms per credential
-    print(f"ms per credential: {timings}")  # noqa: T201 (read with -s)
-    assert timings["ldp"] < 250 and timings["jwt"] < 50
 
 
 @pytest.mark.parametrize("accept", ["", "*/*;q=0", "application/vc;q=NaN", "text/html", "a" * 10000,

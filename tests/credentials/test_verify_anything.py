@@ -15,7 +15,6 @@ import gzip
 import io
 import json
 import random
-import time
 from datetime import timedelta
 
 import pytest
@@ -304,14 +303,15 @@ def test_what_cannot_be_checked_is_refused_with_a_reason(app, data, status, word
     assert words.lower() in str(refused.value).lower()
 
 
-def test_a_hostile_json_ld_graph_is_refused_before_canonicalization(cert):
+def test_a_hostile_json_ld_graph_is_refused_before_canonicalization(cert, monkeypatch):
     document = ldp(cert)
     # A "poison" graph: many interlinked unnamed nodes is what makes RDFC-1.0 slow.
     document["credentialSubject"]["extra"] = [{"type": "Thing", "knows": [{"type": "Thing"}] * 3}] * 40
-    started = time.perf_counter()
+    canonicalized = []
+    monkeypatch.setattr(verifying.data_integrity, "canonize", lambda *a, **k: canonicalized.append(1))
     with pytest.raises(Unreadable, match="too many unnamed nodes"):
         verify_upload(as_bytes(document))
-    assert time.perf_counter() - started < 1
+    assert canonicalized == []  # refused before any RDFC-1.0 work
 
 
 def test_unknown_contexts_and_embedded_keywords_are_refused(cert):
@@ -322,16 +322,15 @@ def test_unknown_contexts_and_embedded_keywords_are_refused(cert):
             verify_upload(as_bytes(document))
 
 
-def test_the_bounded_graph_still_checks_in_a_few_hundred_milliseconds(cert):
-    """The largest graph we accept: MAX_BLANK_NODES unnamed nodes, all alike (the hard case for RDFC-1.0)."""
+def test_the_largest_graph_we_accept_still_gets_an_answer(cert):
+    """The largest graph we accept: MAX_BLANK_NODES unnamed nodes, all alike (the hard case for RDFC-1.0).
+    Its cost is a benchmark's business, not a timed assertion here (about 15 ms to canonicalize)."""
     document = copy.deepcopy(ldp(cert))
     document["credentialSubject"]["achievement"]["alignment"] = [
         {"type": ["Alignment"], "targetName": "same", "targetUrl": "https://example.org/x"}
         for _ in range(verifying.MAX_BLANK_NODES - 8)]
-    started = time.perf_counter()
     verdict = verify_upload(as_bytes(document))
     assert verdict.outcome == "altered"  # added after signing
-    assert time.perf_counter() - started < 3
 
 
 def test_any_value_of_a_credential_replaced_by_a_wrong_type_is_an_answer_never_a_crash(cert):
