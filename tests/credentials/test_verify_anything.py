@@ -357,7 +357,9 @@ def test_random_damage_to_a_signed_pdf_is_altered_or_unreadable(genuine_pdf):
         for _ in range(rng.choice((1, 3, 20))):
             damaged[rng.randrange(len(damaged))] = rng.randrange(256)
         with contextlib.suppress(Unreadable):  # a 400: fine
-            assert verify_upload(bytes(damaged)).outcome == "altered"
+            # Damage inside the signature's own dictionary leaves no signature to find: "unsigned" is
+            # then the truthful answer. Never "valid", never a crash.
+            assert verify_upload(bytes(damaged)).outcome in ("altered", "unsigned")
 
 
 # --------------------------------------------------------------------------------------------
