@@ -8,6 +8,7 @@ server, and a template that passes validation but is far too slow on one learner
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -279,3 +280,34 @@ def test_hard_limit_is_a_no_op_outside_the_main_thread():
     thread.start()
     thread.join()
     assert outcome == ["finished"]
+
+
+def test_a_stop_swallowed_by_a_gc_callback_is_raised_again_and_not_reported():
+    """A stop that lands inside a garbage-collector callback (hypothesis installs one) is ignored
+    by Python; the next tick raises it where it counts, and the swallowed one is not reported as an
+    'Exception ignored' (pytest fails a test on those)."""
+    slowed = []
+
+    def slow_callback(phase: str, info: dict) -> None:
+        if phase == "stop" and not slowed:
+            slowed.append(True)
+            deadline = time.monotonic() + 0.15
+            while time.monotonic() < deadline:
+                pass  # the first stop lands here
+
+    reported = []
+    outer_hook = sys.unraisablehook
+    sys.unraisablehook = reported.append
+    gc.callbacks.append(slow_callback)
+    started = time.monotonic()
+    try:
+        with pytest.raises(HardTimeLimit), hard_time_limit(0.1):
+            while True:
+                gc.collect(0)  # a quick young-generation pass, then ordinary work
+                sum(range(100_000))
+    finally:
+        gc.callbacks.remove(slow_callback)
+        sys.unraisablehook = outer_hook
+    assert time.monotonic() - started < 1.5
+    assert reported == []
+    assert sys.unraisablehook is outer_hook
