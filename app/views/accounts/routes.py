@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user
 from limits import parse_many
 
 from app.extensions import db, limiter
 from app.models import ApiToken
-from app.services import audit
 from app.services.accounts import tokens, users
 from app.views.accounts import bp
 from app.views.accounts.forms import (
@@ -21,7 +20,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import login_required
+from app.web.auth import login_required, sign_in, sign_out
 from app.web.forms import submit
 
 
@@ -57,9 +56,7 @@ def login():
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr)
-            db.session.commit()
+            sign_in(user, remember=form.remember.data, method="password")
             return redirect(_safe_next(request.args.get("next")))
         flash("Those details did not match an active account.", "danger")
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
@@ -68,10 +65,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
-        users.log_out(current_user)
-        db.session.commit()
-    logout_user()
+    sign_out()
     flash("You are logged out.", "info")
     return redirect(url_for("accounts.login"))
 
