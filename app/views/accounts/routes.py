@@ -5,13 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from limits import parse_many
 
 from app.extensions import db, limiter
 from app.models import ApiToken
-from app.services.accounts import tokens, users
+from app.services.accounts import sessions, tokens, users
 from app.views.accounts import bp
+from app.views.accounts import sessions as session_routes  # noqa: F401  (its routes join bp)
 from app.views.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -20,7 +21,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import login_required, sign_in, sign_out
+from app.web.auth import current_session, login_required, sign_in, sign_out
 from app.web.forms import submit
 
 
@@ -121,6 +122,7 @@ def _render_profile(new_token: str | None = None, status: int = 200, **forms):
         "accounts/profile.html", profile_form=profile_form,
         password_form=forms.get("password_form") or ChangePasswordForm(),
         token_form=forms.get("token_form") or TokenForm(), tokens=live_tokens, new_token=new_token,
+        sessions=sessions.live_sessions(current_user), this_session=current_session(),
     ), status
 
 
@@ -140,8 +142,7 @@ def update_profile():
 def change_password():
     form = ChangePasswordForm()
     if submit(form, lambda: users.change_password(current_user, form.current_password.data,
-                                                  form.password.data)):
-        login_user(current_user)  # this session stays; the others are ended by the new version
+                                                  form.password.data, keep=current_session())):
         flash("Password changed. Other devices have been logged out.", "success")
         return redirect(url_for("accounts.profile"))
     return _render_profile(password_form=form, status=422)
