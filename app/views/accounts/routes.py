@@ -118,11 +118,14 @@ def profile():
 def _render_profile(new_token: str | None = None, status: int = 200, **forms):
     profile_form = forms.get("profile_form") or ProfileForm(obj=current_user)
     live_tokens = [t for t in current_user.tokens if not t.is_revoked]
+    here = current_session()
+    # This device first, then the others by when they were last used.
+    devices = sorted(sessions.live_sessions(current_user), key=lambda row: here is None or row.id != here.id)
     return render_template(
         "accounts/profile.html", profile_form=profile_form,
         password_form=forms.get("password_form") or ChangePasswordForm(),
         token_form=forms.get("token_form") or TokenForm(), tokens=live_tokens, new_token=new_token,
-        sessions=sessions.live_sessions(current_user), this_session=current_session(),
+        sessions=devices, this_session=here,
     ), status
 
 
