@@ -334,3 +334,22 @@ def test_keys_that_are_not_live_sessions_find_nothing(app, key):
 ])
 def test_device_names(agent, device):
     assert sessions.describe_device(agent) == device
+
+
+def test_a_signed_in_request_costs_one_session_query_and_no_write(app, learner):
+    from sqlalchemy import event
+
+    device = Device(app, learner)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert device.client.get("/").status_code == 200  # the dashboard: reads no session list
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    reads = [s for s in statements if "from user_sessions" in s]
+    assert len(reads) == 1 and "join users" in reads[0] and "where user_sessions.id =" in reads[0]
+    assert not any(s.startswith(("update", "insert", "delete")) for s in statements)
