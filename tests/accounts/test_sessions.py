@@ -252,6 +252,16 @@ def test_end_all_for_an_mfa_reset(app, learner):
         sessions.end_all(learner, reason="no such reason")
 
 
+def test_the_older_users_end_sessions_still_ends_them_all(app, learner):
+    from app.services.accounts import users
+
+    device = Device(app, learner)
+    users.end_sessions(db.session.get(User, learner.id), reason="email_changed")
+    db.session.commit()
+    _assert_dead(app, device)
+    assert _row(device.row_id).ended_reason == "email_changed"
+
+
 def test_logout_audits_and_ends_only_this_session(app, learner):
     laptop, phone = Device(app, learner), Device(app, learner)
     assert laptop.post("/logout").status_code == 302

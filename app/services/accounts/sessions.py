@@ -33,6 +33,7 @@ REASONS = {
     "role_changed": "role changed",
     "ended_by_admin": "ended by an admin",
     "mfa_reset": "two-factor sign-in reset",
+    "email_changed": "email address changed",
     "idle": "idle too long",
     "expired": "reached its maximum age",
 }

@@ -189,6 +189,14 @@ def user_from_token(token: str, purpose: str) -> User | None:
     return user
 
 
+def end_sessions(user: User, *, reason: str = "ended_by_admin", actor: audit.Actor = None) -> None:
+    """End every session of `user` and void their outstanding reset/invite links.
+
+    Kept for callers written before app/services/accounts/sessions.py; new code calls
+    `sessions.end_all(user, reason=..., actor=...)` with the reason that fits."""
+    sessions.end_all(user, reason=reason, actor=actor)
+
+
 def link_fingerprint(user: User) -> str:
     """What a reset/invite link for `user` carries: pass it to `set_password` as `link=`."""
     return _fingerprint(user)
