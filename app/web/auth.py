@@ -54,10 +54,14 @@ def sign_in(user: User, *, remember: bool = False, method: str = "password",
 
     Starts a server-side session (its key goes in the Flask session and the remember cookie), sets
     last_login_at, audits "user.logged_in" with the method, and commits: the row must exist before the
-    browser uses its cookie. `provider` (e.g. "oidc:3") stays with the session for SSO logout."""
+    browser uses its cookie. `provider` (e.g. "oidc:3") stays with the session for SSO logout.
+    A deactivated user raises NotAllowed (409) and nothing is started."""
     from app.services import audit
     from app.services.accounts import sessions
+    from app.services.errors import NotAllowed
 
+    if not user.active:  # callers check first; this is the last line of defence, before any row exists
+        raise NotAllowed("This account is deactivated.")
     row, key = sessions.start(user, ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
                               method=method, provider=provider, remember=remember)
     login_user(user, remember=remember)

@@ -363,3 +363,26 @@ def test_a_signed_in_request_costs_one_session_query_and_no_write(app, learner):
     reads = [s for s in statements if "from user_sessions" in s]
     assert len(reads) == 1 and "join users" in reads[0] and "where user_sessions.id =" in reads[0]
     assert not any(s.startswith(("update", "insert", "delete")) for s in statements)
+
+
+def test_sign_in_refuses_a_deactivated_user_and_starts_nothing(app, make_user):
+    from app.services.errors import NotAllowed
+    from app.web.auth import sign_in
+
+    user = make_user("learner", active=False)
+    with app.test_request_context("/login", method="POST"), pytest.raises(NotAllowed):
+        sign_in(user, method="oidc", provider="oidc:1")
+    assert db.session.scalar(select(db.func.count()).select_from(UserSession)) == 0
+
+
+def test_sign_in_keeps_the_method_and_provider_for_sso_logout(app, learner):
+    from flask import session
+
+    from app.web.auth import current_session, sign_in, signed_in_with
+
+    with app.test_request_context("/login", method="POST", headers={"User-Agent": SAFARI_IPHONE}):
+        sign_in(db.session.get(User, learner.id), method="oidc", provider="oidc:7")
+        assert signed_in_with() == ("oidc", "oidc:7")
+        row = current_session()
+        assert session["_user_id"].startswith(f"{row.id}.") and row.device == "Safari on iPhone"
+    assert _row(row.id).provider == "oidc:7" and not _row(row.id).remember
