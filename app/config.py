@@ -230,6 +230,11 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "INTEGRATIONS_ENCRYPTION_KEYS": (env.get("INTEGRATIONS_ENCRYPTION_KEYS") or "").strip() or None,
         "OUTGOING_ALLOW_PRIVATE": _outgoing_allow_private(env),
         "SQL_IMPORT_DIR": _local_folder(env, "SQL_IMPORT_DIR", instance_path),
+        # The first OpenID provider from the environment (docs/sso.md); more are added under Admin › Sign-in.
+        "OIDC_ISSUER": (env.get("OIDC_ISSUER") or "").strip() or None,
+        "OIDC_CLIENT_ID": (env.get("OIDC_CLIENT_ID") or "").strip() or None,
+        "OIDC_CLIENT_SECRET": env.get("OIDC_CLIENT_SECRET") or None,
+        "OIDC_LABEL": (env.get("OIDC_LABEL") or "").strip() or "single sign-on",
         "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
         # How long incoming hook receipts (webhook id + signed-content hash) are kept: a replay within it
         # answers 409. Longer than senders' retry schedules, or a late retry would be applied twice.

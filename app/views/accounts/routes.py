@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from limits import parse_many
 
 from app.extensions import db, limiter
 from app.models import ApiToken
-from app.services import audit
 from app.services.accounts import tokens, users
+from app.services.identity import oidc as sso
+from app.services.identity import policy as sign_in_policy
 from app.views.accounts import bp
 from app.views.accounts.forms import (
     ChangePasswordForm,
@@ -21,7 +22,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import login_required
+from app.web.auth import login_required, sign_in, signed_in_with
 from app.web.forms import submit
 
 
@@ -54,26 +55,47 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user, remember=form.remember.data)
-            audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr)
+        if user is not None and not sign_in_policy.password_allowed(user):
+            db.session.rollback()  # SSO only: a right password of a non-admin still signs nobody in
+            flash(sign_in_policy.PASSWORD_REFUSED, "danger")
+            status = 403
+        elif user is not None:
+            if sign_in_policy.sso_only():
+                sign_in_policy.record_break_glass(user, request.remote_addr)
+            sign_in(user, remember=form.remember.data, method="password")
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
-        flash("Those details did not match an active account.", "danger")
-    return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+        else:
+            flash("Those details did not match an active account.", "danger")
+    return _login_page(form, 422 if form.errors else status)
+
+
+def _login_page(form: LoginForm, status: int):
+    sso.ensure_environment_provider()
+    # SSO only: the password form is hidden (admins' break-glass: /login?local=1); refused server-side.
+    show_password = not sign_in_policy.sso_only() or request.args.get("local") == "1"
+    return render_template("accounts/login.html", form=form, providers=sso.enabled_providers(),
+                           show_password=show_password, next_url=request.args.get("next") or ""), status
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    method, provider_key = signed_in_with()
+    id_token = session.pop("oidc_id_token", None)
     if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
         users.log_out(current_user)
         db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
-    return redirect(url_for("accounts.login"))
+    login_url = current_app.config["BASE_URL"].rstrip("/") + url_for("accounts.login")
+    # RP-initiated logout: a session that came from an OpenID provider ends there too, when it can.
+    provider_logout = sso.logout_url(provider_key, id_token=id_token, post_logout_redirect_uri=login_url) \
+        if method == "oidc" and not g.get("via_token") else None
+    return redirect(provider_logout or url_for("accounts.login"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -103,6 +125,8 @@ def _choose_password(token: str, purpose: str):
     user = users.user_from_token(token, purpose)
     if user is None:
         return render_template("accounts/link_invalid.html", purpose=purpose), 400
+    if purpose == "reset" and not sign_in_policy.password_allowed(user):
+        return render_template("identity/sso_failed.html", message=sign_in_policy.PASSWORD_REFUSED), 403
     form = SetPasswordForm()
     done = submit(form, lambda: users.set_password(user, form.password.data, actor=user,
                                                    link=users.link_fingerprint(user)))
