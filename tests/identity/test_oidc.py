@@ -38,9 +38,11 @@ def provider(app, op):
     protocol.clear_caches()
     op.configure(user=dict(PERSON), fault=None)
     row = oidc.create_provider({
-        "label": "Test IdP", "issuer": op.issuer, "client_id": op.client_id, "client_secret": op.client_secret,
+        "label": "Test IdP", "issuer": op.issuer, "client_id": op.client_id,
+        "client_secret": op.client_secret,
         "scopes": "openid email profile groups", "create_accounts": True, "group_claim": "groups",
-        "role_map": "teachers = staff\nit = admin", "default_role": "learner", "department_claim": "department",
+        "role_map": "teachers = staff\nit = admin", "default_role": "learner",
+        "department_claim": "department",
         "trust_email": False}, actor="test")
     db.session.commit()
     yield row
@@ -64,6 +66,11 @@ def _start(client, provider: OidcProvider, next_url: str | None = None) -> str:
 
 def _sign_in(client, provider: OidcProvider, next_url: str | None = None):
     return client.get(_start(client, provider, next_url))
+
+
+def _log_out(client) -> None:
+    token = csrf_token_from(client.get("/profile").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
 
 
 def _refusals() -> list[str]:
@@ -114,7 +121,7 @@ def test_bad_state_and_replayed_callback_are_refused(client, app, provider):
     # The same state with the original browser: already used by the forged try? No: that browser had no
     # login waiting, so this one still works once ...
     assert client.get(callback).status_code == 302
-    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/profile").get_data(as_text=True))})
+    _log_out(client)
     # ... and never twice (the state is gone, and the provider refuses a used code anyway).
     assert client.get(callback).status_code == 400
 
@@ -125,7 +132,7 @@ def test_replayed_code_is_refused_by_the_provider(client, provider):
     first_try = _start(client, provider)  # a fresh login whose state we pair with the used code
     state = parse_qs(urlsplit(first_try).query)["state"][0]
     assert client.get(callback).status_code == 302  # the code is used now
-    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/profile").get_data(as_text=True))})
+    _log_out(client)
     replay = client.get(f"/sso/oidc/{provider.public_id}/callback?code={code}&state={state}")
     assert replay.status_code == 400
     assert any("Token endpoint" in summary for summary in _refusals())
@@ -195,8 +202,8 @@ def test_admin_pages_add_test_and_disable(login_as, admin, provider, op):
     assert "Test IdP" in client.get("/admin/sign-in").get_data(as_text=True)
     page = client.get(f"/admin/sign-in/providers/{provider.id}").get_data(as_text=True)
     assert f"/sso/oidc/{provider.public_id}/callback" in page and op.client_secret not in page
-    tested = client.post(f"/admin/sign-in/providers/{provider.id}/test", data={"csrf_token": client.csrf_token},
-                         follow_redirects=True)
+    tested = client.post(f"/admin/sign-in/providers/{provider.id}/test",
+                         data={"csrf_token": client.csrf_token}, follow_redirects=True)
     assert "Discovery works" in tested.get_data(as_text=True)
     bad = client.post("/admin/sign-in/providers/new", data={
         "csrf_token": client.csrf_token, "label": "X", "issuer": "ftp://x", "client_id": "c",

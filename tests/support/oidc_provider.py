@@ -275,7 +275,7 @@ if __name__ == "__main__":
 class RunningProvider:
     """The provider process, from the tests' side: start(), configure(...), logouts(), stop()."""
 
-    def __init__(self, client_id: str = "laurel", client_secret: str = "laurel-test-secret"):
+    def __init__(self, client_id: str = "laurel", client_secret: str = "laurel-test-secret"):  # noqa: S107
         self.client_id, self.client_secret = client_id, client_secret
         self.process = None
         self.issuer = ""
@@ -286,8 +286,8 @@ class RunningProvider:
 
         root = Path(__file__).resolve().parents[2]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.oidc_provider", "--port", "0", "--client-id", self.client_id,
-             "--client-secret", self.client_secret],
+            [sys.executable, "-m", "tests.support.oidc_provider", "--port", "0",
+             "--client-id", self.client_id, "--client-secret", self.client_secret],
             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.process.stdout.readline()  # blocks until the provider listens (or dies)
         if not line.startswith("READY "):
