@@ -95,7 +95,11 @@ def logout():
     # RP-initiated logout: a session that came from an OpenID provider ends there too, when it can.
     provider_logout = sso.logout_url(provider_key, id_token=id_token, post_logout_redirect_uri=login_url) \
         if method == "oidc" and not g.get("via_token") else None
-    return redirect(provider_logout or url_for("accounts.login"))
+    if provider_logout:
+        # A page, not a redirect: CSP form-action 'self' stops a form's redirect to another site. The
+        # page moves on by itself (meta refresh) and has a button for browsers that do not.
+        return render_template("accounts/sso_logout.html", url=provider_logout)
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
