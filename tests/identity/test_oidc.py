@@ -83,7 +83,7 @@ def test_login_creates_the_account_with_mapped_role_and_department(client, provi
     response = _sign_in(client, provider, next_url="/profile")
     assert response.status_code == 302 and response.headers["Location"] == "/profile"
     user = db.session.scalar(select(User).where(User.email == "sso.person@example.com"))
-    assert (user.name, user.role, user.department) == ("Sso Person", "staff", "Nursing")
+    assert (user.name, user.role, user.department_ref.name) == ("Sso Person", "staff", "Nursing")
     assert client.get("/profile").status_code == 200
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.logged_in"))
     assert event.data["method"] == "oidc" and event.data["provider"] == provider.key
@@ -225,8 +225,8 @@ def test_admin_pages_add_test_and_disable(login_as, admin, provider, op):
 
 
 def test_the_first_provider_from_the_environment(app, client, op):
-    app.config.update(OIDC_ISSUER=op.issuer, OIDC_CLIENT_ID=op.client_id, OIDC_CLIENT_SECRET=op.client_secret,
-                      OIDC_LABEL="Env School", OUTGOING_ALLOW_PRIVATE=True)
+    app.config.update(OIDC_ISSUER=op.issuer, OIDC_CLIENT_ID=op.client_id,
+                      OIDC_CLIENT_SECRET=op.client_secret, OIDC_LABEL="Env School", OUTGOING_ALLOW_PRIVATE=True)
     try:
         protocol.clear_caches()
         op.configure(user=dict(PERSON), fault=None)
