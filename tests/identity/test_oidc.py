@@ -225,15 +225,17 @@ def test_admin_pages_add_test_and_disable(login_as, admin, provider, op):
 
 
 def test_the_first_provider_from_the_environment(app, client, op):
-    app.config.update(OIDC_ISSUER=op.issuer, OIDC_CLIENT_ID=op.client_id,
-                      OIDC_CLIENT_SECRET=op.client_secret, OIDC_LABEL="Env School", OUTGOING_ALLOW_PRIVATE=True)
+    app.config.update(OIDC_ISSUER=op.issuer, OIDC_CLIENT_ID=op.client_id, OIDC_CLIENT_SECRET=op.client_secret,
+                      OIDC_LABEL="Env School")
+    app.config["OUTGOING_ALLOW_PRIVATE"] = True
     try:
         protocol.clear_caches()
         op.configure(user=dict(PERSON), fault=None)
         assert "Sign in with Env School" in client.get("/login").get_data(as_text=True)
         client.get("/login")  # a second look changes nothing
         [row] = oidc.providers()
-        assert row.from_environment and row.create_accounts and oidc.ensure_environment_provider().id == row.id
+        assert row.from_environment and row.create_accounts
+        assert oidc.ensure_environment_provider().id == row.id
         assert _sign_in(client, row).status_code == 302
     finally:
         app.config.update(OIDC_ISSUER=None, OIDC_CLIENT_ID=None, OIDC_CLIENT_SECRET=None,
