@@ -120,12 +120,24 @@ def test_bad_state_and_replayed_callback_are_refused(client, app, provider):
     stranger = app.test_client()  # a forged login: the callback lands in another browser
     assert stranger.get(callback).status_code == 400
     assert client.get(callback.replace("state=", "state=x")).status_code == 400
-    # The same state with the original browser: already used by the forged try? No: that browser had no
-    # login waiting, so this one still works once ...
+    # The browser that started the login may finish it, once ...
     assert client.get(callback).status_code == 302
     _log_out(client)
     # ... and never twice (the state is gone, and the provider refuses a used code anyway).
     assert client.get(callback).status_code == 400
+
+
+def test_hostile_callbacks_and_starts_answer_4xx(client, provider):
+    callback = f"/sso/oidc/{provider.public_id}/callback"
+    for query in ("", "?state=%00&code=%00", "?state=" + "s" * 100_00 + "&code=c", "?error=access_denied",
+                  "?state=a&state=b&code=x", "?code=" + "%E2%80%A8" * 500):
+        assert client.get(callback + query).status_code == 400, query
+    for public_id in ("0" * 32, "x" * 5000, "%00", "1"):
+        assert client.get(f"/sso/oidc/{public_id}/start").status_code in (400, 404)  # NUL: 400 anywhere
+        assert client.get(f"/sso/oidc/{public_id}/callback?state=a&code=b").status_code in (400, 404)
+    start = client.get(f"/sso/oidc/{provider.public_id}/start?next=//evil.example/" + "a" * 5000)
+    assert start.status_code == 302
+    assert client.get(_start(client, provider, next_url="https://evil.example/")).headers["Location"] == "/"
 
 
 def test_replayed_code_is_refused_by_the_provider(client, provider):
