@@ -22,7 +22,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from app import strict_json
@@ -62,12 +62,14 @@ class AuthorizationRequest:
 _lock = threading.Lock()
 _metadata_cache: dict[str, tuple[float, ProviderMetadata]] = {}
 _keys_cache: dict[str, tuple[float, KeySet]] = {}
+_forced_refresh: dict[str, float] = {}  # jwks_uri -> when an unknown key id last made us refetch
 
 
 def clear_caches() -> None:
     with _lock:
         _metadata_cache.clear()
         _keys_cache.clear()
+        _forced_refresh.clear()
 
 
 def _get_json(url: str, *, allow_private: bool, what: str) -> dict[str, Any]:
@@ -130,10 +132,17 @@ def discover(issuer: str, *, allow_private: bool, refresh: bool = False) -> Prov
 
 
 def signing_keys(jwks_uri: str, *, allow_private: bool, refresh: bool = False) -> KeySet:
+    """The provider's public keys (cached an hour). `refresh`: a token named a key id we do not have;
+    fetch again, but at most once a minute (tokens with made-up key ids must not make us hammer it)."""
     now = time.monotonic()
     with _lock:
         cached = _keys_cache.get(jwks_uri)
-    if cached and now - cached[0] < (KEYS_REFRESH_MIN_SECONDS if refresh else CACHE_SECONDS):
+        if refresh:
+            if now - _forced_refresh.get(jwks_uri, -KEYS_REFRESH_MIN_SECONDS) < KEYS_REFRESH_MIN_SECONDS:
+                refresh = False
+            else:
+                _forced_refresh[jwks_uri] = now
+    if cached and not refresh and now - cached[0] < CACHE_SECONDS:
         return cached[1]
     document = _get_json(jwks_uri, allow_private=allow_private, what="Signing keys")
     try:
@@ -183,7 +192,11 @@ def verify_id_token(id_token: str, *, metadata: ProviderMetadata, client_id: str
     try:
         token = _decode(id_token, keys)
     except _UnknownKey:
-        token = _decode(id_token, signing_keys(metadata.jwks_uri, allow_private=allow_private, refresh=True))
+        try:
+            fresh = signing_keys(metadata.jwks_uri, allow_private=allow_private, refresh=True)
+            token = _decode(id_token, fresh)
+        except _UnknownKey:
+            raise OidcError("ID token refused: signed with a key the provider does not publish") from None
     claims = dict(token.claims)
     registry = jwt.JWTClaimsRegistry(
         leeway=CLOCK_SKEW_SECONDS,
@@ -209,13 +222,11 @@ class _UnknownKey(Exception):
 def _decode(id_token: str, keys: KeySet) -> jwt.Token:
     try:
         return jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))
-    except ValueError as exc:  # joserfc: no key in the set for this kid
-        if "kid" in str(exc).lower() or "key" in str(exc).lower():
-            raise _UnknownKey from None
-        raise OidcError("ID token refused: it cannot be read") from None
+    except InvalidKeyIdError:  # signed with a key we have not fetched yet: the provider rotated
+        raise _UnknownKey from None
     except JoseError as exc:
         raise OidcError(f"ID token refused: {exc.error}") from None
-    except (TypeError, KeyError, UnicodeError):
+    except (ValueError, TypeError, KeyError, UnicodeError):
         raise OidcError("ID token refused: it cannot be read") from None
 
 

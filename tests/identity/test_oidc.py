@@ -252,3 +252,18 @@ def test_the_first_provider_from_the_environment(app, client, op):
     finally:
         app.config.update(OIDC_ISSUER=None, OIDC_CLIENT_ID=None, OIDC_CLIENT_SECRET=None,
                           OUTGOING_ALLOW_PRIVATE=False)
+
+
+def test_a_rotated_signing_key_is_fetched_again(client, app, provider, op):
+    assert _sign_in(client, provider).status_code == 302  # the old key set is cached now
+    _log_out(client)
+    op.configure(user=dict(PERSON), rotate=True)
+    assert _sign_in(client, provider).status_code == 302
+
+
+def test_an_unreachable_or_private_provider_is_a_clear_answer(client, app, provider):
+    app.config["OUTGOING_ALLOW_PRIVATE"] = False  # the provider is on loopback: refused by the policy
+    protocol.clear_caches()
+    response = client.get(f"/sso/oidc/{provider.public_id}/start")
+    assert response.status_code == 502 and "cannot be reached" in response.get_data(as_text=True)
+    assert any("OUTGOING_ALLOW_PRIVATE" in summary or "address" in summary for summary in _refusals())

@@ -9,7 +9,7 @@ test user in without a form), the token endpoint (client_secret_basic or _post),
 
 Test knobs, as JSON on POST /_test/config:
     {"user": {"sub": ..., "email": ..., "email_verified": ..., "name": ..., "groups": [...], ...},
-     "fault": null | "nonce" | "expired" | "audience" | "signature"}
+     "fault": null | "nonce" | "expired" | "audience" | "signature", "rotate": true (a new signing key)}
 GET /_test/logouts lists the end_session requests received (their query parameters).
 """
 
@@ -112,6 +112,7 @@ class State:
         self.client = client
         self.key = RSAKey.generate_key(2048, parameters={"kid": "op-key-1", "use": "sig", "alg": "RS256"})
         self.other_key = RSAKey.generate_key(2048, parameters={"kid": "op-key-1"})  # "bad signature"
+        self.rotations = 1
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, dict] = {}
         self.logouts: list[dict] = []
@@ -135,7 +136,7 @@ def build_app(state: State) -> Flask:
             return "RS256"
 
         def get_encode_header(self, client):
-            return {"alg": "RS256", "kid": "op-key-1"}
+            return {"alg": "RS256", "kid": state.key.kid}
 
         def get_client_claims(self, client):
             audience = "someone-else" if state.fault == "audience" else client.get_client_id()
@@ -242,6 +243,11 @@ def build_app(state: State) -> Flask:
             if body["fault"] not in FAULTS:
                 return jsonify({"error": "unknown fault"}), 400
             state.fault = body["fault"]
+        if body.get("rotate"):  # a new signing key (new kid) replaces the old one in the JWKS
+            state.rotations += 1
+            kid = f"op-key-{state.rotations}"
+            state.key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+            state.other_key = RSAKey.generate_key(2048, parameters={"kid": kid})
         return jsonify({"user": state.user, "fault": state.fault})
 
     @app.get("/_test/logouts")
@@ -296,10 +302,10 @@ class RunningProvider:
         self.issuer = f"http://127.0.0.1:{int(line.split()[1])}"
         return self
 
-    def configure(self, *, user: dict | None = None, fault: str | None = None) -> None:
+    def configure(self, *, user: dict | None = None, fault: str | None = None, rotate: bool = False) -> None:
         import requests
 
-        body: dict = {"fault": fault}
+        body: dict = {"fault": fault, "rotate": rotate}
         if user is not None:
             body["user"] = user
         requests.post(f"{self.issuer}/_test/config", json=body, timeout=10).raise_for_status()
