@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 from limits import parse_many
 
 from app.extensions import db, limiter
@@ -22,7 +22,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import login_required, sign_in, signed_in_with
+from app.web.auth import login_required, sign_in, sign_out, signed_in_with
 from app.web.forms import submit
 
 
@@ -66,7 +66,6 @@ def login():
             if sign_in_policy.sso_only():
                 sign_in_policy.record_break_glass(user, request.remote_addr)
             sign_in(user, remember=form.remember.data, method="password")
-            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         else:
             flash("Those details did not match an active account.", "danger")
@@ -84,12 +83,9 @@ def _login_page(form: LoginForm, status: int):
 @bp.post("/logout")
 @login_required
 def logout():
-    method, provider_key = signed_in_with()
+    method, provider_key = signed_in_with()  # read before sign_out() forgets them
     id_token = session.pop("oidc_id_token", None)
-    if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
-        users.log_out(current_user)
-        db.session.commit()
-    logout_user()
+    sign_out()
     flash("You are logged out.", "info")
     login_url = current_app.config["BASE_URL"].rstrip("/") + url_for("accounts.login")
     # RP-initiated logout: a session that came from an OpenID provider ends there too, when it can.
