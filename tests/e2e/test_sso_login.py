@@ -58,3 +58,20 @@ def test_sign_in_with_the_provider_lands_on_the_dashboard(new_page, live_server,
     page.get_by_role("link", name="Sign in with School Login").click()
     assert "deactivated" in page.get_by_test_id("sso-error").inner_text()
     assert page.url.startswith(f"{live_server}/sso/oidc/")
+
+
+def test_login_and_sign_in_admin_pages_fit_a_phone(new_page, live_server, sso, make_user):
+    from tests.support.browser import PHONE, log_in, no_horizontal_scroll
+
+    page = new_page(**PHONE)
+    page.goto(f"{live_server}/login")
+    assert page.get_by_role("link", name="Sign in with School Login").is_visible()
+    no_horizontal_scroll(page)
+    make_user("admin", email="phone.admin@example.com")
+    log_in(page, live_server, "phone.admin@example.com")
+    page.goto(f"{live_server}/admin/sign-in")
+    assert page.get_by_text("School Login").first.is_visible()
+    no_horizontal_scroll(page)
+    page.goto(f"{live_server}/admin/sign-in/providers/{sso.id}")
+    no_horizontal_scroll(page)
+    assert_clean(page)
