@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db, limiter
-from app.services.errors import NotAllowed
+from app.services.errors import NotAllowed, ValidationError
 from app.services.identity import oidc
 from app.views.identity import bp
 from app.web.auth import sign_in
@@ -95,6 +96,10 @@ def oidc_callback(public_id: str):
     except NotAllowed as exc:
         db.session.commit()  # keeps the audited refusal
         return _failed(str(exc), 403)
+    except (ValidationError, IntegrityError):
+        # Two first sign-ins of one person at the same moment: the other one created the account.
+        db.session.rollback()
+        return _failed("Your sign-in crossed another one. Start again from the login page.", 409)
     sign_in(user, method="oidc", provider=provider.key)
     session[ID_TOKEN_KEY] = id_token
     db.session.commit()
