@@ -10,9 +10,11 @@ from app.models.catalog import (
                                 certification_prerequisites,
 )
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
+from app.models.department import Department, department_managers
 from app.models.email_text import EmailText
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
+from app.models.identity import OidcProvider, UserIdentity
 from app.models.inbox import Notification, ReminderSent
 from app.models.integration import (
                                 ExportedPdf,
@@ -38,13 +40,14 @@ __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
     "BADGE_SOURCES", "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "BadgeImage", "Certificate",
     "CertificateTemplate",
-    "Certification", "Completion", "Course", "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
+    "Certification", "Completion", "Course", "Department",
+    "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PdfSigningIdentity", "PdfSigningSettings",
     "PublicProfile", "ReminderSent",
     "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
-    "UserSession", "WalletExchange",
+    "OidcProvider", "UserIdentity", "UserSession", "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
-    "certification_courses", "certification_prerequisites",
+    "certification_courses", "certification_prerequisites", "department_managers",
 ]

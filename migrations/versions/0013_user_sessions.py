@@ -1,7 +1,7 @@
 """user_sessions: server-side sessions (only a SHA-256 of each session's secret), listed and ended one by one
 
 Revision ID: 0013_user_sessions
-Revises: 0010_badges
+Revises: 0012_departments
 Create Date: 2026-12-02 10:30:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0013_user_sessions'
-down_revision = '0010_badges'
+down_revision = '0012_departments'
 branch_labels = None
 depends_on = None
 
