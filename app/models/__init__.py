@@ -23,6 +23,7 @@ from app.models.integration import (
                                 WebhookDelivery,
                                 WebhookEvent,
 )
+from app.models.mfa import Passkey, RecoveryCode, RememberedDevice, TotpFactor
 from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
@@ -45,5 +46,6 @@ __all__ = [
     "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
     "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
+    "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
     "certification_courses", "certification_prerequisites",
 ]

@@ -26,4 +26,7 @@ class OrganisationSettings(db.Model):
     colour: Mapped[str] = mapped_column(String(7), default="")
     logo_key: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(default=1)
+    # Security (Admin › Settings › Two-factor sign-in; rules in app/services/accounts/mfa.py)
+    mfa_required_for_admins: Mapped[bool] = mapped_column(default=False)
+    mfa_remember_days: Mapped[int] = mapped_column(default=0)  # 0 = ask for the second factor every time
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

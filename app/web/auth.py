@@ -107,3 +107,35 @@ def login_required(view):
 
 admin_required = roles_required("admin")
 staff_required = roles_required("admin", "staff")
+
+
+# --- Signing in and out (helper E owns the full versions: server-side sessions; these are minimal) ---
+
+
+def sign_in(user: User, *, remember: bool = False, method: str = "password",
+            provider: str | None = None) -> None:
+    """The one way every login ends (password, passkey, SSO, after the MFA step). The caller commits."""
+    from flask import session
+    from flask_login import login_user
+
+    from app.database import utcnow
+    from app.services import audit
+
+    session.pop("mfa_pending", None)  # a finished login leaves no half-logged-in state behind
+    login_user(user, remember=remember)
+    user.last_login_at = utcnow()
+    session["login_method"] = method
+    session["login_provider"] = provider
+    audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr, method=method,
+                 **({"provider": provider} if provider else {}))
+
+
+def sign_out() -> None:
+    """End the current user's sessions server-side, then this browser's. The caller commits."""
+    from flask_login import logout_user
+
+    from app.services.accounts import users
+
+    if current_user.is_authenticated and not g.get("via_token"):
+        users.log_out(current_user)
+    logout_user()

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import ROLES, User
 from app.queue import enqueue_after_commit
 from app.services import audit, events, locking
+from app.services.accounts import mfa
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text
 from app.services.messaging import outbox
@@ -218,6 +219,7 @@ def set_password(user: User, password: str, *, actor: audit.Actor, link: str | N
         raise NotAllowed("This link has been used already.")
     user.password_hash = generate_password_hash(password)
     end_sessions(user)
+    mfa.forget_devices(user)  # a new password asks for the second factor again on every device
     audit.record(actor, "user.password_set", "user", user.id, f"Password set for {user.email}")
 
 

@@ -10,9 +10,9 @@ from limits import parse_many
 
 from app.extensions import db, limiter
 from app.models import ApiToken
-from app.services import audit
 from app.services.accounts import tokens, users
 from app.views.accounts import bp
+from app.views.accounts import mfa as mfa_step
 from app.views.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -56,11 +56,9 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user, remember=form.remember.data)
-            audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr)
-            db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+        if user is not None:  # the second factor, when the user has one, comes next (mfa.py)
+            return mfa_step.after_password(user, remember=form.remember.data,
+                                           next_url=_safe_next(request.args.get("next")))
         flash("Those details did not match an active account.", "danger")
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
