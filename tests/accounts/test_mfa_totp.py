@@ -78,7 +78,8 @@ def test_enrolment_keeps_the_secret_encrypted_and_needs_a_right_code(login_as, l
     totp, codes = enrol_again(client, secret)
     db.session.expire_all()
     assert mfa.has_totp(learner)
-    hashes = db.session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == learner.id)).all()
+    hashes = db.session.scalars(select(RecoveryCode.code_hash)
+                                .where(RecoveryCode.user_id == learner.id)).all()
     assert len(hashes) == 10 and not set(codes) & set(hashes)  # only keyed hashes are kept
     assert "user.mfa_enabled" in _actions(learner)
 

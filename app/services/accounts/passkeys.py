@@ -77,21 +77,21 @@ def expected_origins(request_origin: str | None) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _store_challenge(challenge: bytes, purpose: str, user_id: int | None) -> str:
+def _store_challenge(challenge: bytes, purpose: str, user_id: int | None, extra: str = "") -> str:
     handle = secrets.token_urlsafe(24)
-    value = json.dumps({"c": bytes_to_base64url(challenge), "p": purpose, "u": user_id})
+    value = json.dumps({"c": bytes_to_base64url(challenge), "p": purpose, "u": user_id, "x": extra})
     get_redis().set(_KEY + handle, value, ex=CHALLENGE_SECONDS)
     return handle
 
 
-def _take_challenge(handle: str | None, purpose: str, user_id: int | None) -> bytes:
+def _take_challenge(handle: str | None, purpose: str, user_id: int | None) -> tuple[bytes, str]:
     raw = get_redis().getdel(_KEY + handle) if handle and len(handle) < 100 else None
     if raw is None:
         raise NotAllowed("That passkey request has expired or was used already. Try again.")
     stored = json.loads(raw)
     if stored["p"] != purpose or stored["u"] != user_id:
         raise NotAllowed("That passkey request has expired or was used already. Try again.")
-    return base64url_to_bytes(stored["c"])
+    return base64url_to_bytes(stored["c"]), stored["x"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,8 +120,8 @@ def begin_registration(user: User) -> Ceremony:
         exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(p.credential_id))
                              for p in user_passkeys(user)],
         timeout=CHALLENGE_SECONDS * 1000)
-    # The user handle travels with the challenge's owner: registration stores the one offered.
-    ceremony_handle = _store_challenge(options.challenge, f"register:{handle}", user.id)
+    # The user handle offered travels with the challenge: a first passkey keeps the handle it was made for.
+    ceremony_handle = _store_challenge(options.challenge, "register", user.id, handle)
     return Ceremony(options_to_json(options), ceremony_handle)
 
 
@@ -130,8 +130,7 @@ def finish_registration(user: User, ceremony: str | None, credential: object, na
     """Verify the browser's answer and store the passkey; ValidationError/NotAllowed change nothing."""
     label = _clean_name(name)
     text = _credential_text(credential)
-    handle = _user_handle(user)
-    challenge = _take_challenge(ceremony, f"register:{handle}", user.id)
+    challenge, handle = _take_challenge(ceremony, "register", user.id)
     try:
         verified = verify_registration_response(
             credential=text, expected_challenge=challenge, expected_rp_id=relying_party(),
@@ -185,7 +184,7 @@ def finish_authentication(ceremony: str | None, credential: object, *, user: Use
     `user`: the half-logged-in user of a second step (the passkey must be theirs), or None for a
     passwordless sign-in (the passkey says who)."""
     text = _credential_text(credential)
-    challenge = _take_challenge(ceremony, "authenticate", user.id if user else None)
+    challenge, _ = _take_challenge(ceremony, "authenticate", user.id if user else None)
     passkey = _passkey_for(text)
     if passkey is None or (user is not None and passkey.user_id != user.id):
         raise NotAllowed(REFUSED)
