@@ -210,6 +210,14 @@ def test_admins_must_enrol_before_anything_else(app, login_as, make_user):
     assert _post(client, "/profile/tokens", name="escape").status_code == 403
     totp, _ = enrol(client)
     assert client.get("/admin/users").status_code == 200
+    # Single sign-on sessions get their second factor from the identity provider, not from this rule.
+    sso_admin = make_user("admin")
+    sso = app.test_client()
+    password_step(sso, sso_admin)
+    assert sso.get("/admin/users").status_code == 302
+    with sso.session_transaction() as session:
+        session["login_method"] = "oidc"  # what sign_in(..., method="oidc") stores
+    assert sso.get("/admin/users").status_code == 200
     # Learners are not concerned by the admins' rule.
     learner = make_user("learner")
     assert password_step(app.test_client(), learner).headers["Location"].endswith("/")

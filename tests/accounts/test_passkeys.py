@@ -162,6 +162,7 @@ def test_a_challenge_verifies_one_answer_only(app, login_as, learner):
     # ... and with no challenge asked at all.
     assert _json(anonymous(app), "/login/passkey", {"credential": credential}).status_code == 400
     assert not signed_in(thief)
+    assert "user.passkey_refused" in db.session.scalars(select(AuditEvent.action)).all()
 
 
 def test_registration_challenge_is_single_use_and_bound_to_the_origin(login_as, learner):

@@ -29,6 +29,7 @@ from itsdangerous import BadSignature, Signer
 
 from app.extensions import db, limiter
 from app.models import User
+from app.services import audit
 from app.services.accounts import mfa, passkeys
 from app.services.errors import NotAllowed, ValidationError
 from app.views.accounts import bp
@@ -208,6 +209,9 @@ def passkey_login():
                                               origin=request.headers.get("Origin"))
     except (ValidationError, NotAllowed) as exc:
         db.session.rollback()
+        audit.record("anonymous", "user.passkey_refused", "user", None, "Passkey sign-in refused",
+                     ip=request.remote_addr)
+        db.session.commit()
         return _json_refusal(_message(exc), 400)
     # The passkey verified its user (PIN or biometrics): that is both factors, no second step.
     sign_in(user, remember=False, method="passkey")
@@ -337,6 +341,8 @@ def remove_passkey(passkey_id: int):
 def _require_enrolment():
     if g.get("via_token") or request.endpoint in ENROLMENT_ENDPOINTS or not current_user.is_authenticated:
         return None
+    if session.get("login_method") not in (None, "password", "passkey"):
+        return None  # single sign-on: the identity provider asks for its own second factor
     if not mfa.needs_enrolment(current_user):
         return None
     if request.method == "GET" and not request.headers.get("HX-Request"):
