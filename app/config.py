@@ -218,6 +218,11 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_DURATION": _int(env, "REMEMBER_DAYS", 14, 1, 365) * 86400,
+        # Server-side session lifetimes (app/services/accounts/sessions.py): a session without "keep me
+        # logged in" ends after this long without a request (a remembered one after REMEMBER_DAYS), and
+        # every session after SESSION_MAX_HOURS, however active: then the password (or SSO) again.
+        "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 8 * 60, 5, 30 * 24 * 60),
+        "SESSION_MAX_HOURS": _int(env, "SESSION_MAX_HOURS", 30 * 24, 1, 365 * 24),
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "WTF_CSRF_CHECK_DEFAULT": False,  # we call csrf.protect() ourselves: bearer-token API calls skip it
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; pages left open for hours still post

@@ -33,6 +33,7 @@ from app.models.signing_key import SigningKey
 from app.models.status_list import StatusListEntry
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
 from app.models.user import ROLES, ApiToken, User
+from app.models.user_session import UserSession
 
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
@@ -44,7 +45,7 @@ __all__ = [
     "PdfSigningIdentity", "PdfSigningSettings",
     "PublicProfile", "ReminderSent",
     "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
-    "WalletExchange",
+    "UserSession", "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
     "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
     "certification_courses", "certification_prerequisites",

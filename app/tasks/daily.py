@@ -1,4 +1,5 @@
-"""The daily sweep (cron, see schedule.py): renewal reminders, expiries, the weekly digest, recovery.
+"""The daily sweep (cron, see schedule.py): renewal reminders, expiries, the weekly digest, old sessions,
+recovery.
 
 Safe to run twice at once: a Redis lock lets one run at a time, and the database keys
 (`reminders_sent` unique rows, the conditional `expired_notified_at` update, outbox dedupe keys) keep
@@ -15,6 +16,7 @@ from redis.exceptions import LockError
 from app.database import utcnow
 from app.extensions import db
 from app.queue import get_redis
+from app.services.accounts import sessions
 from app.services.lifecycle import reminders
 
 LOCK_KEY = "laurel:lock:daily"
@@ -38,7 +40,7 @@ def run_steps(now: datetime) -> dict:
     """The steps without the lock; each commits so one failing step does not undo the others."""
     counts: dict = {}
     for name, step in (("reminders", reminders.send_due_reminders), ("expired", reminders.notify_expired),
-                       ("digests", reminders.send_weekly_digest)):
+                       ("digests", reminders.send_weekly_digest), ("sessions", sessions.clean_up)):
         try:
             counts[name] = step(now)
             db.session.commit()

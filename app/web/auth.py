@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, request
-from flask_login import current_user
+from flask import abort, g, request, session
+from flask_login import current_user, login_user, logout_user
 
+from app.database import utcnow
 from app.extensions import csrf, db, login_manager
-from app.models import User
+from app.models import User, UserSession
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
@@ -23,15 +24,76 @@ def init_app(app) -> None:
     app.before_request(_authenticate_request)
 
 
-def _load_session_user(session_id: str) -> User | None:
-    # "id:version": bumping the version (password change, deactivation) ends old sessions.
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+def _load_session_user(key: str) -> User | None:
+    """flask-login's loader, for the Flask session and the remember cookie alike (both hold the key).
+
+    A session counts only while its user_sessions row is live (app/services/accounts/sessions.py):
+    ending the row ends the session and its remember cookie, whatever copies of them exist. This
+    replaces the old "<id>:<session_version>" check, which could end only every session at once."""
+    from app.services.accounts import sessions
+
+    row = sessions.find_live(key)
+    if row is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    g.user_session = row
+    if sessions.touch(row):  # at most once a minute; loaded before the view runs, nothing else pending
+        db.session.commit()
+    return row.user
+
+
+def current_session() -> UserSession | None:
+    """The live server-side session of this request (None for anonymous and bearer-token requests)."""
+    if not current_user.is_authenticated:
         return None
-    return user
+    return g.get("user_session")
+
+
+def sign_in(user: User, *, remember: bool = False, method: str = "password",
+            provider: str | None = None) -> None:
+    """The one way every login ends (password, OIDC, SAML, passkey, after the MFA step).
+
+    Starts a server-side session (its key goes in the Flask session and the remember cookie), sets
+    last_login_at, audits "user.logged_in" with the method, and commits: the row must exist before the
+    browser uses its cookie. `provider` (e.g. "oidc:3") stays with the session for SSO logout.
+    A deactivated user raises NotAllowed (409) and nothing is started."""
+    from app.services import audit
+    from app.services.accounts import sessions
+    from app.services.errors import NotAllowed
+
+    if not user.active:  # callers check first; this is the last line of defence, before any row exists
+        raise NotAllowed("This account is deactivated.")
+    row, key = sessions.start(user, ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
+                              method=method, provider=provider, remember=remember)
+    login_user(user, remember=remember)
+    # flask-login stored user.get_id(); the session key replaces it, and the remember cookie written
+    # after this request copies it from here.
+    session["_user_id"] = key
+    g.user_session = row
+    user.last_login_at = utcnow()
+    audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr,
+                 method=method, provider=provider, session=row.id)
+    db.session.commit()
+
+
+def signed_in_with() -> tuple[str | None, str | None]:
+    """(method, provider) of the current session; SSO logout reads it before calling sign_out()."""
+    row = current_session()
+    return (row.method, row.provider) if row is not None else (None, None)
+
+
+def sign_out() -> None:
+    """End the current session server-side, then forget it in the browser (session and remember cookie).
+
+    Other sessions of the same user stay (the Sessions list ends them). A bearer-token request has no
+    session: it ends nothing (a script must not log the browser out)."""
+    from app.services.accounts import sessions
+
+    row = current_session()
+    if row is not None and not g.get("via_token"):
+        sessions.end(row, reason="logout", actor=row.user)
+        db.session.commit()
+    logout_user()
+    g.pop("user_session", None)
 
 
 def _unauthorized():
@@ -51,7 +113,7 @@ def _authenticate_request() -> None:
     # Flask-WTF caches the CSRF token in g too: a stale one would belong to another session.
     from flask import current_app
 
-    for key in ("_login_user", "via_token", "bearer_attempted", "csrf_valid",
+    for key in ("_login_user", "user_session", "via_token", "bearer_attempted", "csrf_valid",
                 current_app.config["WTF_CSRF_FIELD_NAME"]):
         g.pop(key, None)
     header = request.headers.get("Authorization", "")
@@ -67,9 +129,20 @@ def _authenticate_request() -> None:
         g.via_token = True
         g.csrf_valid = True  # Flask-WTF's flag: forms then skip their own CSRF check (no cookie to forge)
         return
+    if _has_session_cookie(current_app):
+        # Check the session now, before the view: the loader may record activity and commit, which must
+        # not happen halfway through a view's changes.
+        current_user._get_current_object()
     view = request.endpoint and _view_function(request.endpoint)
     if request.method not in SAFE_METHODS and not getattr(view, "csrf_exempt", False):
         csrf.protect()
+
+
+def _has_session_cookie(app) -> bool:
+    # Anonymous visitors without cookies are not looked up at all (public pages start no session).
+    names = (app.config.get("SESSION_COOKIE_NAME", "session"), app.config.get("REMEMBER_COOKIE_NAME",
+                                                                               "remember_token"))
+    return request.endpoint != "static" and any(name in request.cookies for name in names)
 
 
 def _view_function(endpoint: str):
@@ -108,34 +181,3 @@ def login_required(view):
 admin_required = roles_required("admin")
 staff_required = roles_required("admin", "staff")
 
-
-# --- Signing in and out (helper E owns the full versions: server-side sessions; these are minimal) ---
-
-
-def sign_in(user: User, *, remember: bool = False, method: str = "password",
-            provider: str | None = None) -> None:
-    """The one way every login ends (password, passkey, SSO, after the MFA step). The caller commits."""
-    from flask import session
-    from flask_login import login_user
-
-    from app.database import utcnow
-    from app.services import audit
-
-    session.pop("mfa_pending", None)  # a finished login leaves no half-logged-in state behind
-    login_user(user, remember=remember)
-    user.last_login_at = utcnow()
-    session["login_method"] = method
-    session["login_provider"] = provider
-    audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr, method=method,
-                 **({"provider": provider} if provider else {}))
-
-
-def sign_out() -> None:
-    """End the current user's sessions server-side, then this browser's. The caller commits."""
-    from flask_login import logout_user
-
-    from app.services.accounts import users
-
-    if current_user.is_authenticated and not g.get("via_token"):
-        users.log_out(current_user)
-    logout_user()

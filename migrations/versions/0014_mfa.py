@@ -1,7 +1,7 @@
 """mfa: authenticator apps (TOTP), recovery codes, remembered devices, passkeys; the org's MFA settings
 
 Revision ID: 0014_mfa
-Revises: 0010_badges
+Revises: 0013_user_sessions (helper E's, merged into this branch; the lead re-chains)
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0014_mfa'
-down_revision = '0010_badges'
+down_revision = '0013_user_sessions'
 branch_labels = None
 depends_on = None
 

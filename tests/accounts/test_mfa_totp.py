@@ -10,7 +10,7 @@ import time
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import AuditEvent, RecoveryCode, RememberedDevice, TotpFactor
@@ -215,8 +215,11 @@ def test_admins_must_enrol_before_anything_else(app, login_as, make_user):
     sso = app.test_client()
     password_step(sso, sso_admin)
     assert sso.get("/admin/users").status_code == 302
-    with sso.session_transaction() as session:
-        session["login_method"] = "oidc"  # what sign_in(..., method="oidc") stores
+    from app.models import UserSession
+
+    db.session.execute(update(UserSession).where(UserSession.user_id == sso_admin.id)
+                       .values(method="oidc", provider="oidc:1"))  # as sign_in(..., method="oidc") made it
+    db.session.commit()
     assert sso.get("/admin/users").status_code == 200
     # Learners are not concerned by the admins' rule.
     learner = make_user("learner")

@@ -1,6 +1,7 @@
-"""Item 4: sessions are revocable server-side. Logout, password change/reset, role change and deactivation
-bump `users.session_version`; a copied session cookie or remember cookie from before then counts as
-anonymous for reads and writes (HTML: redirect to the login page; JSON/API: 401)."""
+"""Item 4: sessions are revocable server-side. Each is a `user_sessions` row (the session and remember
+cookies carry its key): logout ends this session, password change/reset, role change and deactivation end
+them all; a copied session cookie or remember cookie from before then counts as anonymous for reads and
+writes (HTML: redirect to the login page; JSON/API: 401). More in tests/accounts/test_sessions.py."""
 
 from __future__ import annotations
 
@@ -73,11 +74,16 @@ def test_logout_ends_the_copied_session_and_remember_cookie(app, learner):
         _assert_anonymous(app, learner, jar, token)
 
 
-def test_logout_ends_every_session_of_that_user(app, learner):
-    laptop, _, laptop_csrf = _logged_in(app, learner)
-    _, phone_cookies, phone_csrf = _logged_in(app, learner)
+def test_logout_ends_this_session_and_sign_out_everywhere_else_the_others(app, learner):
+    laptop, laptop_cookies, laptop_csrf = _logged_in(app, learner)
+    phone, phone_cookies, phone_csrf = _logged_in(app, learner)
+    _, tablet_cookies, tablet_csrf = _logged_in(app, learner)
     laptop.post("/logout", data={"csrf_token": laptop_csrf})
-    _assert_anonymous(app, learner, phone_cookies, phone_csrf)
+    _assert_anonymous(app, learner, laptop_cookies, laptop_csrf)
+    _assert_works(app, phone_cookies)  # logging out on the laptop leaves the phone signed in
+    phone.post("/profile/sessions/end-others", data={"csrf_token": phone_csrf})
+    _assert_anonymous(app, learner, tablet_cookies, tablet_csrf)
+    _assert_works(app, phone_cookies)
     assert login(app.test_client(), learner.email, PASSWORD).status_code == 302  # logging in again works
 
 

@@ -45,6 +45,8 @@ RULES: dict[str, str | dict[str, str]] = {
     "accounts.change_password": "login",
     "accounts.create_token": "login",
     "accounts.revoke_token": "login",
+    "accounts.end_session": "login",
+    "accounts.end_other_sessions": "login",
     # two-factor sign-in: the second step and passkey sign-in come before any login
     "accounts.login_verify": "public",
     "accounts.verify_passkey_options": "public",
@@ -67,6 +69,7 @@ RULES: dict[str, str | dict[str, str]] = {
     # admin
     "admin.users": "admin",
     "admin.user_row": "admin",
+    "admin.end_user_sessions": "admin",
     "admin.edit_user_row": "admin",
     "admin.update_user": "admin",
     "admin.invite_user": "admin",
@@ -276,7 +279,7 @@ RULES: dict[str, str | dict[str, str]] = {
 }
 
 # Endpoints that end the session they are called with: the matrix uses a fresh login for them.
-ENDS_SESSION = {"accounts.logout"}
+ENDS_SESSION = {"accounts.logout", "accounts.end_other_sessions"}
 
 # Dummy values for URL converters ("any" takes its first choice).
 DUMMY_VALUES = {

@@ -29,6 +29,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import OrganisationSettings, Passkey, RecoveryCode, RememberedDevice, TotpFactor, User
 from app.services import audit, locking
+from app.services.accounts import sessions
 from app.services.errors import NotAllowed, ValidationError
 from app.services.organisation import branding
 from app.services.secrets import secret_box
@@ -354,12 +355,10 @@ def remembered_devices(user: User) -> int:
 
 def reset_mfa(user: User, *, actor: audit.Actor) -> None:
     """Remove every second factor of `user` (lost phone) and end their sessions."""
-    from app.services.accounts import users
-
     locking.hold(user)
     db.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(delete(Passkey).where(Passkey.user_id == user.id))
     forget_devices(user)
-    users.end_sessions(user)  # helper E's sessions.end_all(user, reason="mfa_reset") replaces this at merge
+    sessions.end_all(user, reason="mfa_reset", actor=actor)  # every session and remember cookie
     audit.record(actor, "user.mfa_reset", "user", user.id, f"Two-factor sign-in reset for {user.email}")

@@ -10,12 +10,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.database import begin_write, utcnow
+from app.database import begin_write
 from app.extensions import db
-from app.models import ROLES, User
+from app.models import ROLES, User, UserSession
 from app.queue import enqueue_after_commit
 from app.services import audit, events, locking
-from app.services.accounts import mfa
+from app.services.accounts import mfa, sessions
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text
 from app.services.messaging import outbox
@@ -48,8 +48,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
-    user.last_login_at = utcnow()
-    return user
+    return user  # app.web.auth.sign_in sets last_login_at
 
 
 def check_password_rules(password: str, field: str = "password") -> None:
@@ -190,17 +189,12 @@ def user_from_token(token: str, purpose: str) -> User | None:
     return user
 
 
-def end_sessions(user: User) -> None:
-    """Revoke every session and remember cookie of this user (they carry the old `session_version`).
+def end_sessions(user: User, *, reason: str = "ended_by_admin", actor: audit.Actor = None) -> None:
+    """End every session of `user` and void their outstanding reset/invite links.
 
-    Also voids outstanding reset/invite links (their fingerprint includes the version)."""
-    user.session_version += 1
-
-
-def log_out(user: User) -> None:
-    """Logout ends the user's sessions server-side: a copied session or remember cookie dies with it."""
-    end_sessions(user)
-    audit.record(user, "user.logged_out", "user", user.id, "Logged out (all sessions ended)")
+    Kept for callers written before app/services/accounts/sessions.py; new code calls
+    `sessions.end_all(user, reason=..., actor=...)` with the reason that fits."""
+    sessions.end_all(user, reason=reason, actor=actor)
 
 
 def link_fingerprint(user: User) -> str:
@@ -208,8 +202,9 @@ def link_fingerprint(user: User) -> str:
     return _fingerprint(user)
 
 
-def set_password(user: User, password: str, *, actor: audit.Actor, link: str | None = None) -> None:
-    """Set a new password and end every other session of this user.
+def set_password(user: User, password: str, *, actor: audit.Actor, link: str | None = None,
+                 keep: UserSession | None = None) -> None:
+    """Set a new password and end the user's sessions (all but `keep`, the session that changed it).
 
     `link`: the fingerprint of the reset/invite link used. The link works once: of two submissions at
     once, the second finds the password already changed and is refused (NotAllowed)."""
@@ -218,15 +213,17 @@ def set_password(user: User, password: str, *, actor: audit.Actor, link: str | N
     if link is not None and link != _fingerprint(user):
         raise NotAllowed("This link has been used already.")
     user.password_hash = generate_password_hash(password)
-    end_sessions(user)
+    sessions.end_all(user, reason="password_changed" if keep is not None else "password_reset",
+                     except_current=keep, actor=actor)
     mfa.forget_devices(user)  # a new password asks for the second factor again on every device
     audit.record(actor, "user.password_set", "user", user.id, f"Password set for {user.email}")
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, *, keep: UserSession | None = None) -> None:
+    """The signed-in user's own change: `keep` (their current session) stays, every other one ends."""
     if user.password_hash is None or not check_password_hash(user.password_hash, current):
         raise ValidationError({"current_password": "That is not your current password."})
-    set_password(user, new, actor=user)
+    set_password(user, new, actor=user, keep=keep)
 
 
 def update_profile(user: User, name: str, reminder_emails: bool) -> None:
@@ -264,7 +261,7 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
             and _active_admins() <= 1:
         raise NotAllowed("This is the last active admin: make someone else admin first.")
     if new_role != user.role:
-        end_sessions(user)  # new rights start with a fresh login
+        sessions.end_all(user, reason="role_changed", actor=actor)  # new rights start with a fresh login
     for key, value in (("role", new_role), ("department", new_department), ("name", new_name)):
         if value != getattr(user, key):
             changes[key] = [getattr(user, key), value]
@@ -273,7 +270,7 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
         changes["active"] = [user.active, active]
         user.active = active
         if not active:
-            end_sessions(user)  # logs them out everywhere
+            sessions.end_all(user, reason="deactivated", actor=actor)  # logs them out everywhere
     if changes:
         action = "user.deactivated" if changes.get("active") == [True, False] else "user.updated"
         audit.record(actor, action, "user", user.id, f"User {user.email} updated", changes=changes)

@@ -34,7 +34,7 @@ from app.services.accounts import mfa, passkeys
 from app.services.errors import NotAllowed, ValidationError
 from app.views.accounts import bp
 from app.views.accounts.forms import SecondFactorForm, TotpConfirmForm, TotpDisableForm
-from app.web.auth import login_required, sign_in
+from app.web.auth import login_required, sign_in, signed_in_with
 from app.web.forms import submit
 
 PENDING_SECONDS = 300  # how long the second step waits after the password
@@ -111,7 +111,7 @@ def _signer() -> Signer:
 
 def _finish(user: User, response, *, remember_device: bool):
     """Sign in the pending user (the second factor passed) and maybe remember this device."""
-    pending = session.get(_PENDING) or {}
+    pending = session.pop(_PENDING, None) or {}  # a finished login leaves no half-logged-in state
     sign_in(user, remember=bool(pending.get("r")), method=pending.get("m", "password"))
     if remember_device and mfa.policy().remember_days > 0:
         token, days = mfa.remember_device(user)
@@ -214,6 +214,7 @@ def passkey_login():
         db.session.commit()
         return _json_refusal(_message(exc), 400)
     # The passkey verified its user (PIN or biometrics): that is both factors, no second step.
+    session.pop(_PENDING, None)
     sign_in(user, remember=False, method="passkey")
     db.session.commit()
     return jsonify({"redirect": _after_sign_in(user, _safe_next(body.get("next")))})
@@ -341,7 +342,7 @@ def remove_passkey(passkey_id: int):
 def _require_enrolment():
     if g.get("via_token") or request.endpoint in ENROLMENT_ENDPOINTS or not current_user.is_authenticated:
         return None
-    if session.get("login_method") not in (None, "password", "passkey"):
+    if signed_in_with()[0] not in (None, "password", "passkey"):
         return None  # single sign-on: the identity provider asks for its own second factor
     if not mfa.needs_enrolment(current_user):
         return None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from limits import parse_many
 
 from app.extensions import db, limiter
 from app.models import ApiToken
-from app.services.accounts import tokens, users
+from app.services.accounts import sessions, tokens, users
 from app.views.accounts import bp
 from app.views.accounts import mfa as mfa_step
+from app.views.accounts import sessions as session_routes  # noqa: F401  (its routes join bp)
 from app.views.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -21,7 +22,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import login_required
+from app.web.auth import current_session, login_required, sign_out
 from app.web.forms import submit
 
 
@@ -66,10 +67,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
-        users.log_out(current_user)
-        db.session.commit()
-    logout_user()
+    sign_out()
     flash("You are logged out.", "info")
     return redirect(url_for("accounts.login"))
 
@@ -121,10 +119,14 @@ def profile():
 def _render_profile(new_token: str | None = None, status: int = 200, **forms):
     profile_form = forms.get("profile_form") or ProfileForm(obj=current_user)
     live_tokens = [t for t in current_user.tokens if not t.is_revoked]
+    here = current_session()
+    # This device first, then the others by when they were last used.
+    devices = sorted(sessions.live_sessions(current_user), key=lambda row: here is None or row.id != here.id)
     return render_template(
         "accounts/profile.html", profile_form=profile_form,
         password_form=forms.get("password_form") or ChangePasswordForm(),
         token_form=forms.get("token_form") or TokenForm(), tokens=live_tokens, new_token=new_token,
+        sessions=devices, this_session=here,
     ), status
 
 
@@ -144,8 +146,7 @@ def update_profile():
 def change_password():
     form = ChangePasswordForm()
     if submit(form, lambda: users.change_password(current_user, form.current_password.data,
-                                                  form.password.data)):
-        login_user(current_user)  # this session stays; the others are ended by the new version
+                                                  form.password.data, keep=current_session())):
         flash("Password changed. Other devices have been logged out.", "success")
         return redirect(url_for("accounts.profile"))
     return _render_profile(password_form=form, status=422)

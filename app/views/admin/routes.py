@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import ROLES, OutboxEmail, User
 from app.services import audit as audit_trail  # `audit` is this module's page
 from app.services import csv_export
+from app.services.accounts import sessions
 from app.services.accounts import users as accounts
 from app.services.lifecycle import stats
 from app.services.messaging import outbox
@@ -149,3 +150,17 @@ def audit():
     pagination.total = stats.list_count(stmt, generation="audit")  # cached until an audit row is added
     return render_page_or_fragment("admin/audit.html", "admin/_audit_table.html", pagination=pagination,
                                    filters=filters)
+
+
+@bp.post("/users/<id:user_id>/sessions/end")
+@admin_required
+def end_user_sessions(user_id: int):
+    """Sign someone out everywhere (a lost laptop, a shared account): their next request needs a login."""
+    user = _user_or_404(user_id)
+    count = sessions.end_all(user, reason="ended_by_admin", actor=current_user)
+    db.session.commit()
+    flash(f"Ended {count} session{'s' if count != 1 else ''} of {user.name}." if count
+          else f"{user.name} had no live session.", "success")
+    if user.id == current_user.id:  # an admin ending their own sessions ends this one too
+        return redirect(url_for("accounts.login"))
+    return redirect(url_for("lifecycle.learner", user_id=user.id))
