@@ -281,3 +281,15 @@ def test_admin_reset_removes_factors_and_ends_sessions(app, login_as, admin, lea
     assert password_step(app.test_client(), learner).headers["Location"].endswith("/")
     assert _post(admin_client, "/admin/users/987654/reset-two-factor").status_code == 404
     assert _post(login_as(learner), f"/admin/users/{admin.id}/reset-two-factor").status_code == 403
+
+
+def test_the_second_step_is_limited_per_account_from_any_address(app, login_as, learner):
+    enrol(login_as(learner))
+    per_address = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
+    statuses = []
+    for n in range(20 // per_address + 1):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        password_step(client, learner)
+        statuses += [second_step(client, "999999").status_code for _ in range(per_address)]
+    assert statuses[:20] == [422] * 20 and set(statuses[20:]) == {429}

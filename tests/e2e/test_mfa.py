@@ -24,7 +24,7 @@ def _log_out(page) -> None:
     page.wait_for_url("**/login")
 
 
-def test_enrol_an_authenticator_app_then_log_in_with_a_code(new_page, live_server, make_user):
+def test_enrol_an_authenticator_app_then_log_in_with_a_code(new_page, live_server, make_user, screenshot):
     user = make_user("learner", email="tess@example.com", name="Tess Totp")
     page = new_page(**WIDE)
     log_in(page, live_server, user.email)
@@ -37,6 +37,7 @@ def test_enrol_an_authenticator_app_then_log_in_with_a_code(new_page, live_serve
     page.get_by_role("button", name="Turn on").click()
     codes = page.get_by_test_id("recovery-codes").locator("code")
     assert codes.count() == 10
+    recovery = codes.first.inner_text()
     assert_clean(page)
 
     _log_out(page)
@@ -57,6 +58,13 @@ def test_enrol_an_authenticator_app_then_log_in_with_a_code(new_page, live_serve
     phone.get_by_role("button", name="Log in").click()
     phone.wait_for_url(f"{live_server}/login/verify")
     no_horizontal_scroll(phone)
+    phone.get_by_label("Code").fill(recovery)  # the lost-phone way in, once
+    phone.get_by_role("button", name="Continue").click()
+    phone.wait_for_url(f"{live_server}/")
+    phone.goto(f"{live_server}/profile/two-factor")
+    assert "9 recovery codes left" in phone.get_by_test_id("two-factor").inner_text()
+    no_horizontal_scroll(phone)
+    screenshot(phone, "mfa-two-factor-phone")
     assert_clean(phone)
 
 
