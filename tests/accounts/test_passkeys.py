@@ -246,3 +246,32 @@ def test_hostile_answers_are_clear_refusals(app, login_as, learner):
                               headers={"X-CSRFToken": browser.csrf_token})
         assert 400 <= answer.status_code < 500, (body[:80], answer.status_code)
     assert browser.post("/login/passkey/options").status_code == 400  # no CSRF token
+
+
+def test_passkey_second_step_keeps_next_and_may_remember_the_device(app, login_as, learner):
+    from app.services.accounts import mfa
+
+    mfa.update_policy(False, 3, actor=None)
+    db.session.commit()
+    authenticator = SoftAuthenticator()
+    register(login_as(learner), authenticator)
+    browser = app.test_client()
+    page = browser.get("/login?next=/profile/two-factor").get_data(as_text=True)
+    answer = browser.post("/login?next=/profile/two-factor", data={
+        "csrf_token": csrf_token_from(page), "email": learner.email, "password": PASSWORD})
+    assert answer.headers["Location"].endswith("/login/verify")
+    token = csrf_token_from(browser.get("/login/verify").get_data(as_text=True))
+    options = _json(browser, "/login/verify/passkey/options", token=token).get_json()
+    done = _json(browser, "/login/verify/passkey", {"credential": authenticator.get(options),
+                                                    "remember_device": True}, token=token)
+    assert done.get_json()["redirect"] == "/profile/two-factor"
+    assert browser.get_cookie("laurel_mfa_device", path="/login").max_age == 3 * 86400
+    # A ?next= too long for a cookie-held session falls back to the dashboard instead of breaking it.
+    other = app.test_client()
+    long_next = "/profile?x=" + "a" * 5000
+    page = other.get("/login").get_data(as_text=True)
+    answer = other.post(f"/login?next={long_next}", data={"csrf_token": csrf_token_from(page),
+                                                          "email": learner.email, "password": PASSWORD})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/login/verify")
+    with other.session_transaction() as session:
+        assert session["mfa_pending"]["n"] == "/"

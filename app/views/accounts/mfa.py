@@ -77,6 +77,8 @@ def after_password(user: User, *, remember: bool, next_url: str):
     """The login view's answer once the password was right: sign in, or ask for the second factor."""
     if mfa.has_mfa(user) and not mfa.device_is_remembered(user, _device_token()):
         db.session.rollback()  # not logged in yet: the login time waits for the second factor
+        if len(next_url) > 500:  # the session is a cookie: a huge ?next= must not overflow it
+            next_url = url_for("dashboard.index")
         session[_PENDING] = {"u": user.id, "v": user.session_version, "r": bool(remember), "m": "password",
                              "exp": int(time.time()) + PENDING_SECONDS, "n": next_url}
         return redirect(url_for("accounts.login_verify"))
