@@ -25,8 +25,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="learner")
     department: Mapped[str | None] = mapped_column(String(120), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on logout, password change/reset, role change and deactivation: every existing session and
-    # remember cookie carries the old value (get_id) and dies (app.web.auth._load_session_user).
+    # Bumped whenever all sessions end (sessions.end_all): reset and invitation links are bound to it.
+    # Sessions themselves are rows (app/models/user_session.py), checked by app.web.auth.
     session_version: Mapped[int] = mapped_column(default=1)
     reminder_emails: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     __table_args__ = (Index("ix_users_role_name", "role", "name"),)
 
     def get_id(self) -> str:
+        # Not a session key: app.web.auth.sign_in stores the user_sessions key instead, and a session
+        # holding this value (login_user called directly) is anonymous on its next request.
         return f"{self.id}:{self.session_version}"
 
     @property
