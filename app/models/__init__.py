@@ -25,6 +25,7 @@ from app.models.integration import (
                                 WebhookDelivery,
                                 WebhookEvent,
 )
+from app.models.mfa import Passkey, RecoveryCode, RememberedDevice, TotpFactor
 from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
@@ -49,5 +50,6 @@ __all__ = [
     "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
     "OidcProvider", "UserIdentity", "UserSession", "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
+    "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
     "certification_courses", "certification_prerequisites", "department_managers",
 ]

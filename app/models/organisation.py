@@ -28,4 +28,7 @@ class OrganisationSettings(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     # Sign-in policy (Admin › Sign-in): non-admins must use single sign-on; admins keep /login?local=1.
     sso_only: Mapped[bool] = mapped_column(default=False)
+    # Security (Admin › Settings › Two-factor sign-in; rules in app/services/accounts/mfa.py)
+    mfa_required_for_admins: Mapped[bool] = mapped_column(default=False)
+    mfa_remember_days: Mapped[int] = mapped_column(default=0)  # 0 = ask for the second factor every time
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -180,3 +180,4 @@ def login_required(view):
 
 admin_required = roles_required("admin")
 staff_required = roles_required("admin", "staff")
+

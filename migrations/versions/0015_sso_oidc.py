@@ -1,7 +1,7 @@
 """user_identities (SSO links), oidc_providers, organisation_settings.sso_only
 
 Revision ID: 0015_sso_oidc
-Revises: 0013_user_sessions
+Revises: 0014_mfa
 Create Date: 2026-12-02 10:10:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0015_sso_oidc'
-down_revision = '0013_user_sessions'
+down_revision = '0014_mfa'
 branch_labels = None
 depends_on = None
 

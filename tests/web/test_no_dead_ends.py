@@ -26,6 +26,7 @@ NOT_LINKS = {
     "hooks.incoming": "called by other systems (POST only)",
     "accounts.login": "where logged-out people land (the crawl is logged in)",
     "accounts.forgot_password": "linked from the login page (logged out)",
+    "accounts.login_verify": "the second login step, where the login form sends people with two-factor on",
     "accounts.reset_password": "token link sent by email",
     "accounts.set_password": "token link sent by email",
     "documents.template_preview_pdf": "a one-time preview token, loaded into the designer's preview frame",

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import ROLES, User, UserSession
 from app.queue import enqueue_after_commit
 from app.services import audit, events, locking
-from app.services.accounts import sessions
+from app.services.accounts import mfa, sessions
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text
 from app.services.messaging import outbox
@@ -215,6 +215,7 @@ def set_password(user: User, password: str, *, actor: audit.Actor, link: str | N
     user.password_hash = generate_password_hash(password)
     sessions.end_all(user, reason="password_changed" if keep is not None else "password_reset",
                      except_current=keep, actor=actor)
+    mfa.forget_devices(user)  # a new password asks for the second factor again on every device
     audit.record(actor, "user.password_set", "user", user.id, f"Password set for {user.email}")
 
 

@@ -33,3 +33,18 @@ class ChangePasswordForm(SetPasswordForm):
 
 class TokenForm(Form):
     name = StringField("Token name", validators=[DataRequired(), Length(max=100)])
+
+
+class SecondFactorForm(Form):
+    code = StringField("Code", validators=[DataRequired(), Length(max=64)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True})
+    remember_device = BooleanField("Remember this device")
+
+
+class TotpConfirmForm(Form):
+    code = StringField("Code from the app", validators=[DataRequired(), Length(max=64)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class TotpDisableForm(Form):
+    proof = PasswordField("A current code, or your password", validators=[DataRequired(), Length(max=128)])

@@ -14,6 +14,7 @@ from app.services.accounts import sessions, tokens, users
 from app.services.identity import oidc as sso
 from app.services.identity import policy as sign_in_policy
 from app.views.accounts import bp
+from app.views.accounts import mfa as mfa_step
 from app.views.accounts import sessions as session_routes  # noqa: F401  (its routes join bp)
 from app.views.accounts.forms import (
     ChangePasswordForm,
@@ -23,7 +24,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import current_session, login_required, sign_in, sign_out, signed_in_with
+from app.web.auth import current_session, login_required, sign_out, signed_in_with
 from app.web.forms import submit
 
 
@@ -66,8 +67,9 @@ def login():
         elif user is not None:
             if sign_in_policy.sso_only():
                 sign_in_policy.record_break_glass(user, request.remote_addr)
-            sign_in(user, remember=form.remember.data, method="password")
-            return redirect(_safe_next(request.args.get("next")))
+            # the second factor, when the user has one, comes next (mfa.py)
+            return mfa_step.after_password(user, remember=form.remember.data,
+                                           next_url=_safe_next(request.args.get("next")))
         else:
             flash("Those details did not match an active account.", "danger")
     return _login_page(form, 422 if form.errors else status)

@@ -55,3 +55,15 @@ class SigningCertificateForm(Form):
 class TimestampServerForm(Form):
     tsa_url = StringField("Timestamp server (RFC 3161) URL", validators=[Optional(), Length(max=500)],
                           render_kw={"inputmode": "url", "placeholder": "https://timestamp.example.com/tsa"})
+
+
+class MfaPolicyForm(Form):
+    """Two-factor sign-in settings (rules and bounds in app/services/accounts/mfa.py)."""
+
+    required_for_admins = BooleanField("Require two-factor sign-in for admins",
+                                       description="An admin without an authenticator app or a passkey is "
+                                                   "sent to set one up after their password, and can open "
+                                                   "nothing else until it is done.")
+    remember_days = StringField("Remember a device for (days)", validators=[Optional(), Length(max=3)],
+                                description="0 to 30. After the second step, people may tick \"Remember this "
+                                            "device\" and skip it there for that many days. 0: never.")
