@@ -487,6 +487,33 @@ def delete_user(directory: ScimDirectory, link: ScimUser, if_match: str | None) 
                  f"{link.user.email} deleted by SCIM directory {directory.name} (deactivated)")
 
 
+# -- both at once (POST /.search) -------------------------------------------------------------------------
+
+def search_all(directory: ScimDirectory, filter_text: str | None,
+               paging: Page) -> tuple[int, list[ScimUser | ScimGroup]]:
+    """Users then groups, paged as one list. A filter on an attribute one type does not have matches
+    nothing of that type (RFC 7644 section 3.4.3); a filter neither type understands is 400."""
+    kinds = ((_live_users(directory), _user_columns(), USER_SCHEMA, ScimUser.id),
+             (_groups(directory), _group_columns(directory), GROUP_SCHEMA, ScimGroup.id))
+    statements, problems = [], []
+    for stmt, columns, schema_id, order in kinds:
+        try:
+            statements.append((stmt.where(_where(filter_text, columns, schema_id)), order))
+        except ScimError as exc:
+            problems.append(exc)
+    if not statements:
+        raise problems[0]
+    total, found, skip, wanted = 0, [], paging.start - 1, paging.count
+    for stmt, order in statements:
+        count = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        total += count
+        if wanted > len(found) and skip < count:
+            rows = db.session.scalars(stmt.order_by(order).offset(skip).limit(wanted - len(found)))
+            found.extend(rows)
+        skip = max(0, skip - count)
+    return total, found
+
+
 # -- groups -----------------------------------------------------------------------------------------------
 
 def _group_columns(directory: ScimDirectory) -> dict:

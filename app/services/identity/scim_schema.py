@@ -90,7 +90,10 @@ USER = Schema(USER_SCHEMA, "User", "A person who earns certificates in Laurel", 
         Attribute("middleName", description="The middle name"),
     )),
     Attribute("displayName", description="The name shown in Laurel"),
-    Attribute("active", "boolean", description="Whether the user may sign in (false: deactivated)"),
+    # Required here (optional in RFC 7643): Laurel always knows whether a person may sign in, so the
+    # attribute cannot be "unassigned"; a create without it still makes an active user.
+    Attribute("active", "boolean", required=True,
+              description="Whether the user may sign in (false: deactivated); true when not sent"),
     Attribute("emails", "complex", multi_valued=True,
               description="Email addresses; the primary (or first) one is the Laurel sign-in address", sub=(
                   Attribute("value", max_length=254, description="The email address"),

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, g, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.models.scim import ScimGroup, ScimUser
 from app.services.identity import scim, scim_directories, scim_schema
 from app.services.identity.scim_documents import ScimError, invalid, parse_attribute_list, project
 from app.web.auth import own_bearer_tokens
@@ -306,9 +307,16 @@ def _post_search(search: Callable) -> Callable:
     return handler
 
 
-def _root_search():
-    raise ScimError(501, "Search /Users/.search or /Groups/.search: Laurel does not search several "
-                         "resource types at once.")
+def _search_everything(filter_text, start, count, attributes, excluded):
+    paging = scim.page(start, count)
+    total, rows = scim.search_all(g.scim_directory, filter_text, paging)
+    users = [row for row in rows if isinstance(row, ScimUser)]
+    groups = [row for row in rows if isinstance(row, ScimGroup)]
+    base = _base()
+    resources = [project(scim.user_resource(link, base), scim_schema.USER_SCHEMA, attributes, excluded)
+                 for link in users]
+    resources += _group_resources(groups, attributes, excluded)
+    return scim_response(_list_response(total, paging, resources))
 
 
 def _not_found(**_kwargs):
@@ -328,6 +336,6 @@ scim_route("/Groups", {"GET": _list_groups, "POST": _create_group})
 scim_route("/Groups/.search", {"POST": _post_search(_search_groups)})
 scim_route("/Groups/<scim_id>", {"GET": _get_group, "PUT": _write_group(scim.replace_group),
                                  "PATCH": _write_group(scim.patch_group), "DELETE": _delete_group})
-scim_route("/.search", {"POST": _root_search})
+scim_route("/.search", {"POST": _post_search(_search_everything)})
 scim_route("/", {"GET": _not_found})
 scim_route("/<path:rest>", {method: _not_found for method in ALL_METHODS})
