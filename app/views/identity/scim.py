@@ -92,7 +92,7 @@ def scim_route(rule: str, methods: dict[str, Callable]) -> None:
             return response
         return handler(**kwargs)
 
-    endpoint = re.sub(r"[^A-Za-z]+", "_", rule).strip("_") or "root"
+    endpoint = re.sub(r"[^A-Za-z]+", "_", rule).strip("_").lower() or "root"
     bp.add_url_rule(rule, endpoint=endpoint, view_func=own_bearer_tokens(view), methods=ALL_METHODS)
 
 
