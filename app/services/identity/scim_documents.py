@@ -224,6 +224,10 @@ def _target(shape: Shape, path: str, lenient: bool = False) -> _Target | None:
     attributes, container_ext = _attributes_for(shape, parsed.schema)
     if attributes is None:
         return None
+    if container_ext is None and parsed.name.lower() in ("id", "meta", "schemas"):
+        if lenient:
+            return None  # Okta sends the id back in a path-less replace
+        raise invalid(f"{parsed.name} is read-only.", "mutability")
     attribute = find(attributes, parsed.name)
     if attribute is None:
         return None

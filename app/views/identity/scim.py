@@ -97,6 +97,8 @@ def scim_route(rule: str, methods: dict[str, Callable]) -> None:
 
 
 def _body() -> object:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ScimError(413, f"The body is larger than {MAX_BODY // 1024} KiB.")
     request.max_content_length = MAX_BODY
     return request.get_json(force=True, silent=False)
 
