@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, g, jsonify, make_response, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -58,6 +59,13 @@ def error_response(status: int, detail: str, scim_type: str | None = None):
 def _scim_error(exc: ScimError):
     db.session.rollback()
     return error_response(exc.status, exc.detail, exc.scim_type)
+
+
+@bp.errorhandler(IntegrityError)
+def _race_lost(exc: IntegrityError):
+    """Two requests created the same userName, email or group at once: the second is a plain conflict."""
+    db.session.rollback()
+    return error_response(409, "Another request created this user or group at the same time.", "uniqueness")
 
 
 @bp.errorhandler(HTTPException)
