@@ -492,6 +492,22 @@ def test_members_of_another_directory_are_refused(scim, client):
     assert laurel_user(stranger["id"]).department_id is None
 
 
+def test_a_page_of_users_or_groups_costs_the_same_queries_whatever_its_size(scim, statements):
+    def listing_cost(prefix: str, size: int) -> tuple[int, int]:
+        people = [scim.create_user(f"{prefix}{n}@example.com")["id"] for n in range(size)]
+        scim("POST", "/Groups", {"schemas": [GROUP], "displayName": f"Group {prefix}",
+                                 "members": [{"value": i} for i in people]})
+        costs = []
+        paths = (f'/Users?filter=userName sw "{prefix}"', f'/Groups?filter=displayName eq "Group {prefix}"')
+        for path in paths:
+            statements.clear()
+            assert scim("GET", path).status_code == 200
+            costs.append(len(statements))
+        return costs[0], costs[1]
+
+    assert listing_cost("a", 2) == listing_cost("b", 12)
+
+
 # -- the admin page ---------------------------------------------------------------------------------------
 
 def test_admin_creates_a_directory_sees_the_token_once_and_revokes_it(login_as, admin, client):

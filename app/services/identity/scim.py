@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.database import utcnow
 from app.extensions import db
@@ -212,7 +213,7 @@ def _user_columns() -> dict:
 
 
 def _live_users(directory: ScimDirectory):
-    return (select(ScimUser).join(User, User.id == ScimUser.user_id)
+    return (select(ScimUser).join(User, User.id == ScimUser.user_id).options(contains_eager(ScimUser.user))
             .where(ScimUser.directory_id == directory.id, ScimUser.deleted_at.is_(None)))
 
 
@@ -232,7 +233,22 @@ def get_user(directory: ScimDirectory, scim_id: str) -> ScimUser:
     return link
 
 
-def user_resource(link: ScimUser, base: str) -> dict:
+def user_resources(links: list[ScimUser], base: str) -> list[dict]:
+    """`user_resource` for a page of users: their groups read in one query, not one per user."""
+    department_ids = {link.user.department_id for link in links} - {None}
+    groups: dict[int, ScimGroup] = {}
+    if department_ids and links:
+        rows = db.session.scalars(select(ScimGroup).options(joinedload(ScimGroup.department))
+                                  .where(ScimGroup.directory_id == links[0].directory_id,
+                                         ScimGroup.department_id.in_(department_ids)))
+        groups = {group.department_id: group for group in rows}
+    return [user_resource(link, base, group=groups.get(link.user.department_id)) for link in links]
+
+
+_LOOK_UP = object()
+
+
+def user_resource(link: ScimUser, base: str, group: ScimGroup | None | object = _LOOK_UP) -> dict:
     user = link.user
     document = copy_document(link.attributes or {})
     resource: dict = {"schemas": [USER_SCHEMA], "id": link.scim_id}
@@ -243,8 +259,9 @@ def user_resource(link: ScimUser, base: str) -> dict:
         if document.get(key):
             resource[key] = document[key]
     resource["active"] = user.active
-    group = _group_of(link)
-    if group is not None:
+    if group is _LOOK_UP:
+        group = _group_of(link)
+    if isinstance(group, ScimGroup):
         resource["groups"] = [{"value": group.scim_id, "$ref": f"{base}/Groups/{group.scim_id}",
                                "display": group.department.name}]
     if document.get(ENTERPRISE_SCHEMA):
@@ -539,7 +556,7 @@ def _group_columns(directory: ScimDirectory) -> dict:
 
 def _groups(directory: ScimDirectory):
     return (select(ScimGroup).join(Department, Department.id == ScimGroup.department_id)
-            .where(ScimGroup.directory_id == directory.id))
+            .options(contains_eager(ScimGroup.department)).where(ScimGroup.directory_id == directory.id))
 
 
 def list_groups(directory: ScimDirectory, filter_text: str | None,
@@ -819,6 +836,6 @@ def delete_group(directory: ScimDirectory, group: ScimGroup, if_match: str | Non
 
 
 __all__ = ["GROUP_SHAPE", "USER_SHAPE", "Page", "ScimError", "create_group", "create_user", "delete_group",
-           "delete_user", "etag", "get_group", "get_user", "group_resource", "list_groups",
+           "delete_user", "etag", "get_group", "get_user", "group_resource", "user_resources", "list_groups",
            "list_users", "members_by_group", "page", "patch_group", "patch_user", "replace_group",
            "replace_user", "user_resource"]

@@ -174,8 +174,8 @@ def _search_users(filter_text, start, count, attributes, excluded):
     paging = scim.page(start, count)
     total, links = scim.list_users(g.scim_directory, filter_text, paging)
     base = _base()
-    resources = [project(scim.user_resource(link, base), scim_schema.USER_SCHEMA, attributes, excluded)
-                 for link in links]
+    resources = [project(resource, scim_schema.USER_SCHEMA, attributes, excluded)
+                 for resource in scim.user_resources(links, base)]
     return scim_response(_list_response(total, paging, resources))
 
 
@@ -323,8 +323,8 @@ def _search_everything(filter_text, start, count, attributes, excluded):
     users = [row for row in rows if isinstance(row, ScimUser)]
     groups = [row for row in rows if isinstance(row, ScimGroup)]
     base = _base()
-    resources = [project(scim.user_resource(link, base), scim_schema.USER_SCHEMA, attributes, excluded)
-                 for link in users]
+    resources = [project(resource, scim_schema.USER_SCHEMA, attributes, excluded)
+                 for resource in scim.user_resources(users, base)]
     resources += _group_resources(groups, attributes, excluded)
     return scim_response(_list_response(total, paging, resources))
 
