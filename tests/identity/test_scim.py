@@ -508,6 +508,21 @@ def test_a_page_of_users_or_groups_costs_the_same_queries_whatever_its_size(scim
     assert listing_cost("a", 2) == listing_cost("b", 12)
 
 
+def test_a_provisioned_person_signs_in_with_sso_to_the_same_account(scim):
+    from app.services.errors import NotAllowed
+    from app.services.identity.provisioning import ExternalIdentity, ProvisioningPolicy, sign_in_user
+
+    body = scim.create_user("ann@example.com", emails=[{"value": "ann@example.com", "primary": True}])
+    identity = ExternalIdentity(provider_key="oidc:entra", subject="sub-1", email="ann@example.com",
+                                email_verified=True, name="Ann")
+    policy = ProvisioningPolicy(create_accounts=False)
+    assert sign_in_user(identity, policy, actor_label="test").id == laurel_user(body["id"]).id
+    db.session.commit()
+    scim("DELETE", f"/Users/{body['id']}")
+    with pytest.raises(NotAllowed):
+        sign_in_user(identity, policy, actor_label="test")
+
+
 # -- the admin page ---------------------------------------------------------------------------------------
 
 def test_admin_creates_a_directory_sees_the_token_once_and_revokes_it(login_as, admin, client):
