@@ -318,8 +318,8 @@ def test_delete_deactivates_and_the_resource_is_gone(scim, make_user):
 
 def test_existing_accounts_learners_are_linked_staff_and_admins_are_not(scim, make_user):
     learner = make_user("learner", email="lena@example.com")
-    linked = scim.create_user("lena@example.com")
-    assert laurel_user(linked["id"]).id == learner.id
+    linked = scim.create_user("lena@example.com", displayName="Lena Berg")
+    assert laurel_user(linked["id"]).id == learner.id and laurel_user(linked["id"]).name == "Lena Berg"
     make_user("admin", email="boss@example.com")
     make_user("learner", email="gone@example.com", active=False)
     for taken in ("boss@example.com", "gone@example.com"):

@@ -310,6 +310,8 @@ def create_user(directory: ScimDirectory, payload: object) -> ScimUser:
         db.session.add(link)
     _store(link, document)
     link.created_at = link.updated_at
+    if existing is not None:  # the directory's name for the person from now on
+        users.update_user(user, actor=actor_label(directory), name=_laurel_name(document))
     active = document.get("active", True)
     if active != user.active:
         _set_active(directory, user, active)
@@ -402,7 +404,7 @@ def _laurel_name(document: dict) -> str:
 
 
 def replace_user(directory: ScimDirectory, link: ScimUser, payload: object, if_match: str | None) -> ScimUser:
-    return _update_user(directory, link, _user_document(payload), if_match, replace=True)
+    return _update_user(directory, link, _user_document(payload), if_match)
 
 
 def patch_user(directory: ScimDirectory, link: ScimUser, payload: object, if_match: str | None) -> ScimUser:
@@ -410,7 +412,7 @@ def patch_user(directory: ScimDirectory, link: ScimUser, payload: object, if_mat
     document = _current_user_document(link)
     for operation in operations:
         apply_operation(USER_SHAPE, document, operation)
-    return _update_user(directory, link, _user_document(document), if_match, replace=False)
+    return _update_user(directory, link, _user_document(document), if_match)
 
 
 def _current_user_document(link: ScimUser) -> dict:
@@ -422,8 +424,7 @@ def _current_user_document(link: ScimUser) -> dict:
     return document
 
 
-def _update_user(directory: ScimDirectory, link: ScimUser, document: dict, if_match: str | None, *,
-                 replace: bool) -> ScimUser:
+def _update_user(directory: ScimDirectory, link: ScimUser, document: dict, if_match: str | None) -> ScimUser:
     locking.hold(link)
     check_precondition(link.version, if_match)
     user = link.user
