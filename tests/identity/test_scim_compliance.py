@@ -24,6 +24,9 @@ PASSING = {"SUCCESS", "COMPLIANT", "ACCEPTABLE"}
 TOLERATED_SKIPS: set[str] = set()
 
 
+pytestmark = pytest.mark.slow  # a gunicorn process and some 400 requests: about 10 s
+
+
 @pytest.fixture(scope="module")
 def live_scim(app, smtp_server, tmp_path_factory):
     port = free_port()

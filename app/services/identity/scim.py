@@ -20,6 +20,7 @@ Everything here flushes; the view commits. Refusals raise `ScimError` (status, s
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -111,9 +112,9 @@ def _bounded(raw: object, name: str, default: int, low: int, high: int) -> int:
         raise invalid(f"{name} must be a whole number.")
     if isinstance(raw, int):
         number = raw
-    elif isinstance(raw, str) and raw.strip().lstrip("+-").isascii() and raw.strip().lstrip("+-").isdigit():
+    elif isinstance(raw, str) and re.fullmatch(r"[+-]?[0-9]+", raw.strip()):
         text = raw.strip()
-        number = int(text) if len(text) <= 20 else (high if not text.startswith("-") else low)
+        number = int(text) if len(text) <= 20 else (low if text.startswith("-") else high)
     else:
         raise invalid(f"{name} must be a whole number.")
     return max(low, min(high, number))
