@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.models.scim import ScimGroup, ScimUser
-from app.services.identity import scim, scim_directories, scim_schema
+from app.services.identity import scim, scim_directories, scim_groups, scim_schema
 from app.services.identity.scim_documents import ScimError, invalid, parse_attribute_list, project
 from app.web.auth import own_bearer_tokens
 
@@ -224,9 +224,9 @@ def _delete_user(scim_id: str):
 def _group_resources(groups, attributes, excluded) -> list[dict]:
     wants_members = not any(a.lower().startswith("members") for a in excluded) and (
         not attributes or any(a.lower().startswith("members") for a in attributes))
-    members = scim.members_by_group(g.scim_directory, groups) if wants_members else {}
+    members = scim_groups.members_by_group(g.scim_directory, groups) if wants_members else {}
     base = _base()
-    return [project(scim.group_resource(group, base, members.get(group.department_id)),
+    return [project(scim_groups.group_resource(group, base, members.get(group.department_id)),
                     scim_schema.GROUP_SCHEMA, attributes, excluded) for group in groups]
 
 
@@ -242,7 +242,7 @@ def _group_answer(group, status: int = 200, projection: tuple[list[str], list[st
 
 def _search_groups(filter_text, start, count, attributes, excluded):
     paging = scim.page(start, count)
-    total, groups = scim.list_groups(g.scim_directory, filter_text, paging)
+    total, groups = scim_groups.list_groups(g.scim_directory, filter_text, paging)
     return scim_response(_list_response(total, paging, _group_resources(groups, attributes, excluded)))
 
 
@@ -254,14 +254,14 @@ def _list_groups():
 
 def _create_group():
     projection = _projection()
-    group = scim.create_group(g.scim_directory, _body())
+    group = scim_groups.create_group(g.scim_directory, _body())
     answer = _group_answer(group, 201, projection)
     db.session.commit()
     return answer
 
 
 def _get_group(scim_id: str):
-    group = scim.get_group(g.scim_directory, scim_id)
+    group = scim_groups.get_group(g.scim_directory, scim_id)
     if request.headers.get("If-None-Match") == scim.etag(group.version):
         return scim_response(None, 304, scim.etag(group.version))
     return _group_answer(group)
@@ -270,7 +270,7 @@ def _get_group(scim_id: str):
 def _write_group(action: Callable) -> Callable:
     def handler(scim_id: str):
         projection = _projection()
-        group = scim.get_group(g.scim_directory, scim_id)
+        group = scim_groups.get_group(g.scim_directory, scim_id)
         group = action(g.scim_directory, group, _body(), _if_match())
         answer = _group_answer(group, 200, projection)
         db.session.commit()
@@ -280,8 +280,8 @@ def _write_group(action: Callable) -> Callable:
 
 
 def _delete_group(scim_id: str):
-    group = scim.get_group(g.scim_directory, scim_id)
-    scim.delete_group(g.scim_directory, group, _if_match())
+    group = scim_groups.get_group(g.scim_directory, scim_id)
+    scim_groups.delete_group(g.scim_directory, group, _if_match())
     db.session.commit()
     return scim_response(None, 204)
 
@@ -319,7 +319,7 @@ def _post_search(search: Callable) -> Callable:
 
 def _search_everything(filter_text, start, count, attributes, excluded):
     paging = scim.page(start, count)
-    total, rows = scim.search_all(g.scim_directory, filter_text, paging)
+    total, rows = scim_groups.search_all(g.scim_directory, filter_text, paging)
     users = [row for row in rows if isinstance(row, ScimUser)]
     groups = [row for row in rows if isinstance(row, ScimGroup)]
     base = _base()
@@ -344,8 +344,8 @@ scim_route("/Users/<scim_id>", {"GET": _get_user, "PUT": _write_user(scim.replac
                                 "PATCH": _write_user(scim.patch_user), "DELETE": _delete_user})
 scim_route("/Groups", {"GET": _list_groups, "POST": _create_group})
 scim_route("/Groups/.search", {"POST": _post_search(_search_groups)})
-scim_route("/Groups/<scim_id>", {"GET": _get_group, "PUT": _write_group(scim.replace_group),
-                                 "PATCH": _write_group(scim.patch_group), "DELETE": _delete_group})
+scim_route("/Groups/<scim_id>", {"GET": _get_group, "PUT": _write_group(scim_groups.replace_group),
+                                 "PATCH": _write_group(scim_groups.patch_group), "DELETE": _delete_group})
 scim_route("/.search", {"POST": _post_search(_search_everything)})
 scim_route("/", {"GET": _not_found})
 scim_route("/<path:rest>", {method: _not_found for method in ALL_METHODS})
