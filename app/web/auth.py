@@ -116,6 +116,9 @@ def _authenticate_request() -> None:
     for key in ("_login_user", "user_session", "via_token", "bearer_attempted", "csrf_valid",
                 current_app.config["WTF_CSRF_FIELD_NAME"]):
         g.pop(key, None)
+    view = request.endpoint and _view_function(request.endpoint)
+    if getattr(view, "own_bearer_tokens", False):
+        return  # SCIM: the view checks its directory's token itself; no session, no CSRF
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         from app.services.accounts import tokens
@@ -133,7 +136,6 @@ def _authenticate_request() -> None:
         # Check the session now, before the view: the loader may record activity and commit, which must
         # not happen halfway through a view's changes.
         current_user._get_current_object()
-    view = request.endpoint and _view_function(request.endpoint)
     if request.method not in SAFE_METHODS and not getattr(view, "csrf_exempt", False):
         csrf.protect()
 
@@ -154,6 +156,13 @@ def _view_function(endpoint: str):
 def csrf_exempt(view):
     """For endpoints authenticated another way (signed incoming webhooks)."""
     view.csrf_exempt = True
+    return view
+
+
+def own_bearer_tokens(view):
+    """For endpoints whose bearer tokens are not API tokens (SCIM directories): they authenticate every
+    request themselves, carry no session and so need no CSRF token."""
+    view.own_bearer_tokens = True
     return view
 
 

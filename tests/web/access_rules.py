@@ -13,6 +13,7 @@ POST for admins). Levels:
   api-staff    under /api/, staff and admins (anonymous 401, learners 403)
   api-admin    under /api/, admins only (anonymous 401, learners and staff 403)
   api-token    under /api/, bearer tokens only (browser sessions and anonymous: 401)
+  scim-token   under /scim/v2, a SCIM directory's token only (sessions, API tokens, anonymous: 401)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ LEVELS: dict[str, dict[str, object]] = {
     "api-staff": {"anonymous": 401, "learner": 403, "staff": "ok", "admin": "ok", "token": "ok"},
     "api-admin": {"anonymous": 401, "learner": 403, "staff": 403, "admin": "ok", "token": "ok"},
     "api-token": {"anonymous": 401, "learner": 401, "staff": 401, "admin": 401, "token": "ok"},
+    "scim-token": dict.fromkeys(ROLES, 401),
 }
 
 RULES: dict[str, str | dict[str, str]] = {
@@ -285,6 +287,14 @@ RULES: dict[str, str | dict[str, str]] = {
     "credentials.ob3_baked": "public",
     "credentials.ob2_badge_class": "public",
     "credentials.ob2_issuer": "public",
+    # SCIM provisioning (app/views/identity/scim.py): each directory's own bearer token, nothing else
+    **{f"scim.{name}": "scim-token" for name in (
+        "serviceproviderconfig", "resourcetypes", "resourcetypes_name", "schemas", "schemas_path_schema_id",
+        "users", "users_search", "users_scim_id", "groups", "groups_search", "groups_scim_id", "search",
+        "root", "path_rest")},
+    "identity.directories": "admin",
+    "identity.directory_create": "admin",
+    "identity.directory_revoke": "admin",
 }
 
 # Endpoints that end the session they are called with: the matrix uses a fresh login for them.
