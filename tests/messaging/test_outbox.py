@@ -154,3 +154,14 @@ def test_mail_log_detail_and_search(login_as, admin, jobs):
     detail = client.get(f"/admin/mail/{email_id}")
     assert detail.status_code == 200 and b"reset-password/x" in detail.data
     assert client.get("/admin/mail/987654").status_code == 404
+
+
+def test_no_mail_is_queued_for_a_never_delivered_address(app):
+    """SCIM people without an address get `<id>@scim.invalid`: nothing is queued (it could only fail)."""
+    from sqlalchemy import func, select
+
+    before = db.session.scalar(select(func.count(OutboxEmail.id)))
+    for to in ("abc@scim.invalid", " ABC@Scim.INVALID "):
+        assert outbox.queue_email(to, "password_reset", subject="Reset",
+                                  context={"name": "Someone", "link": "http://localhost/reset/x"}) is None
+    assert db.session.scalar(select(func.count(OutboxEmail.id))) == before

@@ -41,13 +41,20 @@ def external_url(endpoint: str, **values: object) -> str:
     return current_app.config["BASE_URL"] + path
 
 
+# RFC 2606 reserves .invalid: such an address can never receive mail, so none is queued for it.
+NEVER_DELIVERED = ".invalid"
+
+
 def queue_email(to: str, template: str, *, subject: str, context: dict, user_id: int | None = None,
                 attachments: list[dict] | None = None, dedupe_key: str | None = None) -> OutboxEmail | None:
     """Render `emails/<template>.txt|.html` (or the admin's own text for it, see email_texts) into an
     outbox row and send it after commit.
 
-    With a `dedupe_key`, a second call with the same key does nothing and returns None.
+    With a `dedupe_key`, a second call with the same key does nothing and returns None; so does an
+    address under .invalid.
     """
+    if to.strip().lower().endswith(NEVER_DELIVERED):
+        return None  # a placeholder address (SCIM people without one): the bell still tells them
     if dedupe_key and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)):
         return None
     ctx = {**context, **organisation.email_context(), "base_url": current_app.config["BASE_URL"],
