@@ -28,6 +28,7 @@ from app.models.organisation import OrganisationSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.saml import SamlAssertionUse, SamlProvider, SamlServiceKey
 from app.models.signing_key import SigningKey
 from app.models.status_list import StatusListEntry
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
@@ -42,7 +43,8 @@ __all__ = [
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PdfSigningIdentity", "PdfSigningSettings",
     "PublicProfile", "ReminderSent",
-    "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
+    "ReportSubscription", "SamlAssertionUse", "SamlProvider", "SamlServiceKey",
+    "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
     "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",
