@@ -89,7 +89,7 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.se
                 "messaging.previews", "messaging.email_texts", "messaging.live", "integrations.console",
                 "integrations.hooks", "analytics.routes", "credentials.admin", "credentials.public",
                 "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status",
-                "credentials.badges")
+                "credentials.badges", "identity.routes")
 
 
 def _register_blueprints(app: Flask) -> None:

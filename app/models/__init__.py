@@ -13,6 +13,7 @@ from app.models.certificate import CERTIFICATE_STATUSES, Certificate
 from app.models.email_text import EmailText
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
+from app.models.identity import OidcProvider, UserIdentity
 from app.models.inbox import Notification, ReminderSent
 from app.models.integration import (
                                 ExportedPdf,
@@ -43,8 +44,9 @@ __all__ = [
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PdfSigningIdentity", "PdfSigningSettings",
     "PublicProfile", "ReminderSent",
-    "ReportSubscription", "SamlAssertionUse", "SamlProvider", "SamlServiceKey",
-    "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
+    "ReportSubscription", "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
+    "OidcProvider", "UserIdentity",
+    "SamlAssertionUse", "SamlProvider", "SamlServiceKey",
     "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
     "certification_courses", "certification_prerequisites",

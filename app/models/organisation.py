@@ -26,4 +26,6 @@ class OrganisationSettings(db.Model):
     colour: Mapped[str] = mapped_column(String(7), default="")
     logo_key: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(default=1)
+    # Sign-in policy (Admin › Sign-in): non-admins must use single sign-on; admins keep /login?local=1.
+    sso_only: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -107,3 +107,52 @@ def login_required(view):
 
 admin_required = roles_required("admin")
 staff_required = roles_required("admin", "staff")
+
+
+# Keys of the Flask session that say how this session signed in (SSO logout reads them).
+SIGN_IN_METHOD_KEY = "sign_in_method"
+SIGN_IN_PROVIDER_KEY = "sign_in_provider"
+
+
+def sign_in(user: User, *, remember: bool = False, method: str = "password",
+            provider: str | None = None) -> None:
+    """Every way of logging in ends here: the session, last_login_at, the audit row, how it signed in.
+
+    The caller commits. (Helper E's server-side sessions replace this minimal version at merge.)
+    """
+    from flask import session
+    from flask_login import login_user
+
+    from app.database import utcnow
+    from app.services import audit
+
+    login_user(user, remember=remember)
+    user.last_login_at = utcnow()
+    session[SIGN_IN_METHOD_KEY] = method
+    if provider:
+        session[SIGN_IN_PROVIDER_KEY] = provider
+    else:
+        session.pop(SIGN_IN_PROVIDER_KEY, None)
+    audit.record(user, "user.logged_in", "user", user.id, f"Logged in ({method})", ip=request.remote_addr,
+                 method=method, provider=provider)
+
+
+def signed_in_with() -> tuple[str | None, str | None]:
+    """(method, provider) of the current session, as sign_in stored them."""
+    from flask import session
+
+    return session.get(SIGN_IN_METHOD_KEY), session.get(SIGN_IN_PROVIDER_KEY)
+
+
+def sign_out() -> None:
+    """End the current user's sessions server-side and this browser's login. The caller commits."""
+    from flask import session
+    from flask_login import logout_user
+
+    from app.services.accounts import users
+
+    if current_user.is_authenticated and not g.get("via_token"):
+        users.log_out(current_user)
+    logout_user()
+    session.pop(SIGN_IN_METHOD_KEY, None)
+    session.pop(SIGN_IN_PROVIDER_KEY, None)

@@ -1,0 +1,5 @@
+"""The identity blueprint's route modules: importing this attaches their routes to `bp`."""
+
+from app.views.identity import bp
+
+__all__ = ["bp"]
