@@ -105,7 +105,8 @@ def generate_key_pair(common_name: str) -> tuple[str, str]:
     now = dt.datetime.now(dt.UTC)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=3650))
+                   .not_valid_before(now - dt.timedelta(days=1))
+                   .not_valid_after(now + dt.timedelta(days=3650))
                    .sign(key, hashes.SHA256()))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
@@ -125,7 +126,8 @@ def read_idp_metadata(xml: str) -> IdpInfo:
     entity_id = idps[0]
     sso = _endpoint(store, entity_id, IDP_SSO_SERVICE, BINDING_HTTP_REDIRECT)
     if sso is None:
-        raise SamlRefused("The identity provider has no single sign-on service with the HTTP-Redirect binding.")
+        raise SamlRefused("The identity provider has no single sign-on service with the "
+                          "HTTP-Redirect binding.")
     if not list(store.certs(entity_id, "idpsso", "signing")):
         raise SamlRefused("The metadata has no signing certificate for the identity provider.")
     return IdpInfo(entity_id, sso, _endpoint(store, entity_id, IDP_SLO_SERVICE, BINDING_HTTP_REDIRECT))

@@ -31,6 +31,7 @@ class SamlProvider(db.Model):
     groups_attribute: Mapped[str] = mapped_column(String(200), default="")
     department_attribute: Mapped[str] = mapped_column(String(200), default="")
     role_for_group: Mapped[dict] = mapped_column(JSON, default=dict)  # group -> role
+    default_role: Mapped[str] = mapped_column(String(16), default="learner")  # when no group maps
     # The IdP verifies the addresses it asserts: an SSO login may then link to an existing account.
     trust_email: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)

@@ -1,7 +1,7 @@
 """saml_providers, saml_service_keys, saml_assertion_uses: SAML 2 single sign-on
 
 Revision ID: 0016_sso_saml
-Revises: 0010_badges
+Revises: 0015_sso_oidc
 Create Date: 2026-12-02 10:10:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0016_sso_saml'
-down_revision = '0010_badges'
+down_revision = '0015_sso_oidc'  # 0010_badges in the brief; chained after h-B's 0015 (merged here)
 branch_labels = None
 depends_on = None
 
@@ -34,6 +34,7 @@ def upgrade():
         sa.Column('groups_attribute', sa.String(length=200), nullable=False),
         sa.Column('department_attribute', sa.String(length=200), nullable=False),
         sa.Column('role_for_group', sa.JSON(), nullable=False),
+        sa.Column('default_role', sa.String(length=16), nullable=False),
         sa.Column('trust_email', sa.Boolean(), nullable=False),
         sa.Column('enabled', sa.Boolean(), nullable=False),
         sa.Column('created_at', app.database.UTCDateTime(), nullable=False),

@@ -15,10 +15,11 @@ port on the first line of stdout and serves:
                        the SP's LogoutResponse to our own request (recorded)
   GET  /logout-user    IdP-initiated logout: a redirect to the SP's SLO with our signed LogoutRequest
                        for the last user we signed in there
-  POST /control        JSON: {"sp_metadata": xml} trusts an SP; {"user": {...}, "mode": ...} sets the next
-                       answers. Modes: normal, unsigned (no signature at all), wrong_audience, expired
-                       (NotOnOrAfter 30 minutes ago), wrong_recipient (Destination/Recipient elsewhere),
-                       replay (a new response that reuses the previous assertion's ID)
+  POST /control        JSON: {"sp_metadata": xml} trusts an SP (instead of the previous one);
+                       {"user": {...}, "mode": ...} sets the next answers. Modes: normal, unsigned
+                       (no signature at all), wrong_audience, expired (NotOnOrAfter 30 minutes ago),
+                       wrong_recipient (Destination/Recipient elsewhere), replay (a new response that
+                       reuses the previous assertion's ID)
   GET  /state          JSON: what happened (logins, logout requests/responses seen, last SAMLResponse)
 Nothing is shared with the parent process: our SP talks to it as to any IdP on the internet.
 """
@@ -168,8 +169,7 @@ class _Idp:
         from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 
         request = self.server.parse_authn_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT,
-                                                  relay_state=query.get("RelayState"),
-                                                  sigalg=query.get("SigAlg"), signature=query.get("Signature"))
+                                                  **_signature_args(query))
         args = self.server.response_args(request.message, [BINDING_HTTP_POST])
         acs = args["destination"]
         sp_entity_id = args["sp_entity_id"]
@@ -219,8 +219,7 @@ class _Idp:
             self.seen["logout_responses"].append(response.status_ok() if response else None)
             return 200, {"Content-Type": "text/plain"}, b"logged out at the IdP"
         request = self.server.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT,
-                                                   relay_state=query.get("RelayState"),
-                                                   sigalg=query.get("SigAlg"), signature=query.get("Signature"))
+                                                   **_signature_args(query))
         self.seen["logout_requests"] += 1
         response = self.server.create_logout_response(request.message, [BINDING_HTTP_REDIRECT], sign=False)
         args = self.server.response_args(request.message, [BINDING_HTTP_REDIRECT])
@@ -238,8 +237,9 @@ class _Idp:
         destination = self.server.metadata.single_logout_service(
             sp_entity_id, BINDING_HTTP_REDIRECT, "spsso")[0]["location"]
         _, request = self.server.create_logout_request(
-            destination, sp_entity_id, name_id=NameID(text=session["name_id"], format=NAMEID_FORMAT_PERSISTENT,
-                                                      sp_name_qualifier=sp_entity_id),
+            destination, sp_entity_id,
+            name_id=NameID(text=session["name_id"], format=NAMEID_FORMAT_PERSISTENT,
+                           sp_name_qualifier=sp_entity_id),
             session_indexes=[session["session_index"]], expire=None)
         http = self.server.apply_binding(BINDING_HTTP_REDIRECT, str(request), destination, "",
                                          sign=True, sigalg=SIG_RSA_SHA256)
@@ -247,12 +247,18 @@ class _Idp:
 
     def control(self, payload: dict) -> None:
         if "sp_metadata" in payload:
-            self.sp_metadata.append(payload["sp_metadata"])
+            self.sp_metadata = [payload["sp_metadata"]]  # one SP at a time: each test has its own key
+            self.sessions.clear()
             self.server = self._build()
         if payload.get("user") is not None:
             self.user = payload["user"]
         if "mode" in payload:
             self.mode = payload["mode"]
+
+
+def _signature_args(query: dict[str, str]) -> dict[str, str | None]:
+    return {"relay_state": query.get("RelayState"), "sigalg": query.get("SigAlg"),
+            "signature": query.get("Signature")}
 
 
 def _form_value(html: str, name: str) -> str | None:
@@ -307,7 +313,8 @@ def serve() -> None:
             elif parts.path == "/logout-user":
                 self._answer(idp.logout_user)
             elif parts.path == "/state":
-                self._answer(lambda: (200, {"Content-Type": "application/json"}, json.dumps(idp.seen).encode()))
+                self._answer(lambda: (200, {"Content-Type": "application/json"},
+                                      json.dumps(idp.seen).encode()))
             else:
                 self._send(404, {"Content-Type": "text/plain"}, b"")
 

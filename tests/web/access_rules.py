@@ -257,6 +257,15 @@ RULES: dict[str, str | dict[str, str]] = {
     "credentials.ob3_baked": "public",
     "credentials.ob2_badge_class": "public",
     "credentials.ob2_issuer": "public",
+    # identity: SAML single sign-on (the IdP's signed assertion / message is the credential)
+    "identity.saml_metadata": "public",
+    "identity.saml_login": "public",
+    "identity.saml_acs": "public",
+    "identity.saml_slo": "public",
+    "identity.saml_admin": "admin",
+    "identity.saml_provider_new": "admin",
+    "identity.saml_provider_edit": "admin",
+    "identity.saml_provider_enabled": "admin",
 }
 
 # Endpoints that end the session they are called with: the matrix uses a fresh login for them.

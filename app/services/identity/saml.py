@@ -28,6 +28,9 @@ from app.services.fields import clean_text
 from app.services.identity import provisioning
 from app.services.secrets import secret_box
 
+# What the browser's session keeps once signed in through SAML: the NameID and SessionIndex that
+# single logout names to the IdP.
+SESSION_LOGIN_KEY = "saml_login"
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_MAPPING_LINES = 100
 ATTRIBUTE_FIELDS = ("email_attribute", "name_attribute", "groups_attribute", "department_attribute")
@@ -93,6 +96,9 @@ def _apply(provider: SamlProvider, values: Mapping[str, object], *, metadata_req
         cleaned["role_for_group"] = parse_role_mapping(str(values.get("role_for_group") or ""))
     except ValueError as exc:
         errors["role_for_group"] = str(exc)
+    cleaned["default_role"] = str(values.get("default_role") or "learner")
+    if cleaned["default_role"] not in ROLES:
+        errors["default_role"] = f"Choose one of {', '.join(ROLES)}."
     metadata = None
     if not errors:
         metadata = _metadata(values, required=metadata_required, errors=errors)
@@ -105,7 +111,8 @@ def _apply(provider: SamlProvider, values: Mapping[str, object], *, metadata_req
     if metadata is not None:
         xml, url, info = metadata
         provider.idp_metadata, provider.metadata_url = xml, url
-        provider.idp_entity_id, provider.sso_url, provider.slo_url = info.entity_id, info.sso_url, info.slo_url
+        provider.idp_entity_id, provider.sso_url = info.entity_id, info.sso_url
+        provider.slo_url = info.slo_url
 
 
 def _metadata(values: Mapping[str, object], *, required: bool,
@@ -238,7 +245,9 @@ def finish_login(provider: SamlProvider, saml_response: str, outstanding: Mappin
     _remember_use(provider, assertion)
     identity = external_identity(provider, assertion)
     policy = provisioning.ProvisioningPolicy(create_accounts=provider.create_accounts,
-                                             role_for_group=dict(provider.role_for_group or {}))
+                                             role_for_group=dict(provider.role_for_group or {}),
+                                             default_role=provider.default_role,
+                                             department_attribute=bool(provider.department_attribute))
     user = provisioning.sign_in_user(identity, policy, actor_label=f"SAML: {provider.label}")
     return SignedIn(user, assertion)
 
@@ -248,7 +257,8 @@ def _remember_use(provider: SamlProvider, assertion: Assertion) -> None:
     db.session.execute(delete(SamlAssertionUse).where(SamlAssertionUse.expires_at < utcnow()))
     try:
         with db.session.begin_nested():
-            db.session.add(SamlAssertionUse(provider_id=provider.id, assertion_id=assertion.assertion_id[:256],
+            db.session.add(SamlAssertionUse(provider_id=provider.id,
+                                            assertion_id=assertion.assertion_id[:256],
                                             expires_at=assertion.not_on_or_after))
     except IntegrityError:
         raise SamlRefused(f"Assertion {assertion.assertion_id[:80]} was already used (a replay).") from None
@@ -260,7 +270,7 @@ def external_identity(provider: SamlProvider, assertion: Assertion) -> provision
         email = assertion.name_id["text"]
     groups = assertion.attributes.get(provider.groups_attribute, ()) if provider.groups_attribute else ()
     return provisioning.ExternalIdentity(
-        provider_key=f"saml:{provider.id}", subject=assertion.name_id["text"][:255], email=email,
+        provider_key=f"saml:{provider.public_id}", subject=assertion.name_id["text"][:255], email=email,
         email_verified=bool(email) and provider.trust_email,
         name=assertion.first(provider.name_attribute) if provider.name_attribute else None,
         groups=tuple(groups)[:100],
@@ -282,6 +292,17 @@ def logout_url(provider: SamlProvider, name_id: Mapping[str, str], session_index
         return None
 
 
+def logout_url_for_session(method: str | None, provider_id: str | None, login: Mapping | None) -> str | None:
+    """After a logout, where to send the browser so the IdP ends its session too (SP-initiated SLO), from
+    what the session held: how it signed in and, for SAML, the NameID and SessionIndex. None: nowhere."""
+    if method != "saml" or not provider_id or not isinstance(login, Mapping) or xmlsec1_missing():
+        return None
+    provider = by_public_id(provider_id)
+    if provider is None or not provider.enabled:
+        return None
+    return logout_url(provider, login.get("name_id") or {}, login.get("session_index"))
+
+
 def read_logout_response(provider: SamlProvider, query_string: str) -> bool:
     return saml_sp.read_logout_response(settings(provider), query_string)
 
@@ -290,3 +311,11 @@ def answer_logout_request(provider: SamlProvider, query_string: str,
                           end_session: Callable[[dict[str, str]], bool]) -> saml_sp.LogoutRequest:
     """The IdP asks us to end a NameID's session: `end_session` does it when it is this browser's."""
     return saml_sp.answer_logout_request(settings(provider), query_string, end_session)
+
+
+def set_enabled(provider: SamlProvider, enabled: bool, *, actor: User) -> SamlProvider:
+    provider.enabled = enabled
+    db.session.flush()
+    audit.record(actor, "saml.provider_enabled" if enabled else "saml.provider_disabled", "saml_provider",
+                 provider.id, f"{'Enabled' if enabled else 'Disabled'} SAML provider {provider.label}")
+    return provider

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from limits import parse_many
 
@@ -12,6 +12,7 @@ from app.extensions import db, limiter
 from app.models import ApiToken
 from app.services import audit
 from app.services.accounts import tokens, users
+from app.services.identity import saml
 from app.views.accounts import bp
 from app.views.accounts.forms import (
     ChangePasswordForm,
@@ -21,7 +22,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import login_required
+from app.web.auth import login_required, signed_in_with
 from app.web.forms import submit
 
 
@@ -62,18 +63,22 @@ def login():
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         flash("Those details did not match an active account.", "danger")
-    return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+    return render_template("accounts/login.html", form=form, saml_providers=saml.enabled_providers(),
+                           next_url=request.args.get("next")), 200 if not form.errors else 422
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    # Single logout: what the session says about an SSO sign-in, read before the session ends.
+    idp_logout = None if g.get("via_token") else saml.logout_url_for_session(*signed_in_with(),
+                                                                              session.get(saml.SESSION_LOGIN_KEY))
     if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
         users.log_out(current_user)
         db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
-    return redirect(url_for("accounts.login"))
+    return redirect(idp_logout or url_for("accounts.login"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
