@@ -77,8 +77,12 @@ def logout():
         users.log_out(current_user)
         db.session.commit()
     logout_user()
+    if idp_logout:
+        # A page that moves on by itself, not a redirect: after a form POST, CSP form-action 'self' would
+        # block a redirect to the identity provider's origin.
+        return render_template("accounts/sso_logout.html", idp_logout=idp_logout)
     flash("You are logged out.", "info")
-    return redirect(idp_logout or url_for("accounts.login"))
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
