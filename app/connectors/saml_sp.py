@@ -156,9 +156,12 @@ def sp_metadata(settings: SpSettings) -> str:
 def login_redirect(settings: SpSettings, relay_state: str = "") -> tuple[str, str]:
     """(request id, URL of the IdP with the signed AuthnRequest in the query string)."""
     with _client(settings) as client:
-        request_id, info = client.prepare_for_authenticate(
-            entityid=_idp_entity_id(client), relay_state=relay_state, binding=BINDING_HTTP_REDIRECT,
-            sign=True, sigalg=SIG_RSA_SHA256)
+        try:
+            request_id, info = client.prepare_for_authenticate(
+                entityid=_idp_entity_id(client), relay_state=relay_state, binding=BINDING_HTTP_REDIRECT,
+                sign=True, sigalg=SIG_RSA_SHA256)
+        except Exception as exc:  # noqa: BLE001 - e.g. the stored metadata no longer fits
+            raise SamlRefused(f"The sign-in request could not be made: {type(exc).__name__}") from None
     return request_id, dict(info["headers"])["Location"]
 
 
@@ -253,14 +256,12 @@ def read_logout_response(settings: SpSettings, query_string: str) -> bool:
     """Whether the IdP's LogoutResponse (Redirect binding, its signature checked) says success."""
     message = _redirect_message(query_string, "SAMLResponse")
     with _client(settings) as client:
+        _check_redirect_signature(client, message)
         try:
             response = client.parse_logout_request_response(message["SAMLResponse"], BINDING_HTTP_REDIRECT)
-        except Exception as exc:  # noqa: BLE001
+            return response is not None and bool(response.status_ok())
+        except Exception as exc:  # noqa: BLE001 - pysaml2 raises many kinds (status, time, XML...)
             raise SamlRefused(f"{type(exc).__name__}: {str(exc)[:300]}") from None
-        if response is None:
-            raise SamlRefused("The logout response could not be read.")
-        _check_redirect_signature(client, message)
-        return response.status_ok()
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,10 @@ def answer_logout_request(settings: SpSettings, query_string: str,
 def _redirect_message(query_string: str, kind: str) -> dict[str, str]:
     if len(query_string) > MAX_MESSAGE_CHARS:
         raise SamlRefused("The SAML message is too large.")
-    pairs = parse_qs(query_string, keep_blank_values=False, max_num_fields=10)
+    try:
+        pairs = parse_qs(query_string, keep_blank_values=False, max_num_fields=10, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        raise SamlRefused("The query string is not a SAML message.") from None
     if any(len(values) != 1 for values in pairs.values()) or not pairs.get(kind):
         raise SamlRefused(f"Expected exactly one {kind}.")
     return {key: values[0] for key, values in pairs.items()}

@@ -331,3 +331,23 @@ def test_without_xmlsec1_the_app_says_what_to_install(app, provider, login_as, a
     assert "apt-get install xmlsec1" in login_as(admin).get("/admin/sign-in/saml").get_data(as_text=True)
     response = app.test_client().get(f"/sso/saml/{provider.public_id}/login")
     assert response.status_code == 503 and "xmlsec1" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", [
+    "SAMLRequest=garbage", "SAMLRequest=garbage&SigAlg=x&Signature=y", "SAMLResponse=%ff%fe",
+    "SAMLResponse=eHh4&SigAlg=x&Signature=y", "&".join(f"f{n}=1" for n in range(20)) + "&SAMLRequest=x",
+    "SAMLRequest=a&SAMLRequest=b", "nothing=here",
+], ids=["garbage", "bad-signature", "not-utf8", "bad-response", "many-fields", "twice", "neither"])
+def test_hostile_logout_messages_are_a_400(app, provider, query):
+    assert app.test_client().get(f"/sso/saml/{provider.public_id}/slo?{query}").status_code == 400
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil",
+                                    "/a\r\nSet-Cookie: x=1"])
+def test_login_never_returns_to_another_site(app, provider, idp, target):
+    from urllib.parse import quote
+
+    client = app.test_client()
+    idp.configure(user=ADA, mode="normal")
+    answer = _idp_answer(_start(client, provider, next_url=quote(target)))
+    assert _post(client, provider, answer).headers["Location"] == "/"

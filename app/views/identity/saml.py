@@ -77,7 +77,10 @@ def saml_login(public_id: str):
     provider = _provider(public_id)
     if (answer := _unavailable()) is not None:
         return answer
-    request_id, url = saml.start_login(provider)
+    try:
+        request_id, url = saml.start_login(provider)
+    except saml.SamlRefused as exc:
+        return _refused(provider, str(exc))
     db.session.commit()
     open_requests = dict(session.get(REQUESTS_KEY) or {})
     open_requests[request_id] = [provider.public_id, _safe_next(request.args.get("next"))]
@@ -86,8 +89,9 @@ def saml_login(public_id: str):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target[:500]
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and len(target) <= 500):
+        return target
     return url_for("dashboard.index")
 
 
