@@ -7,6 +7,7 @@ values up front so a typo fails at start-up with a clear message instead of at f
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -149,6 +150,21 @@ def _storage(env: dict, instance_path: Path) -> dict:
     }
 
 
+def _oidc(env: dict) -> dict:
+    """The first OpenID provider (docs/sso.md): issuer and client id together, or neither."""
+    issuer = (env.get("OIDC_ISSUER") or "").strip() or None
+    client_id = (env.get("OIDC_CLIENT_ID") or "").strip() or None
+    if bool(issuer) != bool(client_id):
+        raise ConfigError("OIDC_ISSUER and OIDC_CLIENT_ID go together: set both, or neither")
+    if issuer and not re.match(r"https?://[^/\s]+", issuer):
+        raise ConfigError(f"OIDC_ISSUER must be an http(s) URL, got {issuer!r}")
+    label = (env.get("OIDC_LABEL") or "").strip() or "single sign-on"
+    if len(label) > 80 or not label.isprintable():
+        raise ConfigError("OIDC_LABEL must be one line of at most 80 characters")
+    return {"OIDC_ISSUER": issuer, "OIDC_CLIENT_ID": client_id,
+            "OIDC_CLIENT_SECRET": env.get("OIDC_CLIENT_SECRET") or None, "OIDC_LABEL": label}
+
+
 def load_config(instance_path: Path, env: dict | None = None) -> dict:
     """Build the Flask config dict from the environment, raising ConfigError on bad values."""
     env = dict(os.environ if env is None else env)
@@ -230,6 +246,8 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "INTEGRATIONS_ENCRYPTION_KEYS": (env.get("INTEGRATIONS_ENCRYPTION_KEYS") or "").strip() or None,
         "OUTGOING_ALLOW_PRIVATE": _outgoing_allow_private(env),
         "SQL_IMPORT_DIR": _local_folder(env, "SQL_IMPORT_DIR", instance_path),
+        # The first OpenID provider from the environment (docs/sso.md); more are added under Admin › Sign-in.
+        **_oidc(env),
         "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
         # How long incoming hook receipts (webhook id + signed-content hash) are kept: a replay within it
         # answers 409. Longer than senders' retry schedules, or a late retry would be applied twice.

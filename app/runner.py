@@ -106,5 +106,8 @@ def _banner(url: str, app) -> None:
     lines = ["", f"  Laurel is running at {url}", ""]
     lines += [f"  {role:<8} {email:<28} password: {password}" for role, email, password in demo.LOGINS]
     lines += ["", "  Mail is written to instance/mail/ and shown in Admin > Mail log"
-              if app.config["MAIL_BACKEND"] == "file" else "", "  Ctrl-C stops everything.", ""]
+              if app.config["MAIL_BACKEND"] == "file" else ""]
+    lines += ["  Single sign-on: add an OpenID provider under Admin > Sign-in, or start with OIDC_ISSUER,",
+              "  OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_LABEL set (docs/sso.md).",
+              "  Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)

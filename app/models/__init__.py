@@ -10,6 +10,7 @@ from app.models.catalog import (
                                 certification_prerequisites,
 )
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
+from app.models.department import Department, department_managers
 from app.models.email_text import EmailText
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
 from app.models.enrollment import ENROLLMENT_STATUSES, Completion, Enrollment
@@ -39,7 +40,8 @@ __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
     "BADGE_SOURCES", "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "BadgeImage", "Certificate",
     "CertificateTemplate",
-    "Certification", "Completion", "Course", "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
+    "Certification", "Completion", "Course", "Department",
+    "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PdfSigningIdentity", "PdfSigningSettings",
@@ -49,5 +51,5 @@ __all__ = [
     "SamlAssertionUse", "SamlProvider", "SamlServiceKey",
     "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
-    "certification_courses", "certification_prerequisites",
+    "certification_courses", "certification_prerequisites", "department_managers",
 ]

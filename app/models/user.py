@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import utcnow
 from app.extensions import db
+from app.models.department import Department, department_managers
 
-ROLES = ("admin", "staff", "learner")
+ROLES = ("admin", "staff", "manager", "learner")
 
 
 class User(UserMixin, db.Model):
@@ -24,6 +25,12 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="learner")
     department: Mapped[str | None] = mapped_column(String(120), index=True)
+    # The department this person belongs to (app/services/accounts/departments.py).
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"),
+                                                      index=True)
+    # Staff with this grant read everything; without it, staff read only the people of the departments
+    # they manage (app/services/accounts/scope.py). Admins set it; the migration gave it to existing staff.
+    reads_everything: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on logout, password change/reset, role change and deactivation: every existing session and
     # remember cookie carries the old value (get_id) and dies (app.web.auth._load_session_user).
@@ -33,6 +40,10 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    department_ref: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+    managed_departments: Mapped[list[Department]] = relationship(secondary=department_managers,
+                                                                 back_populates="managers",
+                                                                 order_by="Department.name")
 
     __table_args__ = (Index("ix_users_role_name", "role", "name"),)
 

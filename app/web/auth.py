@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, request
-from flask_login import current_user
+from flask import abort, g, request, session
+from flask_login import current_user, login_user, logout_user
 
 from app.extensions import csrf, db, login_manager
 from app.models import User
@@ -32,6 +32,44 @@ def _load_session_user(session_id: str) -> User | None:
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
+
+
+def sign_in(user: User, *, remember: bool = False, method: str = "password",
+            provider: str | None = None) -> None:
+    """The one way every login ends (password, OIDC, SAML, passkey, after the MFA step).
+
+    Starts the session, sets last_login_at, audits "user.logged_in" with the method, and commits: the
+    session must exist before the browser uses its cookie. `provider` (e.g. "oidc:3") is kept with the
+    session so SSO logout knows where to send the browser afterwards."""
+    from app.database import utcnow
+    from app.services import audit
+
+    login_user(user, remember=remember)
+    session["auth_method"] = method
+    session["auth_provider"] = provider
+    user.last_login_at = utcnow()
+    audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr,
+                 method=method, provider=provider)
+    db.session.commit()
+
+
+def signed_in_with() -> tuple[str | None, str | None]:
+    """(method, provider) of the current session: where SSO logout must send the browser."""
+    return session.get("auth_method"), session.get("auth_provider")
+
+
+def sign_out() -> None:
+    """End the current session server-side, then forget it in the browser (session and remember cookie).
+
+    A bearer-token request has no session: it ends nothing (a script must not log the browser out)."""
+    from app.services.accounts import users
+
+    if current_user.is_authenticated and not g.get("via_token"):
+        users.log_out(current_user)
+        db.session.commit()
+    logout_user()
+    session.pop("auth_method", None)
+    session.pop("auth_provider", None)
 
 
 def _unauthorized():
@@ -107,52 +145,3 @@ def login_required(view):
 
 admin_required = roles_required("admin")
 staff_required = roles_required("admin", "staff")
-
-
-# Keys of the Flask session that say how this session signed in (SSO logout reads them).
-SIGN_IN_METHOD_KEY = "sign_in_method"
-SIGN_IN_PROVIDER_KEY = "sign_in_provider"
-
-
-def sign_in(user: User, *, remember: bool = False, method: str = "password",
-            provider: str | None = None) -> None:
-    """Every way of logging in ends here: the session, last_login_at, the audit row, how it signed in.
-
-    The caller commits. (Helper E's server-side sessions replace this minimal version at merge.)
-    """
-    from flask import session
-    from flask_login import login_user
-
-    from app.database import utcnow
-    from app.services import audit
-
-    login_user(user, remember=remember)
-    user.last_login_at = utcnow()
-    session[SIGN_IN_METHOD_KEY] = method
-    if provider:
-        session[SIGN_IN_PROVIDER_KEY] = provider
-    else:
-        session.pop(SIGN_IN_PROVIDER_KEY, None)
-    audit.record(user, "user.logged_in", "user", user.id, f"Logged in ({method})", ip=request.remote_addr,
-                 method=method, provider=provider)
-
-
-def signed_in_with() -> tuple[str | None, str | None]:
-    """(method, provider) of the current session, as sign_in stored them."""
-    from flask import session
-
-    return session.get(SIGN_IN_METHOD_KEY), session.get(SIGN_IN_PROVIDER_KEY)
-
-
-def sign_out() -> None:
-    """End the current user's sessions server-side and this browser's login. The caller commits."""
-    from flask import session
-    from flask_login import logout_user
-
-    from app.services.accounts import users
-
-    if current_user.is_authenticated and not g.get("via_token"):
-        users.log_out(current_user)
-    logout_user()
-    session.pop(SIGN_IN_METHOD_KEY, None)
-    session.pop(SIGN_IN_PROVIDER_KEY, None)

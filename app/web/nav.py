@@ -28,7 +28,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Catalog": ("lifecycle.courses", "lifecycle.certifications", "lifecycle.enrollments",
                 "lifecycle.import_csv"),
     "Admin": ("admin.users", "integrations.index", "documents.templates", "admin.mail_log",
-              "messaging.email_previews", "admin.audit", "credentials.admin", "admin.settings"),
+              "messaging.email_previews", "admin.audit", "credentials.admin",
+              "identity.sign_in_admin", "admin.settings"),
 }
 
 

@@ -1,7 +1,7 @@
 """user_identities (SSO links), oidc_providers, organisation_settings.sso_only
 
 Revision ID: 0015_sso_oidc
-Revises: 0010_badges
+Revises: 0012_departments (helper A's, merged into this branch; was 0010_badges)
 Create Date: 2026-12-02 10:10:00
 
 """
@@ -12,7 +12,7 @@ import app.database
 
 
 revision = '0015_sso_oidc'
-down_revision = '0010_badges'
+down_revision = '0012_departments'  # 0010_badges before helper A's departments were merged in
 branch_labels = None
 depends_on = None
 

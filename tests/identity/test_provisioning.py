@@ -29,7 +29,7 @@ def test_jit_creates_the_account_with_the_mapped_role_and_department():
     identity = _identity(groups=("teachers", "other"), department="Nursing")
     user = sign_in_user(identity, JIT, actor_label="oidc")
     db.session.commit()
-    assert (user.email, user.name, user.role, user.department) == \
+    assert (user.email, user.name, user.role, user.department_ref.name) == \
         ("new.person@example.com", "New Person", "staff", "Nursing")
     assert "user.created" in _actions() and "user.identity_linked" in _actions()
     # The second sign-in finds the link by subject, even when the email changed at the provider.

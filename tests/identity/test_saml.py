@@ -252,7 +252,7 @@ def test_sp_initiated_logout_ends_the_session_here_and_at_the_idp(app, provider,
     token = csrf_token_from(client.get("/profile").get_data(as_text=True))
     response = client.post("/logout", data={"csrf_token": token})
     assert response.status_code == 200  # a page that moves on (a redirect would break CSP form-action)
-    onward = html.unescape(re.search(r'data-testid="idp-logout" href="([^"]*)"',
+    onward = html.unescape(re.search(r'href="([^"]*)" data-testid="sso-logout"',
                                      response.get_data(as_text=True))[1])
     assert onward.startswith(idp.url + "slo?")
     assert not _signed_in(client)  # ended here before the IdP is even asked
@@ -296,7 +296,7 @@ def test_admin_adds_a_provider_by_metadata_url_and_by_upload(app, idp, login_as,
     uploaded = client.post("/admin/sign-in/saml/new", content_type="multipart/form-data", data={
         **base, "label": "Okta", "metadata_file": (io.BytesIO(idp.metadata().encode()), "md.xml")})
     assert uploaded.status_code == 302
-    assert "Okta" in client.get("/admin/sign-in/saml").get_data(as_text=True)
+    assert "Okta" in client.get("/admin/sign-in").get_data(as_text=True)  # the SAML section of Sign-in
     toggled = client.post(f"/admin/sign-in/saml/{stored.id}/enabled", data={"csrf_token": token})
     assert toggled.status_code == 302
     db.session.expire_all()
@@ -328,7 +328,7 @@ def test_without_xmlsec1_the_app_says_what_to_install(app, provider, login_as, a
     from app.connectors import saml_sp
 
     monkeypatch.setattr(saml_sp, "xmlsec1_path", lambda: None)
-    assert "apt-get install xmlsec1" in login_as(admin).get("/admin/sign-in/saml").get_data(as_text=True)
+    assert "apt-get install xmlsec1" in login_as(admin).get("/admin/sign-in").get_data(as_text=True)
     response = app.test_client().get(f"/sso/saml/{provider.public_id}/login")
     assert response.status_code == 503 and "xmlsec1" in response.get_data(as_text=True)
 

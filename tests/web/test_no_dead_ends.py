@@ -60,12 +60,16 @@ NOT_LINKS = {
     "credentials.ob2_badge_class": "Open Badges 2.0 BadgeClass: fetched by badge platforms (linked from "
                                    "the certification page's badge card, which learners do not see)",
     "credentials.ob2_issuer": "Open Badges 2.0 Issuer profile: fetched by badge platforms from a BadgeClass",
+    "identity.oidc_start": "a 'Sign in with ...' button of the login page (logged out)",
+    "identity.oidc_callback": "where the OpenID provider sends the browser back after sign-in",
+    "identity.provider_edit": "an OpenID provider's page, linked from Admin › Sign-in once one is added "
+                              "(the demo has none)",
     "identity.saml_login": "the login page's 'Sign in with <label>' button (logged out; the demo has no SAML "
                            "provider)",
     "identity.saml_metadata": "our SAML metadata, fetched by identity providers (linked from a provider's "
                               "page, and the demo has none)",
     "identity.saml_slo": "single logout, reached by redirects to and from the identity provider",
-    "identity.saml_provider_edit": "a SAML provider's page, linked from Admin › Sign-in › SAML once one "
+    "identity.saml_provider_edit": "a SAML provider's page, linked from Admin › Sign-in once one "
                                    "exists (the demo has none)",
 }
 # Pages of a certificate's holder: the learner's crawl must reach them; the demo's admin holds none.

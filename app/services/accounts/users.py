@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.database import begin_write, utcnow
+from app.database import begin_write
 from app.extensions import db
 from app.models import ROLES, User
 from app.queue import enqueue_after_commit
@@ -47,8 +47,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
-    user.last_login_at = utcnow()
-    return user
+    return user  # app.web.auth.sign_in sets last_login_at
 
 
 def check_password_rules(password: str, field: str = "password") -> None:

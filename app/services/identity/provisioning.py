@@ -26,14 +26,13 @@ from app.extensions import db
 from app.models import ROLES, User
 from app.models.identity import UserIdentity
 from app.services import audit
-from app.services.accounts import users
+from app.services.accounts import departments, users
 from app.services.errors import NotAllowed, ValidationError
 
 # When several of a person's groups map to roles, the most capable one wins.
 ROLE_RANK = ("admin", "manager", "staff", "learner")
 MAX_SUBJECT = 255
 MAX_NAME = 200
-MAX_DEPARTMENT = 120
 MAX_GROUPS = 200  # a token with more groups is still accepted; only these are looked at
 
 
@@ -166,11 +165,13 @@ def _audit_refusal(actor_label: str, identity: ExternalIdentity, reason: str,
 
 
 def _apply_department(user: User, name: str, actor_label: str) -> None:
-    """The department claim, when it is a usable name; a bad one is ignored (the sign-in still works)."""
-    name = "".join(ch for ch in name if ch.isprintable()).strip()[:MAX_DEPARTMENT]
-    if not name or name == user.department:
+    """Membership of the claimed department (created when new); an unusable name is ignored (the
+    sign-in still works, the department stays as it was)."""
+    try:
+        department = departments.find_or_create(name, actor=actor_label)
+    except ValidationError:
         return
-    users.update_user(user, actor=actor_label, department=name)
+    departments.assign(user, department, actor=actor_label)
 
 
 __all__ = ["ExternalIdentity", "ProvisioningPolicy", "role_for", "sign_in_user"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 from limits import parse_many
 
 from app.extensions import db, limiter
 from app.models import ApiToken
-from app.services import audit
 from app.services.accounts import tokens, users
+from app.services.identity import oidc as sso
+from app.services.identity import policy as sign_in_policy
 from app.services.identity import saml
 from app.views.accounts import bp
 from app.views.accounts.forms import (
@@ -22,7 +23,7 @@ from app.views.accounts.forms import (
     SetPasswordForm,
     TokenForm,
 )
-from app.web.auth import login_required, signed_in_with
+from app.web.auth import login_required, sign_in, sign_out, signed_in_with
 from app.web.forms import submit
 
 
@@ -55,33 +56,50 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user, remember=form.remember.data)
-            audit.record(user, "user.logged_in", "user", user.id, "Logged in", ip=request.remote_addr)
-            db.session.commit()
+        if user is not None and not sign_in_policy.password_allowed(user):
+            db.session.rollback()  # SSO only: a right password of a non-admin still signs nobody in
+            flash(sign_in_policy.PASSWORD_REFUSED, "danger")
+            status = 403
+        elif user is not None:
+            if sign_in_policy.sso_only():
+                sign_in_policy.record_break_glass(user, request.remote_addr)
+            sign_in(user, remember=form.remember.data, method="password")
             return redirect(_safe_next(request.args.get("next")))
-        flash("Those details did not match an active account.", "danger")
-    return render_template("accounts/login.html", form=form, saml_providers=saml.enabled_providers(),
-                           next_url=request.args.get("next")), 200 if not form.errors else 422
+        else:
+            flash("Those details did not match an active account.", "danger")
+    return _login_page(form, 422 if form.errors else status)
+
+
+def _login_page(form: LoginForm, status: int):
+    sso.ensure_environment_provider()
+    # SSO only: the password form is hidden (admins' break-glass: /login?local=1); refused server-side.
+    show_password = not sign_in_policy.sso_only() or request.args.get("local") == "1"
+    return render_template("accounts/login.html", form=form, providers=sso.enabled_providers(),
+                           saml_providers=saml.enabled_providers(), show_password=show_password,
+                           next_url=request.args.get("next") or ""), status
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    # Single logout: what the session says about an SSO sign-in, read before the session ends.
-    idp_logout = None if g.get("via_token") else saml.logout_url_for_session(*signed_in_with(),
-                                                                              session.get(saml.SESSION_LOGIN_KEY))
-    if not g.get("via_token"):  # a bearer token has no session to end: it must not end the browser's
-        users.log_out(current_user)
-        db.session.commit()
-    logout_user()
-    if idp_logout:
-        # A page that moves on by itself, not a redirect: after a form POST, CSP form-action 'self' would
-        # block a redirect to the identity provider's origin.
-        return render_template("accounts/sso_logout.html", idp_logout=idp_logout)
+    method, provider_key = signed_in_with()  # read before sign_out() forgets them
+    id_token = session.pop("oidc_id_token", None)
+    saml_login = session.get(saml.SESSION_LOGIN_KEY)  # the NameID and SessionIndex SAML logout names
+    sign_out()
     flash("You are logged out.", "info")
+    login_url = current_app.config["BASE_URL"].rstrip("/") + url_for("accounts.login")
+    # RP-initiated logout: a session that came from an OpenID provider ends there too, when it can.
+    provider_logout = sso.logout_url(provider_key, id_token=id_token, post_logout_redirect_uri=login_url) \
+        if method == "oidc" and not g.get("via_token") else None
+    if method == "saml" and not g.get("via_token"):  # SAML single logout, when the IdP has an endpoint
+        provider_logout = saml.logout_url_for_session(method, provider_key, saml_login)
+    if provider_logout:
+        # A page, not a redirect: CSP form-action 'self' stops a form's redirect to another site. The
+        # page moves on by itself (meta refresh) and has a button for browsers that do not.
+        return render_template("accounts/sso_logout.html", url=provider_logout)
     return redirect(url_for("accounts.login"))
 
 
@@ -112,6 +130,8 @@ def _choose_password(token: str, purpose: str):
     user = users.user_from_token(token, purpose)
     if user is None:
         return render_template("accounts/link_invalid.html", purpose=purpose), 400
+    if purpose == "reset" and not sign_in_policy.password_allowed(user):
+        return render_template("identity/sso_failed.html", message=sign_in_policy.PASSWORD_REFUSED), 403
     form = SetPasswordForm()
     done = submit(form, lambda: users.set_password(user, form.password.data, actor=user,
                                                    link=users.link_fingerprint(user)))

@@ -1,4 +1,5 @@
-"""SAML 2 single sign-on pages: our metadata, login start, the ACS, single logout, and Admin › Sign-in › SAML.
+"""SAML 2 single sign-on pages: our metadata, login start, the ACS, single logout, and the SAML providers of
+Admin › Sign-in (the list is a section of that page: templates/identity/_saml_section.html).
 
 Rules live in app/services/identity/saml.py; the protocol in app/connectors/saml_sp.py (pysaml2).
 """
@@ -16,7 +17,6 @@ from app.services.errors import NotAllowed
 from app.services.identity import saml
 from app.views.identity import bp
 from app.views.identity.saml_forms import SamlProviderForm
-from app.web import nav
 from app.web.auth import admin_required, csrf_exempt, sign_in, sign_out, signed_in_with
 from app.web.forms import attempt, submit
 
@@ -26,8 +26,6 @@ REQUESTS_KEY = "saml_requests"
 LOGIN_KEY = saml.SESSION_LOGIN_KEY
 MAX_OPEN_REQUESTS = 5  # a few tabs at once; older ones are forgotten
 MAX_UPLOAD = 1024 * 1024
-
-nav.add("identity.saml_admin", "SAML", nav.ADMIN, prefix="identity.saml", order=96)
 
 
 def _provider(public_id: str, *, enabled: bool = True) -> SamlProvider:
@@ -168,13 +166,6 @@ def _end_if_mine(provider: SamlProvider, name_id: dict[str, str]) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@bp.get("/admin/sign-in/saml")
-@admin_required
-def saml_admin():
-    return render_template("identity/saml_admin.html", saml_providers=saml.providers(),
-                           missing=saml.xmlsec1_missing())
-
-
 @bp.route("/admin/sign-in/saml/new", methods=["GET", "POST"])
 @admin_required
 def saml_provider_new():
@@ -212,7 +203,7 @@ def saml_provider_enabled(provider_id: int):
     done = attempt(lambda: saml.set_enabled(provider, not provider.enabled, actor=current_user))
     if done:
         flash(f"{provider.label} is {'enabled' if provider.enabled else 'disabled'}.", "success")
-    return redirect(url_for("identity.saml_admin"))
+    return redirect(url_for("identity.sign_in_admin"))
 
 
 def _values(form: SamlProviderForm) -> dict:
