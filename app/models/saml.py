@@ -38,6 +38,11 @@ class SamlProvider(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @property
+    def key(self) -> str:
+        """How identities, sessions and the audit name this provider (as OidcProvider.key does)."""
+        return f"saml:{self.public_id}"
+
 
 class SamlServiceKey(db.Model):
     """Our signing key pair, made once: one row named "default" (unique, so two first logins at once

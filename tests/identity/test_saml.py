@@ -134,7 +134,7 @@ def test_login_creates_the_account_with_mapped_role_and_department(app, provider
     assert (user.name, user.role, _department(user)) == ("Ada Lovelace", "staff", "Mathematics")
     assert _signed_in(client)
     logged_in = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.logged_in"))
-    assert logged_in.data["method"] == "saml" and logged_in.data["provider"] == provider.public_id
+    assert logged_in.data["method"] == "saml" and logged_in.data["provider"] == f"saml:{provider.public_id}"
     # The next login finds the linked identity: the same user, no second account.
     other = app.test_client()
     assert _sign_in(other, provider, idp)[0].status_code == 302

@@ -270,7 +270,7 @@ def external_identity(provider: SamlProvider, assertion: Assertion) -> provision
         email = assertion.name_id["text"]
     groups = assertion.attributes.get(provider.groups_attribute, ()) if provider.groups_attribute else ()
     return provisioning.ExternalIdentity(
-        provider_key=f"saml:{provider.public_id}", subject=assertion.name_id["text"][:255], email=email,
+        provider_key=provider.key, subject=assertion.name_id["text"][:255], email=email,
         email_verified=bool(email) and provider.trust_email,
         name=assertion.first(provider.name_attribute) if provider.name_attribute else None,
         groups=tuple(groups)[:100],
@@ -292,12 +292,15 @@ def logout_url(provider: SamlProvider, name_id: Mapping[str, str], session_index
         return None
 
 
-def logout_url_for_session(method: str | None, provider_id: str | None, login: Mapping | None) -> str | None:
+def logout_url_for_session(method: str | None, provider_key: str | None, login: Mapping | None) -> str | None:
     """After a logout, where to send the browser so the IdP ends its session too (SP-initiated SLO), from
-    what the session held: how it signed in and, for SAML, the NameID and SessionIndex. None: nowhere."""
-    if method != "saml" or not provider_id or not isinstance(login, Mapping) or xmlsec1_missing():
+    what the session held: how it signed in ("saml", "saml:<public id>") and the NameID and SessionIndex.
+    None: nowhere (not a SAML session, no SLO endpoint, SAML unavailable)."""
+    if method != "saml" or not provider_key or not provider_key.startswith("saml:"):
         return None
-    provider = by_public_id(provider_id)
+    if not isinstance(login, Mapping) or xmlsec1_missing():
+        return None
+    provider = by_public_id(provider_key.removeprefix("saml:"))
     if provider is None or not provider.enabled:
         return None
     return logout_url(provider, login.get("name_id") or {}, login.get("session_index"))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db, limiter
 from app.models import SamlProvider
 from app.services import audit
-from app.services.errors import NotAllowed
+from app.services.errors import NotAllowed, ValidationError
 from app.services.identity import saml
 from app.views.identity import bp
 from app.views.identity.saml_forms import SamlProviderForm
@@ -119,9 +120,14 @@ def saml_acs(public_id: str):
         db.session.commit()  # the refusal is audited
         flash(str(exc), "danger")
         return redirect(url_for("accounts.login"))
+    except (ValidationError, IntegrityError):
+        # Two first sign-ins of one person at the same moment: the other one created the account.
+        db.session.rollback()
+        return render_template("identity/saml_failed.html", provider=provider,
+                               message="Your sign-in crossed another one. Start again."), 409
     open_requests.pop(done.assertion.in_response_to, None)
     session[REQUESTS_KEY] = open_requests
-    sign_in(done.user, method="saml", provider=provider.public_id)
+    sign_in(done.user, method="saml", provider=provider.key)
     session[LOGIN_KEY] = {"name_id": done.assertion.name_id, "session_index": done.assertion.session_index}
     db.session.commit()
     return redirect(outstanding.get(done.assertion.in_response_to) or url_for("dashboard.index"))
@@ -150,9 +156,9 @@ def saml_slo(public_id: str):
 
 
 def _end_if_mine(provider: SamlProvider, name_id: dict[str, str]) -> bool:
-    method, provider_id = signed_in_with()
+    method, provider_key = signed_in_with()
     login = session.get(LOGIN_KEY) or {}
-    if not current_user.is_authenticated or method != "saml" or provider_id != provider.public_id:
+    if not current_user.is_authenticated or method != "saml" or provider_key != provider.key:
         return False
     if (login.get("name_id") or {}).get("text") != name_id.get("text"):
         return False
