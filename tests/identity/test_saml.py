@@ -141,7 +141,8 @@ def test_login_creates_the_account_with_mapped_role_and_department(app, provider
     assert db.session.scalar(select(func.count()).select_from(User)) == 2  # the admin and Ada
 
 
-@pytest.mark.parametrize("mode", ["unsigned", "wrong_audience", "expired", "wrong_recipient"])
+@pytest.mark.parametrize("mode", ["unsigned", "response_signed_only", "wrong_audience", "expired",
+                                  "wrong_recipient"])
 def test_bad_assertions_are_refused(app, provider, idp, mode):
     client = app.test_client()
     response, _ = _sign_in(client, provider, idp, mode=mode)
@@ -150,6 +151,18 @@ def test_bad_assertions_are_refused(app, provider, idp, mode):
     assert not _signed_in(client)
     assert db.session.scalar(select(User).where(User.email == "ada@example.org")) is None
     assert len(_refusals()) == 1
+
+
+def test_a_tampered_signed_assertion_is_refused(app, provider, idp):
+    client = app.test_client()
+    idp.configure(user=ADA, mode="normal")
+    answer = _idp_answer(_start(client, provider))
+    xml = base64.b64decode(answer["SAMLResponse"]).decode()
+    assert "ada@example.org" in xml
+    forged = base64.b64encode(xml.replace("ada@example.org", "eve@example.org").encode()).decode()
+    assert _post(client, provider, {"SAMLResponse": forged}).status_code == 400
+    assert not _signed_in(client)
+    assert db.session.scalar(select(User).where(User.email == "eve@example.org")) is None
 
 
 def test_the_same_response_twice_is_refused(app, provider, idp):

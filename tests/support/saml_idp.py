@@ -17,7 +17,8 @@ port on the first line of stdout and serves:
                        for the last user we signed in there
   POST /control        JSON: {"sp_metadata": xml} trusts an SP (instead of the previous one);
                        {"user": {...}, "mode": ...} sets the next answers. Modes: normal, unsigned
-                       (no signature at all), wrong_audience, expired (NotOnOrAfter 30 minutes ago),
+                       (no signature at all), response_signed_only (the Response signed, not the
+                       assertion), wrong_audience, expired (NotOnOrAfter 30 minutes ago),
                        wrong_recipient (Destination/Recipient elsewhere), replay (a new response that
                        reuses the previous assertion's ID)
   GET  /state          JSON: what happened (logins, logout requests/responses seen, last SAMLResponse)
@@ -36,7 +37,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-MODES = ("normal", "unsigned", "wrong_audience", "expired", "wrong_recipient", "replay")
+MODES = ("normal", "unsigned", "response_signed_only", "wrong_audience", "expired", "wrong_recipient",
+         "replay")
 
 
 class SamlIdentityProvider:
@@ -176,8 +178,10 @@ class _Idp:
         name_id = NameID(text=self.user["name_id"], format=NAMEID_FORMAT_PERSISTENT,
                          sp_name_qualifier=sp_entity_id)
         options: dict = {"sign_assertion": True, "sign_response": False}
-        if self.mode == "unsigned":
+        if self.mode in ("unsigned", "response_signed_only"):
             options["sign_assertion"] = False
+        if self.mode == "response_signed_only":
+            options["sign_response"] = True
         if self.mode == "wrong_audience":
             args["sp_entity_id"] = "https://elsewhere.example/saml/metadata"
         if self.mode == "wrong_recipient":
