@@ -17,7 +17,6 @@ parsed by pysaml2 through defusedxml (no DTD, no entities: XXE and billion laugh
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import os
 import shutil
@@ -25,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml
 from saml2.client import Saml2Client
@@ -394,11 +393,3 @@ def _config(settings: SpSettings, key_file: str, cert_file: str, xmlsec1: str) -
         }},
     }
 
-
-def encode_for_post(xml: str) -> str:
-    """Base64 of an XML document, as the POST binding carries it (tests and tools)."""
-    return base64.b64encode(xml.encode()).decode()
-
-
-def query_of(url: str) -> str:
-    return urlsplit(url).query

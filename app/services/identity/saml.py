@@ -32,10 +32,11 @@ from app.services.secrets import secret_box
 # single logout names to the IdP.
 SESSION_LOGIN_KEY = "saml_login"
 MAX_METADATA_BYTES = 1024 * 1024
+MAX_RESPONSE_CHARS = saml_sp.MAX_MESSAGE_CHARS
 MAX_MAPPING_LINES = 100
 ATTRIBUTE_FIELDS = ("email_attribute", "name_attribute", "groups_attribute", "department_attribute")
 
-__all__ = ["Assertion", "SamlRefused", "xmlsec1_missing"]
+__all__ = ["Assertion", "SamlRefused", "xmlsec1_missing"]  # the views catch SamlRefused from here
 
 
 def xmlsec1_missing() -> str | None:

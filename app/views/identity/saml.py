@@ -104,6 +104,8 @@ def saml_acs(public_id: str):
     if (answer := _unavailable()) is not None:
         return answer
     saml_response = request.form.get("SAMLResponse", "")
+    if not saml_response or len(saml_response) > saml.MAX_RESPONSE_CHARS:
+        return _refused(provider, "The SAML response is missing or too large.")
     has_cookie = bool(request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]))
     if not has_cookie and not request.form.get("reposted"):
         # The IdP's page posts from another site, so the browser withholds our SameSite=Lax session cookie
