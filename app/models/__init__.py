@@ -31,6 +31,7 @@ from app.models.organisation import OrganisationSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.saml import SamlAssertionUse, SamlProvider, SamlServiceKey
 from app.models.scim import ScimDirectory, ScimGroup, ScimUser
 from app.models.signing_key import SigningKey
 from app.models.status_list import StatusListEntry
@@ -48,7 +49,8 @@ __all__ = [
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
     "PdfSigningIdentity", "PdfSigningSettings",
     "PublicProfile", "ReminderSent",
-    "ReportSubscription", "ScimDirectory", "ScimGroup", "ScimUser",
+    "ReportSubscription", "SamlAssertionUse", "SamlProvider", "SamlServiceKey",
+    "ScimDirectory", "ScimGroup", "ScimUser",
     "SigningKey", "StatusListEntry", "SyncRun", "TemplateAsset", "User",
     "OidcProvider", "UserIdentity", "UserSession", "WalletExchange",
     "WebhookDelivery", "WebhookEvent",

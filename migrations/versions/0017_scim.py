@@ -1,7 +1,7 @@
 """scim_directories (a bearer token per provisioning directory), scim_users, scim_groups (SCIM 2)
 
 Revision ID: 0017_scim
-Revises: 0015_sso_oidc
+Revises: 0016_sso_saml
 Create Date: 2026-12-02 10:10:00
 
 """
@@ -13,7 +13,7 @@ import app.database
 
 revision = '0017_scim'
 # scim_groups points at departments (0012); the lead re-chains the migrations of issue 13 at merge.
-down_revision = '0015_sso_oidc'
+down_revision = '0016_sso_saml'
 branch_labels = None
 depends_on = None
 

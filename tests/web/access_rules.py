@@ -295,6 +295,14 @@ RULES: dict[str, str | dict[str, str]] = {
     "identity.directories": "admin",
     "identity.directory_create": "admin",
     "identity.directory_revoke": "admin",
+    # identity: SAML single sign-on (the IdP's signed assertion / message is the credential)
+    "identity.saml_metadata": "public",
+    "identity.saml_login": "public",
+    "identity.saml_acs": "public",
+    "identity.saml_slo": "public",
+    "identity.saml_provider_new": "admin",
+    "identity.saml_provider_edit": "admin",
+    "identity.saml_provider_enabled": "admin",
 }
 
 # Endpoints that end the session they are called with: the matrix uses a fresh login for them.

@@ -65,6 +65,13 @@ NOT_LINKS = {
     "identity.oidc_callback": "where the OpenID provider sends the browser back after sign-in",
     "identity.provider_edit": "an OpenID provider's page, linked from Admin › Sign-in once one is added "
                               "(the demo has none)",
+    "identity.saml_login": "the login page's 'Sign in with <label>' button (logged out; the demo has no SAML "
+                           "provider)",
+    "identity.saml_metadata": "our SAML metadata, fetched by identity providers (linked from a provider's "
+                              "page, and the demo has none)",
+    "identity.saml_slo": "single logout, reached by redirects to and from the identity provider",
+    "identity.saml_provider_edit": "a SAML provider's page, linked from Admin › Sign-in once one "
+                                   "exists (the demo has none)",
 }
 # Pages of a certificate's holder: the learner's crawl must reach them; the demo's admin holds none.
 HOLDER_ONLY = {

@@ -13,6 +13,7 @@ from app.models import ApiToken
 from app.services.accounts import sessions, tokens, users
 from app.services.identity import oidc as sso
 from app.services.identity import policy as sign_in_policy
+from app.services.identity import saml
 from app.views.accounts import bp
 from app.views.accounts import mfa as mfa_step
 from app.views.accounts import sessions as session_routes  # noqa: F401  (its routes join bp)
@@ -80,7 +81,8 @@ def _login_page(form: LoginForm, status: int):
     # SSO only: the password form is hidden (admins' break-glass: /login?local=1); refused server-side.
     show_password = not sign_in_policy.sso_only() or request.args.get("local") == "1"
     return render_template("accounts/login.html", form=form, providers=sso.enabled_providers(),
-                           show_password=show_password, next_url=request.args.get("next") or ""), status
+                           saml_providers=saml.enabled_providers(), show_password=show_password,
+                           next_url=request.args.get("next") or ""), status
 
 
 @bp.post("/logout")
@@ -88,12 +90,15 @@ def _login_page(form: LoginForm, status: int):
 def logout():
     method, provider_key = signed_in_with()  # read before sign_out() forgets them
     id_token = session.pop("oidc_id_token", None)
+    saml_login = session.get(saml.SESSION_LOGIN_KEY)  # the NameID and SessionIndex SAML logout names
     sign_out()
     flash("You are logged out.", "info")
     login_url = current_app.config["BASE_URL"].rstrip("/") + url_for("accounts.login")
     # RP-initiated logout: a session that came from an OpenID provider ends there too, when it can.
     provider_logout = sso.logout_url(provider_key, id_token=id_token, post_logout_redirect_uri=login_url) \
         if method == "oidc" and not g.get("via_token") else None
+    if method == "saml" and not g.get("via_token"):  # SAML single logout, when the IdP has an endpoint
+        provider_logout = saml.logout_url_for_session(method, provider_key, saml_login)
     if provider_logout:
         # A page, not a redirect: CSP form-action 'self' stops a form's redirect to another site. The
         # page moves on by itself (meta refresh) and has a button for browsers that do not.

@@ -1,5 +1,5 @@
 """The identity blueprint's route modules: importing this attaches their routes to `bp`."""
 
-from app.views.identity import bp, oidc, sign_in_admin  # noqa: F401  (routes)
+from app.views.identity import bp, oidc, saml, sign_in_admin  # noqa: F401  (routes)
 
 __all__ = ["bp"]

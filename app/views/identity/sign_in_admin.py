@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models.identity import OidcProvider
-from app.services.identity import oidc, policy
+from app.services.identity import oidc, policy, saml
 from app.views.identity import bp
 from app.views.identity.forms import PolicyForm, ProviderForm
 from app.views.identity.oidc import callback_url
@@ -23,7 +23,8 @@ nav.add("identity.sign_in_admin", "Sign-in", nav.ADMIN, prefix="identity.", orde
 def sign_in_admin():
     oidc.ensure_environment_provider()
     return render_template("identity/admin.html", providers=oidc.providers(),
-                           policy_form=PolicyForm(data={"sso_only": policy.sso_only()}))
+                           policy_form=PolicyForm(data={"sso_only": policy.sso_only()}),
+                           saml_providers=saml.providers(), saml_missing=saml.xmlsec1_missing())
 
 
 @bp.post("/admin/sign-in/policy")
