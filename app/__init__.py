@@ -82,7 +82,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 # Each HTML domain: its package holds `bp`, these modules attach the routes to it.
-VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.settings", "admin.branding",
+VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.departments", "admin.settings",
+                "admin.branding",
                 "admin.pdf_signing",
                 "lifecycle.routes", "verify.routes",
                 "documents.designer", "documents.pdfs", "sharing.routes", "messaging.inbox",
