@@ -301,9 +301,11 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
         audit.record(actor, action, "user", user.id, f"User {user.email} updated", changes=changes)
 
 
-def department_names() -> list[str]:
-    """Every department's name, in tree order (filters offer them all; a filter takes in sub-departments)."""
-    return [d.name for d, _ in departments.tree()]
+def department_names(viewer: User | None = None) -> list[str]:
+    """The departments' names in tree order, for filters (a filter takes in sub-departments): all of them,
+    or those `viewer` may see (a manager's own and those below)."""
+    visible = scope.department_ids(viewer) if viewer is not None else None
+    return [d.name for d, _ in departments.tree() if visible is None or d.id in visible]
 
 
 def in_department(column, name: str):

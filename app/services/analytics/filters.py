@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.extensions import db
 from app.models import Certification, User
 from app.services.accounts import scope
-from app.services.accounts.departments import tree
+from app.services.accounts.users import department_names
 from app.services.errors import ValidationError
 
 MAX_TEXT = 120
@@ -174,8 +174,7 @@ def filter_choices(viewer: User | None = None) -> dict[str, list]:
 
     certifications = db.session.execute(
         select(Certification.id, Certification.name).order_by(Certification.name)).all()
-    visible = scope.department_ids(viewer) if viewer is not None else None
-    departments = [d.name for d, _ in tree() if visible is None or d.id in visible]
+    departments = department_names(viewer)
     categories = db.session.scalars(select(Course.category).where(Course.category.is_not(None))
                                     .distinct().order_by(Course.category)).all()
     return {"certifications": [tuple(row) for row in certifications], "departments": list(departments),

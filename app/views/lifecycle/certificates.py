@@ -49,7 +49,7 @@ def certificates_list():
     pagination.total = stats.list_count(stmt)  # cached until the rows change
     return render_page_or_fragment(
         "lifecycle/certificates.html", "lifecycle/_certificates_table.html", pagination=pagination,
-        filters=args, statuses=CERTIFICATE_STATUSES, departments=users.department_names(),
+        filters=args, statuses=CERTIFICATE_STATUSES, departments=users.department_names(viewer()),
         certifications=db.session.scalars(catalog.certification_query()).all())
 
 

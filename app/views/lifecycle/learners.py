@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Certification, User
-from app.services.accounts import departments, scope, users
+from app.services.accounts import users
 from app.services.errors import ValidationError
 from app.services.lifecycle import certificates, enrollment, issuing, stats
 from app.views.lifecycle import bp
@@ -39,13 +39,8 @@ def learners():
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
     pagination.total = stats.list_count(stmt)  # cached until the rows change
     return render_page_or_fragment("lifecycle/learners.html", "lifecycle/_learners_table.html",
-                                   pagination=pagination, filters=args, departments=_department_names())
-
-
-def _department_names() -> list[str]:
-    """The departments the viewer may filter by: all of them, or those in their scope."""
-    ids = scope.department_ids(viewer())
-    return [d.name for d, _ in departments.tree() if ids is None or d.id in ids]
+                                   pagination=pagination, filters=args,
+                                   departments=users.department_names(viewer()))
 
 
 @bp.get("/learners/<id:user_id>")
