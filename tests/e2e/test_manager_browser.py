@@ -1,6 +1,7 @@
 """A department manager in Chromium, at a laptop's and a phone's width: the dashboard and the learners list
 show their departments' people only (the demo's manager runs Health, with Nursing under it), fit the screen
-and raise no console or CSP error. The admin's Departments page too. Screenshots: test-artifacts/manager-*.png.
+and raise no console or CSP error. The admin's Departments page too.
+Screenshots: test-artifacts/manager-*.png, test-artifacts/admin-departments-*.png.
 """
 
 from __future__ import annotations
