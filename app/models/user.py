@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy import ForeignKey, Index, String, false, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,7 +30,7 @@ class User(UserMixin, db.Model):
                                                       index=True)
     # Staff with this grant read everything; without it, staff read only the people of the departments
     # they manage (app/services/accounts/scope.py). Admins set it; the migration gave it to existing staff.
-    reads_everything: Mapped[bool] = mapped_column(default=False)
+    reads_everything: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on logout, password change/reset, role change and deactivation: every existing session and
     # remember cookie carries the old value (get_id) and dies (app.web.auth._load_session_user).

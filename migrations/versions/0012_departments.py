@@ -57,8 +57,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_users_department_id_departments'), 'departments',
                                     ['department_id'], ['id'], ondelete='SET NULL')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.alter_column('reads_everything', server_default=None)
     _departments_from_strings(departments)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('ix_users_department')

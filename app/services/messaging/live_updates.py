@@ -38,5 +38,6 @@ def _department_of(user_id: object) -> tuple[int, ...]:
     """The department of the person an event is about (usually already in the session: no query)."""
     if not isinstance(user_id, int):
         return ()
-    user = db.session.get(User, user_id)
+    with db.session.no_autoflush:  # a subscriber runs mid-change: never flush half-made rows from here
+        user = db.session.get(User, user_id)
     return (user.department_id,) if user is not None and user.department_id else ()
