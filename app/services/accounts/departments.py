@@ -62,6 +62,8 @@ def find_or_create(name: str, *, actor: audit.Actor, parent: Department | None =
     existing = by_name(name)
     if existing is not None:
         return existing
+    if parent is not None and parent.id is None:
+        db.session.flush()  # a parent made in this transaction gets its id
     department = Department(name=name, name_key=name_key(name), parent_id=parent.id if parent else None)
     try:
         with db.session.begin_nested():
