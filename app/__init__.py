@@ -82,8 +82,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 # Each HTML domain: its package holds `bp`, these modules attach the routes to it.
-VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.settings", "admin.branding",
-                "admin.pdf_signing", "accounts.mfa", "admin.security",
+VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.departments", "admin.settings",
+                "admin.branding", "admin.pdf_signing", "accounts.mfa", "admin.security",
                 "lifecycle.routes", "verify.routes",
                 "documents.designer", "documents.pdfs", "sharing.routes", "messaging.inbox",
                 "messaging.previews", "messaging.email_texts", "messaging.live", "integrations.console",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, Course, User
+from app.services.accounts import departments
 from app.services.accounts import users as accounts
 from app.services.lifecycle import catalog, enrollment, revocation
 
@@ -22,6 +23,7 @@ DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data o
 LOGINS = [
     ("admin", "admin@example.com", DEMO_PASSWORD),
     ("staff", "staff@example.com", DEMO_PASSWORD),
+    ("manager", "manager@example.com", DEMO_PASSWORD),
     ("learner", "learner@example.com", DEMO_PASSWORD),
 ]
 
@@ -29,6 +31,7 @@ PEOPLE = [
     ("admin@example.com", "Ada Okafor", "admin", "Administration"),
     ("staff@example.com", "Sam Whitfield", "staff", "Nursing"),
     ("trainer@example.com", "Priya Raman", "staff", "Engineering"),
+    ("manager@example.com", "Maya Lindqvist", "manager", "Health"),
     ("learner@example.com", "Lena Fischer", "learner", "Nursing"),
     ("jonas.berg@example.com", "Jonas Berg", "learner", "Nursing"),
     ("maria.garcia@example.com", "María García", "learner", "Nursing"),
@@ -103,13 +106,27 @@ def seed() -> bool:
     """Create the demo data unless it is there already. Returns True when it created any."""
     created = False
     if accounts.find_by_email(PEOPLE[0][0]) is None:
+        _seed_departments()
         for email, name, role, department in PEOPLE:
-            accounts.create_user(email, name, role, department, actor="seed", password=DEMO_PASSWORD)
+            # The demo staff read everything, as staff did before departments existed.
+            accounts.create_user(email, name, role, department, actor="seed", password=DEMO_PASSWORD,
+                                 reads_everything=role == "staff")
+        manager = accounts.find_by_email("manager@example.com")
+        departments.set_managers(departments.by_name("Health"), [manager], actor="seed")
         created = True
     if db.session.scalar(select(Course.id).where(Course.code == "FA-101")) is None:
         _seed_lifecycle()
         created = True
     return created
+
+
+def _seed_departments() -> None:
+    """A small tree: the Health faculty holds Nursing (its manager sees both), Engineering sits under
+    Technology, Operations and Administration at the top."""
+    health = departments.find_or_create("Health", actor="seed")
+    departments.find_or_create("Nursing", actor="seed", parent=health)
+    technology = departments.find_or_create("Technology", actor="seed")
+    departments.find_or_create("Engineering", actor="seed", parent=technology)
 
 
 def _seed_lifecycle() -> None:

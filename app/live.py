@@ -34,36 +34,51 @@ register_pending(_PENDING)  # a rolled-back SAVEPOINT takes back only its own an
 
 @dataclass(frozen=True)
 class Audience:
-    """Who may hear about a change: the staff (admins and staff read everything) and/or named users."""
+    """Who may hear about a change: the staff and/or named users. Staff who read everything hear every
+    staff change; managers (and staff without that grant) only changes about people of `departments`
+    (the departments the change is about: those of the people it concerns)."""
 
     staff: bool = True
     user_ids: frozenset[int] = frozenset()
+    departments: frozenset[int] = frozenset()
 
-    def includes(self, user_id: int, is_staff: bool) -> bool:
-        return (self.staff and is_staff) or user_id in self.user_ids
+    def includes(self, user_id: int, is_staff: bool, scope: frozenset[int] | None = None) -> bool:
+        """`scope`: the listener's departments when they see only those (None: they see everyone)."""
+        if user_id in self.user_ids:
+            return True
+        if not (self.staff and is_staff):
+            return False
+        return scope is None or bool(self.departments & scope)
 
 
-def announce(session: Session, topic: str, *, staff: bool = True, user_ids: Iterable[int] = ()) -> None:
-    """Tell open pages about `topic` once the current transaction commits (dropped on rollback)."""
+def announce(session: Session, topic: str, *, staff: bool = True, user_ids: Iterable[int] = (),
+             departments: Iterable[int] = ()) -> None:
+    """Tell open pages about `topic` once the current transaction commits (dropped on rollback).
+    `departments`: those of the people the change concerns (managers of them hear it too)."""
     if topic not in TOPICS:
         raise ValueError(f"unknown live topic {topic!r}")
     users = tuple(int(u) for u in user_ids if u is not None)
-    pending_list(session, _PENDING).append((topic, staff, users))
+    depts = tuple(int(d) for d in departments if d is not None)
+    pending_list(session, _PENDING).append((topic, staff, users, depts))
 
 
-def _merged(announcements: list[tuple[str, bool, tuple[int, ...]]]) -> dict[str, Audience]:
-    """One message per topic: staff if any announcement was for staff, and every named user."""
+def _merged(announcements: list[tuple]) -> dict[str, Audience]:
+    """One message per topic: staff if any announcement was for staff, every named user and department."""
     staff_topics: set[str] = set()
     users: dict[str, set[int]] = {}
-    for topic, staff, user_ids in announcements:
+    depts: dict[str, set[int]] = {}
+    for topic, staff, user_ids, *rest in announcements:
         if staff:
             staff_topics.add(topic)
         users.setdefault(topic, set()).update(user_ids)
-    return {topic: Audience(topic in staff_topics, frozenset(ids)) for topic, ids in users.items()}
+        depts.setdefault(topic, set()).update(rest[0] if rest else ())
+    return {topic: Audience(topic in staff_topics, frozenset(ids), frozenset(depts[topic]))
+            for topic, ids in users.items()}
 
 
 def encode(topic: str, audience: Audience) -> str:
-    return json.dumps({"topic": topic, "staff": audience.staff, "users": sorted(audience.user_ids)})
+    return json.dumps({"topic": topic, "staff": audience.staff, "users": sorted(audience.user_ids),
+                       "departments": sorted(audience.departments)})
 
 
 def decode(raw: bytes | str) -> tuple[str, Audience] | None:
@@ -71,11 +86,12 @@ def decode(raw: bytes | str) -> tuple[str, Audience] | None:
     try:
         data = json.loads(raw)
         topic, users = data["topic"], frozenset(int(u) for u in data.get("users", ()))
+        depts = frozenset(int(d) for d in data.get("departments", ()))
     except (ValueError, TypeError, KeyError):
         return None
     if topic not in TOPICS:
         return None
-    return topic, Audience(staff=bool(data.get("staff")), user_ids=users)
+    return topic, Audience(staff=bool(data.get("staff")), user_ids=users, departments=depts)
 
 
 _COMMITTED = "laurel_live_committed"
@@ -106,12 +122,12 @@ def _publish_committed(session: Session, transaction) -> None:
     except (redis.RedisError, OSError):
         # The change is committed; open pages catch up on their polling timer.
         current_app.logger.warning("live update not published (%s); pages fall back to polling",
-                                   ", ".join(sorted({topic for topic, _staff, _users in pending})))
+                                   ", ".join(sorted({entry[0] for entry in pending})))
 
 
 
 def stream(user_id: int, is_staff: bool, *, lifetime: float = 300.0, heartbeat: float = 15.0,
-           client: redis.Redis | None = None) -> Iterator[str]:
+           client: redis.Redis | None = None, scope: frozenset[int] | None = None) -> Iterator[str]:
     """The Server-Sent Events text for one user: the topics they may see, as they happen.
 
     The stream ends after `lifetime` seconds (the browser reconnects at once, and the reconnect signs
@@ -128,7 +144,7 @@ def stream(user_id: int, is_staff: bool, *, lifetime: float = 300.0, heartbeat: 
             now = time.monotonic()
             if message is not None and message.get("type") == "message":
                 decoded = decode(message["data"])
-                if decoded and decoded[1].includes(user_id, is_staff):
+                if decoded and decoded[1].includes(user_id, is_staff, scope):
                     yield f"event: {decoded[0]}\ndata: {decoded[0]}\n\n"
                     last_beat = now
             elif now - last_beat >= heartbeat:

@@ -149,8 +149,16 @@ def make_user():
     counter = {"n": 0}
 
     def factory(role: str = "learner", email: str | None = None, name: str | None = None, **fields):
+        from app.services.accounts import departments
+
         counter["n"] += 1
         n = counter["n"]
+        # `department="Nursing"`: the department of that name (created when new), as imports do.
+        department = fields.pop("department", None)
+        if department:
+            fields["department_ref"] = departments.find_or_create(department, actor="test")
+        if role == "staff":  # staff as they were before departments: reading everyone (the migration's grant)
+            fields.setdefault("reads_everything", True)
         user = User(email=(email or f"{role}{n}@example.com").lower(), name=name or f"{role.title()} {n}",
                     role=role, password_hash=_FAST_HASH, **fields)
         db.session.add(user)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import abort, request, url_for
 
-from app.api.base import Param, bp, endpoint
+from app.api.base import Param, actor, bp, endpoint
 from app.services.analytics import cache, figures
 from app.services.analytics.filters import MAX_TEXT, MAX_YEAR, MIN_YEAR
 
@@ -23,7 +23,8 @@ FILTERS = (
           "Only this certification (an existing id; unknown ids are 422). Course figures: the courses it "
           "requires."),
     Param("department", {"type": "string", "maxLength": MAX_TEXT},
-          "Only learners/holders in this department (exact match; no control characters)."),
+          "Only learners/holders in this department or one below it (its name; no control characters). "
+          "Managers' figures always count only the people of their departments."),
     Param("category", {"type": "string", "maxLength": MAX_TEXT},
           "Only this course category (certifications requiring a course of it)."),
     Param("limit", {"type": "integer", "minimum": 1, "maximum": figures.MAX_LIMIT},
@@ -50,4 +51,4 @@ def analytics_figure(name: str, query: dict):
     if name not in figures.FIGURES:
         abort(404, f"No analytics figure named {name[:60]!r}; GET /api/v1/analytics lists them.")
     limit = query["limit"] if name in figures.TABLES else None
-    return cache.figure(name, figures.parse_filters(request.args), limit)
+    return cache.figure(name, figures.parse_filters(request.args, actor()), limit)

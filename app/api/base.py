@@ -21,6 +21,8 @@ from werkzeug.exceptions import BadRequest
 from app.api.schemas import BODIES, MAX_ID
 from app.api.validation import check_body, coerce_query
 from app.extensions import csrf, db
+from app.models import User
+from app.services.accounts import scope
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import check_fields
 from app.services.numbers import MAX_PAGE
@@ -30,8 +32,11 @@ from app.web.errors import problem
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 T = TypeVar("T")
 
-ACCESS = {"public": None, "login": ("admin", "staff", "learner"), "staff": ("admin", "staff"),
-          "admin": ("admin",)}
+# "staff": staff-side readers (admins, staff, managers); "manager": who changes people's enrollments and
+# certificates (admins, managers). Managers and staff without the "reads everything" grant see only the
+# people of their departments (app/services/accounts/scope.py): other records are 404.
+ACCESS = {"public": None, "login": ("admin", "staff", "manager", "learner"),
+          "staff": ("admin", "staff", "manager"), "manager": ("admin", "manager"), "admin": ("admin",)}
 
 
 @dataclass(frozen=True)
@@ -131,10 +136,26 @@ def _load(model: type, item_id: int, own: str | None):
     item = db.session.get(model, item_id) if 0 < item_id <= MAX_ID else None
     if item is not None and getattr(item, "deleted_at", None) is not None:
         item = None  # soft-deleted (integrations): kept as history, gone for the API
-    if item is None or (own and is_learner() and getattr(item, own) != current_user.id):
-        # Someone else's record is "not found" for a learner: its existence is not theirs to know.
+    if item is None or (own and is_learner() and getattr(item, own) != current_user.id) \
+            or not _in_scope(item):
+        # Someone else's record is "not found" for a learner (or out of a manager's departments): its
+        # existence is not theirs to know.
         abort(404, f"No {model.__name__.lower()} with id {item_id}.")
     return item
+
+
+def _in_scope(item: object) -> bool:
+    """A record about a person (the user, or a row with `user`) must be in a staff-side viewer's scope."""
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return True
+    person = item if isinstance(item, User) else getattr(item, "user", None) if hasattr(item, "user_id") \
+        else None
+    return person is None or scope.can_see_user(actor(), person)
+
+
+def viewer():
+    """For list queries' `viewer=`: whose rows the caller may see (app/services/accounts/scope.py)."""
+    return actor() if current_user.is_authenticated else None
 
 
 def parse_query(params: Iterable[Param]) -> dict:

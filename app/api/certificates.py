@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from app.api.base import Param, actor, bp, committed, endpoint, paginate, scoped_user_id
+from app.api.base import Param, actor, bp, committed, endpoint, paginate, scoped_user_id, viewer
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import CERTIFICATE_STATUSES, Certificate
@@ -36,7 +36,7 @@ def list_certificates(query: dict):
     stmt = certificates.certificate_query(certification_id=query["certification_id"],
                                           user_id=scoped_user_id(query["user_id"]),
                                           status=query["status"] or "",
-                                          pdf_status=query["pdf_status"] or "")
+                                          pdf_status=query["pdf_status"] or "", viewer=viewer())
     return paginate(stmt, query, certificates.certificate_data)
 
 
@@ -48,7 +48,7 @@ def get_certificate(item: Certificate):
 
 
 @bp.post("/certificates/<id:id>/revoke")
-@endpoint("Revoke a certificate", access="admin", tag=TAG, response="Certificate", load=Certificate,
+@endpoint("Revoke a certificate", access="manager", tag=TAG, response="Certificate", load=Certificate,
           body="Revoke", errors=(409,),
           description="The reason is shown to anyone verifying the certificate; the holder is told by mail. "
                       "Already revoked: 409.")
@@ -58,7 +58,7 @@ def revoke_certificate(item: Certificate, body: dict):
 
 
 @bp.post("/certificates/<id:id>/reinstate")
-@endpoint("Reinstate a revoked certificate", access="admin", tag=TAG, response="Certificate",
+@endpoint("Reinstate a revoked certificate", access="manager", tag=TAG, response="Certificate",
           load=Certificate, body="Empty", errors=(409,),
           description="No body (or `{}`). Not revoked: 409. The holder is told by mail.")
 def reinstate_certificate(item: Certificate, body: dict):

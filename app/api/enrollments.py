@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import url_for
 
-from app.api.base import Param, actor, bp, committed, created, endpoint, paginate, scoped_user_id
+from app.api.base import Param, actor, bp, committed, created, endpoint, paginate, scoped_user_id, viewer
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import ENROLLMENT_STATUSES, Course, Enrollment, User
+from app.services.accounts import scope
 from app.services.errors import ValidationError
 from app.services.lifecycle import enrollment as enrollments
 
@@ -29,12 +30,12 @@ FILTERS = (
 def list_enrollments(query: dict):
     stmt = enrollments.enrollment_query(course_id=query["course_id"],
                                         user_id=scoped_user_id(query["user_id"]),
-                                        status=query["status"] or "")
+                                        status=query["status"] or "", viewer=viewer())
     return paginate(stmt, query, enrollments.enrollment_data)
 
 
 @bp.post("/enrollments")
-@endpoint("Enroll a learner in a course", access="admin", tag=TAG, response="Enrollment", status=201,
+@endpoint("Enroll a learner in a course", access="manager", tag=TAG, response="Enrollment", status=201,
           body="EnrollmentCreate",
           description="A duplicate (already enrolled), a full or an archived course is refused with 422. "
                       "Other fields given are applied at once (e.g. `status: completed` with a `score`).")
@@ -56,7 +57,7 @@ def get_enrollment(item: Enrollment):
 
 
 @bp.patch("/enrollments/<id:id>")
-@endpoint("Update an enrollment", access="admin", tag=TAG, response="Enrollment", load=Enrollment,
+@endpoint("Update an enrollment", access="manager", tag=TAG, response="Enrollment", load=Enrollment,
           body="EnrollmentUpdate",
           errors=(409,),
           description="Partial update of status, progress, score, completed_at. Becoming completed records "
@@ -71,6 +72,7 @@ def update_enrollment(item: Enrollment, body: dict):
 
 def _existing(model: type, item_id: int, field: str):
     item = db.session.get(model, item_id)
-    if item is None:
+    if item is None or (isinstance(item, User) and not scope.can_see_user(actor(), item)):
+        # A manager's enrolling someone outside their departments: that person is "unknown" to them.
         raise ValidationError({field: f"No {model.__name__.lower()} with id {item_id}."})
     return item

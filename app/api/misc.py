@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from app.api.base import bp, endpoint
+from app.api.base import actor, bp, endpoint
 from app.api.openapi import build_document
 from app.database import utcnow
 from app.services.lifecycle import stats
@@ -15,7 +15,7 @@ from app.services.lifecycle import stats
           description="The admin dashboard's live figures, computed now.")
 def get_stats():
     now = utcnow()
-    return {**stats.dashboard_tiles(now), "generated_at": now.isoformat()}
+    return {**stats.dashboard_tiles(now, viewer=actor()), "generated_at": now.isoformat()}
 
 
 @bp.get("/openapi.json")

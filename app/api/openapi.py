@@ -169,7 +169,7 @@ def _errors(rule: Rule, method: str, op: Operation) -> dict:
     statuses = set(op.errors)
     if op.access != "public":
         statuses.add(401)
-    if op.access in ("staff", "admin"):
+    if op.access in ("staff", "manager", "admin"):
         statuses.add(403)
     if rule.arguments:
         statuses.add(404)

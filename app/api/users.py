@@ -1,10 +1,11 @@
-"""/api/v1/users and /api/v1/me: people. Staff read everyone, learners only themselves; admins write."""
+"""/api/v1/users and /api/v1/me: people. Staff read everyone (with the "reads everything" grant; else, like
+managers, the people of their departments), learners only themselves; admins write."""
 
 from __future__ import annotations
 
 from flask import url_for
 
-from app.api.base import Param, actor, bp, committed, created, endpoint, paginate
+from app.api.base import Param, actor, bp, committed, created, endpoint, paginate, viewer
 from app.api.schemas import text
 from app.models import ROLES, User
 from app.services.accounts import users
@@ -13,7 +14,7 @@ from app.services.errors import ValidationError
 TAG = "Users"
 FILTERS = (
     Param("role", {"type": "string", "enum": list(ROLES)}, "Only this role."),
-    Param("department", text(120), "Only this department (exact match)."),
+    Param("department", text(120), "Only this department and the departments below it (its name)."),
     Param("q", text(200), "Search in name and email (case-insensitive)."),
 )
 
@@ -27,7 +28,7 @@ def me():
 @bp.get("/users")
 @endpoint("List users", access="staff", tag=TAG, response="User", paginated=True, params=FILTERS)
 def list_users(query: dict):
-    stmt = users.user_query(query["q"] or "", query["role"] or "", query["department"] or "")
+    stmt = users.user_query(query["q"] or "", query["role"] or "", query["department"] or "", viewer=viewer())
     return paginate(stmt, query, users.user_data)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import utcnow
@@ -24,13 +25,12 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="learner")
-    department: Mapped[str | None] = mapped_column(String(120), index=True)
     # The department this person belongs to (app/services/accounts/departments.py).
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"),
                                                       index=True)
     # Staff with this grant read everything; without it, staff read only the people of the departments
     # they manage (app/services/accounts/scope.py). Admins set it; the migration gave it to existing staff.
-    reads_everything: Mapped[bool] = mapped_column(default=False)
+    reads_everything: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped whenever all sessions end (sessions.end_all): reset and invitation links are bound to it.
     # Sessions themselves are rows (app/models/user_session.py), checked by app.web.auth.
@@ -40,7 +40,8 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
-    department_ref: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+    # Joined: lists showing people show their department without a query per row.
+    department_ref: Mapped[Department | None] = relationship(foreign_keys=[department_id], lazy="joined")
     managed_departments: Mapped[list[Department]] = relationship(secondary=department_managers,
                                                                  back_populates="managers",
                                                                  order_by="Department.name")
@@ -60,10 +61,26 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @hybrid_property
+    def department(self) -> str | None:
+        """The department's name (the public shape of API, CSV and webhooks); change it with
+        app.services.accounts.departments.assign."""
+        return self.department_ref.name if self.department_ref is not None else None
+
+    @department.inplace.expression
+    @classmethod
+    def _department_name(cls):
+        return select(Department.name).where(Department.id == cls.department_id).scalar_subquery()
+
     @property
     def is_staff(self) -> bool:
-        """Staff and admins can read everything."""
-        return self.role in ("admin", "staff")
+        """Admins, staff and managers (whose records each sees: app/services/accounts/scope.py)."""
+        return self.role in ("admin", "staff", "manager")
+
+    @property
+    def manages_people(self) -> bool:
+        """Admins and managers change enrollments and certificates (managers: of the people in scope)."""
+        return self.role in ("admin", "manager")
 
     @property
     def has_password(self) -> bool:

@@ -184,9 +184,13 @@ def roles_required(*roles: str):
 
 
 def login_required(view):
-    return roles_required("admin", "staff", "learner")(view)
+    return roles_required("admin", "staff", "manager", "learner")(view)
 
 
 admin_required = roles_required("admin")
-staff_required = roles_required("admin", "staff")
-
+# Staff-side pages: admins, staff and managers. Whose rows each one sees: app/services/accounts/scope.py
+# (the views filter their lists and answer 404 for a record out of scope, app/web/scoping.py).
+staff_required = roles_required("admin", "staff", "manager")
+manager_or_staff_required = staff_required
+# Changes a manager may make for the people in their departments (enrol, completions, revoke, issue).
+manager_required = roles_required("admin", "manager")

@@ -27,8 +27,8 @@ def add(endpoint: str, label: str, roles: tuple[str, ...], prefix: str = "", ord
 GROUPS: dict[str, tuple[str, ...]] = {
     "Catalog": ("lifecycle.courses", "lifecycle.certifications", "lifecycle.enrollments",
                 "lifecycle.import_csv"),
-    "Admin": ("admin.users", "integrations.index", "documents.templates", "admin.mail_log",
-              "messaging.email_previews", "admin.audit", "credentials.admin",
+    "Admin": ("admin.users", "admin.departments_page", "integrations.index", "documents.templates",
+              "admin.mail_log", "messaging.email_previews", "admin.audit", "credentials.admin",
               "identity.sign_in_admin", "identity.directories", "admin.settings"),
 }
 
@@ -58,8 +58,9 @@ def items_for(user) -> list[NavItem | NavGroup]:
     return sorted(menu, key=lambda entry: entry.order)
 
 
-ALL = ("admin", "staff", "learner")
-STAFF = ("admin", "staff")
+ALL = ("admin", "staff", "manager", "learner")
+STAFF = ("admin", "staff", "manager")
+MANAGERS = ("admin", "manager")  # who changes enrollments and certificates (managers: of their people)
 ADMIN = ("admin",)
 
 add("dashboard.index", "Dashboard", ALL, order=0)

@@ -6,7 +6,8 @@ Revises: 0010_badges
 Create Date: 2026-12-02 10:00:00
 
 Every distinct `users.department` string becomes a department row (strings that differ only in case or
-spacing become one), and users point at it. Every existing staff user gets `reads_everything`, so staff
+spacing become one), users point at it, and the string column goes (downgrade restores it from the
+names). Every existing staff user gets `reads_everything`, so staff
 keep reading everything as before; new staff get it only when an admin grants it.
 """
 from alembic import op
@@ -56,9 +57,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_users_department_id_departments'), 'departments',
                                     ['department_id'], ['id'], ondelete='SET NULL')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.alter_column('reads_everything', server_default=None)
     _departments_from_strings(departments)
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index('ix_users_department')
+        batch_op.drop_column('department')
     op.execute(sa.text("UPDATE users SET reads_everything = :yes WHERE role = 'staff'")
                .bindparams(sa.bindparam('yes', True, sa.Boolean())))
 
@@ -83,6 +85,11 @@ def _departments_from_strings(departments):
 
 
 def downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('department', sa.String(length=120), nullable=True))
+        batch_op.create_index('ix_users_department', ['department'], unique=False)
+    op.execute('UPDATE users SET department = (SELECT name FROM departments '
+               'WHERE departments.id = users.department_id)')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_users_department_id_departments'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_users_department_id'))

@@ -9,6 +9,7 @@ import time_machine
 
 from app.extensions import db
 from app.models import User
+from app.services.accounts import departments
 from tests.conftest import PASSWORD, csrf_token_from, login
 from tests.support.web import link_in
 
@@ -106,11 +107,14 @@ def test_login_failure_does_not_say_which_part_was_wrong(app, learner):
 
 def test_invite_end_to_end(app, login_as, admin, jobs, smtp_server):
     admin_client = login_as(admin)
+    nursing = departments.find_or_create("Nursing", actor=admin)
+    db.session.commit()
     response = _post_form(admin_client, "/admin/users/invite", email="New.Person@Example.com",
-                          name="New Person", role="staff", department="Nursing")
+                          name="New Person", role="staff", department_id=str(nursing.id))
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/users")
     invited = db.session.scalar(db.select(User).filter_by(email="new.person@example.com"))
     assert invited.role == "staff" and invited.department == "Nursing" and not invited.has_password
+    assert not invited.reads_everything  # new staff read only their departments unless granted
     assert b"invited" in admin_client.get("/admin/users").data
 
     jobs()

@@ -7,6 +7,7 @@ import io
 
 from app.extensions import db
 from app.models import User
+from app.services.accounts import departments
 from tests.support.web import htmx_headers
 
 
@@ -41,12 +42,15 @@ def test_list_search_filter_and_paginate(login_as, admin, make_user):
 
 def test_inline_edit_swaps_the_row(login_as, admin, learner):
     client = login_as(admin)
+    operations = departments.find_or_create("Operations", actor=admin)
+    db.session.commit()
     edit = client.get(f"/admin/users/{learner.id}/edit", headers={"HX-Request": "true"})
     html = edit.get_data(as_text=True)
     assert edit.status_code == 200 and html.startswith(f'<tr id="user-{learner.id}"') and "<select" in html
 
+    assert f'<option value="{operations.id}">Operations</option>' in html  # a select of the tree
     saved = client.post(f"/admin/users/{learner.id}", headers=htmx_headers(client),
-                        data={"role": "staff", "department": "Operations", "active": "y"})
+                        data={"role": "staff", "department_id": str(operations.id), "active": "y"})
     row = saved.get_data(as_text=True)
     assert saved.status_code == 200 and row.startswith(f'<tr id="user-{learner.id}" class="row-saved"')
     assert "Staff" in row and "Operations" in row
@@ -67,8 +71,11 @@ def test_inline_edit_validation_errors_stay_in_the_row(login_as, admin, learner)
     html = bad_role.get_data(as_text=True)
     assert html.startswith(f'<tr id="user-{learner.id}"') and "is-invalid" in html
     assert "Not a valid choice" in html
+    unknown = client.post(f"/admin/users/{learner.id}", headers=htmx_headers(client),
+                          data={"role": "staff", "department_id": "987654", "active": "y"})
+    assert unknown.status_code == 422 and b"invalid-feedback" in unknown.data
     too_long = client.post(f"/admin/users/{learner.id}", headers=htmx_headers(client),
-                           data={"role": "staff", "department": "x" * 121, "active": "y"})
+                           data={"role": "staff", "department_id": "9" * 121, "active": "y"})
     assert too_long.status_code == 422 and b"invalid-feedback" in too_long.data
     assert db.session.get(User, learner.id).role == "learner"
     missing = client.post("/admin/users/987654", headers=htmx_headers(client), data={"role": "staff"})

@@ -144,3 +144,48 @@ def test_migration_turns_strings_into_departments(app, tmp_path):
     assert users["c@x.org"][0] == users["e@x.org"][0] == names["law"]
     assert users["d@x.org"][0] is None
     assert [email for email, (_, grant) in users.items() if grant] == ["c@x.org"]
+
+
+def test_admin_departments_pages(login_as, admin, make_user):
+    """Create, edit (a cycle is refused next to the field), managers, delete only when empty."""
+    client = login_as(admin)
+    csrf = {"csrf_token": client.csrf_token}
+    first = client.post("/admin/departments", data={**csrf, "name": "Health", "parent_id": "0"})
+    assert first.status_code == 302
+    health = departments.by_name("health")
+    created = client.post("/admin/departments", data={**csrf, "name": "Nursing", "parent_id": str(health.id)})
+    assert created.status_code == 302
+    nursing = departments.by_name("Nursing")
+    assert nursing.parent_id == health.id
+    taken = client.post("/admin/departments", data={**csrf, "name": "HEALTH", "parent_id": "0"})
+    assert taken.status_code == 422 and "exists already" in taken.get_data(as_text=True)
+    page = client.get("/admin/departments").get_data(as_text=True)
+    assert "Health" in page and "Nursing" in page
+
+    # Health cannot go under Nursing: not even offered, and refused when sent anyway.
+    edit = client.get(f"/admin/departments/{health.id}").get_data(as_text=True)
+    assert f'<option value="{nursing.id}">' not in edit
+    cycle = client.post(f"/admin/departments/{health.id}", data={**csrf, "name": "Health",
+                                                                 "parent_id": str(nursing.id)})
+    assert cycle.status_code == 422
+    renamed = client.post(f"/admin/departments/{nursing.id}", data={**csrf, "name": "Nursing & Care",
+                                                                    "parent_id": "0"})
+    assert renamed.status_code == 302
+    db.session.expire_all()
+    assert (nursing.name, nursing.parent_id) == ("Nursing & Care", None)
+
+    boss, learner = make_user("manager"), make_user("learner", department="Health")
+    managers = client.post(f"/admin/departments/{health.id}/managers",
+                           data={**csrf, "manager_ids": [str(boss.id)]})
+    assert managers.status_code == 302
+    assert [u.id for u in departments.by_name("Health").managers] == [boss.id]
+    not_a_manager = client.post(f"/admin/departments/{health.id}/managers",
+                                data={**csrf, "manager_ids": [str(learner.id)]})
+    assert not_a_manager.status_code == 422  # only managers and staff are offered
+
+    refused = client.post(f"/admin/departments/{health.id}/delete", data=csrf, follow_redirects=True)
+    assert "still has members" in refused.get_data(as_text=True)
+    assert departments.by_name("Health") is not None
+    assert client.post(f"/admin/departments/{nursing.id}/delete", data=csrf).status_code == 302
+    assert departments.by_name("Nursing & Care") is None
+    assert client.get("/admin/departments/987654").status_code == 404

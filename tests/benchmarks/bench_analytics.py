@@ -39,12 +39,17 @@ LEARNERS, COURSES, CERTIFICATIONS, CERTIFICATES, ENROLLMENTS, COUNTERS = (
     100_000, 2_000, 500, 1_000_000, 1_000_000, 500_000)
 
 SEED_SQL = [
-    f"""INSERT INTO users (email, name, role, department, active, session_version, reminder_emails,
+    """INSERT INTO departments (id, name, name_key, created_at)
+        SELECT g + 1, 'Department ' || g, 'department ' || g, now() FROM generate_series(0, 19) g""",
+    """INSERT INTO departments (id, name, name_key, created_at)
+       VALUES (21, 'Administration', 'administration', now())""",
+    f"""INSERT INTO users (email, name, role, department_id, active, session_version, reminder_emails,
                            created_at)
-        SELECT 'learner' || g || '@bench.example', 'Learner ' || g, 'learner', 'Department ' || (g % 20),
+        SELECT 'learner' || g || '@bench.example', 'Learner ' || g, 'learner', (g % 20) + 1,
                true, 1, true, now() FROM generate_series(1, {LEARNERS}) g""",
-    """INSERT INTO users (email, name, role, department, active, session_version, reminder_emails, created_at)
-       VALUES ('admin@bench.example', 'Bench Admin', 'admin', 'Administration', true, 1, true, now())""",
+    """INSERT INTO users (email, name, role, department_id, active, session_version, reminder_emails,
+                          created_at)
+       VALUES ('admin@bench.example', 'Bench Admin', 'admin', 21, true, 1, true, now())""",
     f"""INSERT INTO courses (code, title, category, description, archived, source, created_at)
         SELECT 'C-' || g, 'Course ' || g, 'Category ' || (g % 10), '', false, 'manual', now()
         FROM generate_series(1, {COURSES}) g""",

@@ -120,8 +120,15 @@ def build_schema(app) -> str:
 # --------------------------------------------------------------------------------------------- seeding
 
 SEED_SQL: dict[str, str] = {
+    "departments": """
+        INSERT INTO departments (id, name, name_key, created_at)
+        SELECT g, (ARRAY['Nursing','Surgery','Pharmacy','Radiology','Admin','Kitchen','Security','IT',
+                         'Finance','Maintenance','Lab','Reception'])[g],
+               lower((ARRAY['Nursing','Surgery','Pharmacy','Radiology','Admin','Kitchen','Security','IT',
+                            'Finance','Maintenance','Lab','Reception'])[g]), :now
+        FROM generate_series(1, 12) g""",
     "users": """
-        INSERT INTO users (id, email, name, password_hash, role, department, active, session_version,
+        INSERT INTO users (id, email, name, password_hash, role, department_id, active, session_version,
                            reminder_emails, created_at)
         SELECT g, 'learner' || g || '@example.com',
                (ARRAY['Ana','Ben','Chloe','Dev','Emma','Farid','Grace','Hugo','Iris','Jon','Kemal','Lena',
@@ -130,20 +137,18 @@ SEED_SQL: dict[str, str] = {
                       'Jensen','Okafor','Haddad','Novak','Larsen','Costa','Ivanova','Brown','Khan',
                       'Moreau','Sato','Fischer','Lopez','Wright','Berg','Yilmaz'])[1 + (g / 20) % 25]
                || ' ' || g,
-               :hash, 'learner',
-               (ARRAY['Nursing','Surgery','Pharmacy','Radiology','Admin','Kitchen','Security','IT',
-                      'Finance','Maintenance','Lab','Reception'])[1 + g % 12],
+               :hash, 'learner', 1 + g % 12,
                true, 1, true, :now - make_interval(days => g % 700)
         FROM generate_series(1, :learners) g""",
     "admin": """
-        INSERT INTO users (id, email, name, password_hash, role, department, active, session_version,
+        INSERT INTO users (id, email, name, password_hash, role, department_id, active, session_version,
                            reminder_emails, created_at)
         VALUES (:learners + 1, 'admin@bench.local', 'Bench Admin', :hash, 'admin', NULL, true, 1, true,
                 :now)""",
     "empty_learner": """
-        INSERT INTO users (id, email, name, password_hash, role, department, active, session_version,
+        INSERT INTO users (id, email, name, password_hash, role, department_id, active, session_version,
                            reminder_emails, created_at)
-        VALUES (:learners + 2, 'new.learner@example.com', 'New Learner', :hash, 'learner', 'IT', true, 1,
+        VALUES (:learners + 2, 'new.learner@example.com', 'New Learner', :hash, 'learner', 8, true, 1,
                 true, :now)""",
     "token": """
         INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at)
@@ -247,8 +252,8 @@ SEED_SQL: dict[str, str] = {
         FROM generate_series(1, :logins) g""",
 }
 
-TABLES = ("users", "api_tokens", "courses", "certifications", "certification_courses", "certificates",
-          "enrollments", "completions", "audit_events")
+TABLES = ("departments", "users", "api_tokens", "courses", "certifications", "certification_courses",
+          "certificates", "enrollments", "completions", "audit_events")
 
 
 @dataclass

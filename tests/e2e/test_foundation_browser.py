@@ -41,13 +41,13 @@ def test_admin_invites_and_edits_inline(page, live_server, demo_data, screenshot
     page.get_by_label("Email").fill("nadia.new@example.com")
     page.get_by_label("Name").fill("Nadia New")
     page.get_by_label("Role").select_option("staff")
-    page.get_by_label("Department").fill("Teaching")
+    page.get_by_label("Department").select_option(label="Operations")  # the department tree's select
     screenshot(page, "foundation-invite-desktop")
     page.get_by_role("button", name="Send invitation").click()
     page.wait_for_url(re.compile(r".*/admin/users$"))
     expect(page.locator("#flashes")).to_contain_text("Invitation sent to nadia.new@example.com")
     invited = db.session.scalar(db.select(User).filter_by(email="nadia.new@example.com"))
-    assert invited.role == "staff" and invited.department == "Teaching"
+    assert invited.role == "staff" and invited.department == "Operations"
 
     # Search narrows the table in place (htmx), then edit a row inline.
     page.get_by_placeholder("Search name or email").fill("Lena")
@@ -55,15 +55,15 @@ def test_admin_invites_and_edits_inline(page, live_server, demo_data, screenshot
     expect(page.locator("#users-table tbody tr")).to_have_count(1)
     row.get_by_role("button", name="Edit Lena Fischer").click()
     page.locator("select[id^=role-]").select_option("staff")
-    page.locator("input[id^=department-]").fill("Operations")
+    page.locator("select[id^=department-]").select_option(label="Administration")
     screenshot(page, "foundation-inline-edit-desktop")
     page.get_by_role("button", name="Save").click()
     saved = page.locator("tr.row-saved", has_text="Lena Fischer")
     expect(saved).to_contain_text("Staff")
-    expect(saved).to_contain_text("Operations")
+    expect(saved).to_contain_text("Administration")
     lena = db.session.scalar(db.select(User).filter_by(email="learner@example.com"))
     db.session.refresh(lena)
-    assert (lena.role, lena.department) == ("staff", "Operations")
+    assert (lena.role, lena.department) == ("staff", "Administration")
 
     # A refusal stays in the row (422 swapped in place): the demo has one admin, who cannot be demoted.
     page.get_by_placeholder("Search name or email").fill("Ada")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Certificate, Course, Enrollment, User
+from app.services.accounts import departments
 from app.services.integrations import registry
 from app.services.lifecycle import catalog, enrollment
 
@@ -190,8 +191,10 @@ def test_htmx_revoke_and_reinstate(outage, admin, login_as, world):
 
 
 def test_htmx_admin_user_row(outage, admin, login_as, learner):
+    surgery = departments.find_or_create("Surgery", actor=admin)
+    db.session.commit()
     response = _call(outage, login_as(admin), "POST", f"/admin/users/{learner.id}", headers=HTMX,
-                     data={"role": "staff", "department": "Surgery", "active": "y"})
+                     data={"role": "staff", "department_id": str(surgery.id), "active": "y"})
     assert "Surgery" in response.get_data(as_text=True)
 
 

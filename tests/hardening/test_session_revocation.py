@@ -9,6 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import User
+from app.services.accounts import departments
 from tests.conftest import PASSWORD, csrf_token_from, login
 from tests.support.web import link_in
 
@@ -164,8 +165,11 @@ def test_role_change_ends_old_sessions_and_remember_cookies(app, login_as, admin
 def test_an_edit_that_changes_neither_role_nor_status_keeps_sessions(app, login_as, admin, learner):
     _, cookies, _ = _logged_in(app, learner)
     admin_client = login_as(admin)
+    surgery = departments.find_or_create("Surgery", actor=admin)
+    db.session.commit()
     admin_client.post(f"/admin/users/{learner.id}", data={
-        "role": "learner", "department": "Surgery", "active": "y", "csrf_token": admin_client.csrf_token})
+        "role": "learner", "department_id": str(surgery.id), "active": "y",
+        "csrf_token": admin_client.csrf_token})
     db.session.expire_all()
     assert db.session.get(User, learner.id).department == "Surgery"
     _assert_works(app, cookies)

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, Certification, Completion, Course, Enrollment, User
+from app.services.accounts import departments
 from tests.conftest import _FAST_HASH
 
 N = 1200
@@ -31,10 +32,11 @@ def crowd(admin):
     course = Course(code="EX-1", title="Export course")
     cert = Certification(name="Export certification", status="active")
     db.session.add_all([course, cert])
+    nursing = departments.find_or_create("Nursing", actor="test")
     db.session.commit()
     db.session.execute(insert(User), [
         {"email": f"learner{i:04d}@example.com", "name": f"Learner {i:04d}", "role": "learner",
-         "password_hash": _FAST_HASH, "department": "Nursing"} for i in range(N)])
+         "password_hash": _FAST_HASH, "department_id": nursing.id} for i in range(N)])
     ids = db.session.scalars(select(User.id).where(User.role == "learner").order_by(User.id)).all()
     db.session.execute(insert(Enrollment), [
         {"user_id": uid, "course_id": course.id, "status": "completed", "progress": 100, "score": 90.0,

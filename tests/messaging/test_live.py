@@ -40,9 +40,11 @@ def test_a_commit_publishes_each_topic_once_with_its_audience(learner, issue):
     topics = {m["topic"]: m for m in messages}
     assert set(topics) >= {"certificates", "tiles", "bell"}
     assert len(messages) == len(topics), "one message per topic per commit"
-    assert topics["certificates"] == {"topic": "certificates", "staff": True, "users": [learner.id]}
+    # "departments": the holder's, so managers of it (or of a department above it) hear it too.
+    assert topics["certificates"] == {"topic": "certificates", "staff": True, "users": [learner.id],
+                                      "departments": [learner.department_id]}
     assert topics["tiles"]["users"] == [] and topics["tiles"]["staff"] is True
-    assert topics["bell"] == {"topic": "bell", "staff": False, "users": [learner.id]}
+    assert topics["bell"] == {"topic": "bell", "staff": False, "users": [learner.id], "departments": []}
 
 
 def test_a_rollback_or_a_released_savepoint_publishes_nothing(learner):

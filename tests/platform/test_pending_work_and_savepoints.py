@@ -15,7 +15,7 @@ from app.queue import PENDING_JOBS, enqueue_after_commit
 
 def _pending():
     jobs = [job.args[0] for job in db.session.info.get(PENDING_JOBS, [])]
-    announced = [topic for topic, _staff, _users in db.session.info.get("laurel_live_pending", [])]
+    announced = [entry[0] for entry in db.session.info.get("laurel_live_pending", [])]
     return jobs, announced
 
 

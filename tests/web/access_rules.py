@@ -6,31 +6,49 @@ POST for admins). Levels:
 
   public       anyone, logged in or not
   login        any logged-in user (anonymous: 302 to /login; API token acts as its user)
-  staff        staff and admins (learners: 403)
-  admin        admins only (learners and staff: 403)
+  staff        staff-side readers: staff, managers and admins (learners: 403). Managers (and staff
+               without the "reads everything" grant) see only their departments' people: other records
+               are 404 (tests/accounts/test_manager_scope.py checks what each route shows them)
+  manage       changes to people's enrollments and certificates: admins and managers (learners and
+               staff: 403); managers only for the people of their departments (others: 404)
+  admin        admins only (learners, staff and managers: 403)
   api-public   under /api/, no login needed
   api-login    under /api/, any logged-in user or token (anonymous: 401 problem+json)
-  api-staff    under /api/, staff and admins (anonymous 401, learners 403)
-  api-admin    under /api/, admins only (anonymous 401, learners and staff 403)
+  api-staff    under /api/, staff, managers and admins (anonymous 401, learners 403)
+  api-manage   under /api/, managers and admins (anonymous 401, learners and staff 403)
+  api-admin    under /api/, admins only (anonymous 401, learners, staff and managers 403)
   api-token    under /api/, bearer tokens only (browser sessions and anonymous: 401)
   scim-token   under /scim/v2, a SCIM directory's token only (sessions, API tokens, anonymous: 401)
+
+The "manager" column is a manager of one department (with people in it); "staff" has the grant.
 """
 
 from __future__ import annotations
 
-ROLES = ("anonymous", "learner", "staff", "admin", "token")  # "token": an admin's API token
+ROLES = ("anonymous", "learner", "staff", "manager", "admin", "token")  # "token": an admin's API token
 
 # level -> role -> expected: "ok" (not refused), "login" (302 to the login page), 401 or 403
 LEVELS: dict[str, dict[str, object]] = {
     "public": dict.fromkeys(ROLES, "ok"),
-    "login": {"anonymous": "login", "learner": "ok", "staff": "ok", "admin": "ok", "token": "ok"},
-    "staff": {"anonymous": "login", "learner": 403, "staff": "ok", "admin": "ok", "token": "ok"},
-    "admin": {"anonymous": "login", "learner": 403, "staff": 403, "admin": "ok", "token": "ok"},
+    "login": {"anonymous": "login", "learner": "ok", "staff": "ok", "manager": "ok", "admin": "ok",
+              "token": "ok"},
+    "staff": {"anonymous": "login", "learner": 403, "staff": "ok", "manager": "ok", "admin": "ok",
+              "token": "ok"},
+    "manage": {"anonymous": "login", "learner": 403, "staff": 403, "manager": "ok", "admin": "ok",
+               "token": "ok"},
+    "admin": {"anonymous": "login", "learner": 403, "staff": 403, "manager": 403, "admin": "ok",
+              "token": "ok"},
     "api-public": dict.fromkeys(ROLES, "ok"),
-    "api-login": {"anonymous": 401, "learner": "ok", "staff": "ok", "admin": "ok", "token": "ok"},
-    "api-staff": {"anonymous": 401, "learner": 403, "staff": "ok", "admin": "ok", "token": "ok"},
-    "api-admin": {"anonymous": 401, "learner": 403, "staff": 403, "admin": "ok", "token": "ok"},
-    "api-token": {"anonymous": 401, "learner": 401, "staff": 401, "admin": 401, "token": "ok"},
+    "api-login": {"anonymous": 401, "learner": "ok", "staff": "ok", "manager": "ok", "admin": "ok",
+                  "token": "ok"},
+    "api-staff": {"anonymous": 401, "learner": 403, "staff": "ok", "manager": "ok", "admin": "ok",
+                  "token": "ok"},
+    "api-manage": {"anonymous": 401, "learner": 403, "staff": 403, "manager": "ok", "admin": "ok",
+                   "token": "ok"},
+    "api-admin": {"anonymous": 401, "learner": 403, "staff": 403, "manager": 403, "admin": "ok",
+                  "token": "ok"},
+    "api-token": {"anonymous": 401, "learner": 401, "staff": 401, "manager": 401, "admin": 401,
+                  "token": "ok"},
     "scim-token": dict.fromkeys(ROLES, 401),
 }
 
@@ -94,6 +112,12 @@ RULES: dict[str, str | dict[str, str]] = {
     "admin.mail_detail": "admin",
     "admin.resend_mail": "admin",
     "admin.audit": "admin",
+    # departments (issue 13): the tree and its managers are admins' business
+    "admin.departments_page": "admin",
+    "admin.department": "admin",
+    "admin.department_managers": "admin",
+    "admin.delete_department": "admin",
+    "lifecycle.learners": "staff",
     # certifications: staff read, admins write
     "lifecycle.courses": "staff",
     "lifecycle.create_course": "admin",
@@ -112,20 +136,20 @@ RULES: dict[str, str | dict[str, str]] = {
     "lifecycle.archive_certification": "admin",
     "lifecycle.enrollments": "staff",
     "lifecycle.course_enrollments": "staff",
-    "lifecycle.enroll_candidates": "admin",
-    "lifecycle.enroll": "admin",
+    "lifecycle.enroll_candidates": "manage",
+    "lifecycle.enroll": "manage",
     "lifecycle.enrollment_row": "staff",
-    "lifecycle.edit_enrollment": "admin",
-    "lifecycle.update_enrollment": "admin",
-    "lifecycle.withdraw_enrollment": "admin",
+    "lifecycle.edit_enrollment": "manage",
+    "lifecycle.update_enrollment": "manage",
+    "lifecycle.withdraw_enrollment": "manage",
     "lifecycle.certificates_list": "staff",
     "lifecycle.export_certificates": "staff",
     "lifecycle.certificate_detail": "staff",
-    "lifecycle.revoke_certificate": "admin",
-    "lifecycle.reinstate_certificate": "admin",
-    "lifecycle.resend_certificate_email": "admin",
+    "lifecycle.revoke_certificate": "manage",
+    "lifecycle.reinstate_certificate": "manage",
+    "lifecycle.resend_certificate_email": "manage",
     "lifecycle.learner": "staff",
-    "lifecycle.issue_certificate": "admin",
+    "lifecycle.issue_certificate": "manage",
     "lifecycle.import_csv": "admin",
     "lifecycle.preview_import": "admin",
     "lifecycle.confirm_import": "admin",
@@ -197,13 +221,13 @@ RULES: dict[str, str | dict[str, str]] = {
     "api.update_certification": "api-admin",
     "api.delete_certification": "api-admin",
     "api.list_enrollments": "api-login",
-    "api.create_enrollment": "api-admin",
+    "api.create_enrollment": "api-manage",
     "api.get_enrollment": "api-login",
-    "api.update_enrollment": "api-admin",
+    "api.update_enrollment": "api-manage",
     "api.list_certificates": "api-login",
     "api.get_certificate": "api-login",
-    "api.revoke_certificate": "api-admin",
-    "api.reinstate_certificate": "api-admin",
+    "api.revoke_certificate": "api-manage",
+    "api.reinstate_certificate": "api-manage",
     "api.get_stats": "api-staff",
     "api.certificate_pdf": "api-login",
     "api.certificate_credential": "api-login",

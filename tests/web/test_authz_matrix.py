@@ -1,4 +1,5 @@
-"""Authorization matrix: every rule in `app.url_map` x {anonymous, learner, staff, admin, admin's API token}.
+"""Authorization matrix: every rule in `app.url_map` x {anonymous, learner, staff, manager of a department,
+admin, admin's API token}.
 
 The expectations live in one table, tests/web/access_rules.py (`RULES`: endpoint -> level, or
 {method: level}). Adding a route? Add its endpoint to `RULES` with the level that says who may open it
@@ -70,15 +71,29 @@ def test_every_endpoint_has_an_access_rule(app):
 @pytest.fixture
 def role_clients(app, login_as, make_user, admin, admin_token, anon_client):
     clients = {"anonymous": anon_client, "admin": login_as(admin),
-               "learner": login_as(make_user("learner")), "staff": login_as(make_user("staff"))}
+               "learner": login_as(make_user("learner")), "staff": login_as(make_user("staff")),
+               "manager": login_as(_manager_of_a(make_user, admin))}
 
     def fresh(role):
         if role == "anonymous":
             return clients["anonymous"]
         # A user of its own: logout ends every session of that user, so not the shared admin's.
-        return login_as(make_user(role))
+        return login_as(_manager_of_a(make_user, admin) if role == "manager" else make_user(role))
 
     return clients, admin_token, fresh
+
+
+def _manager_of_a(make_user, admin):
+    """A manager of department "A" (with one learner in it), as the "manager" column."""
+    from app.extensions import db
+    from app.services.accounts import departments
+
+    manager = make_user("manager", department="A")
+    make_user("learner", department="A")
+    departments.set_managers(departments.by_name("A"), [*departments.by_name("A").managers, manager],
+                             actor=admin)
+    db.session.commit()
+    return manager
 
 
 def _request(client, method: str, url: str, *, token: str | None = None):

@@ -20,6 +20,12 @@ from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import clean_text
 
 MAX_NAME = 120
+# app/services/accounts/scope.py remembers each manager's departments per session: changes here forget them.
+SCOPE_CACHE = "laurel_scope_departments"
+
+
+def _forget_scopes() -> None:
+    db.session.info.pop(SCOPE_CACHE, None)
 
 
 def clean_name(raw: object, field: str = "name") -> str:
@@ -56,6 +62,8 @@ def find_or_create(name: str, *, actor: audit.Actor, parent: Department | None =
     existing = by_name(name)
     if existing is not None:
         return existing
+    if parent is not None and parent.id is None:
+        db.session.flush()  # a parent made in this transaction gets its id
     department = Department(name=name, name_key=name_key(name), parent_id=parent.id if parent else None)
     try:
         with db.session.begin_nested():
@@ -103,6 +111,8 @@ def move(department: Department, parent: Department | None, *, actor: audit.Acto
         return
     old = department.parent.name if department.parent else None
     department.parent = parent
+    db.session.flush()
+    _forget_scopes()
     audit.record(actor, "department.moved", "department", department.id,
                  f"Department {department.name} moved",
                  changes={"parent": [old, parent.name if parent else None]})
@@ -119,6 +129,7 @@ def delete_department(department: Department, *, actor: audit.Actor) -> None:
                  f"Department {department.name} deleted")
     db.session.delete(department)
     db.session.flush()
+    _forget_scopes()
 
 
 def assign(user: User, department: Department | None, *, actor: audit.Actor) -> None:
@@ -146,6 +157,7 @@ def set_managers(department: Department, users: Iterable[User], *, actor: audit.
         db.session.execute(insert(department_managers),
                            [{"department_id": department.id, "user_id": uid} for uid in sorted(wanted)])
     db.session.expire(department, ["managers"])
+    _forget_scopes()
     for user in wanted.values():
         db.session.expire(user, ["managed_departments"])
     audit.record(actor, "department.managers_changed", "department", department.id,

@@ -7,15 +7,15 @@ import hashlib
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import begin_write
 from app.extensions import db
-from app.models import ROLES, User, UserSession
+from app.models import ROLES, Department, User, UserSession
 from app.queue import enqueue_after_commit
 from app.services import audit, events, locking
-from app.services.accounts import mfa, sessions
+from app.services.accounts import departments, mfa, scope, sessions
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text
 from app.services.messaging import outbox
@@ -73,21 +73,30 @@ def _clean_name(name: str, empty: str) -> str:
     return name
 
 
-def _clean_department(department: str | None) -> str | None:
-    department = checked_text((department or "").strip(), "department")
-    if len(department) > 120:
-        raise ValidationError({"department": "At most 120 characters."})
-    return department or None
+def _department(value: Department | str | None, actor: audit.Actor) -> Department | None:
+    """A department given as a row or by name (API, CSV, SSO: created when new); "" or None: none."""
+    if value is None or isinstance(value, Department):
+        return value
+    department = checked_text(str(value).strip(), "department")
+    if len(department) > departments.MAX_NAME:
+        raise ValidationError({"department": f"At most {departments.MAX_NAME} characters."})
+    return departments.find_or_create(department, actor=actor) if department else None
 
 
-def create_user(email: str, name: str, role: str = "learner", department: str | None = None, *,
-                actor: audit.Actor = None, password: str | None = None) -> User:
-    """Create a user; raises ValidationError (nothing changed) on bad input or a taken email."""
+def create_user(email: str, name: str, role: str = "learner", department: Department | str | None = None,
+                *, actor: audit.Actor = None, password: str | None = None,
+                reads_everything: bool = False) -> User:
+    """Create a user; raises ValidationError (nothing changed) on bad input or a taken email.
+
+    `department`: a row, or a name (found or created). New staff read only their own departments' people
+    unless `reads_everything` (app/services/accounts/scope.py)."""
     email = normalise_email(email)
     name = _clean_name(name, "Enter the person's name.")
     if find_by_email(email) is not None:
         raise ValidationError({"email": "A user with this email already exists."})
-    user = User(email=email, name=name, role=_check_role(role), department=_clean_department(department))
+    role = _check_role(role)
+    user = User(email=email, name=name, role=role, department_ref=_department(department, actor),
+                reads_everything=bool(reads_everything) and role == "staff")
     if password is not None:
         check_password_rules(password)
         user.password_hash = generate_password_hash(password)
@@ -104,8 +113,10 @@ def create_learners(people: list[tuple[str, str, str | None]], *, actor: audit.A
     checks, audit entries and events, with one INSERT batch instead of a lookup and a flush per person.
     The caller has checked that no address is taken (a concurrent taker fails the batch's flush), and
     gives the addresses as `normalise_email` returned them (validating them again costs 0.1 ms each)."""
+    names = {department for _, _, department in people if department}
+    found = {name: _department(name, actor) for name in sorted(names)}  # one row per distinct name
     users = [User(email=email, name=_clean_name(name, "Enter the person's name."),
-                  role="learner", department=_clean_department(department))
+                  role="learner", department_ref=found.get(department) if department else None)
              for email, name, department in people]
     db.session.add_all(users)
     db.session.flush()
@@ -122,9 +133,10 @@ def user_data(user: User) -> dict:
             "department": user.department, "active": user.active}
 
 
-def invite_user(email: str, name: str, role: str, department: str | None, *, actor: audit.Actor) -> User:
+def invite_user(email: str, name: str, role: str, department: Department | str | None, *,
+                actor: audit.Actor, reads_everything: bool = False) -> User:
     """Create the user and mail them a link to choose a password."""
-    user = create_user(email, name, role, department, actor=actor)
+    user = create_user(email, name, role, department, actor=actor, reads_everything=reads_everything)
     send_invite(user, actor=actor)
     return user
 
@@ -246,15 +258,18 @@ def _lock_active_admins() -> None:
 
 
 def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
-                department: str | None = None, active: bool | None = None, name: str | None = None) -> None:
-    """Admin edit of a user. Refuses to remove the last active admin. Nothing changes on a refusal."""
+                department: Department | str | None = None, active: bool | None = None,
+                name: str | None = None, reads_everything: bool | None = None) -> None:
+    """Admin edit of a user. Refuses to remove the last active admin. Nothing changes on a refusal.
+
+    `department`: None leaves it, "" removes it, a name or a row sets it (a new name creates it)."""
     if user.role == "admin":
         _lock_active_admins()
     locking.hold(user)
     changes: dict[str, object] = {}
     new_role = _check_role(role) if role is not None else user.role
     # Cleaned before anything is assigned: a bad name must not leave a changed role behind.
-    new_department = _clean_department(department) if department is not None else user.department
+    new_department = _department(department, actor) if department is not None else user.department_ref
     new_name = user.name if name is None or not name.strip() else _clean_name(name, "Enter the name.")
     new_active = user.active if active is None else active
     if user.role == "admin" and user.active and (new_role != "admin" or not new_active) \
@@ -262,10 +277,18 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
         raise NotAllowed("This is the last active admin: make someone else admin first.")
     if new_role != user.role:
         sessions.end_all(user, reason="role_changed", actor=actor)  # new rights start with a fresh login
-    for key, value in (("role", new_role), ("department", new_department), ("name", new_name)):
+    for key, value in (("role", new_role), ("name", new_name)):
         if value != getattr(user, key):
             changes[key] = [getattr(user, key), value]
             setattr(user, key, value)
+    if new_department is not user.department_ref:
+        changes["department"] = [user.department, new_department.name if new_department else None]
+        user.department_ref = new_department
+        user.department_id = new_department.id if new_department else None  # caches watch the column
+    new_grant = user.reads_everything if reads_everything is None else bool(reads_everything)
+    if new_grant != user.reads_everything:
+        changes["reads_everything"] = [user.reads_everything, new_grant]
+        user.reads_everything = new_grant
     if active is not None and active != user.active:
         changes["active"] = [user.active, active]
         user.active = active
@@ -276,14 +299,23 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
         audit.record(actor, action, "user", user.id, f"User {user.email} updated", changes=changes)
 
 
-def departments() -> list[str]:
-    rows = db.session.scalars(select(User.department).where(User.department.is_not(None))
-                              .distinct().order_by(User.department))
-    return list(rows)
+def department_names(viewer: User | None = None) -> list[str]:
+    """The departments' names in tree order, for filters (a filter takes in sub-departments): all of them,
+    or those `viewer` may see (a manager's own and those below)."""
+    visible = scope.department_ids(viewer) if viewer is not None else None
+    return [d.name for d, _ in departments.tree() if visible is None or d.id in visible]
 
 
-def user_query(search: str = "", role: str = "", department: str = ""):
-    """The users matching the admin list's search and filters, ordered by name."""
+def in_department(column, name: str):
+    """A WHERE condition: the user id `column` belongs to someone in department `name` or below it."""
+    found = departments.by_name(name)
+    ids = departments.subtree_select([found.id]) if found else select(User.department_id).where(false())
+    return column.in_(select(User.id).where(User.department_id.in_(ids)))
+
+
+def user_query(search: str = "", role: str = "", department: str = "", viewer: User | None = None):
+    """The users matching the search and filters, ordered by name; `department` takes in everything below
+    it ("Health" lists the nurses of "Nursing" under it)."""
     stmt = select(User).order_by(User.name, User.id)
     if search:
         like = f"%{search.strip().lower()}%"
@@ -291,5 +323,7 @@ def user_query(search: str = "", role: str = "", department: str = ""):
     if role in ROLES:
         stmt = stmt.where(User.role == role)
     if department:
-        stmt = stmt.where(User.department == department)
+        stmt = stmt.where(in_department(User.id, department))
+    if viewer is not None:
+        stmt = scope.restrict(stmt, User.id, viewer)
     return stmt

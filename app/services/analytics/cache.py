@@ -44,7 +44,8 @@ RELEVANT: dict[str, frozenset[str]] = {
     "enrollments": frozenset({"user_id", "course_id", "status", "score", "completed_at", "created_at"}),
     "completions": frozenset({"user_id", "course_id", "completed_at", "score"}),
     "engagement_counters": frozenset({"certificate_id", "kind", "day", "count"}),
-    "users": frozenset({"name", "email", "department"}),
+    "users": frozenset({"name", "email", "department_id", "department_ref"}),
+    "departments": frozenset({"name", "name_key", "parent_id"}),
     "courses": frozenset({"code", "title", "category"}),
     "certifications": frozenset({"name", "courses"}),  # `courses` is the certification_courses link
     "certification_courses": frozenset({"certification_id", "course_id"}),
@@ -63,7 +64,8 @@ def _key(name: str, f: Filters, limit: int | None) -> str | None:
     """The figure's key under the current generation; None when caching is off or Redis is unavailable."""
     if not enabled():
         return None
-    identity = json.dumps([name, sorted(f.args().items()), limit])
+    scope = sorted(f.departments) if f.departments is not None else None  # a manager's figures are theirs
+    identity = json.dumps([name, sorted(f.args().items()), limit, scope])
     try:
         generation = int(get_redis().get(GENERATION_KEY) or 0)
     except redis.RedisError as exc:

@@ -10,7 +10,9 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
-from app.models import Certification
+from app.models import Certification, User
+from app.services.accounts import scope
+from app.services.accounts.users import department_names
 from app.services.errors import ValidationError
 
 MAX_TEXT = 120
@@ -31,6 +33,9 @@ class Filters:
     certification_id: int | None = None
     department: str = ""
     category: str = ""
+    # Whose records count, from who is asking (app/services/accounts/scope.py), never from the query
+    # string: None is everyone; else the people of these departments (a manager's, with those below).
+    departments: frozenset[int] | None = None
 
     @property
     def start(self) -> datetime | None:
@@ -45,7 +50,7 @@ class Filters:
 
     @property
     def narrows_certificates(self) -> bool:
-        return bool(self.certification_id or self.department or self.category)
+        return bool(self.certification_id or self.department or self.category or self.departments is not None)
 
     def args(self) -> dict[str, str]:
         """The non-blank filters as query-string arguments (for links, exports and pushed URLs)."""
@@ -63,8 +68,9 @@ class Filters:
                 "category": self.category or None}
 
 
-def parse_filters(args: Mapping[str, str]) -> Filters:
-    """Validate query-string filters; raises ValidationError({field: message}) for anything off."""
+def parse_filters(args: Mapping[str, str], viewer: User | None = None) -> Filters:
+    """Validate query-string filters; raises ValidationError({field: message}) for anything off.
+    `viewer`: the figures count only the people they may see."""
     errors: dict[str, str] = {}
     date_from = _date(args.get("from", ""), "from", errors)
     date_to = _date(args.get("to", ""), "to", errors)
@@ -75,7 +81,8 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     category = _text(args.get("category", ""), "category", errors)
     if errors:
         raise ValidationError(errors)
-    return Filters(date_from, date_to, certification_id, department, category)
+    return Filters(date_from, date_to, certification_id, department, category,
+                   scope.department_ids(viewer) if viewer is not None else None)
 
 
 def _date(raw: str, field: str, errors: dict[str, str]) -> date | None:
@@ -160,14 +167,14 @@ def month_window(filters: Filters, now: datetime) -> tuple[datetime, datetime, l
     return start, end, labels
 
 
-def filter_choices() -> dict[str, list]:
-    """Options for the filter form: certifications (id, name), departments and categories in use."""
-    from app.models import Course, User
+def filter_choices(viewer: User | None = None) -> dict[str, list]:
+    """Options for the filter form: certifications (id, name), departments (those `viewer` may see, in
+    tree order) and categories in use."""
+    from app.models import Course
 
     certifications = db.session.execute(
         select(Certification.id, Certification.name).order_by(Certification.name)).all()
-    departments = db.session.scalars(select(User.department).where(User.department.is_not(None))
-                                     .distinct().order_by(User.department)).all()
+    departments = department_names(viewer)
     categories = db.session.scalars(select(Course.category).where(Course.category.is_not(None))
                                     .distinct().order_by(Course.category)).all()
     return {"certifications": [tuple(row) for row in certifications], "departments": list(departments),

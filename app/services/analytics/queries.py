@@ -17,11 +17,13 @@ from app.models import (
     Certification,
     Completion,
     Course,
+    Department,
     EngagementCounter,
     Enrollment,
     User,
     certification_courses,
 )
+from app.services.accounts import users
 from app.services.analytics.filters import Filters, month_bucket
 
 EXPIRY_BUCKETS = (30, 60, 90)
@@ -33,8 +35,18 @@ def held(now: datetime) -> ColumnElement[bool]:
     return Certificate.revoked_at.is_(None) & not_expired
 
 
-def _users_in(department: str) -> Select:
-    return select(User.id).where(User.department == department)
+def _people(f: Filters, user_id) -> list[ColumnElement[bool]]:
+    """The person in `user_id` is in the chosen department (or one below it) and in the viewer's scope."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.department:
+        conditions.append(users.in_department(user_id, f.department))
+    if f.departments is not None:
+        conditions.append(user_id.in_(select(User.id).where(User.department_id.in_(sorted(f.departments)))))
+    return conditions
+
+
+def _department_name():
+    return Department.name.label("department")
 
 
 def _certifications_in(category: str) -> Select:
@@ -52,8 +64,7 @@ def certificate_scope(f: Filters, *, dates: bool = True) -> list[ColumnElement[b
         conditions.append(Certificate.issued_at < f.end)
     if f.certification_id:
         conditions.append(Certificate.certification_id == f.certification_id)
-    if f.department:
-        conditions.append(Certificate.user_id.in_(_users_in(f.department)))
+    conditions.extend(_people(f, Certificate.user_id))
     if f.category:
         conditions.append(Certificate.certification_id.in_(_certifications_in(f.category)))
     return conditions
@@ -63,8 +74,7 @@ def course_scope(f: Filters, user_id, course_id) -> list[ColumnElement[bool]]:
     """Conditions on enrollment-like rows: the learner's department, the course's category, and the course
     being required by the chosen certification."""
     conditions: list[ColumnElement[bool]] = []
-    if f.department:
-        conditions.append(user_id.in_(_users_in(f.department)))
+    conditions.extend(_people(f, user_id))
     if f.category:
         conditions.append(course_id.in_(select(Course.id).where(Course.category == f.category)))
     if f.certification_id:
@@ -115,10 +125,11 @@ def status_breakdown(f: Filters, now: datetime) -> Select:
 
 def by_department(f: Filters) -> Select:
     """(holder's department or None, certificates), most first."""
-    return (select(User.department, func.count().label("n"))
+    return (select(_department_name(), func.count().label("n"))
             .select_from(Certificate).join(User, User.id == Certificate.user_id)
-            .where(*certificate_scope(f)).group_by(User.department)
-            .order_by(func.count().desc(), User.department))
+            .outerjoin(Department, Department.id == User.department_id)
+            .where(*certificate_scope(f)).group_by(Department.name)
+            .order_by(func.count().desc(), Department.name))
 
 
 def by_category(f: Filters) -> Select:
@@ -154,11 +165,12 @@ def completion_by_course(f: Filters) -> Select:
 def completion_by_department(f: Filters) -> Select:
     """(department or None, completed, enrolled) over enrolments, like `completion_by_course`."""
     completed, enrolled = _completion_counts()
-    return (select(User.department, completed, enrolled)
+    return (select(_department_name(), completed, enrolled)
             .select_from(Enrollment).join(User, User.id == Enrollment.user_id)
+            .outerjoin(Department, Department.id == User.department_id)
             .where(*course_scope(f, Enrollment.user_id, Enrollment.course_id),
                    *_in_range(Enrollment.created_at, f))
-            .group_by(User.department).order_by(enrolled.desc(), User.department))
+            .group_by(Department.name).order_by(enrolled.desc(), Department.name))
 
 
 def engagement(f: Filters, start: datetime, end: datetime) -> Select:
@@ -199,7 +211,8 @@ def top_performers(f: Filters, now: datetime, limit: int | None) -> Select:
                                    Enrollment.user_id, Enrollment.course_id),
                      *_in_range(Enrollment.completed_at, f))
               .group_by(Enrollment.user_id).subquery("scores"))
-    stmt = (select(User.id, User.name, User.email, User.department, held_counts.c.held, scores.c.avg_score)
+    stmt = (select(User.id, User.name, User.email, _department_name(), held_counts.c.held, scores.c.avg_score)
+            .outerjoin(Department, Department.id == User.department_id)
             .join(held_counts, held_counts.c.user_id == User.id)
             .outerjoin(scores, scores.c.user_id == User.id)
             .where(User.id.in_(candidates))
@@ -209,9 +222,10 @@ def top_performers(f: Filters, now: datetime, limit: int | None) -> Select:
 
 def recent_completions(f: Filters, limit: int | None) -> Select:
     """(completed at, name, email, department, course code, course title, score), newest first."""
-    stmt = (select(Completion.completed_at, User.name, User.email, User.department, Course.code, Course.title,
-                   Completion.score)
+    stmt = (select(Completion.completed_at, User.name, User.email, _department_name(), Course.code,
+                   Course.title, Completion.score)
             .join(User, User.id == Completion.user_id).join(Course, Course.id == Completion.course_id)
+            .outerjoin(Department, Department.id == User.department_id)
             .where(*course_scope(f, Completion.user_id, Completion.course_id),
                    *_in_range(Completion.completed_at, f))
             .order_by(Completion.completed_at.desc(), Completion.id.desc()))
@@ -238,8 +252,9 @@ def expiring_summary(f: Filters, now: datetime) -> Select:
 def expiring(f: Filters, now: datetime, limit: int | None) -> Select:
     """(expires at, within days, serial, name, email, department, certification), soonest first."""
     stmt = (select(Certificate.expires_at, _expiry_bucket(now).label("within"), Certificate.serial, User.name,
-                   User.email, User.department, Certification.name.label("certification"))
+                   User.email, _department_name(), Certification.name.label("certification"))
             .join(User, User.id == Certificate.user_id)
+            .outerjoin(Department, Department.id == User.department_id)
             .join(Certification, Certification.id == Certificate.certification_id)
             .where(*_expiring_conditions(f, now)).order_by(Certificate.expires_at, Certificate.id))
     return stmt.limit(limit) if limit is not None else stmt

@@ -30,6 +30,7 @@ from app.models.template import PdfExport
 from app.queue import enqueue_after_commit
 from app.rules import display
 from app.services import audit, organisation, recovery
+from app.services.accounts import scope
 from app.services.credentials import pdf_signing
 from app.services.documents.rendering import download_name
 from app.services.errors import NotAllowed
@@ -42,7 +43,8 @@ PROGRESS_EVERY = 50
 def can_download(user: User | None, cert: Certificate) -> bool:
     """The access rule for one certificate's PDF (``user`` None or anonymous: the public rule)."""
     known = user is not None and getattr(user, "is_authenticated", False)
-    if known and (user.role in ("admin", "staff") or cert.user_id == user.id):  # type: ignore[union-attr]
+    if known and (cert.user_id == user.id or (  # type: ignore[union-attr]
+            user.is_staff and scope.can_see_user(user, cert.user))):  # type: ignore[union-attr]
         return True
     return is_public(cert)
 

@@ -13,6 +13,7 @@ from werkzeug.routing import BuildError
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certificate, User
+from app.services.accounts import scope, users
 from app.services.fields import isodate, like_pattern
 from app.services.messaging.outbox import external_url
 
@@ -71,10 +72,12 @@ def _day_start(value: date | datetime) -> datetime:
 def certificate_query(certification_id: int | None = None, user_id: int | None = None, status: str = "",
                       department: str = "", issued_from: date | datetime | None = None,
                       issued_to: date | datetime | None = None, search: str = "",
-                      now: datetime | None = None, pdf_status: str = "") -> Select:
+                      now: datetime | None = None, pdf_status: str = "",
+                      viewer: User | None = None) -> Select:
     """A select of certificates, newest first. `issued_to` is inclusive (a date means that whole day);
     `search` matches holder name/email or serial; status is the derived status in SQL; `pdf_status`
-    (pending, ready, failed) finds the PDFs to render again."""
+    (pending, ready, failed) finds the PDFs to render again; `department` takes in its sub-departments;
+    `viewer`: only the holders that user may see (app/services/accounts/scope.py)."""
     stmt = (select(Certificate)
             .options(joinedload(Certificate.user), joinedload(Certificate.certification))
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc()))
@@ -87,7 +90,9 @@ def certificate_query(certification_id: int | None = None, user_id: int | None =
     if pdf_status:
         stmt = stmt.where(Certificate.pdf_status == pdf_status)
     if department:
-        stmt = stmt.where(Certificate.user_id.in_(select(User.id).where(User.department == department)))
+        stmt = stmt.where(users.in_department(Certificate.user_id, department))
+    if viewer is not None:
+        stmt = scope.restrict(stmt, Certificate.user_id, viewer)
     if issued_from:
         stmt = stmt.where(Certificate.issued_at >= _day_start(issued_from))
     if issued_to:

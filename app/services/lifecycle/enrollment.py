@@ -15,6 +15,7 @@ from app.models import ENROLLMENT_STATUSES, Certificate, Certification, Completi
 from app.models import certification_courses as cc
 from app.rules import completion_dates
 from app.services import audit, events, locking
+from app.services.accounts import scope
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import check_fields, clean_int, clean_score, isodate, like_pattern
 from app.services.lifecycle import issuing
@@ -42,8 +43,9 @@ def enrollment_data(enrollment: Enrollment) -> dict:
 
 
 def enrollment_query(course_id: int | None = None, user_id: int | None = None, status: str = "",
-                     search: str = "") -> Select:
-    """A select of enrollments, newest first (`search` matches the learner's name/email)."""
+                     search: str = "", viewer: User | None = None) -> Select:
+    """A select of enrollments, newest first (`search` matches the learner's name/email; `viewer`: only
+    the learners that user may see, app/services/accounts/scope.py)."""
     stmt = (select(Enrollment)
             .options(joinedload(Enrollment.user), joinedload(Enrollment.course))
             .order_by(Enrollment.created_at.desc(), Enrollment.id.desc()))
@@ -58,6 +60,8 @@ def enrollment_query(course_id: int | None = None, user_id: int | None = None, s
         # A subquery, not a join: counting pages must not hash-join every user.
         stmt = stmt.where(Enrollment.user_id.in_(select(User.id).where(or_(
             func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\")))))
+    if viewer is not None:
+        stmt = scope.restrict(stmt, Enrollment.user_id, viewer)
     return stmt
 
 

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, String, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.database import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Certificate, Certification, Enrollment, User
+from app.services.accounts import scope
 from app.services.lifecycle import generations
 
 # Audit actions shown in the activity feed: the certification lifecycle, not logins or settings.
@@ -42,29 +43,42 @@ TILE_COLUMNS: dict[str, frozenset[str]] = {
     "certificates": frozenset({"issued_at", "expires_at", "revoked_at"}),
     "enrollments": frozenset({"status"}),
     "certifications": frozenset({"status"}),
-    "users": frozenset({"role", "active"}),
+    "users": frozenset({"role", "active", "department_id"}),
 }
 generations.track("dashboard", TILE_COLUMNS)
 
 
-def cached_tiles() -> dict:
-    """The dashboard tiles for now, from the cache when the data has not changed since."""
+def cached_tiles(viewer: User | None = None) -> dict:
+    """The dashboard tiles for now (of the people `viewer` may see), from the cache when the data has not
+    changed since. Scoped viewers get a cache entry per set of departments."""
     seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", 30)
     if not seconds:
-        return dashboard_tiles()
+        return dashboard_tiles(viewer=viewer)
     try:
         client = redis_client()
-        key = TILES_KEY.format(generation=generations.current("dashboard"))
+        key = TILES_KEY.format(generation=generations.current("dashboard")) + _scope_suffix(viewer)
         raw = client.get(key)
         if raw:
             return json.loads(raw)
         # The key was taken before counting: a change meanwhile bumps past it, never serving older data.
-        tiles = dashboard_tiles()
+        tiles = dashboard_tiles(viewer=viewer)
         client.set(key, json.dumps(tiles), ex=seconds)
         return tiles
     except redis.RedisError as exc:
         log.warning("dashboard cache unavailable: %s", exc)
-        return dashboard_tiles()
+        return dashboard_tiles(viewer=viewer)
+
+
+def _scope_suffix(viewer: User | None) -> str:
+    ids = scope.department_ids(viewer) if viewer is not None else None
+    if ids is None:
+        return ""
+    return ":scope:" + hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:16]
+
+
+def _people(column, viewer: User | None):
+    """SQL: the person in `column` is one `viewer` may see (always true without a viewer)."""
+    return scope.user_clause(column, viewer) if viewer is not None else true()
 
 
 LIST_COUNT_KEY = "laurel:lists:count:{generation}:{digest}"
@@ -115,24 +129,26 @@ def redis_client():
     return get_redis()
 
 
-def dashboard_tiles(now: datetime | None = None) -> dict:
+def dashboard_tiles(now: datetime | None = None, viewer: User | None = None) -> dict:
     """{certificates_valid (valid + expiring), active_certifications, learners (active learner accounts),
     completion_rate (completed / non-withdrawn enrollments, percent, one decimal), issued_this_month,
-    expiring_30_days (valid or expiring, expiring within 30 days)}."""
+    expiring_30_days (valid or expiring, expiring within 30 days)}, counting only the people `viewer`
+    may see (certifications are the catalog: everyone sees them all)."""
     now = now or utcnow()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     certs = db.session.execute(select(
         func.count(case((_held(now), 1))),
         func.count(case((Certificate.issued_at >= month_start, 1))),
         func.count(case((_held(now) & (Certificate.expires_at <= now + timedelta(days=30)), 1))),
-    )).one()
+    ).where(_people(Certificate.user_id, viewer))).one()
     enrollments = db.session.execute(select(
         func.count(case((Enrollment.status == "completed", 1))),
         func.count(case((Enrollment.status != "withdrawn", 1))),
-    )).one()
+    ).where(_people(Enrollment.user_id, viewer))).one()
     active = db.session.scalar(select(func.count(Certification.id)).where(Certification.status == "active"))
     learners = db.session.scalar(select(func.count(User.id)).where(User.role == "learner",
-                                                                   User.active.is_(True)))
+                                                                   User.active.is_(True),
+                                                                   _people(User.id, viewer)))
     completed, counted = enrollments
     return {
         "certificates_valid": certs[0], "active_certifications": active, "learners": learners,
@@ -141,22 +157,28 @@ def dashboard_tiles(now: datetime | None = None) -> dict:
     }
 
 
-def recent_activity(limit: int = 15) -> list[AuditEvent]:
-    """Latest lifecycle audit events (certificates, enrollments, catalog), newest first."""
+def recent_activity(limit: int = 15, viewer: User | None = None) -> list[AuditEvent]:
+    """Latest lifecycle audit events (certificates, enrollments, catalog), newest first. A scoped `viewer`
+    sees only the events about certificates and enrollments of their people."""
     lifecycle = or_(*(AuditEvent.action.like(f"{prefix}%") for prefix in LIFECYCLE_PREFIXES))
+    if viewer is not None and scope.department_ids(viewer) is not None:
+        lifecycle = or_(*(and_(AuditEvent.subject_type == kind, AuditEvent.subject_id.in_(
+            select(cast(model.id, String)).where(scope.user_clause(model.user_id, viewer))))
+            for kind, model in (("certificate", Certificate), ("enrollment", Enrollment))))
     # Document plumbing (PDF rendered/failed/regenerated) has its own page; it would drown the feed.
     stmt = (select(AuditEvent).where(lifecycle, ~AuditEvent.action.like("certificate.pdf%"))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
     return list(db.session.scalars(stmt.options(joinedload(AuditEvent.actor))))
 
 
-def expiring_soon(days: int = 30, limit: int = 10, now: datetime | None = None) -> list[Certificate]:
+def expiring_soon(days: int = 30, limit: int = 10, now: datetime | None = None,
+                  viewer: User | None = None) -> list[Certificate]:
     """Non-revoked certificates expiring within `days`, soonest first (user and certification loaded)."""
     now = now or utcnow()
     stmt = (select(Certificate)
             # The explicit lower bound lets the expires_at index skip everything already expired.
             .where(_held(now), Certificate.expires_at > now,
-                   Certificate.expires_at <= now + timedelta(days=days))
+                   Certificate.expires_at <= now + timedelta(days=days), _people(Certificate.user_id, viewer))
             .order_by(Certificate.expires_at, Certificate.id).limit(limit)
             .options(joinedload(Certificate.user), joinedload(Certificate.certification)))
     return list(db.session.scalars(stmt))

@@ -1,30 +1,57 @@
 """Admin forms for people."""
 
 from flask_wtf.file import FileField
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import ROLES
+from app.services.accounts import departments
 from app.web.inputs import Form
+from app.web.numbers import coerce_id
 
 try:  # WTForms 3.3 deprecates (value, label) tuples, and filterwarnings = error makes that fatal
     from wtforms import SelectChoice
 except ImportError:  # older WTForms
-    ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
-else:
-    ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]
+    def SelectChoice(value, label):  # noqa: N802
+        return (value, label)
+
+ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]
 
 
-class InviteForm(Form):
+def _department_or_none(value: object) -> int:
+    """0 is "no department"; anything else must be an id (a field error otherwise)."""
+    return 0 if value in (None, "", "0", 0) else coerce_id(value)
+
+
+READS_EVERYTHING_HELP = ("Staff only: read every department's people. Without it, staff read only the "
+                         "departments they manage.")
+
+
+class _DepartmentSelect:
+    """A select of the department tree (0: none); the choices are read when the form is built."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.department_id.choices = [SelectChoice(0, "No department")] + [
+            SelectChoice(dept_id, label) for dept_id, label in departments.choices()]
+
+    def chosen_department(self):
+        """The chosen row, or "" for none (what accounts.users takes)."""
+        return departments.get(self.department_id.data) if self.department_id.data else ""
+
+
+class InviteForm(_DepartmentSelect, Form):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="learner")
-    department = StringField("Department", validators=[Optional(), Length(max=120)])
+    department_id = SelectField("Department", coerce=_department_or_none, default=0)
+    reads_everything = BooleanField("Reads everything", description=READS_EVERYTHING_HELP)
 
 
-class UserRowForm(Form):
+class UserRowForm(_DepartmentSelect, Form):
     role = SelectField("Role", choices=ROLE_CHOICES)
-    department = StringField("Department", validators=[Optional(), Length(max=120)])
+    department_id = SelectField("Department", coerce=_department_or_none, default=0)
+    reads_everything = BooleanField("Reads everything")
     active = BooleanField("Active")
 
 
@@ -67,3 +94,27 @@ class MfaPolicyForm(Form):
     remember_days = StringField("Remember a device for (days)", validators=[Optional(), Length(max=3)],
                                 description="0 to 30. After the second step, people may tick \"Remember this "
                                             "device\" and skip it there for that many days. 0: never.")
+
+
+class DepartmentForm(Form):
+    """Create or edit a department: its name and where it sits in the tree."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    parent_id = SelectField("Under", coerce=_department_or_none, default=0)
+
+    def __init__(self, *args, exclude: set[int] = frozenset(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.parent_id.choices = [SelectChoice(0, "Nothing (top level)")] + [
+            SelectChoice(dept_id, label) for dept_id, label in departments.choices()
+            if dept_id not in exclude]
+
+    def chosen_parent(self):
+        return departments.get(self.parent_id.data) if self.parent_id.data else None
+
+
+class ManagersForm(Form):
+    manager_ids = SelectMultipleField("Managers", coerce=coerce_id)
+
+    def __init__(self, *args, candidates=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.manager_ids.choices = [SelectChoice(u.id, f"{u.name} ({u.email}, {u.role})") for u in candidates]

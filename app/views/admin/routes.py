@@ -39,7 +39,7 @@ def users():
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
     pagination.total = stats.list_count(stmt)  # cached until the rows change
     return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
-                                   filters=filters, roles=ROLES, departments=accounts.departments())
+                                   filters=filters, roles=ROLES, departments=accounts.department_names())
 
 
 def _user_or_404(user_id: int) -> User:
@@ -65,9 +65,10 @@ def update_user(user_id: int):
     user = _user_or_404(user_id)
     form = UserRowForm()
     done = submit(form, lambda: accounts.update_user(user, actor=current_user, role=form.role.data,
-                                                     department=form.department.data or "",
+                                                     department=form.chosen_department(),
+                                                     reads_everything=form.reads_everything.data,
                                                      active=form.active.data),
-                  fields=("role", "department"),
+                  fields=("role", "department_id"),
                   answer=lambda _: render_template("admin/_user_row.html", user=user, saved=True))
     if done:
         return done.value
@@ -79,7 +80,8 @@ def update_user(user_id: int):
 def invite_user():
     form = InviteForm()
     done = submit(form, lambda: accounts.invite_user(form.email.data, form.name.data, form.role.data,
-                                                     form.department.data, actor=current_user))
+                                                     form.chosen_department(), actor=current_user,
+                                                     reads_everything=form.reads_everything.data))
     if done:
         flash(f"Invitation sent to {done.value.email}.", "success")
         return redirect(url_for("admin.users"))

@@ -31,13 +31,13 @@ nav.add("analytics.index", "Analytics", nav.STAFF, prefix="analytics.", order=60
 @staff_required
 def index():
     try:
-        filters, errors = analytics.parse_filters(request.args), {}
+        filters, errors = analytics.parse_filters(request.args, _viewer()), {}
     except ValidationError as exc:
         filters, errors = analytics.Filters(), exc.errors
     figures = {} if errors else analytics_cache.figures_within(
         filters, analytics.FIGURES, current_app.config["ANALYTICS_INLINE_BUDGET_MS"])
     subscription = scheduled_reports.subscription_for(current_user) if current_user.is_admin else None
-    choices = analytics.filter_choices()
+    choices = analytics.filter_choices(_viewer())
     return render_page_or_fragment(
         "analytics/index.html", "analytics/_results.html", status=422 if errors else 200,
         filters=filters, raw={key: request.args.get(key, "") for key in analytics.FILTER_KEYS}, errors=errors,
@@ -60,9 +60,14 @@ def _figure_request(name: str) -> analytics.Filters:
     if name not in analytics.FIGURES:
         abort(404)
     try:
-        return analytics.parse_filters(request.args)
+        return analytics.parse_filters(request.args, _viewer())
     except ValidationError as exc:
         abort(422, description=" ".join(exc.errors.values()))
+
+
+def _viewer():
+    """The figures count only the people the signed-in user may see (managers: their departments)."""
+    return current_user._get_current_object()
 
 
 def _for_page(name: str, data: dict | None) -> dict | None:

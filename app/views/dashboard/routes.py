@@ -15,8 +15,9 @@ from app.web.pages import render_page_or_fragment
 
 
 def _staff_context() -> dict:
-    return {"tiles": stats.cached_tiles(), "updated_at": utcnow(), "activity": stats.recent_activity(),
-            "expiring": stats.expiring_soon()}
+    viewer = current_user._get_current_object()  # managers and staff without the grant: their people only
+    return {"tiles": stats.cached_tiles(viewer), "updated_at": utcnow(),
+            "activity": stats.recent_activity(viewer=viewer), "expiring": stats.expiring_soon(viewer=viewer)}
 
 
 @bp.get("/")

@@ -17,6 +17,7 @@ from app.views.documents import bp
 from app.views.documents.forms import AssignForm, SelectChoice
 from app.web.auth import admin_required, login_required, staff_required
 from app.web.pages import render_page_or_fragment
+from app.web.scoping import record_or_404
 from app.web.transactions import commit_with
 
 
@@ -68,7 +69,7 @@ def pdf_status(certificate_id: int):
 @bp.post("/certificates/<id:certificate_id>/regenerate")
 @staff_required
 def regenerate(certificate_id: int):
-    cert = db.get_or_404(Certificate, certificate_id)
+    cert = record_or_404(Certificate, certificate_id)
     rendering.regenerate(cert, actor=current_user)
     if request.headers.get("HX-Request"):
         return commit_with(render_template("documents/_pdf_status.html", cert=cert))

@@ -14,9 +14,10 @@ from app.services.lifecycle import catalog, certificates, revocation, stats
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import RevokeForm
 from app.views.lifecycle.helpers import filters, int_arg
-from app.web.auth import admin_required, staff_required
+from app.web.auth import manager_required, staff_required
 from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.scoping import record_or_404, viewer
 from app.web.streaming import csv_response
 
 EXPORT_HEADER = ["serial", "holder", "email", "department", "certification", "status", "issued_at",
@@ -34,7 +35,8 @@ def _query_and_filters():
             dates[key], args[key] = None, ""
     status = args["status"] if args["status"] in CERTIFICATE_STATUSES else ""
     stmt = certificates.certificate_query(certification_id=args["certification_id"], status=status,
-                                          department=args["department"], search=args["q"], **dates)
+                                          department=args["department"], search=args["q"], **dates,
+                                          viewer=viewer())
     return stmt, args
 
 
@@ -47,7 +49,7 @@ def certificates_list():
     pagination.total = stats.list_count(stmt)  # cached until the rows change
     return render_page_or_fragment(
         "lifecycle/certificates.html", "lifecycle/_certificates_table.html", pagination=pagination,
-        filters=args, statuses=CERTIFICATE_STATUSES, departments=users.departments(),
+        filters=args, statuses=CERTIFICATE_STATUSES, departments=users.department_names(viewer()),
         certifications=db.session.scalars(catalog.certification_query()).all())
 
 
@@ -66,7 +68,7 @@ def export_certificates():
 
 
 def _certificate(certificate_id: int) -> Certificate:
-    return db.get_or_404(Certificate, certificate_id)
+    return record_or_404(Certificate, certificate_id)
 
 
 @bp.get("/certificates/<id:certificate_id>")
@@ -79,7 +81,7 @@ def certificate_detail(certificate_id: int):
 
 
 @bp.post("/certificates/<id:certificate_id>/resend-email")
-@admin_required
+@manager_required
 def resend_certificate_email(certificate_id: int):
     """The "certificate issued" email again, with the current PDF (the holder lost it, or a new PDF)."""
     cert = _certificate(certificate_id)
@@ -92,7 +94,7 @@ def resend_certificate_email(certificate_id: int):
 
 
 @bp.post("/certificates/<id:certificate_id>/revoke")
-@admin_required
+@manager_required
 def revoke_certificate(certificate_id: int):
     cert = _certificate(certificate_id)
     form = RevokeForm()
@@ -104,7 +106,7 @@ def revoke_certificate(certificate_id: int):
 
 
 @bp.post("/certificates/<id:certificate_id>/reinstate")
-@admin_required
+@manager_required
 def reinstate_certificate(certificate_id: int):
     cert = _certificate(certificate_id)
     form = RevokeForm(formdata=None)

@@ -15,6 +15,7 @@ from app.views.lifecycle.helpers import filters, int_arg
 from app.web.auth import admin_required, staff_required
 from app.web.forms import attempt, submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.scoping import viewer
 
 
 def _form(cert: Certification | None = None, formdata=False) -> CertificationForm:
@@ -123,6 +124,6 @@ def archive_certification(cert_id: int):
 @staff_required
 def certification_detail(cert_id: int):
     cert = _certification(cert_id)
-    pagination = db.paginate(certificates.certificate_query(certification_id=cert.id), page=1, per_page=50,
-                             error_out=False)
+    pagination = db.paginate(certificates.certificate_query(certification_id=cert.id, viewer=viewer()),
+                             page=1, per_page=50, error_out=False)
     return render_template("lifecycle/certification_detail.html", cert=cert, pagination=pagination)

@@ -14,9 +14,10 @@ from app.services.numbers import MAX_ID, whole_number
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import EnrollmentForm
 from app.views.lifecycle.helpers import filters, int_arg
-from app.web.auth import admin_required, staff_required
+from app.web.auth import manager_required, staff_required
 from app.web.forms import submit
 from app.web.pages import page_args, render_page_or_fragment
+from app.web.scoping import record_or_404, viewer
 from app.web.transactions import commit_with
 
 
@@ -24,7 +25,8 @@ def _list_context(course: Course | None = None, **extra) -> dict:
     args = filters("q", "status")
     course_id = course.id if course else int_arg("course_id")
     page, per_page = page_args()
-    stmt = enrollment.enrollment_query(course_id=course_id, status=args["status"], search=args["q"])
+    stmt = enrollment.enrollment_query(course_id=course_id, status=args["status"], search=args["q"],
+                                       viewer=viewer())
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
     pagination.total = stats.list_count(stmt)  # cached until the rows change
     endpoint = "lifecycle.course_enrollments" if course else "lifecycle.enrollments"
@@ -55,12 +57,12 @@ def course_enrollments(course_id: int):
 
 
 @bp.get("/courses/<id:course_id>/candidates")
-@admin_required
+@manager_required
 def enroll_candidates(course_id: int):
     """The htmx learner picker: learners matching ?who=, already enrolled ones shown but disabled."""
     course = _course(course_id)
     search = request.args.get("who", "").strip()
-    learners = db.session.scalars(users.user_query(search, role="learner").limit(20)).all()
+    learners = db.session.scalars(users.user_query(search, role="learner", viewer=viewer()).limit(20)).all()
     enrolled = set(db.session.scalars(select(Enrollment.user_id).where(
         Enrollment.course_id == course.id, Enrollment.status != "withdrawn",
         Enrollment.user_id.in_([u.id for u in learners]))))
@@ -69,11 +71,15 @@ def enroll_candidates(course_id: int):
 
 
 @bp.post("/courses/<id:course_id>/enrollments")
-@admin_required
+@manager_required
 def enroll(course_id: int):
     course = _course(course_id)
     # Ids outside 1..MAX_ID (or not numbers) name nobody: dropped, as unknown ids are.
     user_ids = [n for v in request.form.getlist("user_ids") if (n := whole_number(v, maximum=MAX_ID))]
+    # A manager enrols only people they may see; others are dropped like unknown ids.
+    visible = set(db.session.scalars(users.user_query(viewer=viewer()).where(User.id.in_(user_ids))
+                                     .with_only_columns(User.id))) if user_ids else set()
+    user_ids = [n for n in user_ids if n in visible]
     if not user_ids:
         return render_template("lifecycle/_enroll_result.html", course=course, created=[], errors={},
                                empty=True), 422
@@ -87,7 +93,7 @@ def enroll(course_id: int):
 
 
 def _enrollment(enrollment_id: int) -> Enrollment:
-    return db.get_or_404(Enrollment, enrollment_id)
+    return record_or_404(Enrollment, enrollment_id)
 
 
 @bp.get("/enrollments/<id:enrollment_id>/row")
@@ -98,14 +104,14 @@ def enrollment_row(enrollment_id: int):
 
 
 @bp.get("/enrollments/<id:enrollment_id>/edit")
-@admin_required
+@manager_required
 def edit_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     return render_template("lifecycle/_enrollment_row_edit.html", e=e, form=EnrollmentForm(obj=e))
 
 
 @bp.post("/enrollments/<id:enrollment_id>")
-@admin_required
+@manager_required
 def update_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     form = EnrollmentForm()
@@ -120,7 +126,7 @@ def update_enrollment(enrollment_id: int):
 
 
 @bp.post("/enrollments/<id:enrollment_id>/withdraw")
-@admin_required
+@manager_required
 def withdraw_enrollment(enrollment_id: int):
     e = _enrollment(enrollment_id)
     enrollment.withdraw(e, actor=current_user)

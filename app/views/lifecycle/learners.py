@@ -1,4 +1,5 @@
-"""One learner seen by staff: enrollments, certificates, why each certification is not met; manual issue."""
+"""Learners seen by staff and managers (only the people in their scope): the list, and one learner's
+enrollments, certificates, why each certification is not met; manual issue."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Certification, User
+from app.services.accounts import users
 from app.services.errors import ValidationError
-from app.services.lifecycle import certificates, enrollment, issuing
+from app.services.lifecycle import certificates, enrollment, issuing, stats
 from app.views.lifecycle import bp
 from app.views.lifecycle.forms import ManualIssueForm
-from app.web.auth import admin_required, staff_required
+from app.views.lifecycle.helpers import filters
+from app.web.auth import manager_required, staff_required
 from app.web.forms import submit
+from app.web.pages import page_args, render_page_or_fragment
+from app.web.scoping import person_or_404, viewer
 
 
 def _page(user: User, form: ManualIssueForm, status: int = 200):
@@ -25,16 +30,29 @@ def _page(user: User, form: ManualIssueForm, status: int = 200):
     ), status
 
 
+@bp.get("/learners")
+@staff_required
+def learners():
+    args = filters("q", "department")
+    page, per_page = page_args()
+    stmt = users.user_query(args["q"], "learner", args["department"], viewer=viewer())
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
+    pagination.total = stats.list_count(stmt)  # cached until the rows change
+    return render_page_or_fragment("lifecycle/learners.html", "lifecycle/_learners_table.html",
+                                   pagination=pagination, filters=args,
+                                   departments=users.department_names(viewer()))
+
+
 @bp.get("/learners/<id:user_id>")
 @staff_required
 def learner(user_id: int):
-    return _page(db.get_or_404(User, user_id), ManualIssueForm(formdata=None))
+    return _page(person_or_404(db.session.get(User, user_id)), ManualIssueForm(formdata=None))
 
 
 @bp.post("/learners/<id:user_id>/issue")
-@admin_required
+@manager_required
 def issue_certificate(user_id: int):
-    user = db.get_or_404(User, user_id)
+    user = person_or_404(db.session.get(User, user_id))
     form = ManualIssueForm()
     done = submit(form, lambda: _issue_manually(user, form))
     if done:

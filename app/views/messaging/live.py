@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from app import live
 from app.queue import get_redis
+from app.services.accounts import scope
 from app.views.messaging import bp
 from app.web.live import allowed_origins
 
@@ -25,10 +26,12 @@ def live_stream():
         # 204 tells EventSource to stop reconnecting: a signed-out page has nothing to hear.
         return _with_cors(Response(status=204))
     user_id, is_staff = current_user.id, current_user.is_staff
+    # Managers (and staff without the "reads everything" grant) hear only about their departments' people.
+    scope_ids = scope.department_ids(current_user._get_current_object()) if is_staff else None
     # The stream reads no database: the request's session (and its connection) ends when this view
     # returns, before the body starts streaming, so a stream that lasts minutes holds no connection.
     body = live.stream(user_id, is_staff, client=get_redis(),
-                       lifetime=current_app.config.get("LIVE_STREAM_SECONDS", 300))
+                       lifetime=current_app.config.get("LIVE_STREAM_SECONDS", 300), scope=scope_ids)
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
