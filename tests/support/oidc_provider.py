@@ -35,6 +35,8 @@ from flask import Flask, jsonify, redirect, request  # noqa: E402
 from joserfc.jwk import RSAKey  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from tests.support.peer_process import PeerProcess  # noqa: E402
+
 FAULTS = (None, "nonce", "expired", "audience", "signature")
 
 
@@ -278,28 +280,24 @@ if __name__ == "__main__":
     main()
 
 
-class RunningProvider:
+class RunningProvider(PeerProcess):
     """The provider process, from the tests' side: start(), configure(...), logouts(), stop()."""
 
+    module = "tests.support.oidc_provider"
+    description = "the OpenID provider"
+    quiet = True
+
     def __init__(self, client_id: str = "laurel", client_secret: str = "laurel-test-secret"):  # noqa: S107
+        super().__init__()
         self.client_id, self.client_secret = client_id, client_secret
-        self.process = None
         self.issuer = ""
 
-    def start(self) -> RunningProvider:
-        import subprocess
-        from pathlib import Path
+    def arguments(self) -> list[str]:
+        return ["--port", "0", "--client-id", self.client_id, "--client-secret", self.client_secret]
 
-        root = Path(__file__).resolve().parents[2]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.oidc_provider", "--port", "0",
-             "--client-id", self.client_id, "--client-secret", self.client_secret],
-            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.process.stdout.readline()  # blocks until the provider listens (or dies)
-        if not line.startswith("READY "):
-            self.stop()
-            raise RuntimeError(f"the OpenID provider did not start: {line!r}")
-        self.issuer = f"http://127.0.0.1:{int(line.split()[1])}"
+    def start(self) -> RunningProvider:
+        super().start()
+        self.issuer = self.url.rstrip("/")
         return self
 
     def configure(self, *, user: dict | None = None, fault: str | None = None, rotate: bool = False) -> None:
@@ -314,15 +312,3 @@ class RunningProvider:
         import requests
 
         return requests.get(f"{self.issuer}/_test/logouts", timeout=10).json()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except Exception:  # noqa: BLE001
-                self.process.kill()
-                self.process.wait()
-            if self.process.stdout:
-                self.process.stdout.close()
-            self.process = None

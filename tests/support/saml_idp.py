@@ -28,7 +28,6 @@ Nothing is shared with the parent process: our SP talks to it as to any IdP on t
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 import urllib.request
@@ -36,35 +35,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.peer_process import PeerProcess
+
 MODES = ("normal", "unsigned", "response_signed_only", "wrong_audience", "expired", "wrong_recipient",
          "replay")
 
 
-class SamlIdentityProvider:
+class SamlIdentityProvider(PeerProcess):
     """Start the IdP child process; ``url`` ends with "/", ``metadata_url`` is its entity id."""
 
-    def __init__(self) -> None:
-        self.process: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def __enter__(self) -> SamlIdentityProvider:
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.support.saml_idp"], cwd=ROOT,
-                                        stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        port = self.process.stdout.readline().strip()
-        if not port.isdigit():
-            self.__exit__()
-            raise RuntimeError(f"the SAML IdP process did not start (printed {port!r})")
-        self.url = f"http://127.0.0.1:{port}/"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+    module = "tests.support.saml_idp"
+    description = "the SAML IdP process"
 
     @property
     def metadata_url(self) -> str:

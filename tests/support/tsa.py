@@ -16,41 +16,21 @@ our client talks HTTP to it exactly as to a TSA on the internet.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import sys
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.peer_process import PeerProcess
+
 MAX_REQUEST = 64 * 1024
 
 
-class TimestampAuthority:
+class TimestampAuthority(PeerProcess):
     """Start the TSA child process; ``url`` is its address, ``certificate`` its DER certificate."""
 
-    def __init__(self) -> None:
-        self.process: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def __enter__(self) -> TimestampAuthority:
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.support.tsa"], cwd=ROOT,
-                                        stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        port = self.process.stdout.readline().strip()
-        if not port.isdigit():
-            self.__exit__()
-            raise RuntimeError(f"the TSA process did not start (printed {port!r})")
-        self.url = f"http://127.0.0.1:{port}/"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+    module = "tests.support.tsa"
+    description = "the TSA process"
 
     def _get(self, path: str) -> bytes:
         with urllib.request.urlopen(self.url + path, timeout=10) as response:  # noqa: S310 - loopback
