@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, g, jsonify, make_response, request
 from sqlalchemy.exc import IntegrityError
@@ -179,46 +180,6 @@ def _search_users(filter_text, start, count, attributes, excluded):
     return scim_response(_list_response(total, paging, resources))
 
 
-def _list_users():
-    attributes, excluded = _projection()
-    return _search_users(request.args.get("filter"), request.args.get("startIndex"),
-                         request.args.get("count"), attributes, excluded)
-
-
-def _create_user():
-    projection = _projection()
-    link = scim.create_user(g.scim_directory, _body())
-    answer = _user_answer(link, 201, projection)
-    db.session.commit()
-    return answer
-
-
-def _get_user(scim_id: str):
-    link = scim.get_user(g.scim_directory, scim_id)
-    if request.headers.get("If-None-Match") == scim.etag(link.version):
-        return scim_response(None, 304, scim.etag(link.version))
-    return _user_answer(link)
-
-
-def _write_user(action: Callable) -> Callable:
-    def handler(scim_id: str):
-        projection = _projection()
-        link = scim.get_user(g.scim_directory, scim_id)
-        link = action(g.scim_directory, link, _body(), _if_match())
-        answer = _user_answer(link, 200, projection)
-        db.session.commit()
-        return answer
-
-    return handler
-
-
-def _delete_user(scim_id: str):
-    link = scim.get_user(g.scim_directory, scim_id)
-    scim.delete_user(g.scim_directory, link, _if_match())
-    db.session.commit()
-    return scim_response(None, 204)
-
-
 # -- groups -----------------------------------------------------------------------------------------------
 
 def _group_resources(groups, attributes, excluded) -> list[dict]:
@@ -246,44 +207,72 @@ def _search_groups(filter_text, start, count, attributes, excluded):
     return scim_response(_list_response(total, paging, _group_resources(groups, attributes, excluded)))
 
 
-def _list_groups():
-    attributes, excluded = _projection()
-    return _search_groups(request.args.get("filter"), request.args.get("startIndex"),
-                          request.args.get("count"), attributes, excluded)
+# -- the same five handlers for users and groups ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Kind:
+    """How one resource type is found, made, removed, shown and searched (its rows carry a version)."""
+
+    get: Callable  # (directory, scim_id) -> row, or ScimError 404
+    create: Callable  # (directory, body) -> row
+    delete: Callable  # (directory, row, if_match) -> None
+    answer: Callable  # (row, status, projection) -> response
+    search: Callable  # (filter, startIndex, count, attributes, excluded) -> response
 
 
-def _create_group():
-    projection = _projection()
-    group = scim_groups.create_group(g.scim_directory, _body())
-    answer = _group_answer(group, 201, projection)
-    db.session.commit()
-    return answer
+def _list(kind: _Kind) -> Callable:
+    def handler():
+        attributes, excluded = _projection()
+        return kind.search(request.args.get("filter"), request.args.get("startIndex"),
+                           request.args.get("count"), attributes, excluded)
+
+    return handler
 
 
-def _get_group(scim_id: str):
-    group = scim_groups.get_group(g.scim_directory, scim_id)
-    if request.headers.get("If-None-Match") == scim.etag(group.version):
-        return scim_response(None, 304, scim.etag(group.version))
-    return _group_answer(group)
-
-
-def _write_group(action: Callable) -> Callable:
-    def handler(scim_id: str):
+def _create(kind: _Kind) -> Callable:
+    def handler():
         projection = _projection()
-        group = scim_groups.get_group(g.scim_directory, scim_id)
-        group = action(g.scim_directory, group, _body(), _if_match())
-        answer = _group_answer(group, 200, projection)
+        answer = kind.answer(kind.create(g.scim_directory, _body()), 201, projection)
         db.session.commit()
         return answer
 
     return handler
 
 
-def _delete_group(scim_id: str):
-    group = scim_groups.get_group(g.scim_directory, scim_id)
-    scim_groups.delete_group(g.scim_directory, group, _if_match())
-    db.session.commit()
-    return scim_response(None, 204)
+def _read(kind: _Kind) -> Callable:
+    def handler(scim_id: str):
+        row = kind.get(g.scim_directory, scim_id)
+        if request.headers.get("If-None-Match") == scim.etag(row.version):
+            return scim_response(None, 304, scim.etag(row.version))
+        return kind.answer(row)
+
+    return handler
+
+
+def _write(kind: _Kind, action: Callable) -> Callable:
+    def handler(scim_id: str):
+        projection = _projection()
+        row = action(g.scim_directory, kind.get(g.scim_directory, scim_id), _body(), _if_match())
+        answer = kind.answer(row, 200, projection)
+        db.session.commit()
+        return answer
+
+    return handler
+
+
+def _delete(kind: _Kind) -> Callable:
+    def handler(scim_id: str):
+        kind.delete(g.scim_directory, kind.get(g.scim_directory, scim_id), _if_match())
+        db.session.commit()
+        return scim_response(None, 204)
+
+    return handler
+
+
+USERS = _Kind(get=scim.get_user, create=scim.create_user, delete=scim.delete_user, answer=_user_answer,
+              search=_search_users)
+GROUPS = _Kind(get=scim_groups.get_group, create=scim_groups.create_group, delete=scim_groups.delete_group,
+               answer=_group_answer, search=_search_groups)
 
 
 # -- searching with POST (RFC 7644 section 3.4.3) ----------------------------------------------------------
@@ -338,14 +327,14 @@ scim_route("/ResourceTypes", {"GET": _resource_types})
 scim_route("/ResourceTypes/<name>", {"GET": _resource_type})
 scim_route("/Schemas", {"GET": _schemas})
 scim_route("/Schemas/<path:schema_id>", {"GET": _schema})
-scim_route("/Users", {"GET": _list_users, "POST": _create_user})
+scim_route("/Users", {"GET": _list(USERS), "POST": _create(USERS)})
 scim_route("/Users/.search", {"POST": _post_search(_search_users)})
-scim_route("/Users/<scim_id>", {"GET": _get_user, "PUT": _write_user(scim.replace_user),
-                                "PATCH": _write_user(scim.patch_user), "DELETE": _delete_user})
-scim_route("/Groups", {"GET": _list_groups, "POST": _create_group})
+scim_route("/Users/<scim_id>", {"GET": _read(USERS), "PUT": _write(USERS, scim.replace_user),
+                                "PATCH": _write(USERS, scim.patch_user), "DELETE": _delete(USERS)})
+scim_route("/Groups", {"GET": _list(GROUPS), "POST": _create(GROUPS)})
 scim_route("/Groups/.search", {"POST": _post_search(_search_groups)})
-scim_route("/Groups/<scim_id>", {"GET": _get_group, "PUT": _write_group(scim_groups.replace_group),
-                                 "PATCH": _write_group(scim_groups.patch_group), "DELETE": _delete_group})
+scim_route("/Groups/<scim_id>", {"GET": _read(GROUPS), "PUT": _write(GROUPS, scim_groups.replace_group),
+                                 "PATCH": _write(GROUPS, scim_groups.patch_group), "DELETE": _delete(GROUPS)})
 scim_route("/.search", {"POST": _post_search(_search_everything)})
 scim_route("/", {"GET": _not_found})
 scim_route("/<path:rest>", {method: _not_found for method in ALL_METHODS})
