@@ -75,3 +75,19 @@ def test_login_and_sign_in_admin_pages_fit_a_phone(new_page, live_server, sso, m
     page.goto(f"{live_server}/admin/sign-in/providers/{sso.id}")
     no_horizontal_scroll(page)
     assert_clean(page)
+
+
+def test_a_bad_id_token_is_refused_in_the_browser(new_page, live_server, sso, op):
+    """A wrong nonce, an expired token, a token for another audience: Chromium goes through the real
+    provider each time and lands on Laurel's refusal page, signed in nowhere."""
+    page = new_page(**WIDE)
+    for fault in ("nonce", "expired", "audience"):
+        op.configure(user={"sub": f"browser-{fault}", "email": f"{fault}@example.com", "email_verified": True,
+                           "name": "Faulty Token"}, fault=fault)
+        page.goto(f"{live_server}/login")
+        page.get_by_role("link", name="Sign in with School Login").click()
+        page.get_by_test_id("sso-error").wait_for()
+        assert "did not pass" in page.get_by_test_id("sso-error").inner_text(), fault
+        page.goto(f"{live_server}/profile")
+        assert page.url.startswith(f"{live_server}/login"), fault  # no session was started
+    assert_clean(page)
