@@ -77,6 +77,7 @@ USER = {"type": "object", "properties": {
     "id": ID, "email": {"type": "string", "format": "email"}, "name": {"type": "string"},
     "role": {"type": "string", "enum": list(ROLES)}, "department": {"type": ["string", "null"]},
     "active": {"type": "boolean"},
+    "reads_everything": {"type": "boolean", "description": "Staff: reads every department's people."},
 }}
 
 ENROLLMENT = {"type": "object", "properties": {
@@ -327,6 +328,8 @@ _ENROLLMENT_FIELDS = {
 _USER_FIELDS = {
     "name": text(200, min_length=1), "role": {"type": "string", "enum": list(ROLES)},
     "department": text(120, nullable=True),
+    "reads_everything": {"type": "boolean", "description": "Staff: read every department's people (else "
+                                                           "only those of the departments they manage)."},
 }
 
 

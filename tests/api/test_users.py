@@ -50,7 +50,8 @@ def test_update_and_deactivate(as_admin, api_as, world, token_for):
                                                                "role": "staff"})
     assert response.status_code == 200
     assert response.get_json() | {} == {"id": world.other.id, "email": "olga@example.com", "name": "Olga O.",
-                                        "role": "staff", "department": None, "active": True}
+                                        "role": "staff", "department": None, "active": True,
+                                        "reads_everything": False}
     deactivated = as_admin.patch(f"/users/{world.other.id}", json={"active": False})
     assert deactivated.get_json()["active"] is False
     assert other_api.get("/me").status_code == 401
@@ -70,3 +71,18 @@ def test_no_delete(as_admin, admin):
     response = as_admin.delete(f"/users/{admin.id}")
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
+
+
+def test_the_staff_grant_is_read_and_set_through_the_api(as_admin):
+    """"Reads everything" (docs/departments.md) is part of a user in the API: set on create, changed by PATCH."""
+    created = as_admin.post("/users", json={"email": "grant@example.com", "name": "Grant Holder",
+                                            "role": "staff", "reads_everything": True}).get_json()
+    assert created["reads_everything"] is True
+    plain = as_admin.post("/users", json={"email": "plain@example.com", "name": "Plain Staff",
+                                          "role": "staff"}).get_json()
+    assert plain["reads_everything"] is False  # new staff read only their departments
+    changed = as_admin.patch(f"/users/{created['id']}", json={"reads_everything": False})
+    assert changed.status_code == 200 and changed.get_json()["reads_everything"] is False
+    refused = as_admin.patch(f"/users/{created['id']}", json={"reads_everything": "yes"})
+    assert refused.status_code == 422
+    assert as_admin.get(f"/users/{created['id']}").get_json()["reads_everything"] is False
