@@ -74,7 +74,7 @@ def test_no_delete(as_admin, admin):
 
 
 def test_the_staff_grant_is_read_and_set_through_the_api(as_admin):
-    """"Reads everything" (docs/departments.md) is part of a user in the API: set on create, changed by PATCH."""
+    """The staff grant "Reads everything" (docs/departments.md) is part of a user in the API."""
     created = as_admin.post("/users", json={"email": "grant@example.com", "name": "Grant Holder",
                                             "role": "staff", "reads_everything": True}).get_json()
     assert created["reads_everything"] is True
