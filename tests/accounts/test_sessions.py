@@ -241,6 +241,17 @@ def test_the_admin_button_is_on_the_persons_page_for_admins_only(app, login_as, 
     assert "/sessions/end" not in login_as(staff).get(url).get_data(as_text=True)
 
 
+def test_the_persons_page_lists_their_devices_for_admins_only(app, login_as, admin, staff, learner):
+    """Next to "End all sessions": where the person is signed in (device, address, last seen)."""
+    url = f"/learners/{learner.id}"
+    assert "Not signed in anywhere" in login_as(admin).get(url).get_data(as_text=True)
+    Device(app, learner)
+    Device(app, learner, agent=SAFARI_IPHONE)
+    page = login_as(admin).get(url).get_data(as_text=True)
+    assert "Signed in on 2 devices" in page and "Chrome on Windows" in page and "Safari on iPhone" in page
+    assert "Signed in on" not in login_as(staff).get(url).get_data(as_text=True)
+
+
 def test_end_all_for_an_mfa_reset(app, learner):
     first, second = Device(app, learner), Device(app, learner)
     assert sessions.end_all(db.session.get(User, learner.id), reason="mfa_reset") == 2

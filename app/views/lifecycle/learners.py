@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Certification, User
-from app.services.accounts import users
+from app.services.accounts import sessions, users
 from app.services.errors import ValidationError
 from app.services.lifecycle import certificates, enrollment, issuing, stats
 from app.views.lifecycle import bp
@@ -27,6 +27,8 @@ def _page(user: User, form: ManualIssueForm, status: int = 200):
         outcomes=enrollment.row_outcomes(enrollments),
         certificates=db.session.scalars(certificates.certificate_query(user_id=user.id)).all(),
         steps=issuing.learning_path(user),
+        # Admins see where the person is signed in (next to "End all sessions"); nobody else does.
+        devices=sessions.live_sessions(user) if current_user.is_admin else [],
     ), status
 
 
