@@ -216,10 +216,15 @@ def live_users(directory: ScimDirectory):
 
 def list_users(directory: ScimDirectory, filter_text: str | None, paging: Page) -> tuple[int, list[ScimUser]]:
     stmt = live_users(directory).where(where_clause(filter_text, user_columns(), USER_SCHEMA))
+    return counted_page(stmt, ScimUser.id, paging)
+
+
+def counted_page(stmt, order_by, paging: Page) -> tuple[int, list]:
+    """A list response's two parts: how many match in all, and the rows of the page asked for."""
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     if paging.count == 0:
         return total, []
-    rows = db.session.scalars(stmt.order_by(ScimUser.id).offset(paging.start - 1).limit(paging.count))
+    rows = db.session.scalars(stmt.order_by(order_by).offset(paging.start - 1).limit(paging.count))
     return total, list(rows)
 
 

@@ -107,11 +107,7 @@ def _groups(directory: ScimDirectory):
 def list_groups(directory: ScimDirectory, filter_text: str | None,
                 paging: Page) -> tuple[int, list[ScimGroup]]:
     stmt = _groups(directory).where(scim.where_clause(filter_text, _group_columns(directory), GROUP_SCHEMA))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    if paging.count == 0:
-        return total, []
-    rows = db.session.scalars(stmt.order_by(ScimGroup.id).offset(paging.start - 1).limit(paging.count))
-    return total, list(rows)
+    return scim.counted_page(stmt, ScimGroup.id, paging)
 
 
 def get_group(directory: ScimDirectory, scim_id: str) -> ScimGroup:
