@@ -22,9 +22,8 @@ from app.credentials import baking
 from app.extensions import db
 from app.models import Certificate, Certification
 from app.models.badge import BadgeImage
-from app.rules import display
 from app.services import organisation
-from app.services.credentials import badges, open_badges
+from app.services.credentials import badges, criteria, open_badges
 from app.services.credentials import issuer as issuer_profile
 from app.services.lifecycle import verification
 from app.services.messaging.outbox import external_url
@@ -121,20 +120,9 @@ def assertion(code: str) -> tuple[dict, int] | None:
 
 
 def criteria_narrative(certification: Certification) -> str:
-    """What earning the badge takes, in words: the required courses and the minimum score."""
-    courses = [f"{c.code} · {c.title}" for c in certification.courses]
-    parts = []
-    if courses:
-        parts.append("Complete " + ("the course " if len(courses) == 1 else f"all {len(courses)} courses: ")
-                     + "; ".join(courses) + ".")
-    if certification.min_score is not None:
-        parts.append(f"Score at least {display.score(certification.min_score)} in each course.")
-    prerequisites = [p.name for p in certification.prerequisites]
-    if prerequisites:
-        parts.append("Hold " + ", ".join(prerequisites) + ".")
-    if certification.validity_months:
-        parts.append(f"Valid for {certification.validity_months} months, then renewed.")
-    return " ".join(parts) or "Awarded by the issuer."
+    """The rule as it stands today: a BadgeClass describes the certification, not one award."""
+    return criteria.narrative([(c.code, c.title) for c in certification.courses], certification.min_score,
+                              [p.name for p in certification.prerequisites])
 
 
 def badge_class(token: str) -> dict | None:

@@ -33,8 +33,7 @@ from app.credentials import data_integrity, vc_jwt
 from app.credentials.jsonld import OB_V3, VC_V2
 from app.extensions import db
 from app.models import Certificate
-from app.rules.display import score as format_score
-from app.services.credentials import badges, issuer, keyring, status
+from app.services.credentials import badges, criteria, issuer, keyring, status
 from app.services.lifecycle import generations, verification
 
 FORMATS = ("ldp", "jwt")
@@ -67,6 +66,7 @@ class Facts:
     description: str
     courses: tuple[tuple[str, str], ...]  # (code, title), as frozen at issue
     min_score: float | None
+    prerequisites: tuple[str, ...] = ()  # the certifications one must hold, by name
 
 
 def facts_of(cert: Certificate) -> Facts:
@@ -81,7 +81,8 @@ def facts_of(cert: Certificate) -> Facts:
                  certification_id=cert.certification_id,
                  certification_name=str(snap.get("certification_name") or certification.name),
                  description=str(snap.get("certification_description") or ""),
-                 courses=courses, min_score=certification.min_score)
+                 courses=courses, min_score=certification.min_score,
+                 prerequisites=tuple(p.name for p in certification.prerequisites))
 
 
 # What an unknown code builds and signs, so that a miss costs what a hit does (the public credential URL
@@ -185,12 +186,8 @@ def achievement_image_url(certification_id: int) -> str | None:
 
 
 def criteria_narrative(facts: Facts) -> str:
-    """What earning it took: the required courses and the minimum score (Markdown, as OB 3.0 allows)."""
-    lines = ["Complete the required courses:"] if facts.courses else ["Awarded by the issuer."]
-    lines += [f"- {code}: {title}" if title else f"- {code}" for code, title in facts.courses]
-    if facts.min_score is not None:
-        lines.append(f"with an average score of at least {format_score(facts.min_score)}.")
-    return "\n".join(lines)
+    """The rule this certificate was earned under, from what was frozen at issue."""
+    return criteria.narrative(facts.courses, facts.min_score, facts.prerequisites)
 
 
 # --------------------------------------------------------------------------------------------
