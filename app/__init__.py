@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     _load_subscribers()
 
     from app import cli
-    from app.web import errors, formatting, inputs, live, nav, placement, security, transactions
+    from app.web import errors, formatting, inputs, live, nav, placement, replay, security, transactions
 
     errors.init_app(app)
     transactions.init_app(app)
@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     nav.init_app(app)
     formatting.init_app(app)
     cli.init_app(app)
+    replay.install(app)  # repeated anonymous verify answers before Flask runs (app/web/replay.py)
     return app
 
 

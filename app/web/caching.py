@@ -83,23 +83,48 @@ def limited_generation(limit: str, scope: str, generation: str) -> int | None:
     then, and the caller answers without its cache.
     """
     from app.queue import get_redis
-    from app.services.lifecycle import generations
 
-    items = _limits(limit) if current_app.config.get("RATELIMIT_ENABLED", True) else ()
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "laurel-rl")
     try:
-        pipe = get_redis().pipeline(transaction=False)
-        for item in items:
-            key = f"{prefix}:{scope}:{request.remote_addr}:{item.amount}/{item.get_expiry()}"
-            pipe.set(key, 0, ex=item.get_expiry(), nx=True)
-            pipe.incr(key)
-        pipe.get(generations.KEY.format(name=generation))
-        results = pipe.execute()
+        over, generation_now = limit_and_generation(
+            get_redis(), limit_settings(current_app.config, limit, scope), request.remote_addr, generation)
+        if generation_now is None:  # first use since Redis started: generations picks a random start
+            from app.services.lifecycle import generations
+
+            generation_now = generations.current(generation)
     except redis.RedisError:
         return None
-    for number, item in enumerate(items):
-        if results[2 * number + 1] > item.amount:
-            raise TooManyRequests("Too many attempts. Wait a minute and try again.")
-    if results[-1] is None:
-        return generations.current(generation)
-    return int(results[-1])
+    if over:
+        raise too_many()
+    return generation_now
+
+
+def too_many() -> TooManyRequests:
+    return TooManyRequests("Too many attempts. Wait a minute and try again.")
+
+
+def limit_settings(config, limit: str, scope: str) -> tuple[str, tuple]:
+    """(key prefix, parsed limits) for `limit_and_generation`, from the app's rate-limit settings."""
+    items = _limits(limit) if config.get("RATELIMIT_ENABLED", True) else ()
+    return f"{config.get('RATELIMIT_KEY_PREFIX', 'laurel-rl')}:{scope}", items
+
+
+def limit_and_generation(client, settings: tuple[str, tuple], remote_addr: str | None, generation: str,
+                         also=None) -> tuple[bool, int | None]:
+    """One pipeline: the fixed windows of `settings` for this address, the generation, and whatever
+    `also(pipe)` adds (its replies are not read). (over the limit?, the generation now or None when it
+    has no value yet); raises RedisError."""
+    from app.services.lifecycle import generations
+
+    prefix, items = settings
+    pipe = client.pipeline(transaction=False)
+    for item in items:
+        key = f"{prefix}:{remote_addr}:{item.amount}/{item.get_expiry()}"
+        pipe.set(key, 0, ex=item.get_expiry(), nx=True)
+        pipe.incr(key)
+    pipe.get(generations.KEY.format(name=generation))
+    if also is not None:
+        also(pipe)
+    results = pipe.execute()
+    over = any(results[2 * number + 1] > item.amount for number, item in enumerate(items))
+    raw = results[2 * len(items)]
+    return over, (None if raw is None else int(raw))

@@ -51,11 +51,16 @@ def count_later(certificate_id: int | None, kind: str = "view") -> None:
     """
     from app.queue import get_redis
 
-    field = f"{certificate_id or 0}:{kind}:{utcnow().date().isoformat()}"
     try:
-        get_redis().hincrby(PENDING_KEY, field, 1)
+        count_in(get_redis(), certificate_id, kind)
     except Exception:  # a lost view count must never break the verify page
         return
+
+
+def count_in(pipe, certificate_id: int | None, kind: str = "view", by: int = 1) -> None:
+    """The HINCRBY of `count_later` on a pipeline (or client) the caller sends: a replayed verify answer
+    counts its view in the round trip it makes anyway (app/web/replay.py); `by=-1` takes one back."""
+    pipe.hincrby(PENDING_KEY, f"{certificate_id or 0}:{kind}:{utcnow().date().isoformat()}", by)
 
 
 def flush_pending() -> dict:

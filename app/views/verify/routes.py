@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import redis
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from app.extensions import limiter
@@ -22,7 +23,8 @@ from app.services.lifecycle import verification
 from app.services.messaging.outbox import external_url
 from app.services.sharing import engagement, shares
 from app.views.verify import bp
-from app.web.caching import LocalAnswers, limited_generation, public_answer, shareable
+from app.web import replay
+from app.web.caching import LocalAnswers, limited_generation, public_answer, shareable, too_many
 from app.web.errors import problem
 
 
@@ -90,8 +92,12 @@ def _render(code: str, as_json: bool) -> Rendered:
                     answer.certificate_id)
 
 
+def _local_seconds() -> float:
+    return min(LOCAL_SECONDS, current_app.config.get("VERIFY_CACHE_SECONDS", 60))
+
+
 def _shared_render(code: str, as_json: bool, generation: int | None) -> Rendered:
-    seconds = min(LOCAL_SECONDS, current_app.config.get("VERIFY_CACHE_SECONDS", 60))
+    seconds = _local_seconds()
     if generation is None or len(code) > verification.MAX_CODE or not seconds:
         return _render(code, as_json)
     key = (generation, code, as_json)
@@ -103,15 +109,37 @@ def _shared_render(code: str, as_json: bool, generation: int | None) -> Rendered
 
 
 def _verify(code: str, as_json: bool):
-    # The per-IP limit and the data's generation in one round trip (raises the 429).
-    generation = limited_generation(_limit(), "verify", verification.GENERATION)
-    rendered = _shared_render(code, as_json, generation) if shareable() else _render(code, as_json)
-    engagement.count_later(rendered.certificate_id, "view")
+    generation, counted = _limit_and_generation()
+    shared = shareable()
+    rendered = _shared_render(code, as_json, generation) if shared else _render(code, as_json)
+    if not counted:
+        engagement.count_later(rendered.certificate_id, "view")
+    if shared and generation is not None:  # the same bytes for every anonymous visitor: replay them
+        replay.offer(request.environ, generation, rendered.certificate_id, _local_seconds())
     response = current_app.response_class(rendered.body, rendered.status, mimetype=rendered.mimetype)
     return public_answer(response, rendered.version, "json" if as_json else "html")
 
 
+def _limit_and_generation() -> tuple[int | None, bool]:
+    """(the data's generation, was this view counted already?). The per-IP limit and the generation come
+    in one Redis round trip (raises the 429): ours, or the replay middleware's (app/web/replay.py), which
+    counted the view in it."""
+    prechecked = request.environ.get(replay.PRECHECKED)
+    if prechecked is None:
+        return limited_generation(_limit(), "verify", verification.GENERATION), False
+    over, generation = prechecked
+    if over:
+        raise too_many()
+    if generation is None:  # Redis had none yet: generations picks a random start
+        try:
+            generation = verification.generation()
+        except redis.RedisError:
+            generation = None
+    return generation, True
+
+
 @bp.get("/<code>")
+@limiter.exempt  # limited in the same Redis round trip as the generation (limited_generation)
 def show(code: str):
     response = _verify(code, _wants_json())
     response.vary.add("Accept")
@@ -119,6 +147,7 @@ def show(code: str):
 
 
 @bp.get("/<code>.json")
+@limiter.exempt
 def show_json(code: str):
     return _verify(code, as_json=True)
 
