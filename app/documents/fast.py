@@ -262,24 +262,19 @@ def _qr(page: _Page, e: Mapping[str, Any], context: Mapping[str, Any]) -> None:
     canvas.setFillColor("#000000")
     path = canvas.beginPath()
     for row, cells in enumerate(matrix):
-        column = 0
-        while column < len(cells):  # one rectangle per horizontal run of dark modules
-            if not cells[column]:
-                column += 1
-                continue
-            start = column
-            while column < len(cells) and cells[column]:
-                column += 1
+        end = 0
+        while (start := cells.find(1, end)) >= 0:  # one rectangle per horizontal run of dark modules
+            end = cells.find(0, start)
+            end = len(cells) if end < 0 else end
             x = left + (QR_BORDER + start) * module
             y = top + (QR_BORDER + row + 1) * module
-            path.rect(page.x(x), page.y(y), page.x((column - start) * module), page.x(module))
+            path.rect(page.x(x), page.y(y), page.x((end - start) * module), page.x(module))
     canvas.drawPath(path, stroke=0, fill=1)
 
 
-def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
-    """The QR symbol of ``url`` (level M, as app/documents/qr.py), without its quiet zone."""
-    code = segno.make_qr(url, error="m", boost_error=False)
-    return tuple(tuple(bool(cell) for cell in row) for row in code.matrix)
+def qr_matrix(url: str) -> tuple[bytearray, ...]:
+    """The QR symbol of ``url`` (level M, as app/documents/qr.py) without its quiet zone: rows of 0/1."""
+    return segno.make_qr(url, error="m", boost_error=False).matrix
 
 
 def _box(page: _Page, e: Mapping[str, Any], context: Mapping[str, Any]) -> None:

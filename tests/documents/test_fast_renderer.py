@@ -205,9 +205,9 @@ def test_template_page_says_which_renderer_draws_it(admin, login_as):
     db.session.commit()
     client = login_as(admin)
     page = client.get(f"/admin/templates/{designed.id}").get_data(as_text=True)
-    assert "PDF renderer: <strong>fast (drawn from the design)</strong>" in page
+    assert "PDF renderer: <strong>fast</strong>" in page
     page = client.get(f"/admin/templates/{code.id}").get_data(as_text=True)
-    assert "PDF renderer: <strong>HTML engine</strong>" in page
+    assert "PDF renderer: <strong>HTML engine (xhtml2pdf)</strong>" in page
 
 
 @pytest.mark.parametrize("design", [
@@ -223,3 +223,13 @@ def test_hostile_designs_are_still_422_in_the_preview(admin, login_as, design):
                            headers={"X-CSRFToken": client.csrf_token})
     assert response.status_code == 422
     assert response.get_json()["error"]
+
+
+@pytest.mark.parametrize("key", ["classic", "minimal"])
+def test_vector_qr_code_scans_to_the_verify_url(key):
+    import zxingcpp
+
+    context = {**sample_context(), "verify_url": "https://certs.example.org/verify/Zq3V8xK2mR7tZ9wLpA1bC4d"}
+    pdf = fast_renderer.render_design(designer_layout.starter(key), context)
+    page = pdfium.PdfDocument(pdf)[0].render(scale=200 / 72).to_pil().convert("L")  # a 200 dpi scan
+    assert [found.text for found in zxingcpp.read_barcodes(page)] == [context["verify_url"]]

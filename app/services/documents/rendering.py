@@ -165,11 +165,11 @@ def renderer_of(design: Design) -> tuple[str, str]:
     whose values the canvas cannot lay out (right-to-left names) still goes through HTML.
     """
     if design.elements is None:
-        return "html", "written as HTML/CSS code: drawn by the HTML engine (xhtml2pdf)"
+        return "html", "the template is HTML/CSS code"
     if not current_app.config.get("PDF_FAST_RENDERER", True):
         return "html", "the fast renderer is switched off (PDF_FAST_RENDERER)"
-    return "fast", ("made with the designer: drawn directly from the design (right-to-left names go "
-                    "through the HTML engine)")
+    return "fast", ("made with the designer, so drawn straight from its elements; a certificate with "
+                    "right-to-left text goes through the HTML engine")
 
 
 def render_design(design: Design, context: dict[str, Any]) -> bytes:
