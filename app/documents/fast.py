@@ -13,7 +13,7 @@ images, QR code, boxes and lines at the same boxes):
   CID faces of app/documents/pdf.py;
 - images keep their proportions at the box's height minus 1 mm (narrowed to the box's width), the QR
   code is a square of the box's smaller side minus 1 mm, drawn as vector modules (no PNG to encode);
-- the uploaded background fills the page, under everything.
+- the uploaded background is placed under everything as xhtml2pdf places an ``@page`` background.
 
 What only HTML can do is left to it: :func:`needs_html` names values the canvas does not lay out
 (right-to-left scripts); the caller then renders that certificate through xhtml2pdf instead.
@@ -172,10 +172,15 @@ class _Page:
     def image(self, uri: str, x: float, y: float, w: float, h: float, *, full: bool = False,
               align: str = "center") -> None:
         reader = _image(uri)
-        if full:
-            self.canvas.drawImage(reader, 0, 0, self.x(w), self.height_pt, mask="auto")
-            return
         pixels_w, pixels_h = reader.getSize()
+        if full:  # the page background, placed as xhtml2pdf places an @page background-image
+            page_w, page_h = self.x(w), self.height_pt
+            small, large = sorted((page_w / pixels_w, page_h / pixels_h))
+            width = pixels_w * small
+            height = pixels_h * (small if page_h > page_w else large)
+            bottom = page_h - height if page_h > page_w else 0
+            self.canvas.drawImage(reader, 0, bottom, width, height, mask="auto")
+            return
         draw_h = max(h - 1, 1)
         draw_w = draw_h * pixels_w / pixels_h
         if draw_w > w:  # too wide: shrunk into the box, as xhtml2pdf shrinks a frame's content

@@ -39,7 +39,8 @@ def _png(width: int, height: int, colour: str) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-IMAGES = {"logo_url": _png(300, 120, "#204080"), "signature_url": _png(400, 90, "#101010")}
+IMAGES = {"logo_url": _png(300, 120, "#204080"), "signature_url": _png(400, 90, "#101010"),
+          "background_url": _png(600, 420, "#f6efe0")}
 
 
 def text_lines(pdf: bytes) -> list[tuple[str, float, float, float, float]]:
@@ -98,8 +99,8 @@ def test_starters_draw_the_same_page_both_ways(key, page):
     elements = designer_layout.starter(key, *page)
     slow, quick = both(elements, {**sample_context(), **IMAGES}, page)
     assert_same_text(slow, quick)
-    # The uploaded images sit in the same boxes; the QR code (a PNG there, vector modules here) is
-    # drawn inside the HTML path's QR box, centred on it.
+    # The uploaded images and the page background sit in the same boxes; the QR code (a PNG there,
+    # vector modules here) is drawn inside the HTML path's QR box, centred on it.
     assert len(pictures(slow)) == len(pictures(quick)) + 1
     qr = next(e for e in elements if e["kind"] == "qr")
     for have in pictures(quick):
