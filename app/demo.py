@@ -14,9 +14,11 @@ from sqlalchemy import select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Course, User
+from app.models import Certificate, Certification, Course, User
+from app.models.template import CertificateTemplate
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
+from app.services.documents import designer_layout
 from app.services.lifecycle import catalog, enrollment, revocation
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
@@ -117,7 +119,19 @@ def seed() -> bool:
     if db.session.scalar(select(Course.id).where(Course.code == "FA-101")) is None:
         _seed_lifecycle()
         created = True
+    if db.session.scalar(select(CertificateTemplate.id).limit(1)) is None:
+        _seed_template()
+        created = True
     return created
+
+
+def _seed_template() -> None:
+    """A designer template (drawn by the fast renderer) for the first certification, so Admin ›
+    Templates and its "PDF renderer" line have something to show."""
+    template = designer_layout.create_from_starter("classic", actor="seed")
+    first = db.session.scalar(select(Certification).order_by(Certification.id).limit(1))
+    if first is not None:
+        first.template_id = template.id
 
 
 def _seed_departments() -> None:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
@@ -92,6 +92,46 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, attachments: Sequence[Att
     unreadable) and for a failed timestamp request."""
     if len(pdf) > MAX_SIGN_BYTES:
         raise CredentialError(f"PDF too large to sign (at most {MAX_SIGN_BYTES // MiB} MB)")
+    key = _reserve_key(identity, timestamper)
+    reserved = _reserved.get(key)
+    try:
+        out = _sign_once(pdf, identity, attachments, timestamper, reason, reserved)
+    except CredentialError:
+        if reserved is None:
+            raise
+        # The space kept from an earlier signature was too small (a timestamp server's answer grew):
+        # measure again.
+        _reserved.pop(key, None)
+        reserved = None
+        out = _sign_once(pdf, identity, attachments, timestamper, reason, None)
+    size = _contents_size(out) if reserved is None else None
+    if size:
+        _reserved[key] = size
+    return out
+
+
+#: The room for the signature (hex characters of /Contents) per identity and timestamp server, measured
+#: by pyHanko's estimate on the first signature: the estimate makes a whole dummy CMS signature, which
+#: cost as much as the real one (~20% of a certificate's render job). pyHanko's own 50% margin stays in.
+_reserved: dict[tuple[bytes, str], int] = {}
+
+
+def _reserve_key(identity: SigningIdentity, timestamper: TimeStamper | None) -> tuple[bytes, str]:
+    chain = b"".join(c.fingerprint(hashes.SHA256()) for c in (identity.certificate, *identity.chain))
+    return chain, "" if timestamper is None else str(getattr(timestamper, "url", type(timestamper).__name__))
+
+
+def _contents_size(signed: bytes) -> int | None:
+    try:
+        reader = PdfFileReader(io.BytesIO(signed), strict=False)
+        contents = reader.embedded_signatures[-1].sig_object["/Contents"]
+    except Exception:  # noqa: BLE001 - only an optimisation: estimate again next time
+        return None
+    return 2 * len(bytes(contents))
+
+
+def _sign_once(pdf: bytes, identity: SigningIdentity, attachments: Sequence[Attachment],
+               timestamper: TimeStamper | None, reason: str | None, reserved: int | None) -> bytes:
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     except Exception as exc:  # noqa: BLE001 - pyHanko's parse errors are many (PdfReadError, ValueError ...)
@@ -104,7 +144,8 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, attachments: Sequence[Att
         metadata = signers.PdfSignatureMetadata(
             field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
             reason=reason, name=identity.common_name)
-        out = _sync(signers.PdfSigner(metadata, _signer(identity), timestamper=timestamper).sign_pdf, writer)
+        signer = signers.PdfSigner(metadata, _signer(identity), timestamper=timestamper)
+        out = _sync(signer.sign_pdf, writer, bytes_reserved=reserved)
     except CredentialError:
         raise
     except TimestampRequestError as exc:

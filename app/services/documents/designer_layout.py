@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.documents import default_template, render_pdf, sample_context
+from app.documents import default_template, sample_context
 from app.documents.design_schema import TOKENS, DesignError, check_design, page_mm, parse_design, scale_design
 from app.documents.designs import STARTER_PAGE, STARTERS
 from app.documents.layout import compile_design, overflow_warnings
@@ -20,7 +20,7 @@ from app.documents.samples import long_value_contexts
 from app.extensions import db
 from app.models.template import ORIENTATIONS, PAGE_SIZES, CertificateTemplate
 from app.services import audit
-from app.services.documents.rendering import design_of, image_data_uri, render_time_limit
+from app.services.documents.rendering import Design, design_of, image_data_uri, render_design
 from app.services.errors import ValidationError
 
 
@@ -111,6 +111,6 @@ def preview_design(values: dict[str, Any], template: CertificateTemplate | None)
     images = design_of(template).images if template is not None else {}
     context = sample_context()
     context.update({f"{role}_url": image_data_uri(*where) for role, where in images.items()})
-    pdf = render_pdf(fields["html"], fields["css"], context, page_size=page_size,  # type: ignore[arg-type]
-                     orientation=orientation, time_limit=render_time_limit())  # type: ignore[arg-type]
-    return pdf, check_overflow(elements)
+    # Drawn by the engine the saved template will use (rendering.renderer_of): the preview is the result.
+    design = Design(fields["html"], fields["css"], page_size, orientation, elements=tuple(elements))
+    return render_design(design, context), check_overflow(elements)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy import func, select, update
 from app import liveness
 from app.database import utcnow
 from app.documents import default_template, render_pdf
+from app.documents import fast as fast_renderer
 from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import Certificate, Certification, OutboxEmail
@@ -76,6 +78,9 @@ class Design:
     page_size: str = "A4"
     orientation: str = "landscape"
     images: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (storage key, type)
+    #: The designer's elements when the template is a design (not detached into code): what the fast
+    #: renderer draws. None for code templates and the built-in design.
+    elements: tuple[dict[str, Any], ...] | None = None
 
 
 def default_template_row() -> CertificateTemplate | None:
@@ -89,7 +94,8 @@ def design_of(template: CertificateTemplate | None) -> Design:
         html, css = default_template()
         return Design(html, css)
     images = {a.role: (a.storage_key, a.content_type) for a in template.assets}
-    return Design(template.html, template.css, template.page_size, template.orientation, images)
+    elements = tuple(json.loads(template.design)) if template.design else None
+    return Design(template.html, template.css, template.page_size, template.orientation, images, elements)
 
 
 def design_for(certification: Certification) -> Design:
@@ -148,7 +154,33 @@ def render(cert: Certificate, design: Design | None = None) -> bytes:
     """The certificate's PDF bytes, within RENDER_TIME_LIMIT seconds. Raises RenderError
     (TemplateRenderError for template faults and limits, RenderTimeoutError for the time limit)."""
     design = design or design_for(cert.certification)
-    return render_pdf(design.html, design.css, context_for(cert, design),
+    return render_design(design, context_for(cert, design))
+
+
+def renderer_of(design: Design) -> tuple[str, str]:
+    """("fast" | "html", why): which engine draws this template's certificates (docs/documents.md).
+
+    The fast renderer (app/documents/fast.py) draws a designer-made template straight from its
+    elements; code templates (and designs detached into code) need the HTML engine. A certificate
+    whose values the canvas cannot lay out (right-to-left names) still goes through HTML.
+    """
+    if design.elements is None:
+        return "html", "the template is HTML/CSS code"
+    if not current_app.config.get("PDF_FAST_RENDERER", True):
+        return "html", "the fast renderer is switched off (PDF_FAST_RENDERER)"
+    return "fast", ("made with the designer, so drawn straight from its elements; a certificate with "
+                    "right-to-left text goes through the HTML engine")
+
+
+def render_design(design: Design, context: dict[str, Any]) -> bytes:
+    """Render ``context`` with the template's engine (:func:`renderer_of`), within RENDER_TIME_LIMIT."""
+    if renderer_of(design)[0] == "fast" and design.elements is not None:
+        try:
+            return fast_renderer.render_design(design.elements, context, page_size=design.page_size,
+                                               orientation=design.orientation, time_limit=render_time_limit())
+        except fast_renderer.NeedsHtml:
+            pass  # this certificate's values need the HTML engine
+    return render_pdf(design.html, design.css, context,
                       page_size=design.page_size, orientation=design.orientation,  # type: ignore[arg-type]
                       time_limit=render_time_limit())
 

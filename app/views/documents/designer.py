@@ -22,7 +22,7 @@ from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models.template import CertificateTemplate, TemplateAsset
 from app.queue import get_redis
-from app.services.documents import designer, designer_layout
+from app.services.documents import designer, designer_layout, rendering
 from app.services.errors import ValidationError
 from app.services.numbers import MAX_ID, whole_number
 from app.views.documents import bp
@@ -159,6 +159,7 @@ def template_edit(template_id: int):
     status = 422 if form.errors or form.form_errors else 200
     return render_template("documents/template_form.html", form=form, template=template,
                            placeholders=PLACEHOLDERS, asset_form=AssetForm(),
+                           renderer=rendering.renderer_of(rendering.design_of(template)),
                            **_designer_page(template)), status
 
 
