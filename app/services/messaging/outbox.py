@@ -17,7 +17,7 @@ from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app, render_template
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, insert, select, update
 
 from app import liveness
 from app.database import utcnow
@@ -81,23 +81,25 @@ class Mail:
     user_id: int | None = None
 
 
-def queue_many(mails: list[Mail]) -> list[OutboxEmail]:
+def queue_many(mails: list[Mail]) -> list[int]:
     """`queue_email` for many mails in one INSERT batch (bulk work: an expiry change of 200 certificates
-    costs what one does). Each is sent after commit, like any outbox row."""
-    rows = []
+    costs what one does). Each is sent after commit, like any outbox row. Returns the new rows' ids."""
+    values = []
     brand = organisation.email_context()  # read once (outside a request it is a query each time)
     for mail in mails:
         if mail.to.strip().lower().endswith(NEVER_DELIVERED):
             continue
         subject, text, html = _compose(mail.template, mail.subject, mail.context, brand)
-        rows.append(OutboxEmail(to=mail.to, subject=subject, template=mail.template, user_id=mail.user_id,
-                                message_id=new_message_id(), text_body=text, html_body=html, attachments=[]))
-    if rows:
-        db.session.add_all(rows)
-        db.session.flush()  # one INSERT ... RETURNING batch (insertmanyvalues)
-        for row in rows:
-            _enqueue(row)
-    return rows
+        values.append({"to": mail.to, "subject": subject, "template": mail.template, "user_id": mail.user_id,
+                       "message_id": new_message_id(), "text_body": text, "html_body": html, "attachments": []})
+    if not values:
+        return []
+    table = OutboxEmail.__table__
+    ids = list(db.session.execute(insert(table).returning(table.c.id),  # any order: each id gets its job
+                                  values).scalars())
+    for email_id in ids:  # a new row has made no attempt yet: the job id of its first one
+        enqueue_after_commit(db.session, SEND_JOB, email_id, queue="high", job_id=f"mail-{email_id}-0")
+    return ids
 
 
 def _compose(template: str, subject: str, context: dict, brand: dict | None = None) -> tuple[str, str, str]:
