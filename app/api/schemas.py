@@ -259,7 +259,8 @@ VERDICT = {"type": "object", "additionalProperties": False, "required": [
 
 RESPONSES = {
     "ExpiryResult": {"type": "object", "required": ["changed", "certificates"], "properties": {
-        "changed": {"type": "integer", "minimum": 1}, "certificates": {"type": "array", "items": CERTIFICATE}}},
+        "changed": {"type": "integer", "minimum": 1},
+        "certificates": {"type": "array", "items": CERTIFICATE}}},
     "Verdict": VERDICT,
     "IntegrationCreated": {**INTEGRATION, "required": [*INTEGRATION["required"], "signing_secret_once"],
                            "properties": {**INTEGRATION["properties"], "signing_secret_once": {
@@ -409,8 +410,8 @@ BODIES = {
         "description": "true: move a completed enrollment back to enrolled/in_progress on purpose."}}),
     "Revoke": body({"reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
     "Reissue": body({**_CORRECTION_VALUES, "reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
-    "CorrectionRequestCreate": body({**_CORRECTION_VALUES, "reason": text(1000, min_length=1, multiline=True)},
-                                    ("reason",)),
+    "CorrectionRequestCreate": body(
+        {**_CORRECTION_VALUES, "reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
     "CorrectionReject": body({"note": text(1000, min_length=1, multiline=True)}, ("note",)),
     "ExpiryChange": body({
         "certificate_ids": {**id_list(), "minItems": 1, "maxItems": 1000},

@@ -18,16 +18,21 @@ from tests.support.smtp import body_text
 
 
 def _mails(template: str) -> list[OutboxEmail]:
-    return db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == template)
-                              .order_by(OutboxEmail.id)).all()
+    return db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.template == template).order_by(OutboxEmail.id)
+    ).all()
 
 
 def test_reissue_keeps_serial_and_code_and_records_the_version(earn, learner, admin, captured_events):
     cert = earn(learner)
     serial, code, before = cert.serial, cert.code, dict(cert.snapshot)
     captured_events.clear()
-    version = corrections.reissue(cert, {"holder_name": "Lena Lernerin", "score": 91.5},
-                                  "Typo in the surname; score re-marked", actor=admin)
+    version = corrections.reissue(
+        cert,
+        {"holder_name": "Lena Lernerin", "score": 91.5},
+        "Typo in the surname; score re-marked",
+        actor=admin,
+    )
     db.session.commit()
     fresh = db.session.get(Certificate, cert.id, populate_existing=True)
     assert (fresh.serial, fresh.code, fresh.version) == (serial, code, 2)
@@ -96,11 +101,19 @@ def test_reissued_webhook_reaches_the_receiver(earn, learner, admin, receiver, m
 
 def test_refusals_and_hostile_values(earn, learner, admin):
     cert = earn(learner)
-    bad = [({"holder_name": ""}, "holder_name"), ({"holder_name": "x" * 201}, "holder_name"),
-           ({"holder_name": "Lena\x00"}, "holder_name"), ({"holder_name": "Lena\u2028L"}, "holder_name"),
-           ({"score": 101}, "score"), ({"score": "NaN"}, "score"), ({"score": 10 ** 40}, "score"),
-           ({"completed_on": "1999-12-31"}, "completed_on"), ({"completed_on": "2999-01-01"}, "completed_on"),
-           ({"completed_on": "not a date"}, "completed_on"), ({}, "holder_name")]
+    bad = [
+        ({"holder_name": ""}, "holder_name"),
+        ({"holder_name": "x" * 201}, "holder_name"),
+        ({"holder_name": "Lena\x00"}, "holder_name"),
+        ({"holder_name": "Lena\u2028L"}, "holder_name"),
+        ({"score": 101}, "score"),
+        ({"score": "NaN"}, "score"),
+        ({"score": 10**40}, "score"),
+        ({"completed_on": "1999-12-31"}, "completed_on"),
+        ({"completed_on": "2999-01-01"}, "completed_on"),
+        ({"completed_on": "not a date"}, "completed_on"),
+        ({}, "holder_name"),
+    ]
     for values, field in bad:
         with pytest.raises(ValidationError) as info:
             corrections.reissue(cert, values, "why", actor=admin)
@@ -120,8 +133,9 @@ def test_refusals_and_hostile_values(earn, learner, admin):
 
 def test_request_approve_reissues_and_mails(earn, learner, admin, jobs, smtp_server):
     cert = earn(learner)
-    req = corrections.request_correction(cert, {"holder_name": "Lena Lernerin"}, "My name is misspelt",
-                                         user=learner)
+    req = corrections.request_correction(
+        cert, {"holder_name": "Lena Lernerin"}, "My name is misspelt", user=learner
+    )
     db.session.commit()
     with pytest.raises(NotAllowed):  # one open request per certificate
         corrections.request_correction(cert, {"score": 99}, "again", user=learner)
@@ -158,11 +172,15 @@ def test_another_learners_certificate_is_404(earn, learner, make_user, login_as,
     other = make_user("learner", name="Omar Other")
     client = login_as(other)
     assert client.get(f"/me/certificates/{cert.id}/correction").status_code == 404
-    response = post(client, f"/me/certificates/{cert.id}/correction", {"holder_name": "X", "reason": "r"},
-                    htmx=False)
+    response = post(
+        client, f"/me/certificates/{cert.id}/correction", {"holder_name": "X", "reason": "r"}, htmx=False
+    )
     assert response.status_code == 404
-    api = client.post(f"/api/v1/certificates/{cert.id}/correction-requests", json={"holder_name": "X", "reason": "r"},
-                      headers={"X-CSRFToken": client.csrf_token})
+    api = client.post(
+        f"/api/v1/certificates/{cert.id}/correction-requests",
+        json={"holder_name": "X", "reason": "r"},
+        headers={"X-CSRFToken": client.csrf_token},
+    )
     assert api.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(CorrectionRequest)) == 0
 
@@ -175,14 +193,19 @@ def test_manager_out_of_scope_is_404(earn, learner, make_user, login_as):
     departments.set_managers(departments.find_or_create("Engineering", actor="test"), [manager], actor="test")
     db.session.commit()
     client = login_as(manager)
-    response = post(client, f"/certificates/{cert.id}/reissue", {"holder_name": "X", "reason": "r"}, htmx=False)
+    response = post(
+        client, f"/certificates/{cert.id}/reissue", {"holder_name": "X", "reason": "r"}, htmx=False
+    )
     assert response.status_code == 404
     req = corrections.request_correction(cert, {"score": 90}, "why", user=learner)
     db.session.commit()
     assert post(client, f"/certificates/corrections/{req.id}/approve", htmx=False).status_code == 404
     assert req.id and cert.serial not in client.get("/certificates/corrections").get_data(as_text=True)
-    api = client.post("/api/v1/certificates/expiry", headers={"X-CSRFToken": client.csrf_token},
-                      json={"certificate_ids": [cert.id], "mode": "extend_days", "amount": 5, "reason": "r"})
+    api = client.post(
+        "/api/v1/certificates/expiry",
+        headers={"X-CSRFToken": client.csrf_token},
+        json={"certificate_ids": [cert.id], "mode": "extend_days", "amount": 5, "reason": "r"},
+    )
     assert api.status_code == 404
 
 
@@ -192,11 +215,19 @@ def test_pages_flow(earn, learner, admin, login_as):
     assert "Ask for a correction" in holder.get("/me/certificates").get_data(as_text=True)
     page = holder.get(f"/me/certificates/{cert.id}/correction")
     assert page.status_code == 200 and "Lena Learner" in page.get_data(as_text=True)
-    bad = post(holder, f"/me/certificates/{cert.id}/correction", {"holder_name": "Lena Learner", "reason": "x"},
-               htmx=False)
+    bad = post(
+        holder,
+        f"/me/certificates/{cert.id}/correction",
+        {"holder_name": "Lena Learner", "reason": "x"},
+        htmx=False,
+    )
     assert bad.status_code == 422 and "nothing to correct" in bad.get_data(as_text=True)
-    done = post(holder, f"/me/certificates/{cert.id}/correction",
-                {"holder_name": "Lena Lernerin", "reason": "Spelling"}, htmx=False)
+    done = post(
+        holder,
+        f"/me/certificates/{cert.id}/correction",
+        {"holder_name": "Lena Lernerin", "reason": "Spelling"},
+        htmx=False,
+    )
     assert done.status_code == 302
     staff_side = login_as(admin)
     assert "Correction requests" in staff_side.get("/certificates").get_data(as_text=True)
@@ -206,8 +237,12 @@ def test_pages_flow(earn, learner, admin, login_as):
     assert post(staff_side, f"/certificates/corrections/{req.id}/approve", htmx=False).status_code == 302
     detail = staff_side.get(f"/certificates/{cert.id}").get_data(as_text=True)
     assert "Version 2" in detail and "name corrected" in detail
-    fix = post(staff_side, f"/certificates/{cert.id}/reissue",
-               {"holder_name": "Lena Lernerin", "completed_on": "2999-01-01", "reason": "r"}, htmx=False)
+    fix = post(
+        staff_side,
+        f"/certificates/{cert.id}/reissue",
+        {"holder_name": "Lena Lernerin", "completed_on": "2999-01-01", "reason": "r"},
+        htmx=False,
+    )
     assert fix.status_code == 422
 
 
@@ -217,27 +252,47 @@ def test_api_reissue_and_requests(earn, learner, admin, admin_token, login_as):
     from flask import current_app
 
     client = current_app.test_client()
-    response = client.post(f"/api/v1/certificates/{cert.id}/reissue", headers=auth,
-                           json={"holder_name": "Lena Lernerin", "reason": "Typo"})
+    response = client.post(
+        f"/api/v1/certificates/{cert.id}/reissue",
+        headers=auth,
+        json={"holder_name": "Lena Lernerin", "reason": "Typo"},
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["version"] == 2 and response.get_json()["certificate"]["code"] == cert.code
-    again = client.post(f"/api/v1/certificates/{cert.id}/reissue", headers=auth,
-                        json={"holder_name": "Lena Lernerin", "reason": "Typo"})
+    again = client.post(
+        f"/api/v1/certificates/{cert.id}/reissue",
+        headers=auth,
+        json={"holder_name": "Lena Lernerin", "reason": "Typo"},
+    )
     assert again.status_code == 422
-    for body in ({"reason": "x", "holder_name": "a", "holder_name2": 1}, {"holder_name": "a"},
-                 {"reason": "x" * 1001, "holder_name": "a"}, {"reason": "x", "score": 1e308},
-                 {"reason": "x", "completed_on": "2026-13-45"}):
-        assert client.post(f"/api/v1/certificates/{cert.id}/reissue", headers=auth, json=body).status_code == 422
-    assert client.post("/api/v1/certificates/999999999/reissue", headers=auth,
-                       json={"holder_name": "a", "reason": "x"}).status_code == 404
+    for body in (
+        {"reason": "x", "holder_name": "a", "holder_name2": 1},
+        {"holder_name": "a"},
+        {"reason": "x" * 1001, "holder_name": "a"},
+        {"reason": "x", "score": 1e308},
+        {"reason": "x", "completed_on": "2026-13-45"},
+    ):
+        assert (
+            client.post(f"/api/v1/certificates/{cert.id}/reissue", headers=auth, json=body).status_code == 422
+        )
+    assert (
+        client.post(
+            "/api/v1/certificates/999999999/reissue", headers=auth, json={"holder_name": "a", "reason": "x"}
+        ).status_code
+        == 404
+    )
     holder = login_as(learner)
-    created = holder.post(f"/api/v1/certificates/{cert.id}/correction-requests",
-                          json={"score": 90, "reason": "Re-marked"}, headers={"X-CSRFToken": holder.csrf_token})
+    created = holder.post(
+        f"/api/v1/certificates/{cert.id}/correction-requests",
+        json={"score": 90, "reason": "Re-marked"},
+        headers={"X-CSRFToken": holder.csrf_token},
+    )
     assert created.status_code == 201, created.get_json()
     listed = client.get("/api/v1/correction-requests?status=pending", headers=auth).get_json()
     assert [r["id"] for r in listed["items"]] == [created.get_json()["id"]]
-    rejected = client.post(f"/api/v1/correction-requests/{created.get_json()['id']}/reject", headers=auth,
-                           json={"note": "No"})
+    rejected = client.post(
+        f"/api/v1/correction-requests/{created.get_json()['id']}/reject", headers=auth, json={"note": "No"}
+    )
     assert rejected.status_code == 200 and rejected.get_json()["status"] == "rejected"
     versions = holder.get(f"/api/v1/certificates/{cert.id}/versions").get_json()
     assert [v["version"] for v in versions["items"]] == [2]

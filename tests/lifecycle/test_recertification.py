@@ -35,13 +35,23 @@ def test_reenrols_once_even_when_the_daily_job_runs_twice(first_aid, earn, learn
     first = daily.run_steps(utcnow())
     second = daily.run_steps(utcnow())
     assert first["reenrolled"] == 1 and second["reenrolled"] == 0
-    rows = db.session.scalars(select(Enrollment).where(Enrollment.user_id == learner.id)
-                              .execution_options(populate_existing=True)).all()
-    assert {(r.course_id, r.status, r.progress) for r in rows} == {(fa101.id, "enrolled", 0), (fa102.id, "enrolled", 0)}
+    rows = db.session.scalars(
+        select(Enrollment).where(Enrollment.user_id == learner.id).execution_options(populate_existing=True)
+    ).all()
+    assert {(r.course_id, r.status, r.progress) for r in rows} == {
+        (fa101.id, "enrolled", 0),
+        (fa102.id, "enrolled", 0),
+    }
     assert db.session.get(Certificate, cert.id).reenrolled_at is not None
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "certificate.reenrolled")) == 1
-    [mail] = db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "recertification_enrolled")).all()
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "certificate.reenrolled")
+        )
+        == 1
+    )
+    [mail] = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.template == "recertification_enrolled")
+    ).all()
     assert mail.to == learner.email and "FA-101" in mail.text_body
     jobs()
     assert any("Renew your" in m["Subject"] for m in smtp_server.messages)
@@ -87,7 +97,10 @@ def test_missing_enrollment_is_created_and_in_progress_left_alone(first_aid, ear
     db.session.commit()
     assert recertification.reenrol_due(now=utcnow() + timedelta(minutes=1)) == 1
     db.session.commit()
-    rows = {r.course_id: r for r in db.session.scalars(select(Enrollment).execution_options(populate_existing=True))}
+    rows = {
+        r.course_id: r
+        for r in db.session.scalars(select(Enrollment).execution_options(populate_existing=True))
+    }
     assert (rows[fa101.id].status, rows[fa101.id].progress) == ("in_progress", 40)
     assert rows[fa102.id].status == "enrolled" and rows[fa102.id].source == "renewal"
     assert cert.id
@@ -96,11 +109,17 @@ def test_missing_enrollment_is_created_and_in_progress_left_alone(first_aid, ear
 def test_setting_on_the_certification_form_and_api(first_aid, login_as, admin, admin_token, app):
     cert, _, _ = first_aid
     client = app.test_client()
-    response = client.patch(f"/api/v1/certifications/{cert.id}", json={"auto_reenrol": True},
-                            headers={"Authorization": f"Bearer {admin_token}"})
+    response = client.patch(
+        f"/api/v1/certifications/{cert.id}",
+        json={"auto_reenrol": True},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
     assert response.status_code == 200 and response.get_json()["auto_reenrol"] is True
-    bad = client.patch(f"/api/v1/certifications/{cert.id}", json={"auto_reenrol": "maybe"},
-                       headers={"Authorization": f"Bearer {admin_token}"})
+    bad = client.patch(
+        f"/api/v1/certifications/{cert.id}",
+        json={"auto_reenrol": "maybe"},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
     assert bad.status_code == 422
     page = login_as(admin).get("/certifications").get_data(as_text=True)
     assert "Re-enrol automatically" in page

@@ -102,7 +102,8 @@ def _send_reminder(cert: Certificate, days: int, now: datetime) -> bool:
     if emailed:
         name = _certification_name(cert)
         outbox.queue_email(
-            holder.email, "certificate_reminder", user_id=holder.id, dedupe_key=f"reminder:{cert.id}:{days}{key_suffix(cert)}",
+            holder.email, "certificate_reminder", user_id=holder.id,
+            dedupe_key=f"reminder:{cert.id}:{days}{key_suffix(cert)}",
             subject=f"Your {name} certificate expires in {_days(days_left)}",
             context=_context(cert) | {"days_left": days_left},
         )

@@ -180,7 +180,7 @@ def _public_data(cert, siblings: Sequence, now: datetime) -> dict:
         "revoke_reason": cert.revoke_reason,
         "courses": [{"code": c.get("code"), "title": c.get("title")} for c in snap.get("courses", [])],
         "min_score": getattr(cert, "min_score", None),
-        # Corrections (corrections.py): [{version, on, summary}], oldest first: "Reissued on ... (name corrected)".
+        # Corrections (corrections.py), oldest first: "Reissued on ... (name corrected)".
         "reissues": [{"on": r.get("on"), "summary": r.get("summary")} for r in (cert.reissues or [])],
         "chain": [{"serial": c.serial, "issued_at": isodate(c.issued_at), "status": _status(c, now),
                    "code": c.code} for c in link_chain(cert, siblings)],

@@ -86,12 +86,13 @@ def queue_many(mails: list[Mail]) -> list[int]:
     costs what one does). Each is sent after commit, like any outbox row. Returns the new rows' ids."""
     values = []
     brand = organisation.email_context()  # read once (outside a request it is a query each time)
-    for mail in mails:
-        if mail.to.strip().lower().endswith(NEVER_DELIVERED):
+    for one in mails:
+        if one.to.strip().lower().endswith(NEVER_DELIVERED):
             continue
-        subject, text, html = _compose(mail.template, mail.subject, mail.context, brand)
-        values.append({"to": mail.to, "subject": subject, "template": mail.template, "user_id": mail.user_id,
-                       "message_id": new_message_id(), "text_body": text, "html_body": html, "attachments": []})
+        subject, text, html = _compose(one.template, one.subject, one.context, brand)
+        values.append({"to": one.to, "subject": subject, "template": one.template, "user_id": one.user_id,
+                       "message_id": new_message_id(), "text_body": text, "html_body": html,
+                       "attachments": []})
     if not values:
         return []
     table = OutboxEmail.__table__
@@ -109,7 +110,8 @@ def _compose(template: str, subject: str, context: dict, brand: dict | None = No
     own = email_texts.render(template, ctx)
     if own is not None:
         return own.subject, own.text, own.html
-    return subject, render_template(f"emails/{template}.txt", **ctx), render_template(f"emails/{template}.html", **ctx)
+    return (subject, render_template(f"emails/{template}.txt", **ctx),
+            render_template(f"emails/{template}.html", **ctx))
 
 
 def new_message_id() -> str:

@@ -114,7 +114,8 @@ class CorrectionForm(Form):
     completed_on = DateField("Completion date", validators=[Optional()])
     score = FiniteDecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
     reason = TextAreaField("Reason", validators=[
-        DataRequired(message="Give the reason: it is kept with the certificate's history."), Length(max=1000)])
+        DataRequired(message="Give the reason: it is kept with the certificate's history."),
+        Length(max=1000)])
 
     def values(self) -> dict:
         return {"holder_name": self.holder_name.data, "completed_on": self.completed_on.data,
@@ -148,5 +149,5 @@ def correction_form(cert, *, submitted: bool) -> CorrectionForm:
     if submitted:
         return CorrectionForm()
     current = corrections.current_values(cert)
-    return CorrectionForm(formdata=None, holder_name=current["holder_name"], completed_on=current["completed_on"],
-                          score=current["score"])
+    return CorrectionForm(formdata=None, holder_name=current["holder_name"],
+                          completed_on=current["completed_on"], score=current["score"])
