@@ -82,6 +82,14 @@ def test_list_expiry_form_and_requests_page(new_page, live_server, demo_data, sc
     screenshot(admin, "screens/h/requests-1366")
     assert_clean(admin)
 
+    admin_phone = new_page(**PHONE)
+    log_in(admin_phone, live_server, "admin@example.com", demo.DEMO_PASSWORD)
+    admin_phone.goto(f"{live_server}/certificates")
+    admin_phone.get_by_label(f"Select {cert.serial}").check()
+    screenshot(admin_phone, "screens/h/list-390")
+    no_horizontal_scroll(admin_phone)
+    assert_clean(admin_phone)
+
     phone = new_page(**PHONE)
     log_in(phone, live_server, "learner@example.com", demo.DEMO_PASSWORD)
     phone.goto(f"{live_server}/me/certificates")
