@@ -40,8 +40,7 @@ class CertificateVersion(db.Model):
     actor: Mapped[User | None] = relationship()
 
     __table_args__ = (
-        UniqueConstraint("certificate_id", "version", name="uq_certificate_versions_cert_version"),
-    )
+        UniqueConstraint("certificate_id", "version", name="uq_certificate_versions_cert_version"),)
 
 
 class CorrectionRequest(db.Model):

@@ -37,11 +37,9 @@ def current_values(cert: Certificate) -> dict:
     """What the certificate prints now, in the shape corrections take: {holder_name, completed_on, score}."""
     snap = cert.snapshot or {}
     completed = [c.get("completed_at") for c in snap.get("courses", []) if c.get("completed_at")]
-    return {
-        "holder_name": snap.get("holder_name") or cert.user.name,
-        "completed_on": datetime.fromisoformat(max(completed)).date() if completed else None,
-        "score": snap.get("score"),
-    }
+    return {"holder_name": snap.get("holder_name") or cert.user.name,
+            "completed_on": datetime.fromisoformat(max(completed)).date() if completed else None,
+            "score": snap.get("score")}
 
 
 def _completed_on(value: object) -> date | None:
@@ -54,30 +52,21 @@ def _completed_on(value: object) -> date | None:
 def clean_values(fields: dict, cert: Certificate) -> dict:
     """The corrected values given (only FIELDS), checked; the changes against the current ones.
     ValidationError per field; one with nothing that changes."""
-    checks = {
-        "holder_name": lambda v: clean_text(v, 200, required=True, label="the name as printed"),
-        "completed_on": _completed_on,
-        "score": clean_score,
-    }
+    checks = {"holder_name": lambda v: clean_text(v, 200, required=True, label="the name as printed"),
+              "completed_on": _completed_on, "score": clean_score}
     values, errors = check_fields({k: v for k, v in fields.items() if k in FIELDS}, checks)
     day = values.get("completed_on")
     if day is not None and day > cert.issued_at.date():
-        errors["completed_on"] = (
-            f"The completion date cannot be after the issue date ({display.day(cert.issued_at)})."
-        )
+        errors["completed_on"] = ("The completion date cannot be after the issue date "
+                                  f"({display.day(cert.issued_at)}).")
     if errors:
         raise ValidationError(errors)
     current = current_values(cert)
     # An empty date or score means "as it is" (a printed value is corrected, never removed).
     changes = {k: v for k, v in values.items() if v is not None and v != current[k]}
     if not changes:
-        raise ValidationError(
-            {
-                next(
-                    iter(values), "holder_name"
-                ): "The certificate already shows these values: nothing to correct."
-            }
-        )
+        raise ValidationError({next(iter(values), "holder_name"):
+                               "The certificate already shows these values: nothing to correct."})
     return changes
 
 
@@ -117,14 +106,8 @@ def summary_of(changes: dict) -> str:
     return f"{joined} corrected"
 
 
-def reissue(
-    cert: Certificate,
-    fields: dict,
-    reason: object,
-    *,
-    actor: audit.Actor,
-    request: CorrectionRequest | None = None,
-) -> CertificateVersion:
+def reissue(cert: Certificate, fields: dict, reason: object, *, actor: audit.Actor,
+            request: CorrectionRequest | None = None) -> CertificateVersion:
     """Correct the certificate and make its next version. ValidationError for bad values or reason;
     NotAllowed for a revoked certificate. Audited, emits certificate.reissued, mails the holder."""
     reason = _checked_reason(reason)
@@ -138,57 +121,33 @@ def reissue(
     summary = summary_of(changes)
     cert.version = (cert.version or 1) + 1
     row = CertificateVersion(
-        certificate_id=cert.id,
-        version=cert.version,
-        summary=summary,
-        reason=reason,
+        certificate_id=cert.id, version=cert.version, summary=summary, reason=reason,
         changes={k: [_plain(before[k]), _plain(v)] for k, v in changes.items()},
         actor_id=actor.id if isinstance(actor, User) else None,
         actor_label=actor.email if isinstance(actor, User) else str(actor or "system"),
-        created_at=now,
-        previous_snapshot=previous,
-        previous_pdf_key=cert.pdf_key,
-        previous_pdf_version=cert.pdf_attempts or 0,
-    )
+        created_at=now, previous_snapshot=previous, previous_pdf_key=cert.pdf_key,
+        previous_pdf_version=cert.pdf_attempts or 0)
     db.session.add(row)
     cert.snapshot = _corrected(previous, changes)  # a new dict: the JSON column sees the change
-    cert.reissues = [
-        *(cert.reissues or []),
-        {"version": cert.version, "on": isodate(now), "summary": summary},
-    ]
+    shown = {"version": cert.version, "on": isodate(now), "summary": summary}
+    cert.reissues = [*(cert.reissues or []), shown]
     cert.pdf_status, cert.pdf_error, cert.pdf_updated_at = "pending", None, now  # rendered again
     db.session.flush()
-    audit.record(
-        actor,
-        "certificate.reissued",
-        "certificate",
-        cert.id,
-        f"{cert.serial} reissued as version {cert.version}: {summary}",
-        serial=cert.serial,
-        version=cert.version,
-        changes=row.changes,
-        reason=reason,
-        request_id=request.id if request else None,
-    )
+    audit.record(actor, "certificate.reissued", "certificate", cert.id,
+                 f"{cert.serial} reissued as version {cert.version}: {summary}", serial=cert.serial,
+                 version=cert.version, changes=row.changes, reason=reason,
+                 request_id=request.id if request else None)
     events.emit("certificate.reissued", reissue_data(cert, row))
-    _mail(
-        cert,
-        "certificate_reissued",
-        f"Your certificate {cert.serial} was corrected",
-        {"summary": summary, "reason": reason, "changes": _readable(row.changes), "requested": bool(request)},
-    )
+    _mail(cert, "certificate_reissued", f"Your certificate {cert.serial} was corrected",
+          {"summary": summary, "reason": reason, "changes": _readable(row.changes),
+           "requested": bool(request)})
     return row
 
 
 def reissue_data(cert: Certificate, version: CertificateVersion) -> dict:
     """The webhook payload: the certificate plus {version, reissued_at, summary, changed: [fields]}."""
-    return {
-        **certificate_data(cert),
-        "version": version.version,
-        "reissued_at": isodate(version.created_at),
-        "summary": version.summary,
-        "changed": sorted(version.changes),
-    }
+    return {**certificate_data(cert), "version": version.version, "reissued_at": isodate(version.created_at),
+            "summary": version.summary, "changed": sorted(version.changes)}
 
 
 def _plain(value: object) -> object:
@@ -211,13 +170,9 @@ def _shown(field: str, value: object) -> str:
 
 def versions(cert: Certificate) -> list[CertificateVersion]:
     """The certificate's reissues, newest first."""
-    return list(
-        db.session.scalars(
-            select(CertificateVersion)
-            .where(CertificateVersion.certificate_id == cert.id)
-            .order_by(CertificateVersion.version.desc())
-        )
-    )
+    return list(db.session.scalars(select(CertificateVersion)
+                                   .where(CertificateVersion.certificate_id == cert.id)
+                                   .order_by(CertificateVersion.version.desc())))
 
 
 # --- requests from holders ----------------------------------------------------------------------------
@@ -234,33 +189,19 @@ def request_correction(cert: Certificate, fields: dict, reason: object, *, user:
     changes = clean_values(fields, cert)
     if pending_request(cert) is not None:
         raise NotAllowed("A correction request for this certificate is already waiting for an answer.")
-    row = CorrectionRequest(
-        certificate_id=cert.id,
-        user_id=user.id,
-        reason=reason,
-        requested={k: _plain(v) for k, v in changes.items()},
-    )
+    row = CorrectionRequest(certificate_id=cert.id, user_id=user.id, reason=reason,
+                            requested={k: _plain(v) for k, v in changes.items()})
     db.session.add(row)
     db.session.flush()
-    audit.record(
-        user,
-        "correction.requested",
-        "certificate",
-        cert.id,
-        f"{user.email} asked to correct {cert.serial}: {summary_of(changes)}",
-        request_id=row.id,
-        requested=row.requested,
-        reason=reason,
-    )
+    audit.record(user, "correction.requested", "certificate", cert.id,
+                 f"{user.email} asked to correct {cert.serial}: {summary_of(changes)}", request_id=row.id,
+                 requested=row.requested, reason=reason)
     return row
 
 
 def pending_request(cert: Certificate) -> CorrectionRequest | None:
-    return db.session.scalar(
-        select(CorrectionRequest).where(
-            CorrectionRequest.certificate_id == cert.id, CorrectionRequest.status == "pending"
-        )
-    )
+    return db.session.scalar(select(CorrectionRequest).where(
+        CorrectionRequest.certificate_id == cert.id, CorrectionRequest.status == "pending"))
 
 
 def approve(req: CorrectionRequest, *, actor: audit.Actor) -> CertificateVersion:
@@ -268,9 +209,8 @@ def approve(req: CorrectionRequest, *, actor: audit.Actor) -> CertificateVersion
     locking.hold(req)
     if req.status != "pending":
         raise NotAllowed(f"This request was {req.status} already.")
-    version = reissue(
-        req.certificate, req.requested, f"Requested by the holder: {req.reason}", actor=actor, request=req
-    )
+    version = reissue(req.certificate, req.requested, f"Requested by the holder: {req.reason}", actor=actor,
+                      request=req)
     _decide(req, "approved", actor, None, version)
     return version
 
@@ -283,46 +223,27 @@ def reject(req: CorrectionRequest, note: object, *, actor: audit.Actor) -> None:
         raise NotAllowed(f"This request was {req.status} already.")
     _decide(req, "rejected", actor, note, None)
     cert = req.certificate
-    _mail(
-        cert,
-        "correction_rejected",
-        f"Your correction request for {cert.serial}",
-        {"note": note, "asked": _readable({k: [None, v] for k, v in req.requested.items()})},
-    )
+    _mail(cert, "correction_rejected", f"Your correction request for {cert.serial}",
+          {"note": note, "asked": _readable({k: [None, v] for k, v in req.requested.items()})})
 
 
-def _decide(
-    req: CorrectionRequest,
-    status: str,
-    actor: audit.Actor,
-    note: str | None,
-    version: CertificateVersion | None,
-) -> None:
+def _decide(req: CorrectionRequest, status: str, actor: audit.Actor, note: str | None,
+            version: CertificateVersion | None) -> None:
     req.status, req.decided_at, req.decision_note = status, utcnow(), note
     req.decided_by_id = actor.id if isinstance(actor, User) else None
     req.version_id = version.id if version else None
     db.session.flush()
-    audit.record(
-        actor,
-        f"correction.{status}",
-        "certificate",
-        req.certificate_id,
-        f"Correction request {req.id} for {req.certificate.serial} {status}",
-        request_id=req.id,
-        note=note,
-    )
+    audit.record(actor, f"correction.{status}", "certificate", req.certificate_id,
+                 f"Correction request {req.id} for {req.certificate.serial} {status}", request_id=req.id,
+                 note=note)
 
 
 def request_query(status: str = "pending", viewer: User | None = None) -> Select:
     """Correction requests, oldest first (a queue); `viewer`: only the holders that user may see."""
-    stmt = (
-        select(CorrectionRequest)
-        .options(
-            joinedload(CorrectionRequest.certificate).joinedload(Certificate.certification),
-            joinedload(CorrectionRequest.user),
-        )
-        .order_by(CorrectionRequest.created_at, CorrectionRequest.id)
-    )
+    stmt = (select(CorrectionRequest)
+            .options(joinedload(CorrectionRequest.certificate).joinedload(Certificate.certification),
+                     joinedload(CorrectionRequest.user))
+            .order_by(CorrectionRequest.created_at, CorrectionRequest.id))
     if status:
         stmt = stmt.where(CorrectionRequest.status == status)
     if viewer is not None:
@@ -332,46 +253,24 @@ def request_query(status: str = "pending", viewer: User | None = None) -> Select
 
 def pending_count(viewer: User | None = None) -> int:
     stmt = request_query("pending", viewer).options().order_by(None)
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(stmt.with_only_columns(CorrectionRequest.id).subquery())
-        )
-        or 0
-    )
+    return db.session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(CorrectionRequest.id).subquery())) or 0
 
 
 def request_data(req: CorrectionRequest) -> dict:
     """API shape: {id, certificate_id, user_id, requested, reason, status, created_at, decided_at,
     decision_note, version}."""
-    return {
-        "id": req.id,
-        "certificate_id": req.certificate_id,
-        "user_id": req.user_id,
-        "requested": req.requested,
-        "reason": req.reason,
-        "status": req.status,
-        "created_at": isodate(req.created_at),
-        "decided_at": isodate(req.decided_at),
-        "decision_note": req.decision_note,
-        "version": None
-        if req.version_id is None
-        else db.session.get(CertificateVersion, req.version_id).version,
-    }
+    return {"id": req.id, "certificate_id": req.certificate_id, "user_id": req.user_id,
+            "requested": req.requested, "reason": req.reason, "status": req.status,
+            "created_at": isodate(req.created_at), "decided_at": isodate(req.decided_at),
+            "decision_note": req.decision_note,
+            "version": None if req.version_id is None
+            else db.session.get(CertificateVersion, req.version_id).version}
 
 
 def _mail(cert: Certificate, template: str, subject: str, extra: dict) -> None:
     holder = cert.user
     name = (cert.snapshot or {}).get("certification_name") or cert.certification.name
-    outbox.queue_email(
-        holder.email,
-        template,
-        subject=subject,
-        user_id=holder.id,
-        context={
-            "name": (cert.snapshot or {}).get("holder_name") or holder.name,
-            "certification": name,
-            "serial": cert.serial,
-            "verify_url": verify_url(cert),
-            **extra,
-        },
-    )
+    outbox.queue_email(holder.email, template, subject=subject, user_id=holder.id, context={
+        "name": (cert.snapshot or {}).get("holder_name") or holder.name, "certification": name,
+        "serial": cert.serial, "verify_url": verify_url(cert), **extra})

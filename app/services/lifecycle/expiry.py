@@ -92,19 +92,15 @@ def lock_certificates(ids: Sequence[int]) -> list[Certificate]:
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), CHUNK):
         rows += db.session.scalars(
-            select(Certificate)
-            .where(Certificate.id.in_(ordered[start : start + CHUNK]))
+            select(Certificate).where(Certificate.id.in_(ordered[start:start + CHUNK]))
             .order_by(Certificate.id)
             .options(selectinload(Certificate.user), selectinload(Certificate.certification))
-            .with_for_update(of=Certificate)
-            .execution_options(populate_existing=True)
-        ).all()
+            .with_for_update(of=Certificate).execution_options(populate_existing=True)).all()
     return rows
 
 
-def change_expiry(
-    certs: Sequence[Certificate], change: Change, *, actor: audit.Actor, now: datetime | None = None
-) -> int:
+def change_expiry(certs: Sequence[Certificate], change: Change, *, actor: audit.Actor,
+                  now: datetime | None = None) -> int:
     """Apply `change` to every certificate or to none: ValidationError naming the refused ones (revoked,
     never expiring when extending, a date before the issue date or too far ahead). Returns the count."""
     now = now or utcnow()
@@ -125,9 +121,8 @@ def change_expiry(
             refused.append(f"{cert.serial} {exc}")
             continue
         if expires <= cert.issued_at:
-            refused.append(
-                f"{cert.serial}: the expiry would be before its issue date ({display.day(cert.issued_at)})"
-            )
+            refused.append(f"{cert.serial}: the expiry would be before its issue date "
+                           f"({display.day(cert.issued_at)})")
         elif expires > latest:
             refused.append(f"{cert.serial}: the expiry would be more than {MAX_YEARS_AHEAD} years ahead")
         else:
@@ -147,98 +142,49 @@ def _write(planned: list[tuple[Certificate, datetime]], now: datetime) -> None:
     values = []
     for cert, expires in planned:
         # The renewal window keeps its length as frozen at issue (or the certification's, if it had none).
-        window = (
-            cert.expires_at - cert.renewal_opens_at
-            if cert.expires_at and cert.renewal_opens_at
-            else timedelta(days=cert.certification.renewal_window_days)
-        )
-        values.append(
-            {
-                "row_id": cert.id,
-                "new_expires": expires,
-                "new_opens": expires - window,
-                "new_notified": cert.expired_notified_at if expires <= now else None,
-                "left_days": max(0, (expires - now).days),
-            }
-        )
-    db.session.execute(
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values(
-            expires_at=bindparam("new_expires"),
-            renewal_opens_at=bindparam("new_opens"),
-            expired_notified_at=bindparam("new_notified"),
-            expiry_set_at=now,
-        ),
-        values,
-    )
+        window = (cert.expires_at - cert.renewal_opens_at if cert.expires_at and cert.renewal_opens_at
+                  else timedelta(days=cert.certification.renewal_window_days))
+        values.append({"row_id": cert.id, "new_expires": expires, "new_opens": expires - window,
+                       "new_notified": cert.expired_notified_at if expires <= now else None,
+                       "left_days": max(0, (expires - now).days)})
+    db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
+        expires_at=bindparam("new_expires"), renewal_opens_at=bindparam("new_opens"),
+        expired_notified_at=bindparam("new_notified"), expiry_set_at=now), values)
     # A reminder day that is not due under the new date goes out again when it is.
     sent = ReminderSent.__table__
-    db.session.execute(
-        delete(sent).where(
-            sent.c.certificate_id == bindparam("row_id"), sent.c.days < bindparam("left_days")
-        ),
-        [{"row_id": v["row_id"], "left_days": v["left_days"]} for v in values],
-    )
+    db.session.execute(delete(sent).where(sent.c.certificate_id == bindparam("row_id"),
+                                          sent.c.days < bindparam("left_days")),
+                       [{"row_id": v["row_id"], "left_days": v["left_days"]} for v in values])
     for cert, value in zip((c for c, _ in planned), values, strict=True):  # the session's rows agree
-        for key, new in (
-            ("expires_at", value["new_expires"]),
-            ("renewal_opens_at", value["new_opens"]),
-            ("expired_notified_at", value["new_notified"]),
-            ("expiry_set_at", now),
-        ):
+        for key, new in (("expires_at", value["new_expires"]), ("renewal_opens_at", value["new_opens"]),
+                         ("expired_notified_at", value["new_notified"]), ("expiry_set_at", now)):
             set_committed_value(cert, key, new)
 
 
-def _record(
-    planned: list[tuple[Certificate, datetime]],
-    previous: dict[int, datetime | None],
-    change: Change,
-    actor: audit.Actor,
-    now: datetime,
-) -> None:
-    how = {
-        "extend_days": f"extended by {change.amount} day(s)",
-        "extend_months": f"extended by {change.amount} month(s)",
-        "set_date": "set",
-    }[change.mode]
+def _record(planned: list[tuple[Certificate, datetime]], previous: dict[int, datetime | None],
+            change: Change, actor: audit.Actor, now: datetime) -> None:
+    how = {"extend_days": f"extended by {change.amount} day(s)",
+           "extend_months": f"extended by {change.amount} month(s)", "set_date": "set"}[change.mode]
     mails = []
     with audit.batch():
         for cert, expires in planned:
             before = previous[cert.id]
-            audit.record(
-                actor,
-                "certificate.expiry_changed",
-                "certificate",
-                cert.id,
-                f"{cert.serial} expiry {how}: {display.day(expires)}",
-                serial=cert.serial,
-                mode=change.mode,
-                amount=change.amount,
-                expires_at=isodate(expires),
-                previous_expires_at=isodate(before),
-                reason=change.reason,
-            )
+            audit.record(actor, "certificate.expiry_changed", "certificate", cert.id,
+                         f"{cert.serial} expiry {how}: {display.day(expires)}", serial=cert.serial,
+                         mode=change.mode, amount=change.amount, expires_at=isodate(expires),
+                         previous_expires_at=isodate(before), reason=change.reason)
             holder = cert.user
-            mails.append(
-                outbox.Mail(
-                    holder.email,
-                    "certificate_expiry_changed",
-                    user_id=holder.id,
-                    subject=f"The expiry of your certificate {cert.serial} has changed",
-                    context={
-                        "name": (cert.snapshot or {}).get("holder_name") or holder.name,
-                        "certification": (cert.snapshot or {}).get("certification_name")
-                        or cert.certification.name,
-                        "serial": cert.serial,
-                        "expires_at": expires,
-                        "previous": before,
-                        "reason": change.reason,
-                        "verify_url": verify_url(cert),
-                    },
-                )
-            )
+            mails.append(outbox.Mail(
+                holder.email, "certificate_expiry_changed", user_id=holder.id,
+                subject=f"The expiry of your certificate {cert.serial} has changed",
+                context={"name": (cert.snapshot or {}).get("holder_name") or holder.name,
+                         "certification": (cert.snapshot or {}).get("certification_name")
+                         or cert.certification.name,
+                         "serial": cert.serial, "expires_at": expires, "previous": before,
+                         "reason": change.reason, "verify_url": verify_url(cert)}))
     outbox.queue_many(mails)
+
+
 
 
 def all_visible(certs: Sequence[Certificate], viewer: User | None) -> bool:

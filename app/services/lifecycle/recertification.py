@@ -31,23 +31,13 @@ SOURCE = "renewal"
 def due(now: datetime) -> list[int]:
     """Ids of certificates whose renewal window is open, of an auto re-enrolling certification, not yet
     handled, still the holder's latest cycle, not revoked and not expired."""
-    return list(
-        db.session.scalars(
-            select(Certificate.id)
-            .join(Certification, Certification.id == Certificate.certification_id)
-            .where(
-                Certification.auto_reenrol.is_(True),
-                Certification.status == "active",
-                Certificate.reenrolled_at.is_(None),
-                Certificate.revoked_at.is_(None),
-                Certificate.renewal_opens_at.is_not(None),
-                Certificate.renewal_opens_at <= now,
-                Certificate.expires_at > now,
-                ~Certificate.superseded(),
-            )
-            .order_by(Certificate.renewal_opens_at, Certificate.id)
-        )
-    )
+    return list(db.session.scalars(
+        select(Certificate.id).join(Certification, Certification.id == Certificate.certification_id)
+        .where(Certification.auto_reenrol.is_(True), Certification.status == "active",
+               Certificate.reenrolled_at.is_(None), Certificate.revoked_at.is_(None),
+               Certificate.renewal_opens_at.is_not(None), Certificate.renewal_opens_at <= now,
+               Certificate.expires_at > now, ~Certificate.superseded())
+        .order_by(Certificate.renewal_opens_at, Certificate.id)))
 
 
 def reenrol_due(now: datetime | None = None) -> int:
@@ -56,11 +46,8 @@ def reenrol_due(now: datetime | None = None) -> int:
     count = 0
     for cert_id in due(now):
         claimed = db.session.execute(
-            update(Certificate)
-            .where(Certificate.id == cert_id, Certificate.reenrolled_at.is_(None))
-            .values(reenrolled_at=now)
-            .execution_options(synchronize_session=False)
-        )
+            update(Certificate).where(Certificate.id == cert_id, Certificate.reenrolled_at.is_(None))
+            .values(reenrolled_at=now).execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
             continue  # another sweep took it
         cert = db.session.get(Certificate, cert_id, populate_existing=True)
@@ -73,14 +60,9 @@ def _reenrol(cert: Certificate, now: datetime) -> None:
     holder = cert.user
     issuing.lock_learner(holder)  # completions for this learner wait: no half-reset state is evaluated
     courses: list[Course] = list(cert.certification.courses)
-    existing = {
-        e.course_id: e
-        for e in db.session.scalars(
-            select(Enrollment)
-            .options(joinedload(Enrollment.course))
-            .where(Enrollment.user_id == holder.id, Enrollment.course_id.in_([c.id for c in courses]))
-        )
-    }
+    existing = {e.course_id: e for e in db.session.scalars(
+        select(Enrollment).options(joinedload(Enrollment.course))
+        .where(Enrollment.user_id == holder.id, Enrollment.course_id.in_([c.id for c in courses])))}
     touched = []
     for course in courses:
         row = existing.get(course.id)
@@ -93,41 +75,19 @@ def _reenrol(cert: Certificate, now: datetime) -> None:
         elif row.status in ("completed", "withdrawn"):
             row.status, row.progress = "enrolled", 0
             db.session.flush()
-            audit.record(
-                "system",
-                "enrollment.reopened",
-                "enrollment",
-                row.id,
-                f"{holder.email} re-enrolled in {course.code} to renew {cert.serial}",
-                source=SOURCE,
-            )
+            audit.record("system", "enrollment.reopened", "enrollment", row.id,
+                         f"{holder.email} re-enrolled in {course.code} to renew {cert.serial}", source=SOURCE)
         else:
             continue  # already enrolled or in progress
         touched.append(course)
-    audit.record(
-        "system",
-        "certificate.reenrolled",
-        "certificate",
-        cert.id,
-        f"{cert.serial}: renewal window open, {holder.email} re-enrolled in "
-        f"{', '.join(c.code for c in touched) or 'no course (already enrolled)'}",
-        serial=cert.serial,
-        course_ids=[c.id for c in touched],
-    )
+    audit.record("system", "certificate.reenrolled", "certificate", cert.id,
+                 f"{cert.serial}: renewal window open, {holder.email} re-enrolled in "
+                 f"{', '.join(c.code for c in touched) or 'no course (already enrolled)'}",
+                 serial=cert.serial, course_ids=[c.id for c in touched])
     if holder.active and holder.reminder_emails:
         name = (cert.snapshot or {}).get("certification_name") or cert.certification.name
-        outbox.queue_email(
-            holder.email,
-            "recertification_enrolled",
-            user_id=holder.id,
-            dedupe_key=f"reenrol:{cert.id}",
-            subject=f"Renew your {name} certificate",
-            context={
-                "name": holder.name,
-                "certification": name,
-                "serial": cert.serial,
-                "expires_at": cert.expires_at,
-                "verify_url": verify_url(cert),
-                "courses": [f"{c.code} · {c.title}" for c in courses],
-            },
-        )
+        outbox.queue_email(holder.email, "recertification_enrolled", user_id=holder.id,
+                           dedupe_key=f"reenrol:{cert.id}", subject=f"Renew your {name} certificate",
+                           context={"name": holder.name, "certification": name, "serial": cert.serial,
+                                    "expires_at": cert.expires_at, "verify_url": verify_url(cert),
+                                    "courses": [f"{c.code} · {c.title}" for c in courses]})

@@ -24,9 +24,8 @@ from app.web.scoping import record_or_404, viewer
 def reissue_certificate(certificate_id: int):
     cert = record_or_404(Certificate, certificate_id)
     form = correction_form(cert, submitted=True)
-    done = submit(
-        form, lambda: corrections.reissue(cert, form.values(), form.reason.data, actor=current_user)
-    )
+    done = submit(form, lambda: corrections.reissue(cert, form.values(), form.reason.data,
+                                                    actor=current_user))
     if done:
         flash(f"{cert.serial} is reissued as version {done.value.version}: {done.value.summary}.", "success")
         return redirect(url_for("lifecycle.certificate_detail", certificate_id=cert.id) + "#versions")
@@ -37,26 +36,13 @@ def reissue_certificate(certificate_id: int):
 @manager_required
 def correction_requests():
     page, per_page = page_args()
-    pagination = db.paginate(
-        corrections.request_query("pending", viewer()), page=page, per_page=per_page, error_out=False
-    )
-    decided = (
-        db.session.scalars(
-            corrections.request_query("", viewer())
-            .where(CorrectionRequest.status != "pending")
-            .order_by(None)
-            .order_by(CorrectionRequest.decided_at.desc())
-            .limit(20)
-        )
-        .unique()
-        .all()
-    )
-    return render_template(
-        "lifecycle/correction_requests.html",
-        pagination=pagination,
-        decided=decided,
-        form=DecisionForm(formdata=None),
-    )
+    pagination = db.paginate(corrections.request_query("pending", viewer()), page=page, per_page=per_page,
+                             error_out=False)
+    decided = db.session.scalars(corrections.request_query("", viewer()).where(
+        CorrectionRequest.status != "pending").order_by(None).order_by(CorrectionRequest.decided_at.desc())
+        .limit(20)).unique().all()
+    return render_template("lifecycle/correction_requests.html", pagination=pagination, decided=decided,
+                           form=DecisionForm(formdata=None))
 
 
 def _request(request_id: int) -> CorrectionRequest:
@@ -105,32 +91,18 @@ def request_correction(certificate_id: int):
     form = correction_form(cert, submitted=request.method == "POST")
     status = 200
     if request.method == "POST":
-        done = submit(
-            form,
-            lambda: corrections.request_correction(cert, form.values(), form.reason.data, user=current_user),
-        )
+        done = submit(form, lambda: corrections.request_correction(cert, form.values(), form.reason.data,
+                                                                   user=current_user))
         if done:
-            flash(
-                "Your request is sent: an administrator will correct the certificate or tell you why not.",
-                "success",
-            )
+            flash("Your request is sent: an administrator will correct the certificate or tell you why not.",
+                  "success")
             return redirect(url_for("lifecycle.request_correction", certificate_id=cert.id))
         status = 422
-    return render_template(
-        "lifecycle/correction_request.html",
-        cert=cert,
-        form=form,
-        pending=corrections.pending_request(cert),
-        history=_my_requests(cert),
-    ), status
+    return render_template("lifecycle/correction_request.html", cert=cert, form=form,
+                           pending=corrections.pending_request(cert), history=_my_requests(cert)), status
 
 
 def _my_requests(cert: Certificate) -> list[CorrectionRequest]:
-    return list(
-        db.session.scalars(
-            select(CorrectionRequest)
-            .where(CorrectionRequest.certificate_id == cert.id)
-            .order_by(CorrectionRequest.created_at.desc())
-            .limit(20)
-        )
-    )
+    return list(db.session.scalars(select(CorrectionRequest)
+                                   .where(CorrectionRequest.certificate_id == cert.id)
+                                   .order_by(CorrectionRequest.created_at.desc()).limit(20)))

@@ -31,13 +31,11 @@ def change_expiry():
     certs = expiry.lock_certificates(ids)
     if len(certs) != len(set(ids)) or not expiry.all_visible(certs, viewer()):
         abort(404)  # an id that does not exist, or a person out of this manager's scope
-    done = submit(
-        form, lambda: expiry.change_expiry(certs, expiry.clean_change(form.values()), actor=current_user)
-    )
+    done = submit(form, lambda: expiry.change_expiry(certs, expiry.clean_change(form.values()),
+                                                     actor=current_user))
     if done:
-        flash(
-            f"The expiry of {done.value} certificate(s) is changed; the holders are told by email.", "success"
-        )
+        flash(f"The expiry of {done.value} certificate(s) is changed; the holders are told by email.",
+              "success")
     else:
         problems = [m for f in form for m in f.errors] + list(form.form_errors)
         flash(" ".join(problems) or "Nothing was changed.", "warning")
