@@ -297,3 +297,32 @@ def test_api_reissue_and_requests(earn, learner, admin, admin_token, login_as):
     versions = holder.get(f"/api/v1/certificates/{cert.id}/versions").get_json()
     assert [v["version"] for v in versions["items"]] == [2]
     assert date.fromisoformat(versions["items"][0]["created_at"][:10])
+
+
+def test_racing_reissues_make_one_version(app, earn, learner, admin):
+    """Six identical corrections at once (PostgreSQL: real concurrent transactions): one version."""
+    from tests.lifecycle.test_concurrency import THREADS, _race
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers with a database lock: the race needs PostgreSQL")
+    import threading
+
+    cert_id, admin_id = earn(learner).id, admin.id
+    start = threading.Barrier(THREADS, timeout=30)
+
+    def correct(i: int):
+        from app.models import User
+
+        cert, actor = db.session.get(Certificate, cert_id), db.session.get(User, admin_id)
+        start.wait()
+        try:
+            return corrections.reissue(cert, {"holder_name": "Lena Lernerin"}, "Typo", actor=actor).version
+        except ValidationError:
+            db.session.rollback()
+            return None
+
+    results = _race(app, correct)
+    assert sorted(results, key=lambda v: v or 0) == [None] * (THREADS - 1) + [2]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(CertificateVersion)) == 1
+    assert len(_mails("certificate_reissued")) == 1
