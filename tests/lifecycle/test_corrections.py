@@ -48,6 +48,10 @@ def test_reissue_keeps_serial_and_code_and_records_the_version(earn, learner, ad
     [mail] = _mails("certificate_reissued")
     assert mail.to == learner.email and "name and score corrected" in mail.text_body
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "certificate.reissued"))
+    from app.models import Notification
+
+    bell = db.session.scalar(select(Notification).where(Notification.kind == "reissued"))
+    assert bell.user_id == learner.id and "name and score corrected" in bell.body
 
 
 def test_reissue_renders_a_new_pdf_and_the_credential_follows(earn, learner, admin, jobs):
