@@ -70,6 +70,19 @@ def test_reissue_renders_a_new_pdf_and_the_credential_follows(earn, learner, adm
     assert open_badges.facts_of(fresh).holder_name == "Lena Q. Learner"
 
 
+def test_completion_date_of_today_is_accepted(earn, learner, admin):
+    from app.database import utcnow
+
+    cert = earn(learner)
+    today = utcnow().date()
+    # Issued today: today is a valid completion date (never "in the future" before noon UTC).
+    version = corrections.reissue(cert, {"completed_on": today.isoformat(), "holder_name": "Lena L."},
+                                  "Paper register", actor=admin)
+    db.session.commit()
+    assert corrections.current_values(cert)["completed_on"] == today
+    assert list(version.changes) == ["holder_name"]
+
+
 def test_a_double_click_makes_one_version(earn, learner, admin):
     cert = earn(learner)
     corrections.reissue(cert, {"holder_name": "Lena Lernerin"}, "Typo", actor=admin)

@@ -80,6 +80,7 @@ def test_not_without_the_setting_nor_outside_the_window_nor_revoked(first_aid, e
     earn(make_user("learner"))  # valid, window not open
     revoked = _in_window(earn, make_user("learner"))
     revocation.revoke(revoked, "Fraud", actor="test")
+    _in_window(earn, make_user("learner", active=False))  # a deactivated account
     db.session.commit()
     assert recertification.reenrol_due() == 1  # only the first learner's
     db.session.commit()

@@ -45,7 +45,7 @@ def current_values(cert: Certificate) -> dict:
 def _completed_on(value: object) -> date | None:
     day = clean_date(value)
     if day is not None:
-        completion_dates.check(datetime.combine(day, time(12), tzinfo=UTC))
+        completion_dates.check(datetime.combine(day, time.min, tzinfo=UTC))
     return day
 
 
@@ -93,7 +93,7 @@ def _corrected(snapshot: dict, changes: dict) -> dict:
     if "score" in changes:
         snap["score"] = changes["score"]
     if "completed_on" in changes and changes["completed_on"] is not None:
-        moment = isodate(datetime.combine(changes["completed_on"], time(12), tzinfo=UTC))
+        moment = isodate(datetime.combine(changes["completed_on"], time.min, tzinfo=UTC))
         for course in snap["courses"]:
             course["completed_at"] = moment
     return snap

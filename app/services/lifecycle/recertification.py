@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Certification, Course, Enrollment
+from app.models import Certificate, Certification, Course, Enrollment, User
 from app.services import audit
 from app.services.lifecycle import enrollment as enrollments
 from app.services.lifecycle import issuing
@@ -30,10 +30,11 @@ SOURCE = "renewal"
 
 def due(now: datetime) -> list[int]:
     """Ids of certificates whose renewal window is open, of an auto re-enrolling certification, not yet
-    handled, still the holder's latest cycle, not revoked and not expired."""
+    handled, still the holder's latest cycle, not revoked and not expired, of an active account."""
     return list(db.session.scalars(
         select(Certificate.id).join(Certification, Certification.id == Certificate.certification_id)
-        .where(Certification.auto_reenrol.is_(True), Certification.status == "active",
+        .join(User, User.id == Certificate.user_id)
+        .where(Certification.auto_reenrol.is_(True), Certification.status == "active", User.active.is_(True),
                Certificate.reenrolled_at.is_(None), Certificate.revoked_at.is_(None),
                Certificate.renewal_opens_at.is_not(None), Certificate.renewal_opens_at <= now,
                Certificate.expires_at > now, ~Certificate.superseded())
