@@ -19,7 +19,7 @@ from app.models.template import CertificateTemplate
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
 from app.services.documents import designer_layout
-from app.services.lifecycle import catalog, enrollment, revocation
+from app.services.lifecycle import catalog, corrections, enrollment, revocation
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
 LOGINS = [
@@ -65,7 +65,7 @@ CERTIFICATIONS = [  # name, courses, fields
      {"min_score": 70, "validity_months": 24, "renewal_window_days": 90, "reminder_days": [90, 30, 7],
       "description": "Emergency first aid at work, CPR and use of an AED."}),
     ("Fire Safety Awareness", ["FS-100"],
-     {"validity_months": 12, "renewal_window_days": 60, "reminder_days": [30, 7],
+     {"validity_months": 12, "renewal_window_days": 60, "reminder_days": [30, 7], "auto_reenrol": True,
       "description": "Fire prevention, alarms and evacuation."}),
     ("Data Protection Essentials", ["DP-110"],
      {"min_score": 80, "validity_months": 12, "renewal_window_days": 30, "reminder_days": [30, 7],
@@ -165,6 +165,24 @@ def _seed_lifecycle() -> None:
         row = enrollment.enroll(users[prefix], courses[code], actor="seed", source="seed")
         enrollment.update_enrollment(row, {"status": status, "progress": progress}, actor="seed")
     _revoke_one(users["amir.haddad"])
+    _seed_corrections(users)
+
+
+def _seed_corrections(users: dict[str, User]) -> None:
+    """One certificate corrected (its verify page says so) and one correction request waiting."""
+    def first_of(user: User) -> Certificate | None:
+        return db.session.scalar(select(Certificate).where(Certificate.user_id == user.id,
+                                                           Certificate.revoked_at.is_(None))
+                                 .order_by(Certificate.issued_at))
+
+    chen = first_of(users["chen.wei"])
+    if chen is not None:
+        corrections.reissue(chen, {"holder_name": "Wei Chen"}, "Name order as in the passport.",
+                            actor=accounts.find_by_email("admin@example.com"))
+    lena = first_of(users["learner"])
+    if lena is not None:
+        corrections.request_correction(lena, {"holder_name": "Lena M. Fischer"},
+                                       "My certificates show my middle initial.", user=users["learner"])
 
 
 def _revoke_one(user: User) -> None:

@@ -71,6 +71,8 @@ CERTIFICATION = {"type": "object", "properties": {
     "reminder_days": {"type": "array", "items": {"type": "integer"}},
     "issuer_name": {"type": "string"}, "signatory_name": {"type": "string"},
     "signatory_title": {"type": "string"},
+    "auto_reenrol": {"type": "boolean", "description": "Re-enrol holders in the courses when a "
+                     "certificate's renewal window opens (docs/corrections.md)."},
 }}
 
 USER = {"type": "object", "properties": {
@@ -168,9 +170,27 @@ PDF_COPY = {"type": "object", "properties": {
     "last_error": _NULLABLE_TEXT, "next_attempt_at": nullable(DATE_TIME), "exported_at": nullable(DATE_TIME),
 }}
 
+_CORRECTION_VALUES = {
+    "holder_name": text(200, min_length=1), "completed_on": nullable(DATE), "score": nullable(SCORE)}
+CORRECTION_REQUEST = {"type": "object", "properties": {
+    "id": ID, "certificate_id": ID, "user_id": ID,
+    "requested": {"type": "object", "properties": _CORRECTION_VALUES,
+                  "description": "Only the fields asked to change."},
+    "reason": {"type": "string"}, "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+    "created_at": DATE_TIME, "decided_at": nullable(DATE_TIME), "decision_note": _NULLABLE_TEXT,
+    "version": {"type": ["integer", "null"], "description": "The certificate version an approval made."},
+}}
+CERTIFICATE_VERSION = {"type": "object", "properties": {
+    "version": {"type": "integer", "minimum": 2}, "summary": {"type": "string"},
+    "changes": {"type": "object", "description": "Field -> [before, after]."},
+    "reason": {"type": "string"}, "created_at": DATE_TIME, "actor": {"type": "string"},
+    "certificate": CERTIFICATE,
+}}
+
 RESOURCES = {"Course": COURSE, "Certification": CERTIFICATION, "User": USER, "Enrollment": ENROLLMENT,
              "Certificate": CERTIFICATE, "Integration": INTEGRATION, "IntegrationLog": INTEGRATION_LOG,
-             "Delivery": DELIVERY, "PdfCopy": PDF_COPY}
+             "Delivery": DELIVERY, "PdfCopy": PDF_COPY, "CorrectionRequest": CORRECTION_REQUEST,
+             "CertificateVersion": CERTIFICATE_VERSION}
 
 for _schema in RESOURCES.values():
     _schema["required"] = list(_schema["properties"])
@@ -238,6 +258,9 @@ VERDICT = {"type": "object", "additionalProperties": False, "required": [
     "stored": {"type": "boolean", "const": False, "description": "Uploads are never stored."}}}
 
 RESPONSES = {
+    "ExpiryResult": {"type": "object", "required": ["changed", "certificates"], "properties": {
+        "changed": {"type": "integer", "minimum": 1},
+        "certificates": {"type": "array", "items": CERTIFICATE}}},
     "Verdict": VERDICT,
     "IntegrationCreated": {**INTEGRATION, "required": [*INTEGRATION["required"], "signing_secret_once"],
                            "properties": {**INTEGRATION["properties"], "signing_secret_once": {
@@ -317,7 +340,7 @@ _CERTIFICATION_FIELDS = {
     "validity_months": {"type": ["integer", "null"], "minimum": 1, "maximum": 1200},
     "renewal_window_days": {"type": "integer", "minimum": 0, "maximum": 3650},
     "reminder_days": REMINDER_DAYS, "issuer_name": text(200), "signatory_name": text(200),
-    "signatory_title": text(200),
+    "signatory_title": text(200), "auto_reenrol": {"type": "boolean"},
 }
 _ENROLLMENT_FIELDS = {
     "status": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
@@ -386,6 +409,17 @@ BODIES = {
         "type": "boolean", "default": False,
         "description": "true: move a completed enrollment back to enrolled/in_progress on purpose."}}),
     "Revoke": body({"reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
+    "Reissue": body({**_CORRECTION_VALUES, "reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
+    "CorrectionRequestCreate": body(
+        {**_CORRECTION_VALUES, "reason": text(1000, min_length=1, multiline=True)}, ("reason",)),
+    "CorrectionReject": body({"note": text(1000, min_length=1, multiline=True)}, ("note",)),
+    "ExpiryChange": body({
+        "certificate_ids": {**id_list(), "minItems": 1, "maxItems": 1000},
+        "mode": {"type": "string", "enum": ["extend_days", "extend_months", "set_date"]},
+        "amount": {"type": "integer", "minimum": 1, "maximum": 3650,
+                   "description": "Days (at most 3650) or months (at most 120) to add."},
+        "expires_on": {**DATE, "description": "set_date: valid through this day (UTC)."},
+        "reason": text(1000, min_length=1, multiline=True)}, ("certificate_ids", "mode", "reason")),
     "Empty": body({}),
     "IntegrationCreate": body({"type": {"type": "string", "enum": list(INTEGRATION_TYPES),
                                         "description": "The template."}, **_INTEGRATION_FIELDS}, ("type",)),

@@ -7,6 +7,7 @@ from typing import Any
 _TITLES = {
     "certificate.issued": ":trophy: Certificate issued",
     "certificate.renewed": ":repeat: Certificate renewed",
+    "certificate.reissued": ":pencil: Certificate corrected and reissued",
     "certificate.revoked": ":no_entry: Certificate revoked",
     "certificate.reinstated": ":white_check_mark: Certificate reinstated",
     "certificate.expiring": ":hourglass_flowing_sand: Certificate expiring",
@@ -45,6 +46,8 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
         parts.append(f"*{_escape(cert or 'Certificate')}* for {_who(data)}")
         if data.get("serial"):
             parts.append(f"serial `{_escape(data['serial'])}`")
+        if event_type == "certificate.reissued" and data.get("summary"):
+            parts.append(f"version {_escape(data.get('version', ''))}: {_escape(data['summary'])}")
         if event_type == "certificate.revoked" and data.get("revoke_reason"):
             parts.append(f"reason: {_escape(data['revoke_reason'])}")
         if data.get("expires_at") and event_type in (

@@ -10,6 +10,7 @@ from app.models.catalog import (
                                 certification_prerequisites,
 )
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
+from app.models.correction import CORRECTION_STATUSES, CertificateVersion, CorrectionRequest
 from app.models.department import Department, department_managers
 from app.models.email_text import EmailText
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
@@ -42,7 +43,7 @@ from app.models.user_session import UserSession
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
     "BADGE_SOURCES", "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "BadgeImage", "Certificate",
-    "CertificateTemplate",
+    "CertificateTemplate", "CertificateVersion", "CORRECTION_STATUSES", "CorrectionRequest",
     "Certification", "Completion", "Course", "Department",
     "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",

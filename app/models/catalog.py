@@ -62,6 +62,8 @@ class Certification(db.Model):
     validity_months: Mapped[int | None]  # None: never expires
     renewal_window_days: Mapped[int] = mapped_column(default=90)
     reminder_days: Mapped[list] = mapped_column(JSON, default=lambda: list(DEFAULT_REMINDER_DAYS))
+    # Recertification: re-enrol holders in the courses when a certificate's renewal window opens.
+    auto_reenrol: Mapped[bool] = mapped_column(default=False)
     issuer_name: Mapped[str] = mapped_column(String(200), default="")
     signatory_name: Mapped[str] = mapped_column(String(200), default="")
     signatory_title: Mapped[str] = mapped_column(String(200), default="")

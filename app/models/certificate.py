@@ -61,6 +61,14 @@ class Certificate(db.Model):
     pdf_updated_at: Mapped[datetime | None]
     public: Mapped[bool] = mapped_column(default=False)
     expired_notified_at: Mapped[datetime | None]  # when certificate.expired was emitted
+    # Corrections (app/services/lifecycle/corrections.py): 1 as issued, +1 per reissue; `reissues` is
+    # what verifiers see of them ([{version, on, summary}]), kept here so the verify page stays one query.
+    version: Mapped[int] = mapped_column(default=1)
+    reissues: Mapped[list] = mapped_column(JSON, default=list)
+    # Expiry administration (expiry.py): when an admin last set the expiry (reminders start over).
+    expiry_set_at: Mapped[datetime | None]
+    # Recertification (recertification.py): when the holder was re-enrolled for this certificate (once).
+    reenrolled_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     certification: Mapped[Certification] = relationship()

@@ -13,7 +13,7 @@ from app.models.catalog import Course
 from app.models.user import User
 
 ENROLLMENT_STATUSES = ("enrolled", "in_progress", "completed", "withdrawn")
-SOURCES = ("manual", "csv", "api", "webhook", "moodle", "sql", "file", "seed")
+SOURCES = ("manual", "csv", "api", "webhook", "moodle", "sql", "file", "seed", "renewal")
 
 
 class Enrollment(db.Model):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.database import utcnow
 from app.extensions import db
 
-NOTIFICATION_KINDS = ("issued", "renewed", "revoked", "reinstated", "expiring", "expired")
+NOTIFICATION_KINDS = ("issued", "renewed", "revoked", "reinstated", "expiring", "expired", "reissued")
 
 
 class Notification(db.Model):

@@ -92,6 +92,8 @@
     var elt = evt.detail.elt;
     if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live-refresh")) return;
     if (elt.contains(document.activeElement)) { evt.preventDefault(); return; }
+    // Rows ticked for a bulk action (the certificates' expiry form) stay until the action is done.
+    if (elt.querySelector("input[data-select]:checked")) { evt.preventDefault(); return; }
     evt.detail.path = window.location.pathname + window.location.search;
   });
 })();

@@ -77,6 +77,8 @@ NOT_LINKS = {
 HOLDER_ONLY = {
     "sharing.embed_controls": "the holder's Embed page, from a certificate on My certificates",
     "sharing.wallet_page": "the holder's Add to wallet page, from a certificate on My certificates",
+    "lifecycle.request_correction": "the holder's Ask for a correction page, from a certificate on My "
+                                    "certificates",
 }
 # htmx fragments: loaded into a page by hx-get; the crawl checks some page does load them.
 FRAGMENTS = {

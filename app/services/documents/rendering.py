@@ -423,6 +423,7 @@ def state_counts(certification_id: int) -> dict[str, int]:
 
 @events.subscribe("certificate.issued")
 @events.subscribe("certificate.renewed")
+@events.subscribe("certificate.reissued")  # a correction: the PDF is made again from the new snapshot
 def _render_new_certificate(event: events.Event) -> None:
     cert = db.session.get(Certificate, event.data["id"])
     if cert is not None and cert.pdf_status == "pending":

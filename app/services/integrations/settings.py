@@ -33,6 +33,7 @@ EVENT_TYPES = (
     "certificate.expiring",
     "certificate.expired",
     "certificate.renewed",
+    "certificate.reissued",
     "certificate.shared",
     "enrollment.created",
     "enrollment.completed",

@@ -31,7 +31,7 @@ from app.services.fields import (
 COURSE_FIELDS = ("code", "title", "category", "description", "capacity", "starts_on", "ends_on")
 CERT_FIELDS = ("name", "description", "status", "course_ids", "min_score", "prerequisite_ids",
                "validity_months", "renewal_window_days", "reminder_days", "issuer_name", "signatory_name",
-               "signatory_title")
+               "signatory_title", "auto_reenrol")
 
 
 def default_issuer() -> str:
@@ -156,13 +156,14 @@ def set_course_archived(course: Course, archived: bool, *, actor: audit.Actor) -
 
 def certification_data(cert: Certification) -> dict:
     """Public shape: {id, name, description, status, course_ids, min_score, prerequisite_ids,
-    validity_months, renewal_window_days, reminder_days, issuer_name, signatory_name, signatory_title}."""
+    validity_months, renewal_window_days, reminder_days, issuer_name, signatory_name, signatory_title,
+    auto_reenrol}."""
     return {"id": cert.id, "name": cert.name, "description": cert.description or "", "status": cert.status,
             "course_ids": [c.id for c in cert.courses], "min_score": cert.min_score,
             "prerequisite_ids": [p.id for p in cert.prerequisites], "validity_months": cert.validity_months,
             "renewal_window_days": cert.renewal_window_days, "reminder_days": list(cert.reminder_days or []),
             "issuer_name": cert.issuer_name, "signatory_name": cert.signatory_name,
-            "signatory_title": cert.signatory_title}
+            "signatory_title": cert.signatory_title, "auto_reenrol": cert.auto_reenrol}
 
 
 def certification_query(search: str = "", status: str = "", with_links: bool = False) -> Select:
@@ -211,10 +212,21 @@ def _clean_cert_scalars(fields: dict) -> tuple[dict, dict[str, str]]:
         "issuer_name": lambda v: clean_text(v, 200),
         "signatory_name": lambda v: clean_text(v, 200),
         "signatory_title": lambda v: clean_text(v, 200),
+        "auto_reenrol": _flag,
         "course_ids": lambda v: _load(Course, _ids(v), "course"),
         "prerequisite_ids": lambda v: _load(Certification, _ids(v), "certification"),
     }
     return check_fields(fields, checks)
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (None, "", "n", "no", "false", "0", "off"):
+        return False
+    if value in ("y", "yes", "true", "1", "on"):
+        return True
+    raise ValueError("Give true or false.")
 
 
 def _status(value: object) -> str:

@@ -34,6 +34,12 @@ def is_superseded(cert: Certificate) -> bool:
     return bool(db.session.scalar(select(Certificate.superseded()).where(Certificate.id == cert.id)))
 
 
+def key_suffix(cert: Certificate) -> str:
+    """Appended to the reminder and expiry mail dedupe keys once an admin set the expiry anew
+    (expiry.py): its reminders start over, and must not be taken for the ones already sent."""
+    return f":e{int(cert.expiry_set_at.timestamp())}" if cert.expiry_set_at else ""
+
+
 def due_day(cert: Certificate, schedule: list[int], now: datetime) -> int | None:
     """The most urgent reminder day whose moment has come (None before the first one)."""
     if cert.expires_at is None or cert.expires_at <= now:
@@ -96,7 +102,8 @@ def _send_reminder(cert: Certificate, days: int, now: datetime) -> bool:
     if emailed:
         name = _certification_name(cert)
         outbox.queue_email(
-            holder.email, "certificate_reminder", user_id=holder.id, dedupe_key=f"reminder:{cert.id}:{days}",
+            holder.email, "certificate_reminder", user_id=holder.id,
+            dedupe_key=f"reminder:{cert.id}:{days}{key_suffix(cert)}",
             subject=f"Your {name} certificate expires in {_days(days_left)}",
             context=_context(cert) | {"days_left": days_left},
         )
@@ -126,7 +133,7 @@ def notify_expired(now: datetime | None = None) -> int:
         if not renewed and holder.active and holder.reminder_emails:
             name = _certification_name(cert)
             outbox.queue_email(holder.email, "certificate_expired", user_id=holder.id,
-                               dedupe_key=f"expired:{cert.id}",
+                               dedupe_key=f"expired:{cert.id}{key_suffix(cert)}",
                                subject=f"Your {name} certificate has expired", context=_context(cert))
         count += 1
     return count

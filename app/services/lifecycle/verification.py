@@ -29,7 +29,7 @@ MAX_CODE = 64
 PUBLIC_COLUMNS = (Certificate.id, Certificate.code, Certificate.serial, Certificate.snapshot,
                   Certificate.issued_at, Certificate.expires_at, Certificate.renewal_opens_at,
                   Certificate.revoked_at, Certificate.revoke_reason, Certificate.renewed_from_id,
-                  Certificate.public, Certificate.pdf_key, Certificate.certification_id,
+                  Certificate.public, Certificate.pdf_key, Certificate.certification_id, Certificate.reissues,
                   Certificate.user_id, Certification.min_score,
                   # the certification's badge image (app/services/credentials/badges.py), shown small
                   BadgeImage.token.label("badge_token"), BadgeImage.version.label("badge_version"))
@@ -40,7 +40,7 @@ PUBLIC_COLUMNS = (Certificate.id, Certificate.code, Certificate.serial, Certific
 GENERATION = "verify"
 generations.track(GENERATION, {"certificates": frozenset({
     "code", "serial", "snapshot", "issued_at", "expires_at", "renewal_opens_at", "revoked_at",
-    "revoke_reason", "renewed_from_id", "public", "pdf_key", "user_id", "certification_id"}),
+    "revoke_reason", "renewed_from_id", "public", "pdf_key", "user_id", "certification_id", "reissues"}),
     # The page carries the school's name, logo and colour (app/services/organisation.py).
     "organisation_settings": generations.ANY,
     # and the certification's badge (app/services/credentials/badges.py).
@@ -140,6 +140,7 @@ class _Missing:
     id = code = serial = expires_at = renewal_opens_at = revoked_at = revoke_reason = renewed_from_id = None
     public = pdf_key = certification_id = min_score = user_id = badge_token = badge_version = None
     snapshot: dict = {}
+    reissues: list = []
     issued_at = None
 
 
@@ -179,6 +180,8 @@ def _public_data(cert, siblings: Sequence, now: datetime) -> dict:
         "revoke_reason": cert.revoke_reason,
         "courses": [{"code": c.get("code"), "title": c.get("title")} for c in snap.get("courses", [])],
         "min_score": getattr(cert, "min_score", None),
+        # Corrections (corrections.py), oldest first: "Reissued on ... (name corrected)".
+        "reissues": [{"on": r.get("on"), "summary": r.get("summary")} for r in (cert.reissues or [])],
         "chain": [{"serial": c.serial, "issued_at": isodate(c.issued_at), "status": _status(c, now),
                    "code": c.code} for c in link_chain(cert, siblings)],
     }

@@ -27,6 +27,10 @@ SUBJECTS = {
     "certificate_reminder": "Your First Aid Level 2 certificate expires in 30 days",
     "certificate_expired": "Your First Aid Level 2 certificate has expired",
     "certificate_shared": "Lena Learner shared a certificate: First Aid Level 2",
+    "certificate_reissued": "Your certificate LAU-2026-000123 was corrected",
+    "correction_rejected": "Your correction request for LAU-2026-000123",
+    "certificate_expiry_changed": "The expiry of your certificate LAU-2026-000123 has changed",
+    "recertification_enrolled": "Renew your First Aid Level 2 certificate",
     "admin_digest": "{org} weekly digest (2026-W10)",
     "integration_disabled": "Integration disabled: HR system webhook",
     "report": "{org} weekly report: 2 – 8 March 2026",
@@ -36,6 +40,9 @@ SUBJECTS = {
 LABELS = {
     "admin_digest": "Weekly admin digest", "integration_disabled": "Integration disabled",
     "invite": "Invitation", "password_reset": "Password reset", "report": "Scheduled report",
+    "certificate_reissued": "Certificate corrected", "correction_rejected": "Correction request rejected",
+    "certificate_expiry_changed": "Certificate expiry changed",
+    "recertification_enrolled": "Re-enrolled to renew",
 }
 
 
@@ -80,6 +87,10 @@ def sample_context(name: str) -> dict:
         "message": "Here is my first aid certificate, as requested for the placement.",
         "certificate": {"serial": "LAU-2026-000123", "code": code},
         "holder": "Lena Learner", "score": 88.5,
+        # corrections, expiry administration, recertification (app/services/lifecycle/corrections.py, ...)
+        "summary": "name corrected", "changes": ["Name: Lena Lerner → Lena Learner"], "requested": True,
+        "asked": ["Name: Lena Learner"], "note": "The name matches your enrolment form; please send an ID.",
+        "previous": now + timedelta(days=2),
         "renewal": False, "issued_on": now - timedelta(days=700), "expires_on": now + timedelta(days=30),
         "url": f"{base}/admin/integrations/1", "analytics_url": f"{base}/analytics",
         "integration": {"name": "HR system webhook", "type": "webhook"},

@@ -92,6 +92,8 @@ MESSAGES = {
                             "Your certificate has been renewed as {serial}."),
     "certificate.revoked": ("revoked", "Certificate revoked: {name}",
                             "Your certificate {serial} has been revoked. Reason: {reason}"),
+    "certificate.reissued": ("reissued", "Certificate corrected: {name}",
+                             "Your certificate {serial} was corrected and reissued ({summary})."),
     "certificate.reinstated": ("reinstated", "Certificate valid again: {name}",
                                "The revocation of your certificate {serial} was lifted."),
     "certificate.expiring": ("expiring", "{name} expires in {days_left} days",
@@ -114,7 +116,7 @@ def _notify(event: events.Event) -> None:
     kind, title, body = MESSAGES[event.type]
     values = {"name": _name(cert), "serial": cert.serial, "reason": cert.revoke_reason or "",
               "days_left": event.data.get("days_left", ""),
-              "expires": display.day(cert.expires_at)}
+              "expires": display.day(cert.expires_at), "summary": event.data.get("summary", "")}
     create(cert.user_id, kind, title.format(**values), body.format(**values), _certificate_link(cert),
            flush=False)
 

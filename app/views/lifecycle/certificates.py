@@ -10,9 +10,9 @@ from app.models import CERTIFICATE_STATUSES, Certificate
 from app.services import audit, csv_export, fields
 from app.services.accounts import users
 from app.services.documents import rendering
-from app.services.lifecycle import catalog, certificates, revocation, stats
+from app.services.lifecycle import catalog, certificates, corrections, revocation, stats
 from app.views.lifecycle import bp
-from app.views.lifecycle.forms import RevokeForm
+from app.views.lifecycle.forms import CorrectionForm, ExpiryForm, RevokeForm, correction_form
 from app.views.lifecycle.helpers import filters, int_arg
 from app.web.auth import manager_required, staff_required
 from app.web.forms import attempt, submit
@@ -50,7 +50,15 @@ def certificates_list():
     return render_page_or_fragment(
         "lifecycle/certificates.html", "lifecycle/_certificates_table.html", pagination=pagination,
         filters=args, statuses=CERTIFICATE_STATUSES, departments=users.department_names(viewer()),
-        certifications=db.session.scalars(catalog.certification_query()).all())
+        certifications=db.session.scalars(catalog.certification_query()).all(),
+        expiry_form=ExpiryForm(formdata=None), pending_corrections=_pending_corrections())
+
+
+def _pending_corrections() -> int | None:
+    """How many correction requests wait (for the people who may decide them), else None."""
+    if not current_user.manages_people:
+        return None
+    return corrections.pending_count(viewer())
 
 
 @bp.get("/certificates/export.csv")
@@ -74,10 +82,17 @@ def _certificate(certificate_id: int) -> Certificate:
 @bp.get("/certificates/<id:certificate_id>")
 @staff_required
 def certificate_detail(certificate_id: int):
-    cert = _certificate(certificate_id)
+    return detail_page(_certificate(certificate_id))
+
+
+def detail_page(cert: Certificate, correction: CorrectionForm | None = None) -> str:
+    """The certificate page; `correction`: the correction form as sent (with its errors)."""
     return render_template("lifecycle/certificate_detail.html", cert=cert,
                            form=RevokeForm(formdata=None), verify_url=certificates.verify_url(cert),
-                           issued_mail=rendering.issued_mail(cert), **_history(cert))
+                           issued_mail=rendering.issued_mail(cert), versions=corrections.versions(cert),
+                           correction=correction or correction_form(cert, submitted=False),
+                           open_correction=correction is not None,
+                           pending_request=corrections.pending_request(cert), **_history(cert))
 
 
 @bp.post("/certificates/<id:certificate_id>/resend-email")

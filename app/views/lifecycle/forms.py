@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     SelectField,
     SelectMultipleField,
@@ -13,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.models import CERTIFICATION_STATUSES, ENROLLMENT_STATUSES
+from app.services.lifecycle import corrections
 from app.services.numbers import MAX_ID
 from app.web.inputs import Form
 from app.web.numbers import BoundedIntegerField, FiniteDecimalField, coerce_id
@@ -60,6 +62,7 @@ class CertificationForm(Form):
     issuer_name = StringField("Issuer", validators=[Optional(), Length(max=200)])
     signatory_name = StringField("Signatory", validators=[Optional(), Length(max=200)])
     signatory_title = StringField("Signatory title", validators=[Optional(), Length(max=200)])
+    auto_reenrol = BooleanField("Re-enrol automatically when the renewal window opens")
 
     def set_choices(self, courses, certifications) -> None:
         self.course_ids.choices = choices((c.id, f"{c.code} · {c.title}") for c in courses)
@@ -68,7 +71,8 @@ class CertificationForm(Form):
     def values(self) -> dict:
         data = {name: self[name].data for name in (
             "name", "description", "status", "course_ids", "prerequisite_ids", "validity_months",
-            "renewal_window_days", "reminder_days", "issuer_name", "signatory_name", "signatory_title")}
+            "renewal_window_days", "reminder_days", "issuer_name", "signatory_name", "signatory_title",
+            "auto_reenrol")}
         data["min_score"] = float(self.min_score.data) if self.min_score.data is not None else None
         data["course_ids"] = data["course_ids"] or []
         data["prerequisite_ids"] = data["prerequisite_ids"] or []
@@ -100,3 +104,50 @@ class RevokeForm(Form):
 
 class ImportUploadForm(Form):
     file = FileField("CSV file", validators=[FileRequired(message="Choose a CSV file.")])
+
+
+class CorrectionForm(Form):
+    """A correction of what a certificate prints (admins: applied at once; holders: a request)."""
+
+    holder_name = StringField("Name as printed", validators=[DataRequired(message="Enter the name."),
+                                                            Length(max=200)])
+    completed_on = DateField("Completion date", validators=[Optional()])
+    score = FiniteDecimalField("Score", places=None, validators=[Optional(), NumberRange(min=0, max=100)])
+    reason = TextAreaField("Reason", validators=[
+        DataRequired(message="Give the reason: it is kept with the certificate's history."),
+        Length(max=1000)])
+
+    def values(self) -> dict:
+        return {"holder_name": self.holder_name.data, "completed_on": self.completed_on.data,
+                "score": float(self.score.data) if self.score.data is not None else None}
+
+
+class DecisionForm(Form):
+    note = TextAreaField("Why is it rejected?", validators=[Optional(), Length(max=1000)])
+
+
+class ExpiryForm(Form):
+    """Extend or set the expiry of the certificates ticked on the list."""
+
+    certificate_ids = SelectMultipleField("Certificates", coerce=coerce_id, validate_choice=False)
+    mode = SelectField("Change", choices=choices((("extend_months", "Extend by months"),
+                                                  ("extend_days", "Extend by days"),
+                                                  ("set_date", "Set the expiry date"))))
+    amount = BoundedIntegerField("By", validators=[Optional(), NumberRange(min=1, max=3650)])
+    expires_on = DateField("New expiry date", validators=[Optional()])
+    reason = TextAreaField("Reason", validators=[
+        DataRequired(message="Give the reason: it is kept in the audit log and told to the holders."),
+        Length(max=1000)])
+
+    def values(self) -> dict:
+        return {"mode": self.mode.data, "amount": self.amount.data, "expires_on": self.expires_on.data,
+                "reason": self.reason.data}
+
+
+def correction_form(cert, *, submitted: bool) -> CorrectionForm:
+    """The sent form, or one filled with what the certificate prints now."""
+    if submitted:
+        return CorrectionForm()
+    current = corrections.current_values(cert)
+    return CorrectionForm(formdata=None, holder_name=current["holder_name"],
+                          completed_on=current["completed_on"], score=current["score"])

@@ -1,6 +1,16 @@
 """Importing this module attaches every lifecycle route to `bp` and adds the navigation entries."""
 
-from app.views.lifecycle import bp, certificates, certifications, courses, enrollments, imports, learners  # noqa: F401
+from app.views.lifecycle import (  # noqa: F401
+    bp,
+    certificates,
+    certifications,
+    corrections,
+    courses,
+    enrollments,
+    expiry,
+    imports,
+    learners,
+)
 from app.web import nav
 
 __all__ = ["bp"]
