@@ -59,6 +59,23 @@ def moment(value: datetime | str | None, empty: str = "") -> str:
     return f"{day(parsed)}, {clock(parsed)}"
 
 
+def zoned(value: datetime | str | None, zone: str = ZONE, empty: str = "") -> str:
+    """'2 Dec 2026, 15:05 Europe/Berlin': a moment in a named IANA zone (training sessions show their own);
+    an unknown zone falls back to UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    parsed = _parsed(value)
+    if not isinstance(parsed, datetime):
+        return day(value, empty)
+    try:
+        local = _utc(parsed).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)) if zone != ZONE else None
+    except (ZoneInfoNotFoundError, ValueError):
+        local = None
+    if local is None:
+        return moment(parsed)
+    return f"{local.day} {local:%b %Y}, {local:%H:%M} {zone}"
+
+
 def score(value: float | int | str | None, empty: str = "") -> str:
     """88, 88.5 or 72.25: a score without a trailing '.0', rounded to two decimals."""
     if value is None or value == "":
