@@ -10,7 +10,8 @@ from app.services.training.checks import MAX_CAPACITY
 _TEXT = {"type": "string"}
 _COURSE_REF = {"type": "object", "required": ["id", "code", "title"], "properties": {
     "id": ID, "code": _TEXT, "title": _TEXT}}
-MOMENT = {**DATE_TIME, "description": "ISO 8601 with an offset (stored and returned in UTC); without an offset "
+MOMENT = {**DATE_TIME, "description": "ISO 8601 with an offset (stored and returned in UTC); without an "
+                                      "offset "
                                       "it is read in the session's `timezone`."}
 
 SESSION = {"type": "object", "properties": {
@@ -19,11 +20,13 @@ SESSION = {"type": "object", "properties": {
     "timezone": {**_TEXT, "description": "The IANA zone people see the times in."},
     "location": _TEXT, "online_url": _TEXT, "trainer_id": nullable(ID),
     "capacity": {"type": "integer", "minimum": 1}, "registered": {"type": "integer", "minimum": 0},
-    "registration_deadline": nullable(DATE_TIME), "status": {"type": "string", "enum": list(SESSION_STATUSES)},
+    "registration_deadline": nullable(DATE_TIME),
+    "status": {"type": "string", "enum": list(SESSION_STATUSES)},
     "sequence": {"type": "integer", "minimum": 0, "description": "The iCalendar SEQUENCE of the session."},
 }}
 REGISTRATION = {"type": "object", "properties": {
-    "id": ID, "session_id": ID, "user_id": ID, "status": {"type": "string", "enum": list(REGISTRATION_STATUSES)},
+    "id": ID, "session_id": ID, "user_id": ID,
+    "status": {"type": "string", "enum": list(REGISTRATION_STATUSES)},
     "attendance": {"type": ["string", "null"], "enum": [*ATTENDANCE, None]},
     "checked_in_via": {"type": ["string", "null"], "enum": ["qr", "trainer", None]},
     "attendance_marked_at": nullable(DATE_TIME), "registered_at": DATE_TIME, "course": _COURSE_REF,
@@ -43,10 +46,12 @@ _SESSION_FIELDS = {
 }
 
 RESOURCES.update({"Session": SESSION, "Registration": REGISTRATION})
-RESPONSES.update({"AttendanceResult": {"type": "object", "required": ["changed"], "additionalProperties": False,
+RESPONSES.update({"AttendanceResult": {"type": "object", "required": ["changed"],
+                                       "additionalProperties": False,
                                        "properties": {"changed": {"type": "integer", "minimum": 0}}}})
 BODIES.update({
-    "SessionCreate": body({"course_id": ID, **_SESSION_FIELDS}, ("course_id", "starts_at", "ends_at", "capacity")),
+    "SessionCreate": body({"course_id": ID, **_SESSION_FIELDS},
+                          ("course_id", "starts_at", "ends_at", "capacity")),
     "SessionUpdate": body(_SESSION_FIELDS),
     "RegistrationCreate": body({"user_id": {**ID, "description": "Whom to register (default: yourself). "
                                                                  "Admins, and managers for their people."}}),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import abort, url_for
 
 from app.api import session_schemas  # noqa: F401 (adds the schemas below to the shared tables)
-from app.api.base import Param, actor, bp, committed, created, endpoint, is_learner, paginate, viewer
+from app.api.base import Param, actor, bp, committed, created, endpoint, is_learner, paginate
 from app.api.schemas import DATE_TIME, ID
 from app.extensions import db
 from app.models import SessionRegistration, TrainingSession, User
@@ -37,7 +37,8 @@ def _moment(value, field: str):
 
 @bp.get("/sessions")
 @endpoint("List training sessions", access="login", tag=TAG, response="Session", paginated=True,
-          params=FILTERS, description="In start order. `registered` counts confirmed places (not the waitlist).")
+          params=FILTERS,
+          description="In start order. `registered` counts confirmed places (not the waitlist).")
 def list_sessions(query: dict):
     stmt = sessions.session_query(course_id=query["course_id"], start=_moment(query["from"], "from"),
                                   end=_moment(query["to"], "to"))
@@ -48,7 +49,8 @@ def list_sessions(query: dict):
 
 @bp.post("/sessions")
 @endpoint("Schedule a session", access="admin", tag=TAG, response="Session", status=201, body="SessionCreate",
-          description="End after start (at most 14 days), a place or an https online link, capacity 1..10000, "
+          description="End after start (at most 14 days), a place or an https online link, "
+                      "capacity 1..10000, "
                       "an IANA time zone; the registration deadline not after the start.")
 def create_session(body: dict):
     session = sessions.create_session(body, actor=actor())
@@ -75,7 +77,8 @@ def update_session(item: TrainingSession, body: dict):
 
 @bp.post("/sessions/<id:id>/cancel")
 @endpoint("Cancel a session", access="admin", tag=TAG, response="Session", load=TrainingSession, body="Empty",
-          description="Everyone registered gets a METHOD:CANCEL invitation; the waitlist a notice. Idempotent.")
+          description="Everyone registered gets a METHOD:CANCEL invitation; the waitlist a notice. "
+                      "Idempotent.")
 def cancel_session(item: TrainingSession, body: dict):
     sessions.cancel_session(item, actor=actor())
     return committed(sessions.session_data(item))
@@ -111,7 +114,8 @@ def register(item: TrainingSession, body: dict):
 @bp.post("/registrations/<id:id>/cancel")
 @endpoint("Cancel a registration", access="login", tag=TAG, response="Registration", load=SessionRegistration,
           own="user_id", body="Empty", errors=(409,),
-          description="Your own, or (admins, managers) of someone you manage. The first on the waitlist moves "
+          description="Your own, or (admins, managers) of someone you manage. The first on the "
+                      "waitlist moves "
                       "up. Idempotent; after attendance was recorded: 409.")
 def cancel_registration(item: SessionRegistration, body: dict):
     me = actor()
@@ -123,7 +127,8 @@ def cancel_registration(item: SessionRegistration, body: dict):
 
 @bp.get("/sessions/<id:id>/attendance")
 @endpoint("List a session's attendance", access="staff", tag=TAG, response="Registration", paginated=True,
-          load=TrainingSession, description="The registered people with their attendance (null: not recorded).")
+          load=TrainingSession,
+          description="The registered people with their attendance (null: not recorded).")
 def list_attendance(item: TrainingSession, query: dict):
     me = actor()
     stmt = registrations.session_registrations(item, None if sessions.may_run(me, item) else me) \

@@ -10,16 +10,16 @@ from icalendar import Calendar
 from app.database import utcnow
 from app.extensions import db
 from app.services.training import sessions
-from tests.support.catalog_fixtures import make_certification, make_course  # noqa: F401
+from tests.support.catalog_fixtures import make_certification, make_course  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
-def course(make_course):
+def course(make_course):  # noqa: F811 (the imported fixture)
     return make_course("FA-201", "First aid practical")
 
 
 @pytest.fixture
-def certification(make_certification, course):
+def certification(make_certification, course):  # noqa: F811 (the imported fixture)
     return make_certification("First Aid Practical", [course])
 
 

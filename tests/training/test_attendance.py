@@ -37,8 +37,8 @@ def test_a_fresh_token_checks_in_once(running, learner):
 
 def test_last_minutes_token_still_works_and_an_older_one_is_refused(running, learner):
     now = utcnow()
-    assert attendance.check_in(running, learner, attendance.checkin_token(running, now - timedelta(seconds=60)),
-                               now=now)
+    last_minute = attendance.checkin_token(running, now - timedelta(seconds=60))
+    assert attendance.check_in(running, learner, last_minute, now=now)
     db.session.rollback()
     with pytest.raises(ValidationError, match="expired"):
         attendance.check_in(running, learner, attendance.checkin_token(running, now - timedelta(minutes=3)),
@@ -86,7 +86,8 @@ def test_attending_one_session_completes_the_enrollment_and_issues_the_certifica
     certificate = db.session.scalar(select(Certificate).where(Certificate.user_id == learner.id))
     assert certificate is not None and certificate.certification_id == certification.id
     kinds = [e.type for e in captured]
-    assert kinds.index("session.attended") < kinds.index("enrollment.completed") < kinds.index("certificate.issued")
+    assert kinds.index("session.attended") < kinds.index("enrollment.completed") \
+        < kinds.index("certificate.issued")
 
 
 def test_without_the_rule_attendance_is_only_recorded(running, learner, certification):
@@ -114,7 +115,8 @@ def test_bulk_marking_by_the_trainer_only(running, learner, make_user, staff, ad
     other = make_user()
     registrations.register(other, running, actor=other)
     db.session.commit()
-    ids = {registrations.find(running, learner).id: "absent", registrations.find(running, other).id: "excused"}
+    ids = {registrations.find(running, learner).id: "absent",
+           registrations.find(running, other).id: "excused"}
     with pytest.raises(NotAllowed, match="trainer"):
         attendance.mark(running, ids, actor=staff)  # staff, but not this session's trainer
     assert attendance.mark(running, ids, actor=admin) == 2

@@ -23,12 +23,14 @@ def test_full_session_takes_a_waitlist_and_a_cancellation_moves_the_first_up(mak
     for person in (a, b, c, d):
         registrations.register(person, session, actor=person)
         db.session.commit()
-    assert [_status(session, p) for p in (a, b, c, d)] == ["registered", "registered", "waitlisted", "waitlisted"]
+    assert [_status(session, p) for p in (a, b, c, d)] == ["registered", "registered", "waitlisted",
+                                                           "waitlisted"]
     assert registrations.waitlist_position(registrations.find(session, d)) == 2
 
     registrations.cancel(registrations.find(session, a), actor=a)
     db.session.commit()
-    assert [_status(session, p) for p in (a, b, c, d)] == ["cancelled", "registered", "registered", "waitlisted"]
+    assert [_status(session, p) for p in (a, b, c, d)] == ["cancelled", "registered", "registered",
+                                                           "waitlisted"]
     assert registrations.registered_count(session) == 2
 
 
@@ -119,7 +121,8 @@ def test_invitation_update_and_cancel_parse_back_with_one_uid_and_rising_sequenc
     assert str(events[2]["STATUS"]) == "CANCELLED"
 
 
-def test_cancelling_the_session_cancels_every_calendar_entry(make_session, make_user, admin, smtp_server, jobs):
+def test_cancelling_the_session_cancels_every_calendar_entry(make_session, make_user, admin, smtp_server,
+                                                              jobs):
     session = make_session(capacity=1)
     first, second = make_user(), make_user()
     registrations.register(first, session, actor=first)

@@ -102,6 +102,7 @@ def test_a_learner_cannot_be_a_trainer(course, admin, learner):
 def test_local_times_are_read_in_the_sessions_zone_and_stored_in_utc(course, admin):
     session = sessions.create_session({"course_id": course.id, **BASE}, actor=admin)
     assert session.starts_at == datetime(2030, 5, 4, 7, 0, tzinfo=UTC)  # 09:00 CEST
-    offset = sessions.create_session({"course_id": course.id, **BASE, "starts_at": "2030-05-04T09:00:00+00:00",
+    offset = sessions.create_session({"course_id": course.id, **BASE,
+                                      "starts_at": "2030-05-04T09:00:00+00:00",
                                       "ends_at": "2030-05-04T10:00:00Z"}, actor=admin)
     assert offset.starts_at == datetime(2030, 5, 4, 9, 0, tzinfo=UTC)

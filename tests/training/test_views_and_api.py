@@ -46,8 +46,9 @@ def test_manager_registers_only_their_people(make_session, manager, make_user, l
     session = make_session(capacity=5)
     inside, outside = make_user(department="Ward A"), make_user(department="Ward B")
     client = login_as(manager)
-    assert _post(client, f"/training/sessions/{session.id}/registrations", user_id=outside.id).status_code == 404
-    assert _post(client, f"/training/sessions/{session.id}/registrations", user_id=inside.id).status_code == 302
+    url = f"/training/sessions/{session.id}/registrations"
+    assert _post(client, url, user_id=outside.id).status_code == 404
+    assert _post(client, url, user_id=inside.id).status_code == 302
     registrations.register(outside, session, actor=outside)
     db.session.commit()
     foreign = registrations.find(session, outside)
@@ -100,7 +101,8 @@ def test_api_sessions_registrations_and_attendance(course, admin, learner, make_
     client = login_as(admin)
     headers = {"X-CSRFToken": client.csrf_token}
     created = client.post("/api/v1/sessions", headers=headers, json={
-        "course_id": course.id, "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T11:00:00+01:00",
+        "course_id": course.id, "starts_at": "2030-03-01T09:00:00+01:00",
+        "ends_at": "2030-03-01T11:00:00+01:00",
         "timezone": "Europe/Paris", "online_url": "https://meet.example.com/abc", "capacity": 1})
     assert created.status_code == 201, created.get_json()
     session = created.get_json()

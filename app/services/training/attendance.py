@@ -62,8 +62,8 @@ def _check_token(session: TrainingSession, token: object, now: datetime) -> None
     try:
         session_id, step = _serializer().loads(text)
     except (BadSignature, ValueError, TypeError):
-        raise ValidationError({"token": "This check-in code is not valid. Scan the code on the screen again."}) \
-            from None
+        raise ValidationError({"token": "This check-in code is not valid. Scan the code on the screen "
+                                        "again."}) from None
     if session_id != session.id:
         raise ValidationError({"token": "This code belongs to another session."})
     if not isinstance(step, int) or not 0 <= _step(now) - step <= 1:
@@ -124,7 +124,8 @@ def _mark(registration: SessionRegistration, status: str, *, via: str, actor: Us
     db.session.flush()
     session = registration.session
     audit.record(actor, "session.attendance", "session_registration", registration.id,
-                 f"{registration.user.email} {status} at {session.course.code} on {isodate(session.starts_at)}",
+                 f"{registration.user.email} {status} at {session.course.code} on "
+                 f"{isodate(session.starts_at)}",
                  session_id=session.id, user_id=registration.user_id, attendance=status, via=via)
     if status == "present" and not was_present:
         events.emit("session.attended", registrations.registration_data(registration))

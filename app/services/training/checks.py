@@ -104,7 +104,8 @@ def clean_session(fields: dict, current: dict | None = None) -> dict:
     zone = zone_values.get("timezone", "UTC")
     zone_now = lambda value: clean_moment(value, zone)  # noqa: E731 - the zone is known only now
     values, problems = check_fields(merged, {
-        "course_id": _course, "title": lambda v: clean_text(v, 200), "starts_at": zone_now, "ends_at": zone_now,
+        "course_id": _course, "title": lambda v: clean_text(v, 200), "starts_at": zone_now,
+        "ends_at": zone_now,
         "location": lambda v: clean_text(v, 300), "online_url": clean_online_url, "trainer_id": _trainer,
         "capacity": clean_capacity, "registration_deadline": zone_now,
     })

@@ -94,7 +94,8 @@ def register(user: User, session: TrainingSession, *, actor: User | str, now: da
     db.session.flush()
     audit.record(actor, "session.waitlisted" if full else "session.registered", "session_registration",
                  registration.id, f"{user.email} {'on the waitlist of' if full else 'registered for'} "
-                 f"{session.course.code} on {isodate(session.starts_at)}", session_id=session.id, user_id=user.id)
+                 f"{session.course.code} on {isodate(session.starts_at)}", session_id=session.id,
+                 user_id=user.id)
     if full:
         invitations.send_waitlist_notice(registration, cancelled=False)
     else:
@@ -180,5 +181,6 @@ def waitlist_position(registration: SessionRegistration) -> int | None:
     ahead = db.session.scalar(select(func.count()).where(
         SessionRegistration.session_id == registration.session_id, SessionRegistration.status == "waitlisted",
         (SessionRegistration.queued_at < registration.queued_at)
-        | ((SessionRegistration.queued_at == registration.queued_at) & (SessionRegistration.id < registration.id))))
+        | ((SessionRegistration.queued_at == registration.queued_at)
+           & (SessionRegistration.id < registration.id))))
     return (ahead or 0) + 1

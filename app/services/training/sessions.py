@@ -27,7 +27,8 @@ def session_data(session: TrainingSession, *, taken: int | None = None) -> dict:
         taken = registrations.registered_count(session)
     return {"id": session.id, "course_id": session.course_id,
             "course": {"id": session.course.id, "code": session.course.code, "title": session.course.title},
-            "title": session.title, "starts_at": isodate(session.starts_at), "ends_at": isodate(session.ends_at),
+            "title": session.title, "starts_at": isodate(session.starts_at),
+            "ends_at": isodate(session.ends_at),
             "timezone": session.timezone, "location": session.location, "online_url": session.online_url,
             "trainer_id": session.trainer_id, "capacity": session.capacity, "registered": taken,
             "registration_deadline": isodate(session.registration_deadline), "status": session.status,
@@ -44,7 +45,8 @@ def create_session(fields: dict, *, actor: audit.Actor) -> TrainingSession:
     db.session.add(session)
     db.session.flush()
     audit.record(actor, "session.created", "training_session", session.id,
-                 f"Session of {session.course.code} on {isodate(session.starts_at)}", course_id=session.course_id)
+                 f"Session of {session.course.code} on {isodate(session.starts_at)}",
+                 course_id=session.course_id)
     return session
 
 
@@ -57,7 +59,8 @@ def update_session(session: TrainingSession, fields: dict, *, actor: audit.Actor
     values = checks.clean_session(fields, _current(session))
     taken = registrations.registered_count(session)
     if values["capacity"] < taken:
-        raise ValidationError({"capacity": f"{taken} people are registered: cancel some registrations first."})
+        raise ValidationError({"capacity": f"{taken} people are registered: cancel some registrations "
+                                           "first."})
     changed = [name for name, value in values.items() if getattr(session, name) != value]
     if not changed:
         return session
@@ -111,7 +114,8 @@ def require_runner(actor: User, session: TrainingSession) -> None:
 
 def session_query(*, course_id: int | None = None, start: datetime | None = None, end: datetime | None = None,
                   include_cancelled: bool = True) -> Select:
-    stmt = (select(TrainingSession).options(joinedload(TrainingSession.course), joinedload(TrainingSession.trainer))
+    stmt = (select(TrainingSession)
+            .options(joinedload(TrainingSession.course), joinedload(TrainingSession.trainer))
             .order_by(TrainingSession.starts_at, TrainingSession.id))
     if course_id:
         stmt = stmt.where(TrainingSession.course_id == course_id)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.database import utcnow
 from app.extensions import db
-from app.rules import display
 from app.models import Course, SessionRegistration, TrainingSession, User
+from app.rules import display
 from app.services.accounts import scope, users
 from app.services.lifecycle import catalog
 from app.services.numbers import MAX_ID, whole_number
@@ -50,7 +50,8 @@ def calendar():
         rows = db.session.scalars(stmt.limit(100)).unique().all()
     else:
         start, end, previous, following = sessions.calendar_range(view, anchor)
-        rows = db.session.scalars(sessions.session_query(course_id=course_id, start=start, end=end)).unique().all()
+        stmt = sessions.session_query(course_id=course_id, start=start, end=end)
+        rows = db.session.scalars(stmt).unique().all()
         period = f"{start:%B %Y}" if view == "month" else f"Week of {display.day(start)}"
         context |= {"period": period, "previous": previous, "following": following}
     context |= {"rows": rows, "taken": sessions.counts([s.id for s in rows]),
@@ -62,7 +63,8 @@ def _my_statuses(session_ids: list[int]) -> dict[int, str]:
     if not session_ids:
         return {}
     return dict(db.session.execute(select(SessionRegistration.session_id, SessionRegistration.status).where(
-        SessionRegistration.user_id == current_user.id, SessionRegistration.session_id.in_(session_ids))).all())
+        SessionRegistration.user_id == current_user.id,
+        SessionRegistration.session_id.in_(session_ids))).all())
 
 
 def _courses() -> list[Course]:
@@ -109,7 +111,8 @@ def _detail_context(session: TrainingSession) -> dict:
 
 def _session_form(form: SessionForm) -> SessionForm:
     form.course_id.choices = choices((c.id, f"{c.code} · {c.title}") for c in _courses())
-    trainers = db.session.scalars(select(User).where(User.role.in_(checks.TRAINER_ROLES), User.active.is_(True))
+    trainers = db.session.scalars(select(User)
+                                  .where(User.role.in_(checks.TRAINER_ROLES), User.active.is_(True))
                                   .order_by(User.name).limit(500)).all()
     form.trainer_id.choices = choices([(0, "No trainer (admins take attendance)")]
                                       + [(u.id, f"{u.name} ({u.email})") for u in trainers])
@@ -176,7 +179,8 @@ def set_rule(course_id: int):
     form = RuleForm()
     if not form.validate_on_submit():
         abort(400)
-    done = attempt(lambda: sessions.set_attendance_rule(course.id, form.attendance_rule.data, actor=current_user))
+    rule = form.attendance_rule.data
+    done = attempt(lambda: sessions.set_attendance_rule(course.id, rule, actor=current_user))
     if not done:
         abort(422, description=done.refusal)
     flash(f"{course.code}: {RULE_LABELS[done.value].lower()}.", "success")
@@ -225,8 +229,8 @@ def register_person(session_id: int):
     user_id = whole_number(request.form.get("user_id"), minimum=1, maximum=MAX_ID)
     person = person_or_404(db.session.get(User, user_id) if user_id else None)
     outcome = attempt(lambda: registrations.register(person, session, actor=viewer()))
-    return _done(outcome, session, f"{person.name} is "
-                 + ("on the waitlist." if outcome and outcome.value.status == "waitlisted" else "registered."))
+    waiting = outcome and outcome.value.status == "waitlisted"
+    return _done(outcome, session, f"{person.name} is " + ("on the waitlist." if waiting else "registered."))
 
 
 @bp.post("/registrations/<id:registration_id>/cancel")

@@ -41,8 +41,8 @@ class SessionForm(Form):
                              render_kw={"type": "url", "placeholder": "https://"})
     trainer_id = SelectField("Trainer", coerce=optional_id, validate_choice=False)
     capacity = BoundedIntegerField("Places", default=12, minimum=0, maximum=10_000_000)
-    registration_deadline = StringField("Registration closes (optional)", validators=[Optional(), Length(max=40)],
-                                        render_kw=MOMENT)
+    registration_deadline = StringField("Registration closes (optional)",
+                                        validators=[Optional(), Length(max=40)], render_kw=MOMENT)
 
     def values(self) -> dict:
         values = {name: self[name].data for name in ("course_id", "title", "timezone", "starts_at", "ends_at",
