@@ -22,6 +22,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import SessionRegistration, TrainingSession, User
 from app.models.training import ATTENDANCE
+from app.rules import display
 from app.services import audit, events, locking
 from app.services.csv_export import stream_rows
 from app.services.errors import NotAllowed, ValidationError
@@ -125,7 +126,7 @@ def _mark(registration: SessionRegistration, status: str, *, via: str, actor: Us
     session = registration.session
     audit.record(actor, "session.attendance", "session_registration", registration.id,
                  f"{registration.user.email} {status} at {session.course.code} on "
-                 f"{isodate(session.starts_at)}",
+                 f"{display.moment(session.starts_at)}",
                  session_id=session.id, user_id=registration.user_id, attendance=status, via=via)
     if status == "present" and not was_present:
         events.emit("session.attended", registrations.registration_data(registration))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from app.database import utcnow
 from app.extensions import db
 from app.models import SessionRegistration, TrainingSession, User
+from app.rules import display
 from app.services import audit, events, locking
 from app.services.accounts import scope
 from app.services.errors import NotAllowed, ValidationError
@@ -94,7 +95,7 @@ def register(user: User, session: TrainingSession, *, actor: User | str, now: da
     db.session.flush()
     audit.record(actor, "session.waitlisted" if full else "session.registered", "session_registration",
                  registration.id, f"{user.email} {'on the waitlist of' if full else 'registered for'} "
-                 f"{session.course.code} on {isodate(session.starts_at)}", session_id=session.id,
+                 f"{session.course.code} on {display.moment(session.starts_at)}", session_id=session.id,
                  user_id=user.id)
     if full:
         invitations.send_waitlist_notice(registration, cancelled=False)
@@ -125,7 +126,8 @@ def cancel(registration: SessionRegistration, *, actor: User | str, now: datetim
     registration.status = "cancelled"
     db.session.flush()
     audit.record(actor, "session.registration_cancelled", "session_registration", registration.id,
-                 f"{registration.user.email} cancelled {session.course.code} on {isodate(session.starts_at)}",
+                 f"{registration.user.email} cancelled {session.course.code} on "
+                 f"{display.moment(session.starts_at)}",
                  session_id=session.id, user_id=registration.user_id)
     if was_registered:
         invitations.send_invitation(registration, "cancelled")

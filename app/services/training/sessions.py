@@ -12,6 +12,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import CourseTrainingSettings, SessionRegistration, TrainingSession, User
 from app.models.training import ATTENDANCE_RULES
+from app.rules import display
 from app.services import audit, locking
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import isodate
@@ -45,7 +46,7 @@ def create_session(fields: dict, *, actor: audit.Actor) -> TrainingSession:
     db.session.add(session)
     db.session.flush()
     audit.record(actor, "session.created", "training_session", session.id,
-                 f"Session of {session.course.code} on {isodate(session.starts_at)}",
+                 f"Session of {session.course.code} on {display.moment(session.starts_at)}",
                  course_id=session.course_id)
     return session
 
@@ -87,7 +88,7 @@ def cancel_session(session: TrainingSession, *, actor: audit.Actor) -> TrainingS
     session.status = "cancelled"
     session.sequence += 1
     audit.record(actor, "session.cancelled", "training_session", session.id,
-                 f"Session of {session.course.code} on {isodate(session.starts_at)} cancelled")
+                 f"Session of {session.course.code} on {display.moment(session.starts_at)} cancelled")
     for registration in registrations.active(session):
         was_registered = registration.status == "registered"
         registration.status = "cancelled"
