@@ -76,6 +76,16 @@ def zoned(value: datetime | str | None, zone: str = ZONE, empty: str = "") -> st
     return f"{local.day} {local:%b %Y}, {local:%H:%M} {zone}"
 
 
+def zoned_span(start: datetime, end: datetime, zone: str = ZONE) -> str:
+    """'2 Dec 2026, 15:00–17:30 Europe/Berlin' on one local day, else both moments in full."""
+    first, last = zoned(start, zone), zoned(end, zone)
+    day_part, _, time_part = first.partition(", ")
+    end_day, _, end_time = last.partition(", ")
+    if day_part == end_day and time_part and end_time:
+        return f"{day_part}, {time_part.split(' ')[0]}–{end_time}"
+    return f"{first} – {last}"
+
+
 def score(value: float | int | str | None, empty: str = "") -> str:
     """88, 88.5 or 72.25: a score without a trailing '.0', rounded to two decimals."""
     if value is None or value == "":

@@ -93,6 +93,7 @@ def sample_context(name: str) -> dict:
     if name.startswith("session_"):  # training sessions (app/services/training/invitations.py)
         context |= {"course": "First aid basics", "code": "FA-101", "title": "First aid practical",
                     "starts": "9 Mar 2026, 09:30 Europe/Berlin", "ends": "9 Mar 2026, 12:30 Europe/Berlin",
+                    "when": "9 Mar 2026, 09:30–12:30 Europe/Berlin",
                     "starts_utc": "9 Mar 2026, 08:30 UTC", "location": "Training room 2, Main building",
                     "online_url": "", "trainer": "Sam Staff", "session_url": f"{base}/training/sessions/1",
                     "kind": "new", "cancelled": False}

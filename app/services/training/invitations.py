@@ -72,6 +72,7 @@ def _context(registration: SessionRegistration) -> dict:
     return {"name": registration.user.name, "course": session.course.title, "code": session.course.code,
             "title": session.label, "starts": display.zoned(session.starts_at, session.timezone),
             "ends": display.zoned(session.ends_at, session.timezone),
+            "when": display.zoned_span(session.starts_at, session.ends_at, session.timezone),
             "starts_utc": display.moment(session.starts_at), "location": session.location,
             "online_url": session.online_url, "trainer": session.trainer.name if session.trainer else "",
             "session_url": _session_url(session)}
