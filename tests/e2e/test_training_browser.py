@@ -138,3 +138,23 @@ def test_calendar_pages_fit(new_page, live_server, world, screenshot, size):
         _look(page, screenshot, f"training-calendar-{view}-{size}")
     page.goto(f"{live_server}/training/my-sessions")
     _look(page, screenshot, f"training-my-sessions-{size}")
+
+
+@pytest.mark.parametrize("size", ["wide", "phone"])
+def test_admin_schedules_a_session_with_the_form(new_page, live_server, world, admin, screenshot, size):
+    page = new_page(**(WIDE if size == "wide" else PHONE))
+    log_in(page, live_server, admin.email)
+    page.goto(f"{live_server}/training/sessions")
+    page.get_by_role("link", name="New session").click()
+    page.get_by_label("Time zone").fill("America/New_York")
+    page.get_by_label("Starts").fill("2030-04-02T09:00")
+    page.get_by_label("Ends").fill("2030-04-02T08:00")  # before the start: refused next to the field
+    page.get_by_label("Online link (https)").fill("https://meet.example.com/lift")
+    page.get_by_role("button", name="Schedule session").click()
+    expect(page.get_by_text("The session must end after it starts.")).to_be_visible()
+    _look(page, screenshot, f"training-form-error-{size}")
+    page.get_by_label("Ends").fill("2030-04-02T11:30")
+    page.get_by_role("button", name="Schedule session").click()
+    expect(page.get_by_text("Session scheduled.")).to_be_visible()
+    expect(page.get_by_text("2 Apr 2030, 09:00–11:30 America/New_York")).to_be_visible()
+    _look(page, screenshot, f"training-admin-session-{size}")
