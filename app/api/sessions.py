@@ -90,9 +90,13 @@ def cancel_session(item: TrainingSession, body: dict):
           description="Registered first, then the waitlist in order, then cancellations. Managers see their "
                       "departments' people; the trainer and admins everyone.")
 def list_registrations(item: TrainingSession, query: dict):
+    return paginate(_registrations(item), query, registrations.registration_data)
+
+
+def _registrations(session: TrainingSession):
+    """The session's list as the caller may see it: everyone for its trainer and admins, else their scope."""
     me = actor()
-    stmt = registrations.session_registrations(item, None if sessions.may_run(me, item) else me)
-    return paginate(stmt, query, registrations.registration_data)
+    return registrations.session_registrations(session, None if sessions.may_run(me, session) else me)
 
 
 @bp.post("/sessions/<id:id>/registrations")
@@ -130,9 +134,7 @@ def cancel_registration(item: SessionRegistration, body: dict):
           load=TrainingSession,
           description="The registered people with their attendance (null: not recorded).")
 def list_attendance(item: TrainingSession, query: dict):
-    me = actor()
-    stmt = registrations.session_registrations(item, None if sessions.may_run(me, item) else me) \
-        .where(SessionRegistration.status == "registered")
+    stmt = _registrations(item).where(SessionRegistration.status == "registered")
     return paginate(stmt, query, registrations.registration_data)
 
 

@@ -144,3 +144,18 @@ def captured():
     events.subscribe("*")(seen.append)
     yield seen
     events._subscribers["*"].remove(seen.append)
+
+
+def test_session_events_are_webhook_types_with_a_slack_line(running, learner, captured):
+    from app.connectors.slack import format_message
+    from app.services.integrations.settings import EVENT_TYPES
+
+    assert {"session.registered", "session.attended"} <= set(EVENT_TYPES)
+    attendance.check_in(running, learner, attendance.checkin_token(running))
+    db.session.commit()
+    attended = next(e for e in captured if e.type == "session.attended")
+    assert attended.data["user_id"] == learner.id and attended.data["checked_in_via"] == "qr"
+    message = format_message({"type": "session.attended", "data": {
+        **attended.data, "user": {"name": learner.name, "email": learner.email}}})
+    assert "Session attended" in message["text"] and learner.name in message["text"]
+    assert running.course.title in message["text"]
