@@ -138,3 +138,11 @@ def test_api_sessions_registrations_and_attendance(course, admin, learner, make_
     assert gone.get_json()["status"] == "cancelled"
     assert client.patch(f"/api/v1/sessions/{session['id']}", headers=headers,
                         json={"capacity": 5}).status_code == 409
+
+
+def test_check_in_is_rate_limited(make_session, learner, login_as):
+    session = make_session(capacity=5, starts_in=timedelta(minutes=10))
+    client = login_as(learner)
+    statuses = [_post(client, f"/training/sessions/{session.id}/check-in", t=f"guess-{i}").status_code
+                for i in range(21)]
+    assert statuses[:20] == [409] * 20 and statuses[20] == 429
