@@ -1,7 +1,8 @@
 """Demo data for `make run`: an organisation with people in a few departments, a course catalog,
 certifications, and a year of enrollments, completions and certificates.
 
-Seeded once: people if the demo admin is missing, the lifecycle data if course FA-101 is missing.
+Seeded once: people if the demo admin is missing, the lifecycle data if course FA-101 is missing,
+training sessions if there are none.
 Everything goes through the services (audited, events emitted) with completion dates in the past, so
 certificates are spread over the last 12 months: some expiring soon, one revoked, one renewal chain.
 """
@@ -14,12 +15,13 @@ from sqlalchemy import select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Certification, Course, User
+from app.models import Certificate, Certification, Course, SessionRegistration, TrainingSession, User
 from app.models.template import CertificateTemplate
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
 from app.services.documents import designer_layout
 from app.services.lifecycle import catalog, corrections, enrollment, revocation
+from app.services.training import registrations, sessions
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
 LOGINS = [
@@ -122,6 +124,9 @@ def seed() -> bool:
     if db.session.scalar(select(CertificateTemplate.id).limit(1)) is None:
         _seed_template()
         created = True
+    if db.session.scalar(select(TrainingSession.id).limit(1)) is None:
+        _seed_training()
+        created = True
     return created
 
 
@@ -190,3 +195,40 @@ def _revoke_one(user: User) -> None:
                              .order_by(Certificate.issued_at))
     if cert is not None:
         revocation.revoke(cert, "Assessment found to have been completed by someone else.", actor="seed")
+
+
+def _seed_training() -> None:
+    """Manual handling practicals (attending one completes MH-201): one tomorrow in Berlin with a trainer,
+    a full online one next week with a waitlist, and last week's with attendance taken."""
+    users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
+    course = db.session.scalar(select(Course).where(Course.code == "MH-201"))
+    if course is None:
+        return
+    sessions.set_attendance_rule(course.id, "one", actor="seed")
+    day = utcnow().replace(hour=8, minute=0, second=0, microsecond=0)
+    tomorrow = sessions.create_session({
+        "course_id": course.id, "title": "Manual handling practical", "starts_at": day + timedelta(days=1),
+        "ends_at": day + timedelta(days=1, hours=3), "timezone": "Europe/Berlin",
+        "location": "Training room 2, Main building", "trainer_id": users["trainer"].id, "capacity": 8,
+        "registration_deadline": day + timedelta(hours=12)}, actor="seed")
+    online = sessions.create_session({
+        "course_id": course.id, "title": "Manual handling refresher (online)",
+        "starts_at": day + timedelta(days=7, hours=5),
+        "ends_at": day + timedelta(days=7, hours=6, minutes=30),
+        "timezone": "Europe/London", "online_url": "https://meet.example.com/manual-handling",
+        "trainer_id": users["trainer"].id, "capacity": 2}, actor="seed")
+    for who in ("learner", "jonas.berg", "kwame.mensah"):
+        registrations.register(users[who], tomorrow, actor="seed")
+    for who in ("sofia.rossi", "yuki.tanaka", "amir.haddad", "noa.levi"):
+        registrations.register(users[who], online, actor="seed")  # the last two wait
+    past = sessions.create_session({
+        "course_id": course.id, "title": "Manual handling practical", "starts_at": day - timedelta(days=6),
+        "ends_at": day - timedelta(days=6, hours=-3), "timezone": "Europe/Berlin",
+        "location": "Training room 2, Main building", "trainer_id": users["trainer"].id, "capacity": 8},
+        actor="seed")
+    for who, attended in (("sofia.rossi", "present"), ("maria.garcia", "absent"), ("chen.wei", "excused")):
+        db.session.add(SessionRegistration(session_id=past.id, user_id=users[who].id, status="registered",
+                                           queued_at=past.starts_at - timedelta(days=5), attendance=attended,
+                                           checked_in_via="trainer", attendance_marked_at=past.ends_at,
+                                           reminded_at=past.starts_at - timedelta(days=1)))
+    db.session.flush()

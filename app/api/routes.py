@@ -19,6 +19,7 @@ from app.api import (  # noqa: F401 (each module adds its routes to `bp`)
     misc,
     pdf_copies,
     pdfs,
+    sessions,
     users,
     verify,
 )

@@ -20,6 +20,8 @@ _TITLES = {
     "certification.created": ":sparkles: Certification created",
     "certification.updated": ":pencil2: Certification updated",
     "certification.deleted": ":wastebasket: Certification deleted",
+    "session.registered": ":calendar: Session registration",
+    "session.attended": ":raising_hand: Session attended",
     "ping": ":satellite_antenna: Test message from Laurel",
 }
 
@@ -62,6 +64,10 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
         parts.append(f"{_who(data)} in *{_escape(course or data.get('course_id', ''))}*")
         if data.get("score") is not None:
             parts.append(f"score {data['score']:g}" if isinstance(data["score"], float | int) else "")
+    elif event_type.startswith("session."):
+        parts.append(f"{_who(data)} at *{_escape(course or data.get('session_id', ''))}*")
+        if data.get("starts_at"):
+            parts.append(f"on {_escape(str(data['starts_at'])[:16].replace('T', ' '))} UTC")
     elif event_type == "user.created":
         parts.append(f"{_escape(data.get('name', ''))} ({_escape(data.get('email', ''))})")
     elif event_type.startswith("certification."):

@@ -37,6 +37,7 @@ from app.models.scim import ScimDirectory, ScimGroup, ScimUser
 from app.models.signing_key import SigningKey
 from app.models.status_list import StatusListEntry
 from app.models.template import CertificateTemplate, PdfExport, TemplateAsset
+from app.models.training import CourseTrainingSettings, SessionRegistration, TrainingSession
 from app.models.user import ROLES, ApiToken, User
 from app.models.user_session import UserSession
 
@@ -56,5 +57,6 @@ __all__ = [
     "OidcProvider", "UserIdentity", "UserSession", "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
     "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
+    "CourseTrainingSettings", "SessionRegistration", "TrainingSession",
     "certification_courses", "certification_prerequisites", "department_managers",
 ]

@@ -59,6 +59,33 @@ def moment(value: datetime | str | None, empty: str = "") -> str:
     return f"{day(parsed)}, {clock(parsed)}"
 
 
+def zoned(value: datetime | str | None, zone: str = ZONE, empty: str = "") -> str:
+    """'2 Dec 2026, 15:05 Europe/Berlin': a moment in a named IANA zone (training sessions show their own);
+    an unknown zone falls back to UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    parsed = _parsed(value)
+    if not isinstance(parsed, datetime):
+        return day(value, empty)
+    try:
+        local = _utc(parsed).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)) if zone != ZONE else None
+    except (ZoneInfoNotFoundError, ValueError):
+        local = None
+    if local is None:
+        return moment(parsed)
+    return f"{local.day} {local:%b %Y}, {local:%H:%M} {zone}"
+
+
+def zoned_span(start: datetime, end: datetime, zone: str = ZONE) -> str:
+    """'2 Dec 2026, 15:00–17:30 Europe/Berlin' on one local day, else both moments in full."""
+    first, last = zoned(start, zone), zoned(end, zone)
+    day_part, _, time_part = first.partition(", ")
+    end_day, _, end_time = last.partition(", ")
+    if day_part == end_day and time_part and end_time:
+        return f"{day_part}, {time_part.split(' ')[0]}–{end_time}"
+    return f"{first} – {last}"
+
+
 def score(value: float | int | str | None, empty: str = "") -> str:
     """88, 88.5 or 72.25: a score without a trailing '.0', rounded to two decimals."""
     if value is None or value == "":

@@ -20,6 +20,7 @@ SCHEDULE: list[tuple[str, str, dict]] = [
     ("app.tasks.reports.send_scheduled_reports", "low", {"cron": "20 * * * *"}),  # analytics reports
     ("app.tasks.reports.warm_analytics", "low", {"interval": 60}),  # the default Analytics view, cached
     ("app.tasks.integrations.run_due_syncs", "low", {"interval": 60}),
+    ("app.tasks.training.send_session_reminders", "low", {"interval": 600}),  # 24 h before each session
     ("app.tasks.daily.run_daily", "low", {"cron": "15 6 * * *"}),  # daily sweep, 06:15 local time
 ]
 

@@ -70,6 +70,8 @@ NOT_LINKS = {
     "identity.saml_metadata": "our SAML metadata, fetched by identity providers (linked from a provider's "
                               "page, and the demo has none)",
     "identity.saml_slo": "single logout, reached by redirects to and from the identity provider",
+    "training.check_in": "the check-in link a session's QR code encodes: opened by scanning the code the "
+                         "trainer shows (linked under the code only during the session window)",
     "identity.saml_provider_edit": "a SAML provider's page, linked from Admin › Sign-in once one "
                                    "exists (the demo has none)",
 }
@@ -85,7 +87,7 @@ FRAGMENTS = {
     "admin.user_row", "admin.edit_user_row", "lifecycle.course_row", "lifecycle.edit_course",
     "lifecycle.certification_row", "lifecycle.edit_certification", "lifecycle.enrollment_row",
     "lifecycle.edit_enrollment", "lifecycle.enroll_candidates", "documents.pdf_status", "messaging.bell",
-    "analytics.figure", "dashboard.tiles",
+    "analytics.figure", "dashboard.tiles", "training.checkin_code_live",
 }
 # Fragments loaded only in a passing state, so the crawl may not see a page load them.
 CONDITIONAL_FRAGMENTS = {

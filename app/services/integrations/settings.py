@@ -42,6 +42,8 @@ EVENT_TYPES = (
     "certification.created",
     "certification.updated",
     "certification.deleted",
+    "session.registered",
+    "session.attended",
     "ping",
 )
 SECRET_FIELDS = (

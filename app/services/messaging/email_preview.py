@@ -34,6 +34,9 @@ SUBJECTS = {
     "admin_digest": "{org} weekly digest (2026-W10)",
     "integration_disabled": "Integration disabled: HR system webhook",
     "report": "{org} weekly report: 2 – 8 March 2026",
+    "session_invitation": "Invitation: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
+    "session_waitlist": "On the waitlist: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
+    "session_reminder": "Tomorrow: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
 }
 
 #: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
@@ -98,6 +101,13 @@ def sample_context(name: str) -> dict:
                     "top_certifications": [("First Aid Level 2", 41), ("Fire Safety", 27)]},
         "period": {"frequency": "weekly", "label": "2 – 8 March 2026"},
     }
+    if name.startswith("session_"):  # training sessions (app/services/training/invitations.py)
+        context |= {"course": "First aid basics", "code": "FA-101", "title": "First aid practical",
+                    "starts": "9 Mar 2026, 09:30 Europe/Berlin", "ends": "9 Mar 2026, 12:30 Europe/Berlin",
+                    "when": "9 Mar 2026, 09:30–12:30 Europe/Berlin",
+                    "starts_utc": "9 Mar 2026, 08:30 UTC", "location": "Training room 2, Main building",
+                    "online_url": "", "trainer": "Sam Staff", "session_url": f"{base}/training/sessions/1",
+                    "kind": "new", "cancelled": False}
     if name == "admin_digest":
         context |= {
             "name": "Ada Admin", "week": "2026-W10", "expiring_count": 3,

@@ -10,6 +10,7 @@ Failures are kept on the row with the error and retried with backoff.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -179,6 +180,8 @@ def _send_smtp(message: EmailMessage) -> None:
 
 
 def _attachment_bytes(attachment: dict) -> bytes:
+    if "data" in attachment:  # small attachments (a calendar invitation) travel in the row, base64
+        return base64.b64decode(attachment["data"])
     from app.documents.storage import get_storage  # imported late: storage is optional for plain mail
 
     return get_storage().read(attachment["storage_key"])
