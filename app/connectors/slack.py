@@ -19,6 +19,8 @@ _TITLES = {
     "certification.created": ":sparkles: Certification created",
     "certification.updated": ":pencil2: Certification updated",
     "certification.deleted": ":wastebasket: Certification deleted",
+    "payment.completed": ":moneybag: Payment received",
+    "payment.refunded": ":leftwards_arrow_with_hook: Payment refunded",
     "ping": ":satellite_antenna: Test message from Laurel",
 }
 
@@ -61,6 +63,11 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
             parts.append(f"score {data['score']:g}" if isinstance(data["score"], float | int) else "")
     elif event_type == "user.created":
         parts.append(f"{_escape(data.get('name', ''))} ({_escape(data.get('email', ''))})")
+    elif event_type.startswith("payment."):
+        payment_cert = (data.get("certification") or {}).get("name", "")
+        parts.append(f"{_who(data)} for *{_escape(payment_cert)}*")
+        if isinstance(data.get("amount"), int):
+            parts.append(f"{data['amount']} {_escape(data.get('currency', ''))} (minor units)")
     elif event_type.startswith("certification."):
         parts.append(f"*{_escape(data.get('name', ''))}*")
     else:

@@ -30,12 +30,14 @@ SUBJECTS = {
     "admin_digest": "{org} weekly digest (2026-W10)",
     "integration_disabled": "Integration disabled: HR system webhook",
     "report": "{org} weekly report: 2 – 8 March 2026",
+    "payment_receipt": "Receipt: First Aid Level 2",
 }
 
 #: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
 LABELS = {
     "admin_digest": "Weekly admin digest", "integration_disabled": "Integration disabled",
     "invite": "Invitation", "password_reset": "Password reset", "report": "Scheduled report",
+    "payment_receipt": "Payment receipt",
 }
 
 
@@ -86,6 +88,8 @@ def sample_context(name: str) -> dict:
         "numbers": {"completions": 148, "issued": 97, "held": 1204, "revoked": 2, "expiring_30_days": 31,
                     "top_certifications": [("First Aid Level 2", 41), ("Fire Safety", 27)]},
         "period": {"frequency": "weekly", "label": "2 – 8 March 2026"},
+        "amount": "€49.00", "tax_note": "incl. 20% VAT", "paid_on": "2 Dec 2026", "method": "card (Stripe)",
+        "reference": "pay_Q2x8sYk3Lm0aVt7R", "payments_url": f"{base}/payments/mine",
     }
     if name == "admin_digest":
         context |= {
