@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Course, User
+from app.models import Certificate, Certification, Course, User
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
 from app.services.lifecycle import catalog, enrollment, revocation
+from app.services.payments import fees, ledger
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
 LOGINS = [
@@ -117,7 +118,32 @@ def seed() -> bool:
     if db.session.scalar(select(Course.id).where(Course.code == "FA-101")) is None:
         _seed_lifecycle()
         created = True
+    if db.session.scalar(select(Certification.id).where(Certification.name == PAID_CERTIFICATION)) is None:
+        _seed_fees()
+        created = True
     return created
+
+
+PAID_CERTIFICATION = "Paediatric Life Support"
+
+
+def _seed_fees() -> None:
+    """A certification with a fee (docs/payments.md): Olga paid by invoice and holds it; Lena sees the fee
+    on her path (online payment is off until an admin enters Stripe keys)."""
+    course = catalog.create_course({"code": "PLS-400", "title": "Paediatric life support",
+                                    "category": "Clinical",
+                                    "description": "Paediatric life support for clinical teams."}, actor="seed")
+    cert = catalog.create_certification(
+        {"name": PAID_CERTIFICATION, "status": "active", **ISSUER, "validity_months": 24,
+         "course_ids": [course.id], "description": "Resuscitation of infants and children."},
+        actor="seed")
+    fees.set_fee(cert, {"amount": "149.00", "currency": "EUR", "tax_note": "VAT exempt (training)"},
+                 actor="seed")
+    olga = db.session.scalar(select(User).where(User.email == "olga.ivanova@example.com"))
+    if olga is not None:
+        ledger.mark_paid(olga, cert, "INV-2026-0117", actor="seed")
+        enrollment.record_completion(olga, course, score=93, completed_at=utcnow() - timedelta(days=1),
+                                     actor="seed", source="seed")
 
 
 def _seed_departments() -> None:

@@ -77,6 +77,7 @@ NOT_LINKS = {
 HOLDER_ONLY = {
     "sharing.embed_controls": "the holder's Embed page, from a certificate on My certificates",
     "sharing.wallet_page": "the holder's Add to wallet page, from a certificate on My certificates",
+    "payments.mine": "the learner's My payments, from the learner dashboard and the receipt email",
 }
 # htmx fragments: loaded into a page by hx-get; the crawl checks some page does load them.
 FRAGMENTS = {
