@@ -132,7 +132,7 @@ def _seed_fees() -> None:
     on her path (online payment is off until an admin enters Stripe keys)."""
     course = catalog.create_course({"code": "PLS-400", "title": "Paediatric life support",
                                     "category": "Clinical",
-                                    "description": "Paediatric life support for clinical teams."}, actor="seed")
+                                    "description": "Paediatric life support."}, actor="seed")
     cert = catalog.create_certification(
         {"name": PAID_CERTIFICATION, "status": "active", **ISSUER, "validity_months": 24,
          "course_ids": [course.id], "description": "Resuscitation of infants and children."},

@@ -13,6 +13,7 @@ from app.api.base import Param, actor, bp, committed, created, endpoint, paginat
 from app.api.schemas import ID
 from app.extensions import db
 from app.models import PAYMENT_METHODS, PAYMENT_STATUSES, Certification, Payment, User
+from app.services.errors import ValidationError
 from app.services.payments import ledger
 
 TAG = "Payments"
@@ -54,9 +55,10 @@ def get_payment(item: Payment):
                       "certificate of that certification, a receipt is mailed and issuance runs. "
                       "409 when the certification has no fee or it is already paid.")
 def create_payment(body: dict):
-    user = db.session.get(User, body["user_id"]) or abort(404, f"No user with id {body['user_id']}.")
-    cert = db.session.get(Certification, body["certification_id"]) or abort(
-        404, f"No certification with id {body['certification_id']}.")
+    user = db.session.get(User, body["user_id"])
+    cert = db.session.get(Certification, body["certification_id"])
+    if user is None or cert is None:
+        raise ValidationError({"user_id" if user is None else "certification_id": "No such record."})
     payment = ledger.mark_paid(user, cert, body["reference"], actor=actor())
     answer = ledger.payment_data(payment)
     return committed(created(answer, url_for("api.get_payment", id=payment.id)))

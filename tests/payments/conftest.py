@@ -58,12 +58,16 @@ def fake_stripe(app, monkeypatch, allow_private):
     counter = {"n": 0}
 
     def reply(request):
+        if request.method == "GET":  # the "Checkout page" a browser test is sent to
+            return Reply(200, "<!doctype html><title>Fake Stripe Checkout</title><h1>Fake Stripe Checkout</h1>",
+                         {"Content-Type": "text/html; charset=utf-8"})
         counter["n"] += 1
         sid = f"cs_test_{counter['n']}"
-        return Reply(200, {"id": sid, "object": "checkout.session",
-                           "url": f"https://checkout.stripe.test/c/pay/{sid}"}, {"Request-Id": f"req_{sid}"})
+        url = rx.url_for(f"/c/pay/{sid}") if rx.pages else f"https://checkout.stripe.test/c/pay/{sid}"
+        return Reply(200, {"id": sid, "object": "checkout.session", "url": url}, {"Request-Id": f"req_{sid}"})
 
     with Receiver() as rx:
+        rx.pages = False  # True: the session URL is a page on this fake (for the browser)
         rx.default = reply
         monkeypatch.setitem(app.config, "STRIPE_API_BASE", rx.url_for("").rstrip("/"))
         yield rx

@@ -96,8 +96,8 @@ def test_checkout_session_is_created_on_the_fake_stripe(paid_cert, learner, stri
     page = client.get("/").get_data(as_text=True)
     assert "Pay €49.00" in page and "waiting for payment" in page
     response = client.post(f"/payments/pay/{cert.id}", data={"csrf_token": client.csrf_token})
-    assert response.status_code == 303
-    assert response.headers["Location"] == "https://checkout.stripe.test/c/pay/cs_test_1"
+    assert response.status_code == 200
+    assert 'content="0;url=https://checkout.stripe.test/c/pay/cs_test_1"' in response.get_data(as_text=True)
     [request] = fake_stripe.requests
     assert request.method == "POST" and request.route == "/v1/checkout/sessions"
     assert request.headers["Authorization"] == f"Bearer {SECRET_KEY}"
@@ -113,7 +113,7 @@ def test_checkout_session_is_created_on_the_fake_stripe(paid_cert, learner, stri
     assert not [k for k in form if any(w in k for w in ("card", "cvc", "number", "exp_"))]
     assert payment.status == "pending" and payment.checkout_session_id == "cs_test_1"
     again = client.post(f"/payments/pay/{cert.id}", data={"csrf_token": client.csrf_token})
-    assert again.headers["Location"].endswith("cs_test_1") and len(fake_stripe.requests) == 1
+    assert "cs_test_1" in again.get_data(as_text=True) and len(fake_stripe.requests) == 1
 
 
 def test_stripe_down_is_a_clear_refusal(paid_cert, learner, stripe_on, fake_stripe, login_as):
@@ -136,7 +136,7 @@ def test_without_stripe_the_learner_is_told_how_to_pay(paid_cert, learner, login
 
 
 def _start(client, cert) -> Payment:
-    assert client.post(f"/payments/pay/{cert.id}", data={"csrf_token": client.csrf_token}).status_code == 303
+    assert client.post(f"/payments/pay/{cert.id}", data={"csrf_token": client.csrf_token}).status_code == 200
     db.session.commit()
     return db.session.scalar(select(Payment).order_by(Payment.id.desc()))
 
