@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
 
 
-def test_learner_pays_on_stripe_and_the_certificate_appears(new_page, live_server, paid_cert, learner,
-                                                            stripe_on, fake_stripe, screenshot):
+def test_learner_pays_on_stripe_and_the_certificate_appears(new_page, live_server, paid_cert,  # noqa: F811
+                                                            learner, stripe_on, fake_stripe,  # noqa: F811
+                                                            screenshot):
     from playwright.sync_api import expect
 
     from app.extensions import db
@@ -67,3 +68,26 @@ def test_learner_pays_on_stripe_and_the_certificate_appears(new_page, live_serve
     phone.goto(f"{live_server}/payments/mine")
     no_horizontal_scroll(phone)
     screenshot(phone, "screens/m/pay-mine-390")
+
+
+@pytest.mark.parametrize("size", ["1366", "390"])
+def test_admin_payment_pages_fit_and_are_clean(new_page, live_server, screenshot, size):
+    from playwright.sync_api import expect
+
+    from app import demo
+    from app.extensions import db
+    from app.models import Payment
+
+    demo.seed()
+    db.session.commit()
+    payment = db.session.scalar(db.select(Payment))
+    page = new_page(**(WIDE if size == "1366" else PHONE))
+    log_in(page, live_server, "admin@example.com", demo.DEMO_PASSWORD)
+    pages = (("/payments/", "index"), ("/payments/fees", "fees"), ("/payments/settings", "settings"),
+             (f"/payments/{payment.id}", "detail"))
+    for path, name in pages:
+        page.goto(f"{live_server}{path}")
+        expect(page.locator("h1")).to_be_visible()
+        no_horizontal_scroll(page)
+        assert_clean(page)
+        screenshot(page, f"screens/m/admin-{name}-{size}")

@@ -59,8 +59,8 @@ def fake_stripe(app, monkeypatch, allow_private):
 
     def reply(request):
         if request.method == "GET":  # the "Checkout page" a browser test is sent to
-            return Reply(200, "<!doctype html><title>Fake Stripe Checkout</title><h1>Fake Stripe Checkout</h1>",
-                         {"Content-Type": "text/html; charset=utf-8"})
+            page = "<!doctype html><title>Fake Stripe Checkout</title><h1>Fake Stripe Checkout</h1>"
+            return Reply(200, page, {"Content-Type": "text/html; charset=utf-8"})
         counter["n"] += 1
         sid = f"cs_test_{counter['n']}"
         url = rx.url_for(f"/c/pay/{sid}") if rx.pages else f"https://checkout.stripe.test/c/pay/{sid}"
