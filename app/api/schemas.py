@@ -175,7 +175,7 @@ PAYMENT = {"type": "object", "properties": {
     "amount": {"type": "integer", "description": "Minor units of the currency (1999 = 19.99 EUR)."},
     "currency": {"type": "string", "description": "ISO 4217 code."},
     "refunded_amount": {"type": "integer"}, "cycle": {"type": "integer"},
-    "reference": {"type": "string"}, "tax_note": {"type": "string"},
+    "reference": {"type": "string"}, "tax_note": {"type": "string"}, "user_id": ID, "certification_id": ID,
     "user": {"type": "object", "properties": {"id": ID, "name": {"type": "string"},
                                               "email": {"type": "string"}}},
     "certification": {"type": "object", "properties": {"id": ID, "name": {"type": "string"}}},

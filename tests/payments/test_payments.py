@@ -123,8 +123,16 @@ def test_stripe_down_is_a_clear_refusal(paid_cert, learner, stripe_on, fake_stri
     response = client.post(f"/payments/pay/{cert.id}", data={"csrf_token": client.csrf_token})
     assert response.status_code == 302 and response.headers["Location"].endswith("/")
     db.session.commit()
-    assert db.session.scalar(select(func.count(Payment.id))) == 0
+    [waiting] = db.session.scalars(select(Payment)).all()  # committed before Stripe was asked
+    assert waiting.status == "pending" and waiting.checkout_session_id is None
     assert "Stripe could not start the payment" in client.get("/").get_data(as_text=True)
+    retry = client.post(f"/payments/pay/{cert.id}", data={"csrf_token": client.csrf_token})
+    assert retry.status_code == 200 and "cs_test_" in retry.get_data(as_text=True)
+    db.session.commit()
+    [same] = db.session.scalars(select(Payment)).all()
+    assert same.public_id == waiting.public_id and same.checkout_session_id
+    assert {r.headers["Idempotency-Key"] for r in fake_stripe.requests} == {
+        f"laurel-checkout-{waiting.public_id}"}
 
 
 def test_without_stripe_the_learner_is_told_how_to_pay(paid_cert, learner, login_as):

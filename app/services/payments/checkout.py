@@ -27,25 +27,34 @@ from app.services.payments import fees, ledger, provider
 REUSE_SESSION_FOR = timedelta(hours=12)  # Checkout Sessions live 24 h; reuse an open one for half of it
 
 
-def start_checkout(user: User, cert: Certification, *, success_url: str, cancel_url: str) -> str:
-    """The Stripe Checkout address to send the learner to (a new session, or their open one)."""
+def prepare(user: User, cert: Certification) -> Payment | str:
+    """Step 1 of "Pay": the open session's URL to reuse, or a new pending payment. The caller commits it
+    BEFORE Stripe is called (step 2), so a session Stripe opened always has its payment row: a payment
+    completed on Stripe can never arrive for a public id we do not know."""
     fees.check_payable(user, cert)
-    key = provider.secret_key()
-    if key is None or not provider.stripe_ready():
+    if not provider.stripe_ready():
         raise NotAllowed("Online payment is not set up: ask an administrator how to pay (e.g. by invoice).")
     cycle = fees.next_cycle(user, cert)
     open_one = db.session.scalar(select(Payment).where(
         Payment.user_id == user.id, Payment.certification_id == cert.id, Payment.cycle == cycle,
         Payment.method == "stripe", Payment.status == "pending", Payment.amount == cert.price_amount,
-        Payment.currency == cert.price_currency, Payment.checkout_url.is_not(None),
+        Payment.currency == cert.price_currency,
         Payment.created_at >= utcnow() - REUSE_SESSION_FOR).order_by(Payment.id.desc()).limit(1))
-    if open_one is not None:
-        return str(open_one.checkout_url)
-    payment = ledger.new_payment(user, cert, "stripe")
+    if open_one is not None:  # its session, or (Stripe was down) the same payment tried again
+        return str(open_one.checkout_url) if open_one.checkout_url else open_one
+    return ledger.new_payment(user, cert, "stripe")
+
+
+def open_session(payment: Payment, *, success_url: str, cancel_url: str) -> str:
+    """Step 2: the Checkout Session for a committed pending payment (idempotency key: its public id)."""
+    key = provider.secret_key()
+    if key is None or payment.status != "pending":
+        raise NotAllowed("Online payment is not set up: ask an administrator how to pay (e.g. by invoice).")
+    user, cert = payment.user, payment.certification
     try:
         session = stripe_checkout.create_checkout_session(
             key, payment_id=payment.public_id, amount=payment.amount, currency=payment.currency,
-            name=cert.name, description=cert.price_tax_note or "", email=user.email,
+            name=cert.name, description=payment.tax_note, email=user.email,
             success_url=success_url, cancel_url=cancel_url, api_base=provider.api_base(),
             allow_private=provider.allow_private())
     except (stripe_checkout.StripeUnavailable, OSError, ValueError) as exc:

@@ -129,7 +129,9 @@ def payment_data(payment: Payment) -> dict:
             "method": payment.method, "amount": payment.amount, "currency": payment.currency,
             "refunded_amount": payment.refunded_amount, "cycle": payment.cycle,
             "reference": payment.reference, "tax_note": payment.tax_note,
-            "user": {"id": payment.user.id, "name": payment.user.name, "email": payment.user.email},
+            "user_id": payment.user_id, "certification_id": payment.certification_id,
+            "user": {"id": payment.user.id, "name": payment.user.name, "email": payment.user.email,
+                     "department": payment.user.department},
             "certification": {"id": payment.certification.id, "name": payment.certification.name},
             "created_at": isodate(payment.created_at), "paid_at": isodate(payment.paid_at),
             "refunded_at": isodate(payment.refunded_at)}

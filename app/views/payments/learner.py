@@ -19,9 +19,12 @@ from app.web.pages import page_args
 def pay(certification_id: int):
     cert = db.get_or_404(Certification, certification_id)
     user = current_user._get_current_object()
-    done = attempt(lambda: checkout.start_checkout(
-        user, cert, success_url=url_for("payments.mine", checkout="done", _external=True),
-        cancel_url=url_for("dashboard.index", _external=True)))
+    done = attempt(lambda: checkout.prepare(user, cert))  # the pending payment is committed first
+    if done and not isinstance(done.value, str):
+        payment = done.value
+        done = attempt(lambda: checkout.open_session(
+            payment, success_url=url_for("payments.mine", checkout="done", _external=True),
+            cancel_url=url_for("dashboard.index", _external=True)))
     if not done:
         flash(done.refusal, "warning")
         return redirect(url_for("dashboard.index"))
