@@ -325,3 +325,13 @@ def test_api_mark_paid_and_refund(paid_cert, learner, admin, login_as):
     assert refunded.status_code == 200 and refunded.get_json()["status"] == "refunded"
     assert client.post(f"/api/v1/payments/{body['id']}/refund", json={"note": "again"},
                        headers=headers).status_code == 409
+
+
+def test_calls_to_stripe_follow_the_outgoing_address_policy(paid_cert, learner, stripe_on, fake_stripe,
+                                                            login_as, app, monkeypatch):
+    cert, _ = paid_cert
+    monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", False)  # the fake Stripe is on loopback
+    client = login_as(learner)
+    refused = client.post(f"/payments/pay/{cert.id}", data={"csrf_token": client.csrf_token})
+    assert refused.status_code == 302 and fake_stripe.requests == []
+    assert "Stripe could not start the payment" in client.get("/").get_data(as_text=True)
