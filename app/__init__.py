@@ -91,7 +91,8 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.de
                 "integrations.hooks", "analytics.routes", "credentials.admin", "credentials.public",
                 "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status",
                 "credentials.badges", "identity.routes", "identity.scim", "identity.directories",
-                "training.calendar", "training.attendance")
+                "training.calendar", "training.attendance",
+                "payments.admin", "payments.learner", "payments.hooks")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -165,6 +165,13 @@ def _oidc(env: dict) -> dict:
             "OIDC_CLIENT_SECRET": env.get("OIDC_CLIENT_SECRET") or None, "OIDC_LABEL": label}
 
 
+def _stripe_api_base(raw: str | None) -> str:
+    value = (raw or "https://api.stripe.com").strip().rstrip("/")
+    if not re.match(r"^https?://[^\s/?#]+$", value):
+        raise ConfigError(f"STRIPE_API_BASE must be an http(s) origin (https://api.stripe.com), got {raw!r}")
+    return value
+
+
 def load_config(instance_path: Path, env: dict | None = None) -> dict:
     """Build the Flask config dict from the environment, raising ConfigError on bad values."""
     env = dict(os.environ if env is None else env)
@@ -257,6 +264,8 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         # The first OpenID provider from the environment (docs/sso.md); more are added under Admin › Sign-in.
         **_oidc(env),
         "INCOMING_HOOKS_RATE_LIMIT": env.get("INCOMING_HOOKS_RATE_LIMIT", "300 per minute"),
+        # Certification fees (docs/payments.md): the Stripe API's address (tests: a local fake Stripe).
+        "STRIPE_API_BASE": _stripe_api_base(env.get("STRIPE_API_BASE")),
         # How long incoming hook receipts (webhook id + signed-content hash) are kept: a replay within it
         # answers 409. Longer than senders' retry schedules, or a late retry would be applied twice.
         "INCOMING_REPLAY_WINDOW_HOURS": _int(env, "INCOMING_REPLAY_WINDOW_HOURS", 7 * 24, 1, 24 * 3650),

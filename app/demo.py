@@ -21,6 +21,7 @@ from app.services.accounts import departments
 from app.services.accounts import users as accounts
 from app.services.documents import designer_layout
 from app.services.lifecycle import catalog, corrections, enrollment, revocation
+from app.services.payments import fees, ledger
 from app.services.training import registrations, sessions
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
@@ -127,6 +128,9 @@ def seed() -> bool:
     if db.session.scalar(select(TrainingSession.id).limit(1)) is None:
         _seed_training()
         created = True
+    if db.session.scalar(select(Certification.id).where(Certification.name == PAID_CERTIFICATION)) is None:
+        _seed_fees()
+        created = True
     return created
 
 
@@ -137,6 +141,28 @@ def _seed_template() -> None:
     first = db.session.scalar(select(Certification).order_by(Certification.id).limit(1))
     if first is not None:
         first.template_id = template.id
+
+
+PAID_CERTIFICATION = "Paediatric Life Support"
+
+
+def _seed_fees() -> None:
+    """A certification with a fee (docs/payments.md): Olga paid by invoice and holds it; Lena sees the fee
+    on her path (online payment is off until an admin enters Stripe keys)."""
+    course = catalog.create_course({"code": "PLS-400", "title": "Paediatric life support",
+                                    "category": "Clinical",
+                                    "description": "Paediatric life support."}, actor="seed")
+    cert = catalog.create_certification(
+        {"name": PAID_CERTIFICATION, "status": "active", **ISSUER, "validity_months": 24,
+         "course_ids": [course.id], "description": "Resuscitation of infants and children."},
+        actor="seed")
+    fees.set_fee(cert, {"amount": "149.00", "currency": "EUR", "tax_note": "VAT exempt (training)"},
+                 actor="seed")
+    olga = db.session.scalar(select(User).where(User.email == "olga.ivanova@example.com"))
+    if olga is not None:
+        ledger.mark_paid(olga, cert, "INV-2026-0117", actor="seed")
+        enrollment.record_completion(olga, course, score=93, completed_at=utcnow() - timedelta(days=1),
+                                     actor="seed", source="seed")
 
 
 def _seed_departments() -> None:

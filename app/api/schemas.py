@@ -186,11 +186,24 @@ CERTIFICATE_VERSION = {"type": "object", "properties": {
     "reason": {"type": "string"}, "created_at": DATE_TIME, "actor": {"type": "string"},
     "certificate": CERTIFICATE,
 }}
+PAYMENT = {"type": "object", "properties": {
+    "id": ID, "public_id": {"type": "string"},
+    "status": {"type": "string", "enum": ["pending", "paid", "refunded", "expired"]},
+    "method": {"type": "string", "enum": ["stripe", "manual"]},
+    "amount": {"type": "integer", "description": "Minor units of the currency (1999 = 19.99 EUR)."},
+    "currency": {"type": "string", "description": "ISO 4217 code."},
+    "refunded_amount": {"type": "integer"}, "cycle": {"type": "integer"},
+    "reference": {"type": "string"}, "tax_note": {"type": "string"}, "user_id": ID, "certification_id": ID,
+    "user": {"type": "object", "properties": {"id": ID, "name": {"type": "string"},
+                                              "email": {"type": "string"}}},
+    "certification": {"type": "object", "properties": {"id": ID, "name": {"type": "string"}}},
+    "created_at": DATE_TIME, "paid_at": nullable(DATE_TIME), "refunded_at": nullable(DATE_TIME),
+}}
 
 RESOURCES = {"Course": COURSE, "Certification": CERTIFICATION, "User": USER, "Enrollment": ENROLLMENT,
              "Certificate": CERTIFICATE, "Integration": INTEGRATION, "IntegrationLog": INTEGRATION_LOG,
              "Delivery": DELIVERY, "PdfCopy": PDF_COPY, "CorrectionRequest": CORRECTION_REQUEST,
-             "CertificateVersion": CERTIFICATE_VERSION}
+             "CertificateVersion": CERTIFICATE_VERSION, "Payment": PAYMENT}
 
 for _schema in RESOURCES.values():
     _schema["required"] = list(_schema["properties"])
@@ -390,6 +403,10 @@ def _integration_fields() -> dict:
 _INTEGRATION_FIELDS = _integration_fields()
 
 BODIES = {
+    "PaymentCreate": body({"user_id": ID, "certification_id": ID,
+                           "reference": text(200, min_length=1)},
+                          ("user_id", "certification_id", "reference")),
+    "PaymentRefund": body({"note": text(500, min_length=1)}, ("note",)),
     "CourseCreate": body(_COURSE_FIELDS, ("code", "title")),
     "CourseUpdate": body({**_COURSE_FIELDS, "archived": {
         "type": "boolean", "description": "Archived courses take no new enrollments."}}),

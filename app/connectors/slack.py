@@ -22,6 +22,8 @@ _TITLES = {
     "certification.deleted": ":wastebasket: Certification deleted",
     "session.registered": ":calendar: Session registration",
     "session.attended": ":raising_hand: Session attended",
+    "payment.completed": ":moneybag: Payment received",
+    "payment.refunded": ":leftwards_arrow_with_hook: Payment refunded",
     "ping": ":satellite_antenna: Test message from Laurel",
 }
 
@@ -70,6 +72,11 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
             parts.append(f"on {_escape(str(data['starts_at'])[:16].replace('T', ' '))} UTC")
     elif event_type == "user.created":
         parts.append(f"{_escape(data.get('name', ''))} ({_escape(data.get('email', ''))})")
+    elif event_type.startswith("payment."):
+        payment_cert = (data.get("certification") or {}).get("name", "")
+        parts.append(f"{_who(data)} for *{_escape(payment_cert)}*")
+        if isinstance(data.get("amount"), int):
+            parts.append(f"{data['amount']} {_escape(data.get('currency', ''))} (minor units)")
     elif event_type.startswith("certification."):
         parts.append(f"*{_escape(data.get('name', ''))}*")
     else:

@@ -29,6 +29,7 @@ from app.models.integration import (
 from app.models.mfa import Passkey, RecoveryCode, RememberedDevice, TotpFactor
 from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
+from app.models.payment import PAYMENT_METHODS, PAYMENT_STATUSES, Payment, PaymentSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
@@ -49,6 +50,7 @@ __all__ = [
     "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",
     "Integration", "IntegrationLog", "Notification", "OrganisationSettings", "OutboxEmail", "PdfExport",
+    "PAYMENT_METHODS", "PAYMENT_STATUSES", "Payment", "PaymentSettings",
     "PdfSigningIdentity", "PdfSigningSettings",
     "PublicProfile", "ReminderSent",
     "ReportSubscription", "SamlAssertionUse", "SamlProvider", "SamlServiceKey",

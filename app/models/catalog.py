@@ -68,6 +68,10 @@ class Certification(db.Model):
     signatory_name: Mapped[str] = mapped_column(String(200), default="")
     signatory_title: Mapped[str] = mapped_column(String(200), default="")
     # The certificate design (app/models/template.py); None: the default template.
+    # Fee (app/services/payments/fees.py): minor units + ISO 4217 code, both None when free.
+    price_amount: Mapped[int | None]
+    price_currency: Mapped[str | None] = mapped_column(String(3))
+    price_tax_note: Mapped[str] = mapped_column(String(300), default="")
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificate_templates.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

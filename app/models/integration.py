@@ -15,8 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import utcnow
 from app.extensions import db
 
-INTEGRATION_TYPES = ("generic_webhook", "slack", "moodle", "incoming", "sql", "file_drop", "pdf_export")
-OUTGOING_TYPES = ("generic_webhook", "slack")
+INTEGRATION_TYPES = ("generic_webhook", "slack", "teams", "discord",
+                     "moodle", "incoming", "sql", "file_drop", "pdf_export")
+OUTGOING_TYPES = ("generic_webhook", "slack", "teams", "discord")
+CHAT_TYPES = ("slack", "teams", "discord")  # post to the webhook_url secret in their own message format
 SYNC_TYPES = ("moodle", "sql", "file_drop")
 EXPORT_STATUSES = ("pending", "exported", "failed")
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "gave_up")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.rules import display
+from app.rules import display, money
 
 
 def iso(value) -> str:
@@ -25,4 +25,4 @@ def iso(value) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(day=display.day, clock=display.clock, moment=display.moment,
                                  score=display.score, zoned=display.zoned,
-                                 zoned_span=display.zoned_span, iso=iso)
+                                 zoned_span=display.zoned_span, iso=iso, money=money.money)

@@ -27,7 +27,8 @@ def add(endpoint: str, label: str, roles: tuple[str, ...], prefix: str = "", ord
 GROUPS: dict[str, tuple[str, ...]] = {
     "Catalog": ("lifecycle.courses", "lifecycle.certifications", "lifecycle.enrollments",
                 "lifecycle.import_csv"),
-    "Admin": ("admin.users", "admin.departments_page", "integrations.index", "documents.templates",
+    "Admin": ("admin.users", "admin.departments_page", "integrations.index", "payments.index",
+              "documents.templates",
               "admin.mail_log", "messaging.email_previews", "admin.audit", "credentials.admin",
               "identity.sign_in_admin", "identity.directories", "admin.settings"),
 }

@@ -1,7 +1,7 @@
 """certificates: a partial index of the revoked ones (the status lists' set bits)
 
 Revision ID: 0024_revoked_index
-Revises: 0021_training
+Revises: 0023_payments
 Create Date: 2026-12-02 13:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0024_revoked_index'
-down_revision = '0021_training'
+down_revision = '0023_payments'
 branch_labels = None
 depends_on = None
 

@@ -83,6 +83,10 @@ SAVE_CASES = {
                                                                    "event_types": ["ping"]}),
     "slack webhook_url": ("slack", "webhook_url", lambda h: {"webhook_url": f"https://{h}/services/x",
                                                             "event_types": ["ping"]}),
+    "teams webhook_url": ("teams", "webhook_url", lambda h: {"webhook_url": f"https://{h}/webhook",
+                                                            "event_types": ["ping"]}),
+    "discord webhook_url": ("discord", "webhook_url", lambda h: {"webhook_url": f"https://{h}/api/webhooks/1/x",
+                                                                "event_types": ["ping"]}),
     "oauth2 token_url": ("generic_webhook", "token_url", lambda h: {
         "url": "https://93.184.215.14/hook", "event_types": ["ping"], "auth_type": "oauth2",
         "token_url": f"https://{h}/token", "client_id": "c", "client_secret": "s"}),

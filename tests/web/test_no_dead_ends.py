@@ -81,6 +81,7 @@ HOLDER_ONLY = {
     "sharing.wallet_page": "the holder's Add to wallet page, from a certificate on My certificates",
     "lifecycle.request_correction": "the holder's Ask for a correction page, from a certificate on My "
                                     "certificates",
+    "payments.mine": "the learner's My payments, from the learner dashboard and the receipt email",
 }
 # htmx fragments: loaded into a page by hx-get; the crawl checks some page does load them.
 FRAGMENTS = {

@@ -38,6 +38,9 @@ from app.services.secrets import secret_box
 TEMPLATES: dict[str, dict] = {
     "generic_webhook": {"label": "Generic webhook", "summary": "Signed JSON events to any HTTPS endpoint."},
     "slack": {"label": "Slack", "summary": "Readable messages in a channel via a Slack incoming webhook."},
+    "teams": {"label": "Microsoft Teams",
+              "summary": "Adaptive Cards in a channel via a Teams incoming webhook or a Workflows webhook."},
+    "discord": {"label": "Discord", "summary": "Embeds in a channel via a Discord webhook."},
     "moodle": {"label": "Moodle / IOMAD", "summary": "Sync courses, learners and completions from Moodle."},
     "incoming": {
         "label": "Incoming completions",

@@ -44,6 +44,8 @@ EVENT_TYPES = (
     "certification.deleted",
     "session.registered",
     "session.attended",
+    "payment.completed",
+    "payment.refunded",
     "ping",
 )
 SECRET_FIELDS = (
@@ -60,6 +62,8 @@ SECRET_FIELDS = (
 CONFIG_FIELDS = {
     "generic_webhook": ("url", "header_name", "username", "token_url", "client_id", "scope", "auth_method"),
     "slack": (),
+    "teams": (),
+    "discord": (),
     "moodle": ("site_url", "company_id", "create_users"),
     "incoming": ("signature_scheme", "create_users"),
     "sql": ("query",),
@@ -79,7 +83,8 @@ AUTH_FIELDS: dict[str, tuple[str, ...]] = {
 LOCATIONS = ("folder", "s3")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MULTI_LINE_FIELDS = ("query",)
-REQUIRED_SECRETS = {"slack": ("webhook_url",), "moodle": ("moodle_token",), "sql": ("database_url",)}
+REQUIRED_SECRETS = {"slack": ("webhook_url",), "teams": ("webhook_url",), "discord": ("webhook_url",),
+                    "moodle": ("moodle_token",), "sql": ("database_url",)}
 
 
 def allow_private() -> bool:

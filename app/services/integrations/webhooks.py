@@ -17,15 +17,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, or_, select, update
 
 from app import live, liveness
+from app.connectors import chat, retry, slack
 from app.connectors import delivery as http_delivery
-from app.connectors import retry, slack
 from app.connectors.crypto import CryptoError
 from app.connectors.http import make_session
 from app.connectors.oauth2 import AuthConfigError, OAuth2Error, auth_headers
 from app.database import utcnow
 from app.extensions import db
 from app.models import Certification, Course, User
-from app.models.integration import OUTGOING_TYPES, Integration, WebhookDelivery, WebhookEvent
+from app.models.integration import CHAT_TYPES, OUTGOING_TYPES, Integration, WebhookDelivery, WebhookEvent
 from app.queue import enqueue_after_commit
 from app.rules import display
 from app.services import audit, events
@@ -191,11 +191,19 @@ def record(delivery_id: int, body: bytes, result: http_delivery.Attempt) -> str:
     return row.status
 
 
+def _formatted(kind: str, payload: dict) -> dict:
+    """The body a chat integration posts (Slack, Teams, Discord), or the signed envelope itself."""
+    if kind == "slack":
+        return slack.format_message(payload)
+    formatter = chat.FORMATTERS.get(kind)
+    return formatter(payload) if formatter else payload
+
+
 def send_once(row: WebhookDelivery) -> tuple[bytes, http_delivery.Attempt]:
     """One HTTP attempt of the claimed delivery; nothing is recorded on the row."""
     integration = row.integration
     payload = row.event.payload
-    body = http_delivery.encode(slack.format_message(payload) if integration.type == "slack" else payload)
+    body = http_delivery.encode(_formatted(integration.type, payload))
     private = registry.allow_private()
     try:
         creds = registry.credentials(integration)
@@ -212,7 +220,8 @@ def send_once(row: WebhookDelivery) -> tuple[bytes, http_delivery.Attempt]:
         result = http_delivery.Attempt("fail", {}, error=f"Authentication failed: {exc}")
     else:
         url = (
-            creds.get("webhook_url") if integration.type == "slack" else (integration.config or {}).get("url")
+            creds.get("webhook_url") if integration.type in CHAT_TYPES
+            else (integration.config or {}).get("url")
         )
         result = http_delivery.send(
             url or "", row.event_id, body, signing_secrets, auth_headers=extra, allow_private=private

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.database import begin_write, utcnow
 from app.extensions import db
-from app.models import Certificate, Certification, Completion, Enrollment, User
+from app.models import Certificate, Certification, Completion, Enrollment, Payment, User
 from app.rules import display
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
@@ -156,8 +156,30 @@ def _assess(user: User, cert: Certification, facts: _Facts, now: datetime) -> tu
             result.reasons.append(f"needs prerequisite '{prerequisite.name}'")
     if not cert.courses:
         result.reasons.append("no required courses defined")
+    if result.held is None:  # also before the courses are done: a fee is payable any time
+        result.reasons += _gates_open(user, cert, latest)
     result.met = not result.reasons
     return result, completions
+
+
+def _gates_open(user: User, cert: Certification, latest: Certificate | None) -> list[str]:
+    """Gates other domains own, each reading its own table: the reasons they still hold issuance.
+    The owning service calls `evaluate` for the learner when its gate opens (a payment completes)."""
+    reasons: list[str] = []
+    if not fee_paid(user, cert, latest):
+        reasons.append("waiting for payment")
+    return reasons
+
+
+def fee_paid(user: User, cert: Certification, latest: Certificate | None) -> bool:
+    """A free certification, or a paid (not fully refunded) payment for the cycle issuance would create
+    (app/services/payments: a payment is for user x certification x cycle)."""
+    if cert.price_amount is None:
+        return True
+    cycle = latest.cycle + 1 if latest is not None else 1
+    return db.session.scalar(select(Payment.id).where(
+        Payment.user_id == user.id, Payment.certification_id == cert.id, Payment.cycle == cycle,
+        Payment.status == "paid").limit(1)) is not None
 
 
 def assess(user: User, certification: Certification, now: datetime | None = None) -> Assessment:

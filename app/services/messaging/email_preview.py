@@ -37,6 +37,7 @@ SUBJECTS = {
     "session_invitation": "Invitation: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
     "session_waitlist": "On the waitlist: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
     "session_reminder": "Tomorrow: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
+    "payment_receipt": "Receipt: First Aid Level 2",
 }
 
 #: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
@@ -46,6 +47,7 @@ LABELS = {
     "certificate_reissued": "Certificate corrected", "correction_rejected": "Correction request rejected",
     "certificate_expiry_changed": "Certificate expiry changed",
     "recertification_enrolled": "Re-enrolled to renew",
+    "payment_receipt": "Payment receipt",
 }
 
 
@@ -100,6 +102,8 @@ def sample_context(name: str) -> dict:
         "numbers": {"completions": 148, "issued": 97, "held": 1204, "revoked": 2, "expiring_30_days": 31,
                     "top_certifications": [("First Aid Level 2", 41), ("Fire Safety", 27)]},
         "period": {"frequency": "weekly", "label": "2 – 8 March 2026"},
+        "amount": "€49.00", "tax_note": "incl. 20% VAT", "paid_on": "2 Dec 2026", "method": "card (Stripe)",
+        "reference": "pay_Q2x8sYk3Lm0aVt7R", "payments_url": f"{base}/payments/mine",
     }
     if name.startswith("session_"):  # training sessions (app/services/training/invitations.py)
         context |= {"course": "First aid basics", "code": "FA-101", "title": "First aid practical",

@@ -9,6 +9,7 @@ from app.database import utcnow
 from app.extensions import db, limiter
 from app.services import health
 from app.services.lifecycle import certificates, enrollment, issuing, stats
+from app.services.payments import provider as payment_provider
 from app.views.dashboard import bp
 from app.web.auth import login_required, staff_required
 from app.web.pages import render_page_or_fragment
@@ -33,7 +34,8 @@ def index():
         "dashboard/learner.html", now=utcnow(), path=path,
         certificates=certificates.holder_order(
             db.session.scalars(certificates.certificate_query(user_id=user.id)).all()),
-        enrollments=enrollments, outcomes=enrollment.row_outcomes(enrollments))
+        enrollments=enrollments, outcomes=enrollment.row_outcomes(enrollments),
+        stripe_ready=payment_provider.stripe_ready())
 
 
 @bp.get("/dashboard/tiles")

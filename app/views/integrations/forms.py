@@ -48,6 +48,8 @@ TYPE_FIELDS: dict[str, tuple[str, ...]] = {
         "scope",
     ),
     "slack": ("name", "webhook_url", "event_types", "condition_certification_id", "condition_department"),
+    "teams": ("name", "webhook_url", "event_types", "condition_certification_id", "condition_department"),
+    "discord": ("name", "webhook_url", "event_types", "condition_certification_id", "condition_department"),
     "moodle": ("name", "site_url", "moodle_token", "company_id", "create_users", "sync_every_minutes"),
     "incoming": ("name", "signature_scheme", "create_users"),
     "sql": ("name", "database_url", "query", "sync_every_minutes"),
