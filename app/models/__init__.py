@@ -31,6 +31,14 @@ from app.models.organisation import OrganisationSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.requirements import (
+                                EVIDENCE_STATUSES,
+                                GROUP_MODES,
+                                EvidenceFile,
+                                EvidenceSubmission,
+                                RequirementCourse,
+                                RequirementGroup,
+)
 from app.models.saml import SamlAssertionUse, SamlProvider, SamlServiceKey
 from app.models.scim import ScimDirectory, ScimGroup, ScimUser
 from app.models.signing_key import SigningKey
@@ -56,4 +64,6 @@ __all__ = [
     "WebhookDelivery", "WebhookEvent",
     "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
     "certification_courses", "certification_prerequisites", "department_managers",
+    "EVIDENCE_STATUSES", "GROUP_MODES", "EvidenceFile", "EvidenceSubmission", "RequirementCourse",
+    "RequirementGroup",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import utcnow
 from app.extensions import db
+from app.models.requirements import RequirementGroup
 from app.models.template import CertificateTemplate
 
 CERTIFICATION_STATUSES = ("draft", "active", "archived")
@@ -68,6 +69,11 @@ class Certification(db.Model):
     # The certificate design (app/models/template.py); None: the default template.
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificate_templates.id", ondelete="SET NULL"), index=True)
+    # Evidence (app/services/lifecycle/evidence.py): when required, issuance waits for an approved submission,
+    # reviewed by an admin or the named assessor.
+    evidence_required: Mapped[bool] = mapped_column(default=False)
+    evidence_instructions: Mapped[str] = mapped_column(Text, default="")
+    assessor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -79,6 +85,10 @@ class Certification(db.Model):
         order_by="Certification.name",
     )
     template: Mapped[CertificateTemplate | None] = relationship()
+    # The requirement rules (app/models/requirements.py); `courses` stays the union of their courses.
+    requirement_groups: Mapped[list[RequirementGroup]] = relationship(
+        cascade="all, delete-orphan", order_by="RequirementGroup.position")
+    assessor = relationship("User", foreign_keys=[assessor_id])
 
     __table_args__ = (Index("ix_certifications_status_name", "status", "name"),)
 
