@@ -19,6 +19,8 @@ _TITLES = {
     "certification.created": ":sparkles: Certification created",
     "certification.updated": ":pencil2: Certification updated",
     "certification.deleted": ":wastebasket: Certification deleted",
+    "evidence.submitted": ":inbox_tray: Evidence submitted for review",
+    "evidence.reviewed": ":ballot_box_with_check: Evidence reviewed",
     "ping": ":satellite_antenna: Test message from Laurel",
 }
 
@@ -63,6 +65,9 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
         parts.append(f"{_escape(data.get('name', ''))} ({_escape(data.get('email', ''))})")
     elif event_type.startswith("certification."):
         parts.append(f"*{_escape(data.get('name', ''))}*")
+    elif event_type.startswith("evidence."):
+        parts.append(f"{_who(data)} for *{_escape(cert or '')}*")
+        parts.append(_escape(data.get("status", "")))
     else:
         parts.append(_escape(data.get("message", "Laurel can reach this channel.")))
     return " · ".join(p for p in parts if p)

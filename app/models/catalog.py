@@ -96,5 +96,11 @@ class Certification(db.Model):
     def is_active(self) -> bool:
         return self.status == "active"
 
+    @property
+    def simple_requirements(self) -> bool:
+        """One "all of" group (or none) without per-course minimums: what `courses` + `min_score` say."""
+        return len(self.requirement_groups) <= 1 and all(
+            g.mode == "all" and all(i.min_score is None for i in g.items) for g in self.requirement_groups)
+
     def __repr__(self) -> str:
         return f"<Certification {self.name}>"

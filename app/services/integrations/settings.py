@@ -41,6 +41,8 @@ EVENT_TYPES = (
     "certification.created",
     "certification.updated",
     "certification.deleted",
+    "evidence.submitted",
+    "evidence.reviewed",
     "ping",
 )
 SECRET_FIELDS = (

@@ -1,6 +1,16 @@
 """Importing this module attaches every lifecycle route to `bp` and adds the navigation entries."""
 
-from app.views.lifecycle import bp, certificates, certifications, courses, enrollments, imports, learners  # noqa: F401
+from app.views.lifecycle import (  # noqa: F401
+    bp,
+    certificates,
+    certifications,
+    courses,
+    enrollments,
+    evidence,
+    imports,
+    learners,
+    requirements,
+)
 from app.web import nav
 
 __all__ = ["bp"]
@@ -12,3 +22,4 @@ nav.add("lifecycle.learners", "Learners", nav.STAFF, prefix="lifecycle.learner",
 nav.add("lifecycle.certificates_list", "Certificates", nav.STAFF, prefix="lifecycle.certificate",
         order=35)
 nav.add("lifecycle.import_csv", "Import", nav.ADMIN, prefix="lifecycle.import", order=40)
+nav.add("lifecycle.evidence_queue", "Evidence to review", nav.STAFF, prefix="lifecycle.evidence", order=36)
