@@ -61,11 +61,12 @@ def clean_groups(value: object) -> list[dict]:
             continue  # an empty group (the blank row of the editor): nothing to require
         try:
             min_score = clean_score(group.get("min_score"))
-            count = clean_int(group.get("count"), minimum=1, maximum=len(courses)) if mode == "any" else None
+            count = clean_int(group.get("count"), minimum=1) if mode == "any" else None
         except ValueError as problem:
             raise ValueError(f"Group {number}: {problem}") from None
-        if mode == "any" and count is None:
-            raise ValueError(f"Group {number}: say how many of its {len(courses)} courses are needed.")
+        if mode == "any" and (count is None or count > len(courses)):
+            raise ValueError(f"Group {number}: say how many of its {len(courses)} courses are needed "
+                             f"(1 to {len(courses)}).")
         wanted.append((number, {"mode": mode, "count": count, "min_score": min_score}, courses))
     found = {c.id: c for c in db.session.scalars(select(Course).where(Course.id.in_(seen)))} if seen else {}
     missing = sorted(seen - found.keys())
