@@ -79,8 +79,8 @@ CERTIFICATION = {"type": "object", "properties": {
         "description": "What a learner must complete: every group, each \"all\" of its courses or "
                        "\"any\" `count` of them, each course with its `min_score` or else the group's."},
     "evidence_required": {"type": "boolean"}, "evidence_instructions": {"type": "string"},
-    "assessor_id": {"type": ["integer", "null"], "description": "Staff member who reviews the evidence "
-                                                                "(admins always may)."},
+    "assessor_ids": {"type": "array", "items": ID,
+                     "description": "Who reviews the evidence besides the admins."},
 }}
 
 USER = {"type": "object", "properties": {
@@ -358,7 +358,7 @@ _CERTIFICATION_FIELDS = {
                 "properties": {"course_id": ID, "min_score": nullable(SCORE)}}}}}},
     "evidence_required": {"type": "boolean"},
     "evidence_instructions": text(5000, multiline=True),
-    "assessor_id": nullable(ID),
+    "assessor_ids": {**id_list(), "maxItems": 50},
 }
 _ENROLLMENT_FIELDS = {
     "status": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},

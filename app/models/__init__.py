@@ -6,6 +6,7 @@ from app.models.catalog import (
                                 CERTIFICATION_STATUSES,
                                 Certification,
                                 Course,
+                                certification_assessors,
                                 certification_courses,
                                 certification_prerequisites,
 )
@@ -63,7 +64,7 @@ __all__ = [
     "OidcProvider", "UserIdentity", "UserSession", "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
     "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
-    "certification_courses", "certification_prerequisites", "department_managers",
+    "certification_assessors", "certification_courses", "certification_prerequisites", "department_managers",
     "EVIDENCE_STATUSES", "GROUP_MODES", "EvidenceFile", "EvidenceSubmission", "RequirementCourse",
     "RequirementGroup",
 ]

@@ -29,6 +29,14 @@ certification_prerequisites = Table(
 )
 
 
+# Who reviews a certification's evidence besides the admins (a table of its own: one assessor or several).
+certification_assessors = Table(
+    "certification_assessors", db.metadata,
+    Column("certification_id", ForeignKey("certifications.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 class Course(db.Model):
     __tablename__ = "courses"
 
@@ -70,10 +78,9 @@ class Certification(db.Model):
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificate_templates.id", ondelete="SET NULL"), index=True)
     # Evidence (app/services/lifecycle/evidence.py): when required, issuance waits for an approved submission,
-    # reviewed by an admin or the named assessor.
+    # reviewed by an admin or one of the named assessors.
     evidence_required: Mapped[bool] = mapped_column(default=False)
     evidence_instructions: Mapped[str] = mapped_column(Text, default="")
-    assessor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -88,7 +95,7 @@ class Certification(db.Model):
     # The requirement rules (app/models/requirements.py); `courses` stays the union of their courses.
     requirement_groups: Mapped[list[RequirementGroup]] = relationship(
         cascade="all, delete-orphan", order_by="RequirementGroup.position")
-    assessor = relationship("User", foreign_keys=[assessor_id])
+    assessors = relationship("User", secondary=certification_assessors, order_by="User.name")
 
     __table_args__ = (Index("ix_certifications_status_name", "status", "name"),)
 

@@ -1,4 +1,5 @@
 """requirement_groups + requirement_courses (all of / any N of), evidence settings on certifications,
+certification_assessors,
 evidence_submissions + evidence_files; every certification becomes one "all of" group of its courses
 with its minimum score (behaviour unchanged)
 
@@ -7,11 +8,10 @@ Revises: 0017_scim
 Create Date: 2026-12-02 13:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.database
-
 
 revision = '0022_requirement_groups'
 # Issue 17 item 3 (helper L); the lead re-chains the migrations of issue 17 at merge.
@@ -21,17 +21,26 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('certifications', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('evidence_required', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column('evidence_instructions', sa.Text(), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('assessor_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_certifications_assessor_id'), ['assessor_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_certifications_assessor_id_users'), 'users',
-                                    ['assessor_id'], ['id'], ondelete='SET NULL')
-    with op.batch_alter_table('certifications', schema=None) as batch_op:
-        batch_op.alter_column('evidence_required', server_default=None)
-        batch_op.alter_column('evidence_instructions', server_default=None)
+    # Plain ADD COLUMN, never batch mode's table copy: on SQLite (foreign keys on) dropping the old
+    # certifications table would cascade into certification_courses and be refused by certificates. The
+    # assessors get a table of their own for the same reason (SQLite cannot add a constraint in place).
+    op.add_column('certifications', sa.Column('evidence_required', sa.Boolean(), nullable=False,
+                                              server_default=sa.false()))
+    op.add_column('certifications', sa.Column('evidence_instructions', sa.Text(), nullable=False,
+                                              server_default=''))
+    op.create_table(
+        'certification_assessors',
+        sa.Column('certification_id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'],
+                                name=op.f('fk_certification_assessors_certification_id_certifications'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'],
+                                name=op.f('fk_certification_assessors_user_id_users'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('certification_id', 'user_id', name=op.f('pk_certification_assessors')),
+    )
+    op.create_index(op.f('ix_certification_assessors_user_id'), 'certification_assessors', ['user_id'],
+                    unique=False)
 
     op.create_table(
         'requirement_groups',
@@ -111,7 +120,8 @@ def _one_all_of_group_per_certification():
     score, the rule issuing applied before groups existed. Set-based: two INSERT ... SELECT."""
     op.execute(
         "INSERT INTO requirement_groups (certification_id, position, mode, required_count, min_score) "
-        "SELECT id, 0, 'all', NULL, min_score FROM certifications")
+        "SELECT id, 0, 'all', NULL, min_score FROM certifications "
+        "WHERE id IN (SELECT certification_id FROM certification_courses)")
     op.execute(
         "INSERT INTO requirement_courses (group_id, course_id, position, min_score) "
         "SELECT g.id, cc.course_id, 0, NULL FROM certification_courses cc "
@@ -129,9 +139,8 @@ def downgrade():
     op.drop_table('requirement_courses')
     op.drop_index(op.f('ix_requirement_groups_certification_id'), table_name='requirement_groups')
     op.drop_table('requirement_groups')
-    with op.batch_alter_table('certifications', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_certifications_assessor_id_users'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_certifications_assessor_id'))
-        batch_op.drop_column('assessor_id')
-        batch_op.drop_column('evidence_instructions')
-        batch_op.drop_column('evidence_required')
+    op.drop_index(op.f('ix_certification_assessors_user_id'), table_name='certification_assessors')
+    op.drop_table('certification_assessors')
+    # DROP COLUMN (SQLite 3.35+ natively): never a copy of certifications, see upgrade()
+    op.drop_column('certifications', 'evidence_instructions')
+    op.drop_column('certifications', 'evidence_required')

@@ -161,14 +161,14 @@ def test_requirements_page_saves_groups_without_javascript(five, admin, login_as
     form = {"csrf_token": client.csrf_token, "groups-0-mode": "all", "groups-0-course_ids": [str(a.id)],
             "groups-1-mode": "any", "groups-1-count": "1", "groups-1-min_score": "60",
             "groups-1-course_ids": [str(b.id), str(c.id)], "groups-1-minimums": "C-3: 80",
-            "evidence_required": "y", "evidence_instructions": "A photo", "assessor_id": str(admin.id)}
+            "evidence_required": "y", "evidence_instructions": "A photo", "assessor_ids": [str(admin.id)]}
     saved = client.post(f"/certifications/{cert.id}/requirements", data=form)
     assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
     db.session.expire_all()
     assert catalog.certification_data(cert)["requirement_groups"][1] == {
         "mode": "any", "count": 1, "min_score": 60.0,
         "courses": [{"course_id": b.id, "min_score": None}, {"course_id": c.id, "min_score": 80.0}]}
-    assert cert.evidence_required and cert.assessor_id == admin.id
+    assert cert.evidence_required and cert.assessors == [admin]
     detail = client.get(f"/certifications/{cert.id}").get_data(as_text=True)
     assert "Any 1 of" in detail and "C-3 (≥ 80)" in detail
     bad = client.post(f"/certifications/{cert.id}/requirements",

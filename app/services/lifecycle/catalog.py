@@ -33,7 +33,7 @@ COURSE_FIELDS = ("code", "title", "category", "description", "capacity", "starts
 CERT_FIELDS = ("name", "description", "status", "course_ids", "min_score", "prerequisite_ids",
                "validity_months", "renewal_window_days", "reminder_days", "issuer_name", "signatory_name",
                "signatory_title", "requirement_groups", "evidence_required", "evidence_instructions",
-               "assessor_id")
+               "assessor_ids")
 
 
 def default_issuer() -> str:
@@ -166,7 +166,8 @@ def certification_data(cert: Certification) -> dict:
             "issuer_name": cert.issuer_name, "signatory_name": cert.signatory_name,
             "signatory_title": cert.signatory_title, "requirement_groups": requirements.groups_data(cert),
             "evidence_required": cert.evidence_required,
-            "evidence_instructions": cert.evidence_instructions or "", "assessor_id": cert.assessor_id}
+            "evidence_instructions": cert.evidence_instructions or "",
+            "assessor_ids": sorted(u.id for u in cert.assessors)}
 
 
 def certification_query(search: str = "", status: str = "", with_links: bool = False) -> Select:
@@ -221,7 +222,7 @@ def _clean_cert_scalars(fields: dict) -> tuple[dict, dict[str, str]]:
         "requirement_groups": requirements.clean_groups,
         "evidence_required": _boolean,
         "evidence_instructions": lambda v: clean_text(v, 5000, multiline=True),
-        "assessor_id": requirements.clean_assessor,
+        "assessor_ids": requirements.clean_assessors,
     }
     return check_fields(fields, checks)
 
@@ -384,8 +385,8 @@ def _assign(cert: Certification, values: dict) -> None:
     for key, value in values.items():
         if key == "requirement_groups":
             requirements.assign_groups(cert, value)
-        elif key == "assessor_id":
-            cert.assessor = value
+        elif key == "assessor_ids":
+            cert.assessors = value
         elif key == "prerequisite_ids":
             cert.prerequisites = value
         else:

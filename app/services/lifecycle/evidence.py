@@ -1,7 +1,7 @@
 """Evidence: files and/or a text a learner submits for a certification, reviewed by an assessor.
 
 A certification with `evidence_required` issues only after an approved submission (the gate in
-app/services/lifecycle/rules.py). Who may review: admins, and the certification's named assessor.
+app/services/lifecycle/rules.py). Who may review: admins, and the certification's named assessors.
 Uploads are checked by their first bytes (PDF, PNG, JPEG or plain UTF-8 text; the name's extension must
 agree), stored under a random key (app/documents/storage.py), and served only as attachments to the
 learner and the reviewers. Nothing is ever rendered, decompressed or executed.
@@ -42,7 +42,7 @@ class Upload:
 
 
 def may_review(user: User, cert: Certification) -> bool:
-    return bool(user.is_authenticated and user.active and (user.is_admin or cert.assessor_id == user.id))
+    return bool(user.is_authenticated and user.active and (user.is_admin or user in cert.assessors))
 
 
 def visible_to(user: User, submission: EvidenceSubmission) -> bool:
@@ -56,7 +56,7 @@ def file_kind(filename: str, data: bytes) -> str:
         raise ValueError("The file is empty.")
     if len(data) > MAX_FILE_BYTES:
         raise ValueError(f"Files can be at most {MAX_FILE_BYTES // (1024 * 1024)} MB.")
-    sniffed = next((ext for ext, (_, magics) in TYPES.items() if any(data.startswith(m) for m in magics)), None)
+    sniffed = next((ext for ext, (_, magics) in TYPES.items() if any(map(data.startswith, magics))), None)
     if sniffed is None and _is_plain_text(data):
         sniffed = "txt"
     if sniffed is None:
@@ -142,7 +142,7 @@ def review(submission: EvidenceSubmission, decision: str, comment: str, *,
     """Approve or reject a pending submission (once: a second decision is refused, 409). The learner is
     told by mail; an approval runs issuance for the learner. Returns the certificates it issued."""
     if not may_review(actor, submission.certification):
-        raise NotAllowed("Only an admin or this certification's assessor reviews its evidence.")
+        raise NotAllowed("Only an admin or this certification's assessors review its evidence.")
     errors: dict[str, str] = {}
     if decision not in ("approve", "reject"):
         errors["decision"] = "Approve or reject."
@@ -197,7 +197,7 @@ def visible_query(viewer: User, *, status: str = "", user_id: int | None = None,
     stmt = select(EvidenceSubmission).join(Certification).order_by(EvidenceSubmission.submitted_at.desc(),
                                                                      EvidenceSubmission.id.desc())
     if not viewer.is_admin:
-        mine = Certification.assessor_id == viewer.id
+        mine = Certification.assessors.any(User.id == viewer.id)
         stmt = stmt.where(mine if reviewable else or_(mine, EvidenceSubmission.user_id == viewer.id))
     if status:
         stmt = stmt.where(EvidenceSubmission.status == status)

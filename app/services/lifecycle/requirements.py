@@ -112,14 +112,18 @@ def assign_groups(cert: Certification, groups: list[dict]) -> None:
         cert.min_score = groups[0]["min_score"] if len(groups) == 1 and groups[0]["mode"] == "all" else None
 
 
-def clean_assessor(value: object) -> User | None:
-    assessor_id = clean_int(value, minimum=1)
-    if assessor_id is None:
-        return None
-    user = db.session.get(User, assessor_id)
-    if user is None or not user.active or user.role not in ASSESSOR_ROLES:
-        raise ValueError("Choose an active admin, staff member or manager.")
-    return user
+def clean_assessors(value: object) -> list[User]:
+    """Assessor ids (a list, or "1, 2" from a form): active admins, staff members or managers."""
+    if value in (None, ""):
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or len(items) > 50:
+        raise ValueError("Give at most 50 assessor ids.")
+    ids = {clean_int(i, minimum=1) for i in items} - {None}
+    people = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+    if len(people) != len(ids) or any(not u.active or u.role not in ASSESSOR_ROLES for u in people):
+        raise ValueError("Choose active admins, staff members or managers.")
+    return sorted(people, key=lambda u: u.id)
 
 
 def assessor_choices() -> list[User]:

@@ -106,10 +106,6 @@ class ImportUploadForm(Form):
     file = FileField("CSV file", validators=[FileRequired(message="Choose a CSV file.")])
 
 
-def _optional_id(value: object) -> int | None:
-    return None if value in (None, "", "None") else coerce_id(value)
-
-
 class GroupForm(SubForm):
     """One requirement group on the Requirements page (a sub-form: the page's form carries the CSRF)."""
 
@@ -126,7 +122,7 @@ class RequirementsForm(Form):
     groups = FieldList(FormField(GroupForm), min_entries=1, max_entries=21)
     evidence_required = BooleanField("Learners submit evidence, reviewed before the certificate is issued")
     evidence_instructions = TextAreaField("What to submit", validators=[Optional(), Length(max=5000)])
-    assessor_id = SelectField("Assessor", coerce=_optional_id, validate_choice=False)
+    assessor_ids = SelectMultipleField("Assessors", coerce=coerce_id, validate_choice=False)
 
 
 class EvidenceForm(Form):

@@ -27,8 +27,7 @@ def _form(cert: Certification, *, submitted: bool = False) -> RequirementsForm:
     for entry in form.groups:
         entry.form.course_ids.choices = choices((c.id, f"{c.code} · {c.title}") for c in courses)
     people = requirements.assessor_choices()
-    form.assessor_id.choices = choices([("", "Admins only"),
-                                        *((u.id, f"{u.name} ({u.role})") for u in people)])
+    form.assessor_ids.choices = choices((u.id, f"{u.name} ({u.role})") for u in people)
     return form
 
 
@@ -39,7 +38,8 @@ def _data(cert: Certification) -> dict:
     if not cert.requirement_groups and cert.courses:
         groups = [{"mode": "all", "min_score": cert.min_score, "course_ids": [c.id for c in cert.courses]}]
     return {"groups": groups, "evidence_required": cert.evidence_required,
-            "evidence_instructions": cert.evidence_instructions, "assessor_id": cert.assessor_id}
+            "evidence_instructions": cert.evidence_instructions,
+            "assessor_ids": [u.id for u in cert.assessors]}
 
 
 def _values(form: RequirementsForm) -> dict:
@@ -59,7 +59,7 @@ def _values(form: RequirementsForm) -> dict:
                        "courses": [{"course_id": i, "min_score": minimums.get(i)} for i in ids]})
     return {"requirement_groups": groups, "evidence_required": bool(form.evidence_required.data),
             "evidence_instructions": form.evidence_instructions.data or "",
-            "assessor_id": form.assessor_id.data}
+            "assessor_ids": form.assessor_ids.data or []}
 
 
 @bp.get("/certifications/<id:cert_id>/requirements")
