@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Certificate, Course, User
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
-from app.services.lifecycle import catalog, enrollment, revocation
+from app.services.lifecycle import catalog, enrollment, evidence, revocation
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
 LOGINS = [
@@ -151,6 +151,26 @@ def _seed_lifecycle() -> None:
         row = enrollment.enroll(users[prefix], courses[code], actor="seed", source="seed")
         enrollment.update_enrollment(row, {"status": status, "progress": progress}, actor="seed")
     _revoke_one(users["amir.haddad"])
+    _seed_evidence(courses, users)
+
+
+def _seed_evidence(courses: dict[str, Course], users: dict[str, User]) -> None:
+    """A certification with an "any N of" group and evidence reviewed by Sam (staff); Lena has done the
+    courses and waits for the review, Chen's first try was rejected."""
+    groups = [{"mode": "all", "courses": [{"course_id": courses["FS-100"].id}]},
+              {"mode": "any", "count": 1, "min_score": 70,
+               "courses": [{"course_id": courses[c].id} for c in ("FA-101", "MH-201", "DP-110")]}]
+    cert = catalog.create_certification(
+        {"name": "Workplace Safety Champion", "status": "active", **ISSUER, "validity_months": 24,
+         "description": "Fire safety, one more safety course, and a safety walk you lead.",
+         "requirement_groups": groups, "evidence_required": True, "assessor_ids": [users["staff"].id],
+         "evidence_instructions": "Upload the checklist of a safety walk you led (PDF or photo), "
+                                  "or describe it."},
+        actor="seed")
+    evidence.submit(users["learner"], cert, "I led the safety walk of ward 3 on Monday: two blocked exits "
+                    "reported and cleared.", [], actor=users["learner"])
+    first = evidence.submit(users["chen.wei"], cert, "Walk done.", [], actor=users["chen.wei"])
+    evidence.review(first, "reject", "Please add the checklist or say what you found.", actor=users["staff"])
 
 
 def _revoke_one(user: User) -> None:
