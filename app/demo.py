@@ -167,8 +167,10 @@ def _seed_evidence(courses: dict[str, Course], users: dict[str, User]) -> None:
          "evidence_instructions": "Upload the checklist of a safety walk you led (PDF or photo), "
                                   "or describe it."},
         actor="seed")
+    checklist = b"Safety walk, ward 3\n- exits: 2 blocked, cleared\n- extinguishers: checked\n"
     evidence.submit(users["learner"], cert, "I led the safety walk of ward 3 on Monday: two blocked exits "
-                    "reported and cleared.", [], actor=users["learner"])
+                    "reported and cleared.", [evidence.Upload("safety-walk.txt", checklist)],
+                    actor=users["learner"])
     first = evidence.submit(users["chen.wei"], cert, "Walk done.", [], actor=users["chen.wei"])
     evidence.review(first, "reject", "Please add the checklist or say what you found.", actor=users["staff"])
 

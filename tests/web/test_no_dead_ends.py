@@ -77,6 +77,8 @@ NOT_LINKS = {
 HOLDER_ONLY = {
     "sharing.embed_controls": "the holder's Embed page, from a certificate on My certificates",
     "sharing.wallet_page": "the holder's Add to wallet page, from a certificate on My certificates",
+    "lifecycle.my_evidence": "a learner's evidence for a certification, from its step on their dashboard "
+                             "(the crawl opens one page per endpoint: maybe one without evidence)",
 }
 # htmx fragments: loaded into a page by hx-get; the crawl checks some page does load them.
 FRAGMENTS = {
