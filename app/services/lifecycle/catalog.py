@@ -176,7 +176,8 @@ def certification_query(search: str = "", status: str = "", with_links: bool = F
     stmt = select(Certification).order_by(Certification.name)
     if with_links:
         stmt = stmt.options(selectinload(Certification.courses), selectinload(Certification.prerequisites),
-                            selectinload(Certification.requirement_groups))
+                            selectinload(Certification.requirement_groups),
+                            selectinload(Certification.assessors))
     if search.strip():
         stmt = stmt.where(func.lower(Certification.name).like(like_pattern(search), escape="\\"))
     if status:
