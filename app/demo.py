@@ -20,7 +20,7 @@ from app.models.template import CertificateTemplate
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
 from app.services.documents import designer_layout
-from app.services.lifecycle import catalog, corrections, enrollment, revocation
+from app.services.lifecycle import catalog, corrections, enrollment, evidence, revocation
 from app.services.payments import fees, ledger
 from app.services.training import registrations, sessions
 
@@ -197,6 +197,7 @@ def _seed_lifecycle() -> None:
         enrollment.update_enrollment(row, {"status": status, "progress": progress}, actor="seed")
     _revoke_one(users["amir.haddad"])
     _seed_corrections(users)
+    _seed_evidence(courses, users)
 
 
 def _seed_corrections(users: dict[str, User]) -> None:
@@ -214,6 +215,28 @@ def _seed_corrections(users: dict[str, User]) -> None:
     if lena is not None:
         corrections.request_correction(lena, {"holder_name": "Lena M. Fischer"},
                                        "My certificates show my middle initial.", user=users["learner"])
+
+
+
+def _seed_evidence(courses: dict[str, Course], users: dict[str, User]) -> None:
+    """A certification with an "any N of" group and evidence reviewed by Sam (staff); Lena has done the
+    courses and waits for the review, Chen's first try was rejected."""
+    groups = [{"mode": "all", "courses": [{"course_id": courses["FS-100"].id}]},
+              {"mode": "any", "count": 1, "min_score": 70,
+               "courses": [{"course_id": courses[c].id} for c in ("FA-101", "MH-201", "DP-110")]}]
+    cert = catalog.create_certification(
+        {"name": "Workplace Safety Champion", "status": "active", **ISSUER, "validity_months": 24,
+         "description": "Fire safety, one more safety course, and a safety walk you lead.",
+         "requirement_groups": groups, "evidence_required": True, "assessor_ids": [users["staff"].id],
+         "evidence_instructions": "Upload the checklist of a safety walk you led (PDF or photo), "
+                                  "or describe it."},
+        actor="seed")
+    checklist = b"Safety walk, ward 3\n- exits: 2 blocked, cleared\n- extinguishers: checked\n"
+    evidence.submit(users["learner"], cert, "I led the safety walk of ward 3 on Monday: two blocked exits "
+                    "reported and cleared.", [evidence.Upload("safety-walk.txt", checklist)],
+                    actor=users["learner"])
+    first = evidence.submit(users["chen.wei"], cert, "Walk done.", [], actor=users["chen.wei"])
+    evidence.review(first, "reject", "Please add the checklist or say what you found.", actor=users["staff"])
 
 
 def _revoke_one(user: User) -> None:

@@ -73,6 +73,16 @@ CERTIFICATION = {"type": "object", "properties": {
     "signatory_title": {"type": "string"},
     "auto_reenrol": {"type": "boolean", "description": "Re-enrol holders in the courses when a "
                      "certificate's renewal window opens (docs/corrections.md)."},
+    "requirement_groups": {"type": "array", "items": {"type": "object", "properties": {
+        "mode": {"type": "string", "enum": ["all", "any"]}, "count": {"type": ["integer", "null"]},
+        "min_score": {"type": ["number", "null"]},
+        "courses": {"type": "array", "items": {"type": "object", "properties": {
+            "course_id": ID, "min_score": {"type": ["number", "null"]}}}}}},
+        "description": "What a learner must complete: every group, each \"all\" of its courses or "
+                       "\"any\" `count` of them, each course with its `min_score` or else the group's."},
+    "evidence_required": {"type": "boolean"}, "evidence_instructions": {"type": "string"},
+    "assessor_ids": {"type": "array", "items": ID,
+                     "description": "Who reviews the evidence besides the admins."},
 }}
 
 USER = {"type": "object", "properties": {
@@ -199,11 +209,27 @@ PAYMENT = {"type": "object", "properties": {
     "certification": {"type": "object", "properties": {"id": ID, "name": {"type": "string"}}},
     "created_at": DATE_TIME, "paid_at": nullable(DATE_TIME), "refunded_at": nullable(DATE_TIME),
 }}
+EVIDENCE = {"type": "object", "properties": {
+    "id": ID, "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+    "text": {"type": "string"},
+    "user": {"type": "object", "required": ["id", "name", "email"], "properties": {
+        "id": ID, "name": {"type": "string"}, "email": {"type": "string"}}},
+    "certification": {"type": "object", "required": ["id", "name"], "properties": {
+        "id": ID, "name": {"type": "string"}}},
+    "submitted_at": DATE_TIME, "reviewed_at": nullable(DATE_TIME),
+    "reviewer_id": {"type": ["integer", "null"]}, "review_comment": {"type": "string"},
+    "files": {"type": "array", "description": "Download a file from the web app's evidence page.",
+              "items": {"type": "object", "required": ["id", "filename", "content_type", "size"],
+                        "properties": {
+                  "id": ID, "filename": {"type": "string"}, "content_type": {"type": "string"},
+                  "size": {"type": "integer"}}}},
+}}
 
 RESOURCES = {"Course": COURSE, "Certification": CERTIFICATION, "User": USER, "Enrollment": ENROLLMENT,
              "Certificate": CERTIFICATE, "Integration": INTEGRATION, "IntegrationLog": INTEGRATION_LOG,
              "Delivery": DELIVERY, "PdfCopy": PDF_COPY, "CorrectionRequest": CORRECTION_REQUEST,
-             "CertificateVersion": CERTIFICATE_VERSION, "Payment": PAYMENT}
+             "CertificateVersion": CERTIFICATE_VERSION, "Payment": PAYMENT,
+             "Evidence": EVIDENCE}
 
 for _schema in RESOURCES.values():
     _schema["required"] = list(_schema["properties"])
@@ -354,6 +380,21 @@ _CERTIFICATION_FIELDS = {
     "renewal_window_days": {"type": "integer", "minimum": 0, "maximum": 3650},
     "reminder_days": REMINDER_DAYS, "issuer_name": text(200), "signatory_name": text(200),
     "signatory_title": text(200), "auto_reenrol": {"type": "boolean"},
+    "requirement_groups": {
+        "type": "array", "maxItems": 20,
+        "description": "Replaces the groups. Without it, `course_ids` + `min_score` mean one \"all of\" "
+                       "group (refused, 422, for a certification with other groups).",
+        "items": {"type": "object", "additionalProperties": False, "required": ["courses"], "properties": {
+            "mode": {"type": "string", "enum": ["all", "any"]},
+            "count": {"type": ["integer", "null"], "minimum": 1, "maximum": 100,
+                      "description": "For `any`: how many of the courses are needed."},
+            "min_score": nullable(SCORE),
+            "courses": {"type": "array", "maxItems": 100, "items": {
+                "type": "object", "additionalProperties": False, "required": ["course_id"],
+                "properties": {"course_id": ID, "min_score": nullable(SCORE)}}}}}},
+    "evidence_required": {"type": "boolean"},
+    "evidence_instructions": text(5000, multiline=True),
+    "assessor_ids": {**id_list(), "maxItems": 50},
 }
 _ENROLLMENT_FIELDS = {
     "status": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
@@ -437,6 +478,18 @@ BODIES = {
                    "description": "Days (at most 3650) or months (at most 120) to add."},
         "expires_on": {**DATE, "description": "set_date: valid through this day (UTC)."},
         "reason": text(1000, min_length=1, multiline=True)}, ("certificate_ids", "mode", "reason")),
+    "EvidenceSubmit": body({
+        "text": text(10_000, multiline=True),
+        "files": {"type": "array", "maxItems": 5,
+                  "description": "PDF, PNG, JPEG or UTF-8 text, checked by content (the extension must "
+                                 "agree); 10 MB each at most, the request within MAX_UPLOAD_MB.",
+                  "items": {"type": "object", "additionalProperties": False,
+                            "required": ["filename", "content_base64"], "properties": {
+                                "filename": text(200, min_length=1),
+                                "content_base64": {"type": "string", "maxLength": 14_000_000,
+                                                   "pattern": "^[A-Za-z0-9+/=\\s]*$"}}}}}),
+    "EvidenceReview": body({"decision": {"type": "string", "enum": ["approve", "reject"]},
+                            "comment": text(2000, multiline=True)}, ("decision",)),
     "Empty": body({}),
     "IntegrationCreate": body({"type": {"type": "string", "enum": list(INTEGRATION_TYPES),
                                         "description": "The template."}, **_INTEGRATION_FIELDS}, ("type",)),

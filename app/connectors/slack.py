@@ -24,6 +24,8 @@ _TITLES = {
     "session.attended": ":raising_hand: Session attended",
     "payment.completed": ":moneybag: Payment received",
     "payment.refunded": ":leftwards_arrow_with_hook: Payment refunded",
+    "evidence.submitted": ":inbox_tray: Evidence submitted for review",
+    "evidence.reviewed": ":ballot_box_with_check: Evidence reviewed",
     "ping": ":satellite_antenna: Test message from Laurel",
 }
 
@@ -79,6 +81,9 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
             parts.append(f"{data['amount']} {_escape(data.get('currency', ''))} (minor units)")
     elif event_type.startswith("certification."):
         parts.append(f"*{_escape(data.get('name', ''))}*")
+    elif event_type.startswith("evidence."):
+        parts.append(f"{_who(data)} for *{_escape(cert or '')}*")
+        parts.append(_escape(data.get("status", "")))
     else:
         parts.append(_escape(data.get("message", "Laurel can reach this channel.")))
     return " · ".join(p for p in parts if p)

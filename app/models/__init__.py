@@ -6,6 +6,7 @@ from app.models.catalog import (
                                 CERTIFICATION_STATUSES,
                                 Certification,
                                 Course,
+                                certification_assessors,
                                 certification_courses,
                                 certification_prerequisites,
 )
@@ -33,6 +34,14 @@ from app.models.payment import PAYMENT_METHODS, PAYMENT_STATUSES, Payment, Payme
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
+from app.models.requirements import (
+                                EVIDENCE_STATUSES,
+                                GROUP_MODES,
+                                EvidenceFile,
+                                EvidenceSubmission,
+                                RequirementCourse,
+                                RequirementGroup,
+)
 from app.models.saml import SamlAssertionUse, SamlProvider, SamlServiceKey
 from app.models.scim import ScimDirectory, ScimGroup, ScimUser
 from app.models.signing_key import SigningKey
@@ -60,5 +69,7 @@ __all__ = [
     "WebhookDelivery", "WebhookEvent",
     "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
     "CourseTrainingSettings", "SessionRegistration", "TrainingSession",
-    "certification_courses", "certification_prerequisites", "department_managers",
+    "certification_assessors", "certification_courses", "certification_prerequisites", "department_managers",
+    "EVIDENCE_STATUSES", "GROUP_MODES", "EvidenceFile", "EvidenceSubmission", "RequirementCourse",
+    "RequirementGroup",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import utcnow
 from app.extensions import db
+from app.models.requirements import RequirementGroup
 from app.models.template import CertificateTemplate
 
 CERTIFICATION_STATUSES = ("draft", "active", "archived")
@@ -25,6 +26,14 @@ certification_prerequisites = Table(
     Column("certification_id", ForeignKey("certifications.id", ondelete="CASCADE"), primary_key=True),
     Column("prerequisite_id", ForeignKey("certifications.id", ondelete="RESTRICT"), primary_key=True,
            index=True),
+)
+
+
+# Who reviews a certification's evidence besides the admins (a table of its own: one assessor or several).
+certification_assessors = Table(
+    "certification_assessors", db.metadata,
+    Column("certification_id", ForeignKey("certifications.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -74,6 +83,10 @@ class Certification(db.Model):
     price_tax_note: Mapped[str] = mapped_column(String(300), default="")
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificate_templates.id", ondelete="SET NULL"), index=True)
+    # Evidence (app/services/lifecycle/evidence.py): when required, issuance waits for an approved submission,
+    # reviewed by an admin or one of the named assessors.
+    evidence_required: Mapped[bool] = mapped_column(default=False)
+    evidence_instructions: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -85,12 +98,22 @@ class Certification(db.Model):
         order_by="Certification.name",
     )
     template: Mapped[CertificateTemplate | None] = relationship()
+    # The requirement rules (app/models/requirements.py); `courses` stays the union of their courses.
+    requirement_groups: Mapped[list[RequirementGroup]] = relationship(
+        cascade="all, delete-orphan", order_by="RequirementGroup.position")
+    assessors = relationship("User", secondary=certification_assessors, order_by="User.name")
 
     __table_args__ = (Index("ix_certifications_status_name", "status", "name"),)
 
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def simple_requirements(self) -> bool:
+        """One "all of" group (or none) without per-course minimums: what `courses` + `min_score` say."""
+        return len(self.requirement_groups) <= 1 and all(
+            g.mode == "all" and all(i.min_score is None for i in g.items) for g in self.requirement_groups)
 
     def __repr__(self) -> str:
         return f"<Certification {self.name}>"

@@ -1,7 +1,7 @@
 """certification fees (price columns), payments, payment_settings (Stripe keys, encrypted)
 
 Revision ID: 0023_payments
-Revises: 0021_training
+Revises: 0022_requirement_groups
 Create Date: 2026-12-02 13:50:00
 
 """
@@ -13,7 +13,7 @@ import app.database
 
 revision = '0023_payments'
 # issue 17 (helper M); the lead re-chains the migrations of issue 17 at merge.
-down_revision = '0021_training'
+down_revision = '0022_requirement_groups'
 branch_labels = None
 depends_on = None
 

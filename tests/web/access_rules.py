@@ -134,6 +134,15 @@ RULES: dict[str, str | dict[str, str]] = {
     "lifecycle.update_certification": "admin",
     "lifecycle.delete_certification": "admin",
     "lifecycle.archive_certification": "admin",
+    # requirement groups and evidence (issue 17): admins edit; learners submit their own; assessors review
+    "lifecycle.certification_requirements": "admin",
+    "lifecycle.save_requirements": "admin",
+    "lifecycle.my_evidence": "login",
+    "lifecycle.submit_evidence": "login",
+    "lifecycle.evidence_queue": "staff",
+    "lifecycle.evidence_detail": "login",
+    "lifecycle.review_evidence": "staff",
+    "lifecycle.evidence_file": "login",
     "lifecycle.enrollments": "staff",
     # training (app/views/training/): the trainer-only pages answer 403 to other staff inside the view
     "training.calendar": "login",
@@ -243,6 +252,10 @@ RULES: dict[str, str | dict[str, str]] = {
     "api.get_certification": "api-login",
     "api.update_certification": "api-admin",
     "api.delete_certification": "api-admin",
+    "api.list_evidence": "api-login",
+    "api.get_evidence": "api-login",
+    "api.submit_evidence": "api-login",
+    "api.review_evidence": "api-staff",
     "api.list_enrollments": "api-login",
     "api.create_enrollment": "api-manage",
     # training sessions (app/api/sessions.py): the trainer check and manager scope are inside (409/404)

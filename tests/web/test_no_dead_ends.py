@@ -82,6 +82,8 @@ HOLDER_ONLY = {
     "lifecycle.request_correction": "the holder's Ask for a correction page, from a certificate on My "
                                     "certificates",
     "payments.mine": "the learner's My payments, from the learner dashboard and the receipt email",
+    "lifecycle.my_evidence": "a learner's evidence for a certification, from its step on their dashboard "
+                             "(the crawl opens one page per endpoint: maybe one without evidence)",
 }
 # htmx fragments: loaded into a page by hx-get; the crawl checks some page does load them.
 FRAGMENTS = {

@@ -46,6 +46,8 @@ EVENT_TYPES = (
     "session.attended",
     "payment.completed",
     "payment.refunded",
+    "evidence.submitted",
+    "evidence.reviewed",
     "ping",
 )
 SECRET_FIELDS = (

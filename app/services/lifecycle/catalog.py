@@ -27,11 +27,13 @@ from app.services.fields import (
     isodate,
     like_pattern,
 )
+from app.services.lifecycle import requirements
 
 COURSE_FIELDS = ("code", "title", "category", "description", "capacity", "starts_on", "ends_on")
 CERT_FIELDS = ("name", "description", "status", "course_ids", "min_score", "prerequisite_ids",
                "validity_months", "renewal_window_days", "reminder_days", "issuer_name", "signatory_name",
-               "signatory_title", "auto_reenrol")
+               "signatory_title", "requirement_groups", "evidence_required", "evidence_instructions",
+               "assessor_ids", "auto_reenrol")
 
 
 def default_issuer() -> str:
@@ -163,7 +165,11 @@ def certification_data(cert: Certification) -> dict:
             "prerequisite_ids": [p.id for p in cert.prerequisites], "validity_months": cert.validity_months,
             "renewal_window_days": cert.renewal_window_days, "reminder_days": list(cert.reminder_days or []),
             "issuer_name": cert.issuer_name, "signatory_name": cert.signatory_name,
-            "signatory_title": cert.signatory_title, "auto_reenrol": cert.auto_reenrol}
+            "signatory_title": cert.signatory_title, "requirement_groups": requirements.groups_data(cert),
+            "evidence_required": cert.evidence_required,
+            "evidence_instructions": cert.evidence_instructions or "",
+            "assessor_ids": sorted(u.id for u in cert.assessors),
+            "auto_reenrol": cert.auto_reenrol}
 
 
 def certification_query(search: str = "", status: str = "", with_links: bool = False) -> Select:
@@ -171,7 +177,9 @@ def certification_query(search: str = "", status: str = "", with_links: bool = F
     courses and prerequisites up front (two statements per page, not two per row): lists that show them."""
     stmt = select(Certification).order_by(Certification.name)
     if with_links:
-        stmt = stmt.options(selectinload(Certification.courses), selectinload(Certification.prerequisites))
+        stmt = stmt.options(selectinload(Certification.courses), selectinload(Certification.prerequisites),
+                            selectinload(Certification.requirement_groups),
+                            selectinload(Certification.assessors))
     if search.strip():
         stmt = stmt.where(func.lower(Certification.name).like(like_pattern(search), escape="\\"))
     if status:
@@ -212,14 +220,18 @@ def _clean_cert_scalars(fields: dict) -> tuple[dict, dict[str, str]]:
         "issuer_name": lambda v: clean_text(v, 200),
         "signatory_name": lambda v: clean_text(v, 200),
         "signatory_title": lambda v: clean_text(v, 200),
-        "auto_reenrol": _flag,
+        "auto_reenrol": _boolean,
         "course_ids": lambda v: _load(Course, _ids(v), "course"),
         "prerequisite_ids": lambda v: _load(Certification, _ids(v), "certification"),
+        "requirement_groups": requirements.clean_groups,
+        "evidence_required": _boolean,
+        "evidence_instructions": lambda v: clean_text(v, 5000, multiline=True),
+        "assessor_ids": requirements.clean_assessors,
     }
     return check_fields(fields, checks)
 
 
-def _flag(value: object) -> bool:
+def _boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if value in (None, "", "n", "no", "false", "0", "off"):
@@ -249,16 +261,39 @@ def _clean_certification(fields: dict, cert: Certification | None) -> dict:
         cycle = _cycle_with(cert, values["prerequisite_ids"])
         if cycle:
             errors["prerequisite_ids"] = cycle
-    courses = values.get("course_ids", cert.courses if cert else [])
+    _groups_from_legacy(values, errors, cert)
+    groups = values.get("requirement_groups")
+    courses = ([c for g in groups for c, _ in g["courses"]] if groups is not None
+               else cert.courses if cert else [])
     status = values.get("status", cert.status if cert else "draft")
-    if status == "active" and not courses and "course_ids" not in errors:
-        errors["course_ids"] = "An active certification needs at least one required course."
+    if status == "active" and not courses and not {"course_ids", "requirement_groups"} & errors.keys():
+        field = "requirement_groups" if "requirement_groups" in fields else "course_ids"
+        errors[field] = "An active certification needs at least one required course."
     if cert is None and "reminder_days" not in values:
         values["reminder_days"] = _default_reminders(values)
     errors.update(_timing_problems(values, cert, errors))
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _groups_from_legacy(values: dict, errors: dict, cert: Certification | None) -> None:
+    """`course_ids` / `min_score` without `requirement_groups` mean one "all of" group (back-compatible);
+    refused for a certification whose groups they cannot describe."""
+    legacy = {"course_ids", "min_score"} & values.keys()
+    if "requirement_groups" in values.keys() | errors.keys():  # the groups say it all
+        values.pop("course_ids", None)
+        values.pop("min_score", None)
+        return
+    if not legacy or errors.keys() & {"course_ids", "min_score"}:
+        return
+    if cert is not None and not cert.simple_requirements:
+        errors[sorted(legacy)[0]] = ("This certification has requirement groups: change them on its "
+                                     "Requirements page (API: requirement_groups).")
+        return
+    courses = values.pop("course_ids", cert.courses if cert is not None else [])
+    min_score = values.get("min_score", cert.min_score if cert else None)
+    values["requirement_groups"] = requirements.legacy_groups(courses, min_score)
 
 
 TIMING_FIELDS = ("validity_months", "renewal_window_days", "reminder_days")
@@ -352,8 +387,10 @@ def _prerequisite_edges() -> dict[int, set[int]]:
 
 def _assign(cert: Certification, values: dict) -> None:
     for key, value in values.items():
-        if key == "course_ids":
-            cert.courses = value
+        if key == "requirement_groups":
+            requirements.assign_groups(cert, value)
+        elif key == "assessor_ids":
+            cert.assessors = value
         elif key == "prerequisite_ids":
             cert.prerequisites = value
         else:

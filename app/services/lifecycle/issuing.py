@@ -20,11 +20,11 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.database import begin_write, utcnow
 from app.extensions import db
-from app.models import Certificate, Certification, Completion, Enrollment, Payment, User
-from app.rules import display
+from app.models import Certificate, Certification, Enrollment, EvidenceSubmission, Payment, User
 from app.services import audit, events
 from app.services.errors import NotAllowed, ValidationError
 from app.services.fields import checked_text, isodate
+from app.services.lifecycle.rules import Step, course_result, gates_open, group_result, requirement_groups
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Assessment:
     reasons: list[str] = field(default_factory=list)  # "missing FA-102", "score 64 < 70 in FA-101", ...
     renewal_of: Certificate | None = None  # set when meeting it would renew this certificate
     held: Certificate | None = None  # a currently held certificate outside the renewal window
+    steps: list[Step] = field(default_factory=list)  # the path as the learner sees it (groups, evidence)
 
 
 @dataclass
@@ -72,6 +73,8 @@ class _Facts:
 
     enrollments: dict[int, Enrollment | Held]  # course_id -> enrollment (completions loaded)
     latest: dict[int, Certificate]  # certification_id -> highest-cycle certificate
+    # certification_id -> [(status, submitted_at)] of the learner's evidence; read only when a rule needs it
+    evidence: dict[int, list[tuple[str, datetime]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, user: User) -> _Facts:
@@ -82,7 +85,10 @@ class _Facts:
                                          .execution_options(**fresh)).unique().all()
         certs = db.session.scalars(select(Certificate).where(Certificate.user_id == user.id)
                                    .order_by(Certificate.cycle).execution_options(**fresh)).all()
-        return cls({e.course_id: e for e in enrollments}, {c.certification_id: c for c in certs})
+        facts = cls({e.course_id: e for e in enrollments}, {c.certification_id: c for c in certs})
+        if _needs_evidence():
+            _load_evidence({user.id: facts}, [user.id])
+        return facts
 
     @classmethod
     def load_many(cls, user_ids: list[int]) -> dict[int, _Facts]:
@@ -98,31 +104,23 @@ class _Facts:
             for cert in db.session.scalars(select(Certificate).where(Certificate.user_id.in_(ids))
                                            .order_by(Certificate.cycle).execution_options(**fresh)):
                 facts[cert.user_id].latest[cert.certification_id] = cert
+        if _needs_evidence():
+            _load_evidence(facts, user_ids)
         return facts
 
 
-def _fmt(number: float) -> str:
-    return display.score(number)
+def _needs_evidence() -> bool:
+    return any(cert.evidence_required for cert in _rules())
 
 
-def _course_result(enrollment: Enrollment | Held | None, code: str, min_score: float | None,
-                   since: datetime | None) -> tuple[Completion | None, str | None]:
-    """The completion that satisfies one required course, or the reason there is none."""
-    if enrollment is None or enrollment.status != "completed":
-        state = "withdrawn from" if enrollment is not None and enrollment.status == "withdrawn" else "missing"
-        return None, f"{state} {code}"
-    completions = [c for c in enrollment.completions if since is None or c.completed_at >= since]
-    if not completions:
-        return None, f"{code} not completed again since {display.day(since)}" if since else f"missing {code}"
-    if min_score is None:
-        return max(completions, key=lambda c: c.completed_at), None
-    scored = [c for c in completions if c.score is not None]
-    if not scored:
-        return None, f"no score recorded in {code}"
-    best = max(scored, key=lambda c: (c.score, c.completed_at))
-    if best.score < min_score:
-        return None, f"score {_fmt(best.score)} in {code} is below the minimum {_fmt(min_score)}"
-    return best, None
+def _load_evidence(facts: dict[int, _Facts], user_ids: list[int]) -> None:
+    """The learners' evidence submissions (status and time only), one query per CHUNK learners."""
+    table = EvidenceSubmission.__table__.c
+    for start in range(0, len(user_ids), CHUNK):
+        stmt = (select(table.user_id, table.certification_id, table.status, table.submitted_at)
+                .where(table.user_id.in_(user_ids[start:start + CHUNK])).order_by(table.submitted_at))
+        for user_id, cert_id, status, submitted_at in db.session.execute(stmt):
+            facts[user_id].evidence.setdefault(cert_id, []).append((status, submitted_at))
 
 
 def _assess(user: User, cert: Certification, facts: _Facts, now: datetime) -> tuple[Assessment, list]:
@@ -143,32 +141,35 @@ def _assess(user: User, cert: Certification, facts: _Facts, now: datetime) -> tu
             result.renewal_of = latest
             since = latest.renewal_opens_at or latest.expires_at
     completions = []
-    for course in cert.courses:
-        enrollment = facts.enrollments.get(course.id)
-        completion, reason = _course_result(enrollment, course.code, cert.min_score, since)
-        if reason:
-            result.reasons.append(reason)
-        else:
-            completions.append((course, completion))
-    for prerequisite in cert.prerequisites:
-        held = facts.latest.get(prerequisite.id)
-        if held is None or held.status_at(now) not in ("valid", "expiring"):
-            result.reasons.append(f"needs prerequisite '{prerequisite.name}'")
+    for group in requirement_groups(cert):
+        done, reasons = group_result(group, facts.enrollments, since)
+        completions += done
+        result.reasons += reasons
+        result.steps.append(Step(group.label, "next" if reasons else "done", "; ".join(reasons)))
+    missing = [p.name for p in cert.prerequisites if (held := facts.latest.get(p.id)) is None
+               or held.status_at(now) not in ("valid", "expiring")]
+    result.reasons += [f"needs prerequisite '{name}'" for name in missing]
+    if cert.prerequisites:
+        names = ", ".join(p.name for p in cert.prerequisites)
+        result.steps.insert(0, Step(f"Hold {names}", "next" if missing else "done"))
     if not cert.courses:
         result.reasons.append("no required courses defined")
-    if result.held is None:  # also before the courses are done: a fee is payable any time
-        result.reasons += _gates_open(user, cert, latest)
+    fee = _fee_gate(user, cert, latest) if result.held is None else None  # payable before the courses too
+    for reason, step in [*gates_open(cert, facts.evidence.get(cert.id, []), since), *([fee] if fee else [])]:
+        result.reasons += [reason] if reason else []
+        result.steps.append(step)
     result.met = not result.reasons
     return result, completions
 
 
-def _gates_open(user: User, cert: Certification, latest: Certificate | None) -> list[str]:
-    """Gates other domains own, each reading its own table: the reasons they still hold issuance.
-    The owning service calls `evaluate` for the learner when its gate opens (a payment completes)."""
-    reasons: list[str] = []
-    if not fee_paid(user, cert, latest):
-        reasons.append("waiting for payment")
-    return reasons
+def _fee_gate(user: User, cert: Certification, latest: Certificate | None) -> tuple[str, Step] | None:
+    """The payment gate (app/services/payments owns the table and calls `evaluate` when a payment
+    completes): None for a free certification, else (reason or "", the learner's step)."""
+    if cert.price_amount is None:
+        return None
+    if fee_paid(user, cert, latest):
+        return "", Step("Payment", "done", "paid")
+    return "waiting for payment", Step("Payment", "next", "waiting for payment")
 
 
 def fee_paid(user: User, cert: Certification, latest: Certificate | None) -> bool:
@@ -211,7 +212,8 @@ def _in_prerequisite_order(certs: list[Certification]) -> list[Certification]:
 
 def _active_certifications() -> list[Certification]:
     stmt = (select(Certification).where(Certification.status == "active")
-            .options(selectinload(Certification.courses), selectinload(Certification.prerequisites)))
+            .options(selectinload(Certification.courses), selectinload(Certification.prerequisites),
+                     selectinload(Certification.requirement_groups)))
     return list(db.session.scalars(stmt))
 
 
@@ -288,6 +290,8 @@ def evaluate_many(users: list[User], *, actor: audit.Actor = "system", now: date
     else:
         facts = {u.id: _Facts(enrollments.get(u.id, {}), {}) for u in users}
         held = [u.id for u in users if u.id not in new_user_ids]
+        if _needs_evidence():
+            _load_evidence(facts, held)
         for start in range(0, len(held), CHUNK):
             stmt = (select(Certificate).where(Certificate.user_id.in_(held[start:start + CHUNK]))
                     .order_by(Certificate.cycle).execution_options(populate_existing=True))
@@ -381,7 +385,7 @@ def issue(user: User, certification: Certification, *, actor: audit.Actor, note:
     facts = _Facts.load(user)
     completions = []
     for course in certification.courses:
-        completion, _ = _course_result(facts.enrollments.get(course.id), course.code, None, None)
+        completion, _ = course_result(facts.enrollments.get(course.id), course.code, None, None)
         if completion is not None:
             completions.append((course, completion))
     latest = facts.latest.get(certification.id)

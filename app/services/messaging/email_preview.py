@@ -38,6 +38,7 @@ SUBJECTS = {
     "session_waitlist": "On the waitlist: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
     "session_reminder": "Tomorrow: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
     "payment_receipt": "Receipt: First Aid Level 2",
+    "evidence_reviewed": "Your evidence for First Aid Level 2 was approved",
 }
 
 #: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
@@ -48,6 +49,7 @@ LABELS = {
     "certificate_expiry_changed": "Certificate expiry changed",
     "recertification_enrolled": "Re-enrolled to renew",
     "payment_receipt": "Payment receipt",
+    "evidence_reviewed": "Evidence reviewed",
 }
 
 

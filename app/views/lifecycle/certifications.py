@@ -90,12 +90,22 @@ def edit_certification(cert_id: int):
 def update_certification(cert_id: int):
     cert = _certification(cert_id)
     form = _form(cert)
-    done = submit(form, lambda: catalog.update_certification(cert, form.values(), actor=current_user),
+    done = submit(form, lambda: catalog.update_certification(cert, _fields(cert, form), actor=current_user),
                   answer=lambda _: render_template("lifecycle/_certification_row.html", cert=cert,
                                                    saved=True))
     if done:
         return done.value
     return render_template("lifecycle/_certification_row_edit.html", cert=cert, form=form), 422
+
+
+def _fields(cert: Certification, form: CertificationForm) -> dict:
+    """The row editor's values; courses and minimum score only where they are the whole rule (other
+    requirement groups are edited on the Requirements page, and the row shows a link there)."""
+    values = form.values()
+    if not cert.simple_requirements:
+        values.pop("course_ids")
+        values.pop("min_score")
+    return values
 
 
 @bp.post("/certifications/<id:cert_id>/delete")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    FormField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.models import CERTIFICATION_STATUSES, ENROLLMENT_STATUSES
@@ -151,3 +154,32 @@ def correction_form(cert, *, submitted: bool) -> CorrectionForm:
     current = corrections.current_values(cert)
     return CorrectionForm(formdata=None, holder_name=current["holder_name"],
                           completed_on=current["completed_on"], score=current["score"])
+
+
+class GroupForm(SubForm):
+    """One requirement group on the Requirements page (a sub-form: the page's form carries the CSRF)."""
+
+    mode = SelectField("Rule", default="all", choices=choices((("all", "All of these courses"),
+                                                                ("any", "Any N of these courses"))))
+    count = BoundedIntegerField("How many (any N of)", validators=[Optional(), NumberRange(min=1, max=100)])
+    min_score = FiniteDecimalField("Minimum score", places=None,
+                                   validators=[Optional(), NumberRange(min=0, max=100)])
+    course_ids = SelectMultipleField("Courses", coerce=coerce_id, validate_choice=False)
+    minimums = StringField("Course minimums", validators=[Optional(), Length(max=2000)])
+
+
+class RequirementsForm(Form):
+    groups = FieldList(FormField(GroupForm), min_entries=1, max_entries=21)
+    evidence_required = BooleanField("Learners submit evidence, reviewed before the certificate is issued")
+    evidence_instructions = TextAreaField("What to submit", validators=[Optional(), Length(max=5000)])
+    assessor_ids = SelectMultipleField("Assessors", coerce=coerce_id, validate_choice=False)
+
+
+class EvidenceForm(Form):
+    text = TextAreaField("What you did", validators=[Optional(), Length(max=10_000)])
+    files = MultipleFileField("Files (PDF, PNG, JPEG or text; up to 5, 10 MB each)")
+
+
+class ReviewForm(Form):
+    decision = SelectField("Decision", choices=choices((("approve", "Approve"), ("reject", "Reject"))))
+    comment = TextAreaField("Comment for the learner", validators=[Optional(), Length(max=2000)])

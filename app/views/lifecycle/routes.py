@@ -7,9 +7,11 @@ from app.views.lifecycle import (  # noqa: F401
     corrections,
     courses,
     enrollments,
+    evidence,
     expiry,
     imports,
     learners,
+    requirements,
 )
 from app.web import nav
 
@@ -22,3 +24,4 @@ nav.add("lifecycle.learners", "Learners", nav.STAFF, prefix="lifecycle.learner",
 nav.add("lifecycle.certificates_list", "Certificates", nav.STAFF, prefix="lifecycle.certificate",
         order=35)
 nav.add("lifecycle.import_csv", "Import", nav.ADMIN, prefix="lifecycle.import", order=40)
+nav.add("lifecycle.evidence_queue", "Evidence to review", nav.STAFF, prefix="lifecycle.evidence", order=36)
