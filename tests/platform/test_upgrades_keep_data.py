@@ -52,7 +52,8 @@ def _one_row_everywhere(connection) -> dict[str, int]:
             values.update(zip(fk["constrained_columns"], parent, strict=True))
         names = ", ".join(f'"{n}"' for n in values)
         marks = ", ".join("?" for _ in values)
-        connection.exec_driver_sql(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', tuple(values.values()))
+        insert = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+        connection.exec_driver_sql(insert, tuple(values.values()))
     return {t: connection.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar()
             for t in _in_dependency_order(connection)}
 
