@@ -10,6 +10,14 @@ from app.models.catalog import (
                                 certification_prerequisites,
 )
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
+from app.models.compliance import (
+                                NOTICE_STEPS,
+                                REQUIREMENT_SCOPES,
+                                ComplianceNotice,
+                                Exemption,
+                                Requirement,
+                                requirement_people,
+)
 from app.models.department import Department, department_managers
 from app.models.email_text import EmailText
 from app.models.engagement import ENGAGEMENT_KINDS, EngagementCounter
@@ -55,5 +63,7 @@ __all__ = [
     "OidcProvider", "UserIdentity", "UserSession", "WalletExchange",
     "WebhookDelivery", "WebhookEvent",
     "Passkey", "RecoveryCode", "RememberedDevice", "TotpFactor",
+    "NOTICE_STEPS", "REQUIREMENT_SCOPES", "ComplianceNotice", "Exemption", "Requirement",
+    "requirement_people",
     "certification_courses", "certification_prerequisites", "department_managers",
 ]

@@ -1,5 +1,5 @@
 """The daily sweep (cron, see schedule.py): renewal reminders, expiries, the weekly digest, old sessions,
-recovery.
+compliance (required notices, escalations, the managers' weekly digest), recovery.
 
 Safe to run twice at once: a Redis lock lets one run at a time, and the database keys
 (`reminders_sent` unique rows, the conditional `expired_notified_at` update, outbox dedupe keys) keep
@@ -17,6 +17,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.queue import get_redis
 from app.services.accounts import sessions
+from app.services.compliance import digest, notices
 from app.services.lifecycle import reminders
 
 LOCK_KEY = "laurel:lock:daily"
@@ -40,7 +41,10 @@ def run_steps(now: datetime) -> dict:
     """The steps without the lock; each commits so one failing step does not undo the others."""
     counts: dict = {}
     for name, step in (("reminders", reminders.send_due_reminders), ("expired", reminders.notify_expired),
-                       ("digests", reminders.send_weekly_digest), ("sessions", sessions.clean_up)):
+                       ("digests", reminders.send_weekly_digest), ("sessions", sessions.clean_up),
+                       ("required_notices", notices.send_required_notices),
+                       ("escalations", notices.send_escalations),
+                       ("compliance_digests", digest.send_digests)):
         try:
             counts[name] = step(now)
             db.session.commit()

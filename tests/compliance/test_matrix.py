@@ -1,0 +1,43 @@
+"""The matrix figures of the hand-built fixture, asserted exactly (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from app.services.compliance import matrix
+from tests.compliance.conftest import NOW
+
+EXPECTED = {
+    ("Vera", "First Aid"): "valid", ("Eve", "First Aid"): "expiring", ("Xander", "First Aid"): "expired",
+    ("Mia", "First Aid"): "missing", ("Otto", "First Aid"): "overdue", ("Olga", "First Aid"): "overdue",
+    ("Ezra", "First Aid"): "exempt", ("Elias", "First Aid"): "overdue", ("Nora", "First Aid"): "valid",
+    ("Nora", "Fire Safety"): "overdue", ("Finn", "Fire Safety"): "valid",
+    ("Pia", "Safeguarding"): "valid", ("Rex", "Safeguarding"): "missing",
+}
+
+
+def _states(cells):
+    return {(c.name, c.certification): c.state for c in cells}
+
+
+def test_every_cell_has_its_state(world):
+    cells, total = matrix.page(matrix.Filters(), NOW, None, 1, 100)
+    assert _states(cells) == EXPECTED
+    assert total == 13
+    eve = next(c for c in cells if c.name == "Eve")
+    assert eve.days_left == 29
+    ezra = next(c for c in cells if c.name == "Ezra")
+    assert ezra.exemption_reason == "Medical: cannot do CPR"
+    mia = next(c for c in cells if c.name == "Mia")
+    assert mia.due_at.date().isoformat() == "2026-06-19"
+    xander = next(c for c in cells if c.name == "Xander")
+    assert xander.due_at.date().isoformat() == "2026-06-19"  # 30 days after the lapse
+
+
+def test_summary_totals_and_percentages(world):
+    summary = matrix.summary(matrix.Filters(), NOW, None)
+    assert summary.overall.counts == {"valid": 4, "expiring": 1, "expired": 1, "missing": 2, "overdue": 4,
+                                      "exempt": 1}
+    assert summary.overall.percent == 46.2
+    by_cert = {t.name: (t.total, t.compliant, t.percent) for t in summary.certifications}
+    assert by_cert == {"First Aid": (9, 4, 44.4), "Fire Safety": (2, 1, 50.0), "Safeguarding": (2, 1, 50.0)}
+    by_dept = {t.name: (t.total, t.compliant, t.percent) for t in summary.departments}
+    assert by_dept == {"Hospital": (4, 1, 25.0), "Nursing": (6, 3, 50.0), "Finance": (3, 2, 66.7)}
