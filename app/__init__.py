@@ -89,7 +89,8 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.de
                 "messaging.previews", "messaging.email_texts", "messaging.live", "integrations.console",
                 "integrations.hooks", "analytics.routes", "credentials.admin", "credentials.public",
                 "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status",
-                "credentials.badges", "identity.routes", "identity.scim", "identity.directories")
+                "credentials.badges", "identity.routes", "identity.scim", "identity.directories",
+                "compliance.routes")
 
 
 def _register_blueprints(app: Flask) -> None:

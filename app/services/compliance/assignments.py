@@ -114,7 +114,8 @@ def assignment_rows(now: datetime, people: list[ColumnElement[bool]],
     return (
         select(pairs.c.requirement_id, pairs.c.user_id, Requirement.certification_id,
                Certificate.id.label("certificate_id"), Certificate.expires_at, Certificate.renewal_opens_at,
-               Exemption.id.label("exemption_id"), due.label("due"))
+               Exemption.id.label("exemption_id"), due.label("due"), Requirement.escalate_learner_days,
+               Requirement.escalate_manager_days, Requirement.escalate_admin_days)
         .select_from(pairs)
         .join(Requirement, Requirement.id == pairs.c.requirement_id)
         .join(User, User.id == pairs.c.user_id)

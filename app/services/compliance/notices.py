@@ -111,10 +111,9 @@ def send_escalations(now: datetime) -> int:
     today = day_of(now)
     count = 0
     for step, column in STEPS:
-        delay = getattr(Requirement, column)
         rows = _pending(now, step, None, [
             lambda r, state: state == "overdue",
-            lambda r, state, delay=delay: and_(delay.is_not(None), r.c.due + delay <= today)])
+            lambda r, state, column=column: and_(r.c[column].is_not(None), r.c.due + r.c[column] <= today)])
         for requirement_id, user_id, due, _state in rows:
             if _claim(requirement_id, user_id, step, now):
                 count += _escalate(db.session.get(Requirement, requirement_id), db.session.get(User, user_id),
