@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import delete
 
 from app.extensions import db
-from app.models import User
+from app.queue import QUEUES, get_queue
+from app.models import OutboxEmail, User
 from app.services.accounts import departments
 from app.services.compliance import requirements
 from app.services.lifecycle import catalog, issuing, revocation
@@ -106,6 +108,12 @@ def world(make_user, admin) -> World:
     requirements.exempt(p["Ezra"], certs[fa], {"reason": "Medical: cannot do CPR"}, actor=admin)
     requirements.exempt(p["Elias"], certs[fa], {"reason": "Was on leave", "expires_on": "2026-05-01"},
                         actor=admin)
+    db.session.commit()
+    # The fixture's own mail (certificates issued) and jobs (PDFs; the apply jobs would run at today's
+    # date, not NOW) are not what these tests look at: the tests call the steps with NOW.
+    for name in QUEUES:
+        get_queue(name).empty()
+    db.session.execute(delete(OutboxEmail))
     db.session.commit()
     return World(p, certs, reqs, {"Hospital": hospital, "Nursing": nursing, "Finance": finance}, admin,
                  manager)

@@ -77,7 +77,8 @@ def matrix():
         summary=cells.summary(f, now, viewer()), filters=f, states=STATES,
         department_choices=_department_choices(),
         certifications=db.session.scalars(db.select(Certification).order_by(Certification.name)).all(),
-        csv_args={k: v for k, v in request.args.items() if k in ("department", "certification", "state")})
+        csv_args={k: v for k, v in request.args.items() if k in ("department", "certification", "state")},
+        base_args={k: v for k, v in request.args.items() if k in ("department", "certification")})
 
 
 @bp.get("/export.csv")
