@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Course, User
+from app.models import Certificate, Certification, Course, Requirement, User
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
-from app.services.lifecycle import catalog, enrollment, revocation
+from app.services.compliance import requirements
+from app.services.lifecycle import catalog, enrollment, issuing, revocation
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
 LOGINS = [
@@ -117,6 +118,9 @@ def seed() -> bool:
     if db.session.scalar(select(Course.id).where(Course.code == "FA-101")) is None:
         _seed_lifecycle()
         created = True
+    if db.session.scalar(select(Requirement.id).limit(1)) is None:
+        _seed_compliance()
+        created = True
     return created
 
 
@@ -151,6 +155,34 @@ def _seed_lifecycle() -> None:
         row = enrollment.enroll(users[prefix], courses[code], actor="seed", source="seed")
         enrollment.update_enrollment(row, {"status": status, "progress": progress}, actor="seed")
     _revoke_one(users["amir.haddad"])
+
+
+def _seed_compliance() -> None:
+    """Requirements that put someone in every matrix state: First Aid for Health and below (valid, missing,
+    exempt), Fire Safety for nurses by a date already past (expiring, overdue), Data Protection for three
+    named people (expiring, expired: a paper certificate from the old system, missing)."""
+    now = utcnow()
+    certs = {c.name: c for c in db.session.scalars(select(Certification))}
+    users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
+    for prefix in ("learner", "jonas.berg", "maria.garcia"):
+        users[prefix].job_title = "Nurse"
+    issuing.issue(users["sofia.rossi"], certs["Data Protection Essentials"], actor="seed",
+                  note="Paper certificate from the previous system.", now=now - timedelta(days=380))
+    health = departments.by_name("Health")
+    created = [
+        requirements.create({"certification_id": certs["First Aid Level 2"].id, "scope": "department",
+                             "department_id": health.id, "due_days": 30}, actor="seed"),
+        requirements.create({"certification_id": certs["Fire Safety Awareness"].id, "scope": "job_title",
+                             "job_title": "Nurse", "due_on": (now - timedelta(days=14)).date()}, actor="seed"),
+        requirements.create({"certification_id": certs["Data Protection Essentials"].id, "scope": "people",
+                             "user_ids": [users[p].id for p in ("sofia.rossi", "chen.wei", "kwame.mensah")]},
+                            actor="seed"),
+    ]
+    for row in created:
+        row.created_at = now - timedelta(days=60)
+    requirements.exempt(users["jonas.berg"], certs["First Aid Level 2"],
+                        {"reason": "Medical: cannot perform CPR; reassessed yearly.",
+                         "expires_on": (now + timedelta(days=180)).date()}, actor="seed")
 
 
 def _revoke_one(user: User) -> None:

@@ -17,8 +17,8 @@ from app.models.integration import (
     LOG_LEVELS,
 )
 from app.rules.plain_text import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
-from app.services.compliance.assignments import STATES as COMPLIANCE_STATES
 from app.services.analytics.figures import CHARTS, MAX_LIMIT, TABLE_COLUMNS, TABLES
+from app.services.compliance.assignments import STATES as COMPLIANCE_STATES
 from app.services.integrations.settings import (
     CONFIG_FIELDS,
     EVENT_TYPES,
@@ -181,7 +181,8 @@ COMPLIANCE_CELL = {"type": "object", "properties": {
     "exemption_reason": _NULLABLE_TEXT, "exemption_expires_on": nullable(DATE),
 }}
 
-RESOURCES = {"ComplianceCell": COMPLIANCE_CELL, "Course": COURSE, "Certification": CERTIFICATION, "User": USER, "Enrollment": ENROLLMENT,
+RESOURCES = {"ComplianceCell": COMPLIANCE_CELL, "Course": COURSE, "Certification": CERTIFICATION,
+             "User": USER, "Enrollment": ENROLLMENT,
              "Certificate": CERTIFICATE, "Integration": INTEGRATION, "IntegrationLog": INTEGRATION_LOG,
              "Delivery": DELIVERY, "PdfCopy": PDF_COPY}
 

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import delete
 
 from app.extensions import db
-from app.queue import QUEUES, get_queue
 from app.models import OutboxEmail, User
+from app.queue import QUEUES, get_queue
 from app.services.accounts import departments
 from app.services.compliance import requirements
 from app.services.lifecycle import catalog, issuing, revocation

@@ -53,7 +53,8 @@ def test_manager_sees_only_their_departments(world, login_as):
     assert {r["name"] for r in rows} == {"Eve", "Xander", "Olga", "Ezra", "Nora"}
     api = client.get("/api/v1/compliance/summary").get_json()
     assert api["overall"]["total"] == 6
-    assert client.get(f"/api/v1/compliance?department_id={world.departments['Finance'].id}").status_code == 404
+    finance = world.departments["Finance"].id
+    assert client.get(f"/api/v1/compliance?department_id={finance}").status_code == 404
     assert client.get("/compliance/requirements").status_code == 403
     fa = world.certifications["First Aid"].id
     assert client.get(f"/compliance/exemptions/{world.people['Olga'].id}/{fa}").status_code == 403

@@ -135,7 +135,8 @@ def state_of(columns, now: datetime) -> ColumnElement[str]:
                  or_(columns.expires_at.is_(None), columns.expires_at > now))
     return case(
         (columns.exemption_id.is_not(None), literal("exempt")),
-        (and_(holds, columns.renewal_opens_at.is_not(None), columns.renewal_opens_at <= now), literal("expiring")),
+        (and_(holds, columns.renewal_opens_at.is_not(None), columns.renewal_opens_at <= now),
+         literal("expiring")),
         (holds, literal("valid")),
         (and_(columns.due.is_not(None), columns.due <= day_of(now)), literal("overdue")),
         (columns.certificate_id.is_not(None), literal("expired")),

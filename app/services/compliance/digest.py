@@ -5,6 +5,7 @@ DIGEST_WEEKDAY or later that week, and only when there is something to say."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from flask import current_app
@@ -33,8 +34,8 @@ def context(f: matrix.Filters, now: datetime, viewer: User | None) -> dict | Non
     counts = summary.overall.counts
     if not (counts["overdue"] or counts["missing"] or counts["expired"] or counts["expiring"]):
         return None
-    overdue, _ = matrix.page(matrix.Filters(**{**f.__dict__, "state": "overdue"}), now, viewer, 1, LIST_LIMIT)
-    expiring, _ = matrix.page(matrix.Filters(**{**f.__dict__, "state": "expiring"}), now, viewer, 1, LIST_LIMIT)
+    overdue, _ = matrix.page(replace(f, state="overdue"), now, viewer, 1, LIST_LIMIT)
+    expiring, _ = matrix.page(replace(f, state="expiring"), now, viewer, 1, LIST_LIMIT)
     return {"summary": summary, "overdue": overdue, "expiring": expiring,
             "matrix_url": _url("compliance.matrix", "/compliance")}
 

@@ -52,7 +52,8 @@ class Cell:
 
     def data(self) -> dict:
         """The API / CSV shape (ISO 8601 dates)."""
-        return {"user_id": self.user_id, "name": self.name, "email": self.email, "department": self.department,
+        return {"user_id": self.user_id, "name": self.name, "email": self.email,
+                "department": self.department,
                 "certification_id": self.certification_id, "certification": self.certification,
                 "state": self.state, "due_at": _iso(self.due_at), "expires_at": _iso(self.expires_at),
                 "days_left": self.days_left, "exemption_reason": self.exemption_reason,
@@ -207,6 +208,7 @@ def summary(f: Filters, now: datetime, viewer: User | None) -> Summary:
             overall.counts[state] += n
 
     def ordered(axis: str) -> list[Tally]:
-        return sorted((t for (a, _), t in tallies.items() if a == axis), key=lambda t: (t.name.lower(), t.id or 0))
+        return sorted((t for (a, _), t in tallies.items() if a == axis),
+                      key=lambda t: (t.name.lower(), t.id or 0))
 
     return Summary(overall, ordered("department"), ordered("certification"))

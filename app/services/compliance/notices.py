@@ -22,6 +22,7 @@ from app.models import ComplianceNotice, Course, Department, Requirement, User, 
 from app.queue import enqueue_after_commit
 from app.services import audit
 from app.services.compliance.assignments import assignment_rows, day_of, moment_of, state_of
+from app.services.errors import ValidationError
 from app.services.lifecycle import enrollment
 from app.services.messaging import outbox
 
@@ -100,7 +101,7 @@ def _enrol(user: User, courses: list[Course]) -> None:
         try:
             with db.session.begin_nested():
                 enrollment.enroll(user, course, actor="system", source="requirement")
-        except Exception:  # noqa: BLE001 - already enrolled, full: the notice still goes out
+        except ValidationError:  # already enrolled, course full: the notice still goes out
             continue
         if course.source.startswith("moodle:"):
             enqueue_after_commit(db.session, MOODLE_ENROL_JOB, course.id, user.id, queue="low")

@@ -92,7 +92,8 @@ def _clean(fields: dict[str, Any], current: Requirement | None) -> dict[str, Any
         errors["job_title"] = "Enter the job title."
     if kind == "people" and "user_ids" not in errors:
         ids = merged.get("user_ids") or []
-        found = db.session.scalar(select(func.count()).select_from(User).where(User.id.in_(ids))) if ids else 0
+        found = db.session.scalar(select(func.count()).select_from(User).where(User.id.in_(ids))) \
+            if ids else 0
         if not ids or found != len(ids):
             errors["user_ids"] = "Choose one or more existing people."
     if not kind and "scope" not in errors:
@@ -136,7 +137,8 @@ def create(fields: dict[str, Any], *, actor: audit.Actor) -> Requirement:
     db.session.add(requirement)
     _apply(requirement, values)
     db.session.flush()
-    audit.record(actor, "requirement.created", "requirement", requirement.id, f"Requirement: {describe(requirement)}",
+    audit.record(actor, "requirement.created", "requirement", requirement.id,
+                 f"Requirement: {describe(requirement)}",
                  certification=requirement.certification.name, scope=requirement.scope)
     enqueue_after_commit(db.session, APPLY_JOB, requirement.id, queue="low")
     return requirement
@@ -154,7 +156,8 @@ def update(requirement: Requirement, fields: dict[str, Any], *, actor: audit.Act
 
 def delete_requirement(requirement: Requirement, *, actor: audit.Actor) -> None:
     summary = describe(requirement)
-    audit.record(actor, "requirement.deleted", "requirement", requirement.id, f"Requirement deleted: {summary}")
+    audit.record(actor, "requirement.deleted", "requirement", requirement.id,
+                 f"Requirement deleted: {summary}")
     db.session.delete(requirement)
     db.session.flush()
 
@@ -189,7 +192,8 @@ def exempt(user: User, certification: Certification, fields: dict[str, Any], *,
     """Excuse `user` from holding `certification` (replaces an earlier exemption of the same cell)."""
     errors: dict[str, str] = {}
     try:
-        reason = clean_text(fields.get("reason"), MAX_REASON, required=True, label="the reason", multiline=True)
+        reason = clean_text(fields.get("reason"), MAX_REASON, required=True, label="the reason",
+                            multiline=True)
     except ValueError as exc:
         errors["reason"] = str(exc)
     try:
@@ -216,7 +220,8 @@ def lift_exemption(user: User, certification: Certification, *, actor: audit.Act
                                                       Exemption.certification_id == certification.id))
     if gone.rowcount:
         audit.record(actor, "exemption.lifted", "user", user.id,
-                     f"{user.email} no longer exempt from {certification.name}", certification=certification.name)
+                     f"{user.email} no longer exempt from {certification.name}",
+                     certification=certification.name)
     return bool(gone.rowcount)
 
 

@@ -22,7 +22,8 @@ def _form(requirement: Requirement | None = None, formdata: bool = False) -> Req
     if formdata:
         form = RequirementForm()
     elif requirement is None:
-        form = RequirementForm(formdata=None, certification_id=query_int("certification", 0, minimum=0) or None)
+        chosen = query_int("certification", 0, minimum=0) or None
+        form = RequirementForm(formdata=None, certification_id=chosen)
     else:
         form = RequirementForm(formdata=None, obj=requirement, user_ids=[u.id for u in requirement.people])
     certifications = db.session.scalars(select(Certification).where(Certification.status != "archived")
