@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.extensions import db
 from app.models import Certification, Department, Exemption, Requirement, User, department_managers
 from app.services.accounts import departments, scope
-from app.services.compliance.assignments import COMPLIANT, STATES, assignment_rows, moment_of, state_of
+from app.services.compliance.assignments import COMPLIANT, STATES, cell_rows, moment_of, state_of
 from app.services.errors import ValidationError
 
 
@@ -114,27 +114,35 @@ def _people(f: Filters, viewer: User | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _cells(f: Filters, now: datetime, viewer: User | None) -> Select:
-    """Every cell in the filters (state included), with the person, department and certification."""
+def _grouped(f: Filters, now: datetime, viewer: User | None):
+    """One row per cell (person x certification) and its state."""
     requirements = [Requirement.certification_id == f.certification_id] if f.certification_id else []
-    rows = assignment_rows(now, _people(f, viewer), requirements).subquery("assignments")
-    grouped = (select(rows.c.user_id, rows.c.certification_id,
-                      func.max(rows.c.certificate_id).label("certificate_id"),
-                      func.max(rows.c.expires_at).label("expires_at"),
-                      func.max(rows.c.renewal_opens_at).label("renewal_opens_at"),
-                      func.max(rows.c.exemption_id).label("exemption_id"), func.min(rows.c.due).label("due"))
-               .group_by(rows.c.user_id, rows.c.certification_id).subquery("cells"))
-    cells = (select(grouped.c.user_id, User.name, User.email, User.department_id,
-                    Department.name.label("department"), grouped.c.certification_id,
-                    Certification.name.label("certification"), state_of(grouped.c, now).label("state"),
-                    grouped.c.due, grouped.c.expires_at, Exemption.reason.label("exemption_reason"),
-                    Exemption.expires_on.label("exemption_expires_on"))
-             .join(User, User.id == grouped.c.user_id)
-             .join(Certification, Certification.id == grouped.c.certification_id)
-             .outerjoin(Department, Department.id == User.department_id)
-             .outerjoin(Exemption, Exemption.id == grouped.c.exemption_id)).subquery("matrix")
-    stmt = select(cells)
-    return stmt.where(cells.c.state == f.state) if f.state else stmt
+    rows = cell_rows(now, _people(f, viewer), requirements).subquery("cell_rows")
+    return rows, state_of(rows.c, now).label("state")
+
+
+def _core(f: Filters, now: datetime, viewer: User | None) -> Select:
+    """Every cell in the filters (state included): ids, name, state, dates (no lookups yet)."""
+    grouped, state = _grouped(f, now, viewer)
+    core = select(grouped.c.user_id, grouped.c.name, grouped.c.department_id, grouped.c.certification_id,
+                  state, grouped.c.due, grouped.c.expires_at, grouped.c.exemption_id).subquery("core")
+    stmt = select(core)
+    return stmt.where(core.c.state == f.state) if f.state else stmt
+
+
+def _details(core) -> Select:
+    """The cells of `core` (a subquery) with e-mail, department, certification and exemption."""
+    return (select(core, User.email, Department.name.label("department"),
+                   Certification.name.label("certification"), Exemption.reason.label("exemption_reason"),
+                   Exemption.expires_on.label("exemption_expires_on"))
+            .join(User, User.id == core.c.user_id)
+            .join(Certification, Certification.id == core.c.certification_id)
+            .outerjoin(Department, Department.id == core.c.department_id)
+            .outerjoin(Exemption, Exemption.id == core.c.exemption_id))
+
+
+def _cells(f: Filters, now: datetime, viewer: User | None) -> Select:
+    return _details(_core(f, now, viewer).subquery("matrix"))
 
 
 def _ordered(stmt: Select) -> Select:
@@ -154,10 +162,14 @@ def _cell(row, now: datetime) -> Cell:
 
 
 def page_statement(f: Filters, now: datetime, viewer: User | None, page: int, per_page: int) -> Select:
-    """A page of cells with the number of all cells in the filters on each row (one statement)."""
-    stmt = _cells(f, now, viewer)
-    stmt = stmt.add_columns(func.count().over().label("total_cells"))
-    return _ordered(stmt).limit(per_page).offset((page - 1) * per_page)
+    """A page of cells with the number of all cells in the filters on each row (one statement): ordered,
+    counted and cut first, the e-mail, names and exemption looked up for the page's rows only."""
+    core = _core(f, now, viewer)
+    c = core.selected_columns
+    cut = (core.add_columns(func.count().over().label("total_cells"))
+           .order_by(c.name, c.user_id, c.certification_id)
+           .limit(per_page).offset((page - 1) * per_page).subquery("cut"))
+    return _details(cut).order_by(cut.c.name, cut.c.user_id, Certification.name, cut.c.certification_id)
 
 
 def page(f: Filters, now: datetime, viewer: User | None, page: int = 1,
@@ -185,15 +197,20 @@ def stream(f: Filters, now: datetime, viewer: User | None) -> Iterator[Cell]:
 
 
 def summary_statement(f: Filters, now: datetime, viewer: User | None) -> Select:
-    cells = _cells(replace(f, state=""), now, viewer).cte("cells")
-    by_department = (select(literal("department").label("axis"), cells.c.department_id.label("key"),
-                            func.max(cells.c.department).label("label"), cells.c.state,
-                            func.count().label("n"))
-                     .group_by(cells.c.department_id, cells.c.state))
-    by_certification = (select(literal("certification").label("axis"), cells.c.certification_id.label("key"),
-                               func.max(cells.c.certification).label("label"), cells.c.state,
-                               func.count().label("n"))
-                        .group_by(cells.c.certification_id, cells.c.state))
+    """Cells per (department, state) and per (certification, state): counted first, named after."""
+    grouped, state = _grouped(replace(f, state=""), now, viewer)
+    cells = select(grouped.c.department_id, grouped.c.certification_id, state).cte("cells")
+    per_department = (select(cells.c.department_id.label("key"), cells.c.state, func.count().label("n"))
+                      .group_by(cells.c.department_id, cells.c.state).subquery("per_department"))
+    per_certification = (select(cells.c.certification_id.label("key"), cells.c.state, func.count().label("n"))
+                         .group_by(cells.c.certification_id, cells.c.state).subquery("per_certification"))
+    by_department = (select(literal("department").label("axis"), per_department.c.key,
+                            Department.name.label("label"), per_department.c.state, per_department.c.n)
+                     .outerjoin(Department, Department.id == per_department.c.key))
+    by_certification = (select(literal("certification").label("axis"), per_certification.c.key,
+                               Certification.name.label("label"), per_certification.c.state,
+                               per_certification.c.n)
+                        .join(Certification, Certification.id == per_certification.c.key))
     return union_all(by_department, by_certification)
 
 

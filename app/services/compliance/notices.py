@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import ComplianceNotice, Course, Department, Requirement, User, department_managers
 from app.queue import enqueue_after_commit
 from app.services import audit
-from app.services.compliance.assignments import assignment_rows, day_of, moment_of, state_of
+from app.services.compliance.assignments import cell_rows, day_of, moment_of, state_of
 from app.services.errors import ValidationError
 from app.services.lifecycle import enrollment
 from app.services.messaging import outbox
@@ -54,7 +54,7 @@ def _claim(requirement_id: int, user_id: int, step: str, now: datetime) -> bool:
 def _pending(now: datetime, step: str, requirement_id: int | None = None, extra=()) -> list:
     """Assignments (with their state and due day) that have no notice for `step` yet."""
     conditions = [Requirement.id == requirement_id] if requirement_id is not None else []
-    rows = assignment_rows(now, [], conditions).subquery("assignments")
+    rows = cell_rows(now, [], conditions, per_requirement=True).subquery("assignments")
     sent = select(ComplianceNotice.id).where(ComplianceNotice.requirement_id == rows.c.requirement_id,
                                              ComplianceNotice.user_id == rows.c.user_id,
                                              ComplianceNotice.step == step)
