@@ -182,7 +182,8 @@ def main() -> None:
         for name, pairs in results.items():
             figures = [f for f, _ in pairs]
             anchor = statistics.median(a for _, a in pairs)
-            slug = "compliance p95: " + ("department page" if name.startswith("department") else "org summary")
+            kind = "department page" if name.startswith("department") else "org summary"
+            slug = f"compliance p95: {kind}"
             print(f"FIGURE|{slug}|{statistics.median(figures):.1f}|{min(figures):.1f}|{max(figures):.1f}|ms"
                   f"|<{GOAL_MS:.0f}|raw SQL alone p95|{anchor:.1f}")
 

@@ -53,7 +53,8 @@ def _day_number_sqlite(element, compiler, **kw) -> str:
 @compiles(day_number, "postgresql")
 def _day_number_postgresql(element, compiler, **kw) -> str:
     # float8: EXTRACT gives numeric, whose arithmetic costs several times more over 400,000 cells.
-    return f"(CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION) / 86400.0)"
+    column = compiler.process(element.clauses, **kw)
+    return f"(CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION) / 86400.0)"
 
 
 def day_of(moment: datetime) -> float:
@@ -115,7 +116,8 @@ ESCALATION_COLUMNS = ("escalate_learner_days", "escalate_manager_days", "escalat
 
 
 def cell_rows(now: datetime, people: list[ColumnElement[bool]],
-              requirements: list[ColumnElement[bool]] | None = None, *, per_requirement: bool = False) -> Select:
+              requirements: list[ColumnElement[bool]] | None = None, *,
+              per_requirement: bool = False) -> Select:
     """One row per cell (person x certification; with `per_requirement`, per requirement x person): the
     live certificate (the latest cycle not revoked, if any), the exemption in force (if any) and the due
     day. The assignments are grouped first, on narrow rows: when several requirements ask one person for
@@ -124,13 +126,15 @@ def cell_rows(now: datetime, people: list[ColumnElement[bool]],
     pairs = applies(people).subquery("applies")
     start = _later(day_number(pairs.c.joined), day_number(Requirement.created_at))
     required_by = _later(case((Requirement.due_days.is_(None), null()), else_=start + Requirement.due_days),
-                         case((Requirement.due_on.is_(None), null()), else_=day_number(Requirement.due_on) + 1))
+                         case((Requirement.due_on.is_(None), null()),
+                              else_=day_number(Requirement.due_on) + 1))
     keys = [pairs.c.user_id, Requirement.certification_id, pairs.c.name, pairs.c.department_id]
     extra = []
     if per_requirement:
         keys.append(pairs.c.requirement_id)
         extra = [func.max(getattr(Requirement, name)).label(name) for name in ESCALATION_COLUMNS]
-    grouped = (select(*keys, func.min(required_by).label("required_by"), func.min(Requirement.due_days).label("grace"),
+    grouped = (select(*keys, func.min(required_by).label("required_by"),
+                      func.min(Requirement.due_days).label("grace"),
                       *extra)
                .select_from(pairs).join(Requirement, Requirement.id == pairs.c.requirement_id)
                .where(*(requirements or [])).group_by(*keys).subquery("cells"))
