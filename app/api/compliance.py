@@ -7,9 +7,6 @@ from flask import abort
 
 from app.api.base import Param, actor, bp, endpoint, page_of
 from app.database import utcnow
-from app.extensions import db
-from app.models import Certification
-from app.services.accounts import departments, scope
 from app.services.compliance import matrix
 from app.services.compliance.assignments import STATES
 from app.services.numbers import MAX_ID
@@ -26,13 +23,10 @@ STATE = Param("state", {"type": "string", "enum": list(STATES)}, "Only cells in 
 
 
 def _filters(query: dict, state: str = "") -> matrix.Filters:
-    department_id, certification_id = query["department_id"], query["certification_id"]
-    if department_id is not None and (departments.get(department_id) is None
-                                      or not scope.sees_department(actor(), department_id)):
+    found = matrix.visible_filters(actor(), query["department_id"], query["certification_id"], state)
+    if found is None:
         abort(404)
-    if certification_id is not None and db.session.get(Certification, certification_id) is None:
-        abort(404)
-    return matrix.Filters(department_id=department_id, certification_id=certification_id, state=state)
+    return found
 
 
 @bp.get("/compliance")

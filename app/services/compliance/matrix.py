@@ -94,6 +94,19 @@ class Summary:
                 "certifications": [t.data() for t in self.certifications]}
 
 
+def visible_filters(viewer: User, department_id: int | None, certification_id: int | None,
+                    state: str = "") -> Filters | None:
+    """The filters, or None when the department is unknown or outside the viewer's departments, or the
+    certification unknown (the page and the API answer 404: another department's existence is not theirs
+    to learn)."""
+    if department_id is not None and (departments.get(department_id) is None
+                                      or not scope.sees_department(viewer, department_id)):
+        return None
+    if certification_id is not None and db.session.get(Certification, certification_id) is None:
+        return None
+    return Filters(department_id=department_id, certification_id=certification_id, state=state)
+
+
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 

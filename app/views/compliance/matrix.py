@@ -52,12 +52,10 @@ def _filters() -> cells.Filters:
     state = request.args.get("state", "")
     if state not in ("", *STATES):
         abort(400, f"'state' must be one of {', '.join(STATES)}.")
-    if department_id is not None and (departments.get(department_id) is None
-                                      or not scope.sees_department(viewer(), department_id)):
+    found = cells.visible_filters(viewer(), department_id, certification_id, state)
+    if found is None:
         abort(404)
-    if certification_id is not None and db.session.get(Certification, certification_id) is None:
-        abort(404)
-    return cells.Filters(department_id=department_id, certification_id=certification_id, state=state)
+    return found
 
 
 def _department_choices() -> list[tuple[int, str]]:
