@@ -41,3 +41,27 @@ def test_summary_totals_and_percentages(world):
     assert by_cert == {"First Aid": (9, 4, 44.4), "Fire Safety": (2, 1, 50.0), "Safeguarding": (2, 1, 50.0)}
     by_dept = {t.name: (t.total, t.compliant, t.percent) for t in summary.departments}
     assert by_dept == {"Hospital": (4, 1, 25.0), "Nursing": (6, 3, 50.0), "Finance": (3, 2, 66.7)}
+
+
+def test_several_requirements_for_one_certification_make_one_cell(world):
+    from app.extensions import db
+    from app.services.compliance import requirements
+    from tests.compliance.conftest import at
+
+    fa = world.certifications["First Aid"].id
+    extra = [requirements.create({"certification_id": fa, "scope": "job_title", "job_title": "NURSE",
+                                  "due_days": 5}, actor=world.admin),
+             requirements.create({"certification_id": fa, "scope": "people",
+                                  "user_ids": [world.people["Otto"].id, world.people["Mia"].id]},
+                                 actor=world.admin)]
+    for row in extra:
+        row.created_at = at(2026, 1, 1)
+    db.session.commit()
+    cells, total = matrix.page(matrix.Filters(), NOW, None, 1, 100)
+    states = _states(cells)
+    assert total == 14  # one new cell: Finn (Finance, "nurse") now needs First Aid too
+    assert states == {**EXPECTED, ("Finn", "First Aid"): "overdue"}  # due 5 days after 2026-01-01
+    mia = next(c for c in cells if c.name == "Mia")
+    assert mia.due_at.date().isoformat() == "2026-06-19"  # the named requirement has no due date
+    summary = matrix.summary(matrix.Filters(), NOW, None)
+    assert summary.overall.total == 14 and summary.overall.counts["overdue"] == 5

@@ -130,7 +130,8 @@ def _people(f: Filters, viewer: User | None) -> list[ColumnElement[bool]]:
 def _grouped(f: Filters, now: datetime, viewer: User | None):
     """One row per cell (person x certification) and its state."""
     requirements = [Requirement.certification_id == f.certification_id] if f.certification_id else []
-    rows = cell_rows(now, _people(f, viewer), requirements).subquery("cell_rows")
+    wide = f.department_id is None and f.user_id is None
+    rows = cell_rows(now, _people(f, viewer), requirements, wide=wide).subquery("cell_rows")
     return rows, state_of(rows.c, now).label("state")
 
 
