@@ -31,7 +31,7 @@ def _filters(query: dict, state: str = "") -> matrix.Filters:
 
 @bp.get("/compliance")
 @endpoint("List the compliance matrix", access="staff", tag=TAG, response="ComplianceCell", paginated=True,
-          params=(*FILTERS, STATE),
+          params=(*FILTERS, STATE), errors=(404,),
           description="One item per person x required certification, ordered by name then certification. "
                       "States: valid, expiring (inside the renewal window; `days_left`), expired, missing, "
                       "overdue (missing or expired past `due_at`), exempt. See docs/compliance.md.")
@@ -43,6 +43,7 @@ def compliance_cells(query: dict):
 
 @bp.get("/compliance/summary")
 @endpoint("Compliance totals", access="staff", tag=TAG, response="ComplianceSummary", params=FILTERS,
+          errors=(404,),
           description="Cells per state, compliant (valid + expiring + exempt) and compliance % overall, per "
                       "department (the person's own) and per certification, in the filters.")
 def compliance_summary(query: dict):
