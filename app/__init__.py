@@ -92,7 +92,8 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.de
                 "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status",
                 "credentials.badges", "identity.routes", "identity.scim", "identity.directories",
                 "training.calendar", "training.attendance",
-                "payments.admin", "payments.learner", "payments.hooks")
+                "payments.admin", "payments.learner", "payments.hooks",
+                "compliance.routes")
 
 
 def _register_blueprints(app: Flask) -> None:

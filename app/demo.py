@@ -15,12 +15,21 @@ from sqlalchemy import select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Certification, Course, SessionRegistration, TrainingSession, User
+from app.models import (
+    Certificate,
+    Certification,
+    Course,
+    Requirement,
+    SessionRegistration,
+    TrainingSession,
+    User,
+)
 from app.models.template import CertificateTemplate
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
+from app.services.compliance import requirements
 from app.services.documents import designer_layout
-from app.services.lifecycle import catalog, corrections, enrollment, evidence, revocation
+from app.services.lifecycle import catalog, corrections, enrollment, evidence, issuing, revocation
 from app.services.payments import fees, ledger
 from app.services.training import registrations, sessions
 
@@ -131,6 +140,9 @@ def seed() -> bool:
     if db.session.scalar(select(Certification.id).where(Certification.name == PAID_CERTIFICATION)) is None:
         _seed_fees()
         created = True
+    if db.session.scalar(select(Requirement.id).limit(1)) is None:
+        _seed_compliance()
+        created = True
     return created
 
 
@@ -237,6 +249,35 @@ def _seed_evidence(courses: dict[str, Course], users: dict[str, User]) -> None:
                     actor=users["learner"])
     first = evidence.submit(users["chen.wei"], cert, "Walk done.", [], actor=users["chen.wei"])
     evidence.review(first, "reject", "Please add the checklist or say what you found.", actor=users["staff"])
+
+
+def _seed_compliance() -> None:
+    """Requirements that put someone in every matrix state: First Aid for Health and below (valid, missing,
+    exempt), Fire Safety for nurses by a date already past (expiring, overdue), Data Protection for three
+    named people (expiring, expired: a paper certificate from the old system, missing)."""
+    now = utcnow()
+    certs = {c.name: c for c in db.session.scalars(select(Certification))}
+    users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
+    for prefix in ("learner", "jonas.berg", "maria.garcia"):
+        users[prefix].job_title = "Nurse"
+    issuing.issue(users["sofia.rossi"], certs["Data Protection Essentials"], actor="seed",
+                  note="Paper certificate from the previous system.", now=now - timedelta(days=380))
+    health = departments.by_name("Health")
+    created = [
+        requirements.create({"certification_id": certs["First Aid Level 2"].id, "scope": "department",
+                             "department_id": health.id, "due_days": 30}, actor="seed"),
+        requirements.create({"certification_id": certs["Fire Safety Awareness"].id, "scope": "job_title",
+                             "job_title": "Nurse", "due_on": (now - timedelta(days=14)).date()},
+                            actor="seed"),
+        requirements.create({"certification_id": certs["Data Protection Essentials"].id, "scope": "people",
+                             "user_ids": [users[p].id for p in ("sofia.rossi", "chen.wei", "kwame.mensah")]},
+                            actor="seed"),
+    ]
+    for row in created:
+        row.created_at = now - timedelta(days=60)
+    requirements.exempt(users["jonas.berg"], certs["First Aid Level 2"],
+                        {"reason": "Medical: cannot perform CPR; reassessed yearly.",
+                         "expires_on": (now + timedelta(days=180)).date()}, actor="seed")
 
 
 def _revoke_one(user: User) -> None:

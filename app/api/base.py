@@ -196,9 +196,15 @@ def paginate(stmt: Select, query: dict, serialise: Callable[[object], dict]):
     page, per_page = query["page"], query["per_page"]
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return page_of([serialise(row) for row in rows], total, query)
+
+
+def page_of(items: list[dict], total: int, query: dict):
+    """The page answer for items a statement already read and counted (see `paginate`)."""
+    page, per_page = query["page"], query["per_page"]
     last = max(1, -(-total // per_page))
     next_url = _page_url(page + 1) if page < last else None
-    response = jsonify({"items": [serialise(row) for row in rows], "page": page, "per_page": per_page,
+    response = jsonify({"items": items, "page": page, "per_page": per_page,
                         "total": total, "next": next_url})
     links = {"first": _page_url(1), "last": _page_url(last)}
     if next_url:

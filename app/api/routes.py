@@ -10,6 +10,7 @@ from app.api import (  # noqa: F401 (each module adds its routes to `bp`)
     analytics,
     certificates,
     certifications,
+    compliance,
     corrections,
     courses,
     credentials,

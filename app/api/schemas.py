@@ -18,6 +18,7 @@ from app.models.integration import (
 )
 from app.rules.plain_text import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
 from app.services.analytics.figures import CHARTS, MAX_LIMIT, TABLE_COLUMNS, TABLES
+from app.services.compliance.assignments import STATES as COMPLIANCE_STATES
 from app.services.integrations.settings import (
     CONFIG_FIELDS,
     EVENT_TYPES,
@@ -90,6 +91,8 @@ USER = {"type": "object", "properties": {
     "role": {"type": "string", "enum": list(ROLES)}, "department": {"type": ["string", "null"]},
     "active": {"type": "boolean"},
     "reads_everything": {"type": "boolean", "description": "Staff: reads every department's people."},
+    "job_title": {"type": ["string", "null"], "description": "What the person does; compliance "
+                                                            "requirements may target it."},
 }}
 
 ENROLLMENT = {"type": "object", "properties": {
@@ -225,7 +228,18 @@ EVIDENCE = {"type": "object", "properties": {
                   "size": {"type": "integer"}}}},
 }}
 
-RESOURCES = {"Course": COURSE, "Certification": CERTIFICATION, "User": USER, "Enrollment": ENROLLMENT,
+_COMPLIANCE_STATE = {"type": "string", "enum": list(COMPLIANCE_STATES)}
+COMPLIANCE_CELL = {"type": "object", "properties": {
+    "user_id": ID, "name": {"type": "string"}, "email": {"type": "string"}, "department": _NULLABLE_TEXT,
+    "certification_id": ID, "certification": {"type": "string"}, "state": _COMPLIANCE_STATE,
+    "due_at": {**nullable(DATE_TIME), "description": "When the certification is due (overdue after it)."},
+    "expires_at": nullable(DATE_TIME),
+    "days_left": {"type": ["integer", "null"], "description": "Expiring cells: whole days to the expiry."},
+    "exemption_reason": _NULLABLE_TEXT, "exemption_expires_on": nullable(DATE),
+}}
+
+RESOURCES = {"ComplianceCell": COMPLIANCE_CELL, "Course": COURSE, "Certification": CERTIFICATION,
+             "User": USER, "Enrollment": ENROLLMENT,
              "Certificate": CERTIFICATE, "Integration": INTEGRATION, "IntegrationLog": INTEGRATION_LOG,
              "Delivery": DELIVERY, "PdfCopy": PDF_COPY, "CorrectionRequest": CORRECTION_REQUEST,
              "CertificateVersion": CERTIFICATE_VERSION, "Payment": PAYMENT,
@@ -296,10 +310,23 @@ VERDICT = {"type": "object", "additionalProperties": False, "required": [
     "verify_code": _TEXT_OR_NULL,
     "stored": {"type": "boolean", "const": False, "description": "Uploads are never stored."}}}
 
+_TALLY = {"type": "object", "required": ["id", "name", "total", "compliant", "percent", "states"],
+          "properties": {
+    "id": {"type": ["integer", "null"], "description": "Department or certification id (null: no department, "
+                                                        "or the overall tally)."},
+    "name": {"type": "string"}, "total": {"type": "integer", "minimum": 0},
+    "compliant": {"type": "integer", "minimum": 0, "description": "valid + expiring + exempt"},
+    "percent": {"type": ["number", "null"], "description": "compliant / total x 100, one decimal."},
+    "states": {"type": "object", "required": list(COMPLIANCE_STATES),
+               "properties": {s: {"type": "integer", "minimum": 0} for s in COMPLIANCE_STATES}}}}
+
 RESPONSES = {
     "ExpiryResult": {"type": "object", "required": ["changed", "certificates"], "properties": {
         "changed": {"type": "integer", "minimum": 1},
         "certificates": {"type": "array", "items": CERTIFICATE}}},
+    "ComplianceSummary": {"type": "object", "required": ["overall", "departments", "certifications"],
+                          "properties": {"overall": _TALLY, "departments": {"type": "array", "items": _TALLY},
+                                         "certifications": {"type": "array", "items": _TALLY}}},
     "Verdict": VERDICT,
     "IntegrationCreated": {**INTEGRATION, "required": [*INTEGRATION["required"], "signing_secret_once"],
                            "properties": {**INTEGRATION["properties"], "signing_secret_once": {
@@ -405,6 +432,7 @@ _ENROLLMENT_FIELDS = {
 _USER_FIELDS = {
     "name": text(200, min_length=1), "role": {"type": "string", "enum": list(ROLES)},
     "department": text(120, nullable=True),
+    "job_title": text(120, nullable=True),
     "reads_everything": {"type": "boolean", "description": "Staff: read every department's people (else "
                                                            "only those of the departments they manage)."},
 }

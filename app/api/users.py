@@ -40,6 +40,8 @@ def create_user(body: dict):
     user = users.create_user(body["email"], body["name"], body.get("role", "learner"),
                              body.get("department"), actor=actor(),
                              reads_everything=body.get("reads_everything", False))
+    if body.get("job_title"):
+        user.job_title = users.clean_job_title(body["job_title"])
     if body.get("invite"):
         users.send_invite(user, actor=actor())
     return committed(created(_user(user), url_for("api.get_user", id=user.id)))
@@ -64,10 +66,11 @@ def update_user(item: User, body: dict):
     department = body.get("department")
     users.update_user(item, actor=actor(), role=body.get("role"), active=body.get("active"),
                       name=body.get("name"), reads_everything=body.get("reads_everything"),
-                      department=(department or "") if "department" in body else None)
+                      department=(department or "") if "department" in body else None,
+                      job_title=(body["job_title"] or "") if "job_title" in body else None)
     return committed(_user(item))
 
 
 def _user(user: User) -> dict:
     # The API adds the staff grant to the public shape (webhooks keep users.user_data as it is).
-    return {**users.user_data(user), "reads_everything": user.reads_everything}
+    return {**users.user_data(user), "reads_everything": user.reads_everything, "job_title": user.job_title}

@@ -11,6 +11,14 @@ from app.models.catalog import (
                                 certification_prerequisites,
 )
 from app.models.certificate import CERTIFICATE_STATUSES, Certificate
+from app.models.compliance import (
+                                NOTICE_STEPS,
+                                REQUIREMENT_SCOPES,
+                                ComplianceNotice,
+                                Exemption,
+                                Requirement,
+                                requirement_people,
+)
 from app.models.correction import CORRECTION_STATUSES, CertificateVersion, CorrectionRequest
 from app.models.department import Department, department_managers
 from app.models.email_text import EmailText
@@ -72,4 +80,6 @@ __all__ = [
     "certification_assessors", "certification_courses", "certification_prerequisites", "department_managers",
     "EVIDENCE_STATUSES", "GROUP_MODES", "EvidenceFile", "EvidenceSubmission", "RequirementCourse",
     "RequirementGroup",
+    "NOTICE_STEPS", "REQUIREMENT_SCOPES", "ComplianceNotice", "Exemption", "Requirement",
+    "requirement_people",
 ]

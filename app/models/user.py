@@ -30,6 +30,8 @@ class User(UserMixin, db.Model):
                                                       index=True)
     # Staff with this grant read everything; without it, staff read only the people of the departments
     # they manage (app/services/accounts/scope.py). Admins set it; the migration gave it to existing staff.
+    # What the person does ("Nurse", "Lab technician"): compliance requirements may target a job title.
+    job_title: Mapped[str | None] = mapped_column(String(120))
     reads_everything: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped whenever all sessions end (sessions.end_all): reset and invitation links are bound to it.

@@ -1,5 +1,6 @@
 """The daily sweep (cron, see schedule.py): renewal reminders, expiries, the weekly digest, old sessions,
-recertification (re-enrolling holders whose renewal window opened), recovery.
+recertification (re-enrolling holders whose renewal window opened), compliance (required notices,
+escalations, the managers' weekly digest), recovery.
 
 Safe to run twice at once: a Redis lock lets one run at a time, and the database keys
 (`reminders_sent` unique rows, the conditional `expired_notified_at` update, outbox dedupe keys) keep
@@ -17,6 +18,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.queue import get_redis
 from app.services.accounts import sessions
+from app.services.compliance import digest, notices
 from app.services.lifecycle import recertification, reminders
 
 LOCK_KEY = "laurel:lock:daily"
@@ -41,7 +43,10 @@ def run_steps(now: datetime) -> dict:
     counts: dict = {}
     for name, step in (("reminders", reminders.send_due_reminders), ("expired", reminders.notify_expired),
                        ("digests", reminders.send_weekly_digest), ("sessions", sessions.clean_up),
-                       ("reenrolled", recertification.reenrol_due)):
+                       ("reenrolled", recertification.reenrol_due),
+                       ("required_notices", notices.send_required_notices),
+                       ("escalations", notices.send_escalations),
+                       ("compliance_digests", digest.send_digests)):
         try:
             counts[name] = step(now)
             db.session.commit()

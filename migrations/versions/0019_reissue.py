@@ -2,7 +2,7 @@
 expiry_set_at, reenrolled_at; certifications.auto_reenrol (recertification)
 
 Revision ID: 0019_reissue
-Revises: 0017_scim
+Revises: 0018_requirements
 Create Date: 2026-12-02 13:45:00
 
 """
@@ -14,7 +14,7 @@ import app.database
 
 revision = '0019_reissue'
 # Helpers G..M each start from 0017_scim; the lead re-chains them at merge.
-down_revision = '0017_scim'
+down_revision = '0018_requirements'
 branch_labels = None
 depends_on = None
 

@@ -48,7 +48,8 @@ def test_deactivated_users_token_is_401(api_as, learner, admin, token_for):
 def test_me_is_the_tokens_user(as_learner, as_admin):
     assert as_learner.get("/me").get_json() == {
         "id": as_learner.get("/me").get_json()["id"], "email": "learner@example.com", "name": "Lena Learner",
-        "role": "learner", "department": "Nursing", "active": True, "reads_everything": False}
+        "role": "learner", "department": "Nursing", "active": True, "reads_everything": False,
+        "job_title": None}
     assert as_admin.get("/me").get_json()["role"] == "admin"
 
 

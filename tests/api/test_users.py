@@ -51,7 +51,7 @@ def test_update_and_deactivate(as_admin, api_as, world, token_for):
     assert response.status_code == 200
     assert response.get_json() | {} == {"id": world.other.id, "email": "olga@example.com", "name": "Olga O.",
                                         "role": "staff", "department": None, "active": True,
-                                        "reads_everything": False}
+                                        "reads_everything": False, "job_title": None}
     deactivated = as_admin.patch(f"/users/{world.other.id}", json={"active": False})
     assert deactivated.get_json()["active"] is False
     assert other_api.get("/me").status_code == 401

@@ -33,7 +33,7 @@ SUMMARY = ROOT / "bench-results" / "summary.txt"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/laurel_bench"
 # Announced by the issues; a missing one is reported as skipped rather than silently absent.
 EXPECTED = ("bench_pdf_raw", "bench_pipeline", "bench_webhooks", "bench_analytics", "bench_lifecycle",
-            "bench_verify", "bench_live", "bench_import", "moodle_fixture")
+            "bench_verify", "bench_live", "bench_import", "bench_compliance", "moodle_fixture")
 FIGURE_FIELDS = ("name", "median", "min", "max", "unit", "goal", "anchor", "anchor_median")
 
 

@@ -114,6 +114,17 @@ RULES: dict[str, str | dict[str, str]] = {
     "admin.audit": "admin",
     # departments (issue 13): the tree and its managers are admins' business
     "admin.departments_page": "admin",
+    # compliance (issue 15): the matrix and its CSV for staff (managers: their departments); the rest admins
+    "compliance.matrix": "staff",
+    "compliance.export_csv": "staff",
+    "compliance.requirements_page": "admin",
+    "compliance.new_requirement": "admin",
+    "compliance.requirement": "admin",
+    "compliance.delete_requirement": "admin",
+    "compliance.exemption": "admin",
+    "compliance.lift_exemption": "admin",
+    "api.compliance_cells": "api-staff",
+    "api.compliance_summary": "api-staff",
     "admin.department": "admin",
     "admin.department_managers": "admin",
     "admin.delete_department": "admin",

@@ -17,7 +17,7 @@ from app.queue import enqueue_after_commit
 from app.services import audit, events, locking
 from app.services.accounts import departments, mfa, scope, sessions
 from app.services.errors import NotAllowed, ValidationError
-from app.services.fields import checked_text
+from app.services.fields import checked_text, clean_text
 from app.services.messaging import outbox
 
 MIN_PASSWORD = 8
@@ -259,8 +259,10 @@ def _lock_active_admins() -> None:
 
 def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
                 department: Department | str | None = None, active: bool | None = None,
-                name: str | None = None, reads_everything: bool | None = None) -> None:
+                name: str | None = None, reads_everything: bool | None = None,
+                job_title: str | None = None) -> None:
     """Admin edit of a user. Refuses to remove the last active admin. Nothing changes on a refusal.
+    `job_title`: None leaves it, "" removes it (compliance requirements may target a job title).
 
     `department`: None leaves it, "" removes it, a name or a row sets it (a new name creates it)."""
     if user.role == "admin":
@@ -272,12 +274,13 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
     new_department = _department(department, actor) if department is not None else user.department_ref
     new_name = user.name if name is None or not name.strip() else _clean_name(name, "Enter the name.")
     new_active = user.active if active is None else active
+    new_title = user.job_title if job_title is None else clean_job_title(job_title)
     if user.role == "admin" and user.active and (new_role != "admin" or not new_active) \
             and _active_admins() <= 1:
         raise NotAllowed("This is the last active admin: make someone else admin first.")
     if new_role != user.role:
         sessions.end_all(user, reason="role_changed", actor=actor)  # new rights start with a fresh login
-    for key, value in (("role", new_role), ("name", new_name)):
+    for key, value in (("role", new_role), ("name", new_name), ("job_title", new_title)):
         if value != getattr(user, key):
             changes[key] = [getattr(user, key), value]
             setattr(user, key, value)
@@ -297,6 +300,15 @@ def update_user(user: User, *, actor: audit.Actor, role: str | None = None,
     if changes:
         action = "user.deactivated" if changes.get("active") == [True, False] else "user.updated"
         audit.record(actor, action, "user", user.id, f"User {user.email} updated", changes=changes)
+
+
+def clean_job_title(value: object) -> str | None:
+    """One line, inner whitespace collapsed, at most 120 characters; "" -> None."""
+    try:
+        title = " ".join(clean_text(value, 120, label="the job title").split())
+    except ValueError as exc:
+        raise ValidationError({"job_title": str(exc)}) from None
+    return title or None
 
 
 def department_names(viewer: User | None = None) -> list[str]:

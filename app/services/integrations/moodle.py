@@ -351,3 +351,36 @@ def _already(user: User, course: Course, done: MoodleCompletion) -> bool:
         select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
     )
     return row is not None and row.status == "completed"
+
+
+# --- enrolling in Moodle (compliance auto-enrolment) -----------------------------------------------
+
+ENROL_FUNCTIONS = ("core_user_get_users_by_field", "enrol_manual_enrol_users")
+STUDENT_ROLE_ID = 5  # Moodle's default "student" role
+
+
+def enrol_learner(course: Course, user: User) -> str:
+    """Enrol `user` in the Moodle course `course` was synced from (manual enrolment, student role), found
+    by e-mail address. Returns what happened; logs it on the integration. The token needs the two
+    functions of ENROL_FUNCTIONS (and the Moodle course the manual enrolment method)."""
+    kind, _, raw_id = (course.source or "").partition(":")
+    integration_id = whole_number(raw_id, minimum=1) if kind == "moodle" else None
+    integration = integrations.get(integration_id) if integration_id else None
+    moodle_course = whole_number(course.external_id or "", minimum=1)
+    if integration is None or not integration.active or moodle_course is None:
+        return "skipped: no active Moodle integration maps this course"
+    with client_for(integration) as client:
+        missing = client.missing_functions(ENROL_FUNCTIONS)
+        if missing:
+            integrations.log(integration, "warning", f"Cannot enrol {user.email} in {course.code}: the token "
+                             f"lacks {', '.join(missing)}")
+            return "skipped: the token lacks " + ", ".join(missing)
+        found = client.call("core_user_get_users_by_field", field="email", values=[user.email]) or []
+        if not found:
+            integrations.log(integration, "warning", f"{user.email} has no Moodle account: not enrolled in "
+                             f"{course.code}")
+            return "skipped: no Moodle account"
+        client.call("enrol_manual_enrol_users", enrolments=[
+            {"roleid": STUDENT_ROLE_ID, "userid": int(found[0]["id"]), "courseid": moodle_course}])
+    integrations.log(integration, "info", f"Enrolled {user.email} in {course.code} (compliance requirement)")
+    return "enrolled"

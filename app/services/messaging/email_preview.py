@@ -39,6 +39,9 @@ SUBJECTS = {
     "session_reminder": "Tomorrow: First aid practical, 9 Mar 2026, 09:30 Europe/Berlin",
     "payment_receipt": "Receipt: First Aid Level 2",
     "evidence_reviewed": "Your evidence for First Aid Level 2 was approved",
+    "compliance_required": "You are required to hold First Aid Level 2",
+    "compliance_overdue": "Overdue: Lena Learner does not hold First Aid Level 2",
+    "compliance_digest": "Compliance this week (2026-W10)",
 }
 
 #: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
@@ -50,6 +53,9 @@ LABELS = {
     "recertification_enrolled": "Re-enrolled to renew",
     "payment_receipt": "Payment receipt",
     "evidence_reviewed": "Evidence reviewed",
+    "compliance_required": "Required certification (to the learner)",
+    "compliance_overdue": "Required certification overdue (escalation)",
+    "compliance_digest": "Weekly compliance digest (managers)",
 }
 
 
@@ -132,7 +138,22 @@ def sample_context(name: str) -> dict:
                           "items": ["https://hr.example.com/hooks/laurel: 503 for 2 days"], "link": None}],
             "mail_log_url": f"{base}/admin/mail?status=failed", "dashboard_url": f"{base}/",
         }
+    if name.startswith("compliance_"):
+        context |= _compliance_sample(base, now)
     return context
+
+
+def _compliance_sample(base: str, now: datetime) -> dict:
+    counts = {"valid": 41, "expiring": 3, "expired": 2, "missing": 4, "overdue": 2, "exempt": 1}
+    return {
+        "due_at": now + timedelta(days=30), "enrolled": True, "dashboard_url": f"{base}/",
+        "person": "Lena Learner", "person_url": f"{base}/learners/7", "to_learner": False, "step": "manager",
+        "week": "2026-W10", "matrix_url": f"{base}/compliance",
+        "summary": {"overall": {"percent": 84.9, "compliant": 45, "total": 53, "counts": counts}},
+        "overdue": [{"name": "Sam Staff", "certification": "Fire Safety", "due_at": now - timedelta(days=9)}],
+        "expiring": [{"name": "Lena Learner", "certification": "First Aid Level 2",
+                      "expires_at": now + timedelta(days=12)}],
+    }
 
 
 def _context(name: str) -> dict:

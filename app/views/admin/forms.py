@@ -51,6 +51,7 @@ class InviteForm(_DepartmentSelect, Form):
 class UserRowForm(_DepartmentSelect, Form):
     role = SelectField("Role", choices=ROLE_CHOICES)
     department_id = SelectField("Department", coerce=_department_or_none, default=0)
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
     reads_everything = BooleanField("Reads everything")
     active = BooleanField("Active")
 

@@ -67,8 +67,9 @@ def update_user(user_id: int):
     done = submit(form, lambda: accounts.update_user(user, actor=current_user, role=form.role.data,
                                                      department=form.chosen_department(),
                                                      reads_everything=form.reads_everything.data,
-                                                     active=form.active.data),
-                  fields=("role", "department_id"),
+                                                     active=form.active.data,
+                                                     job_title=form.job_title.data or ""),
+                  fields=("role", "department_id", "job_title"),
                   answer=lambda _: render_template("admin/_user_row.html", user=user, saved=True))
     if done:
         return done.value

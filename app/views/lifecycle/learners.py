@@ -6,9 +6,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import Certification, User
 from app.services.accounts import sessions, users
+from app.services.compliance import matrix as compliance
 from app.services.errors import ValidationError
 from app.services.lifecycle import certificates, enrollment, issuing, stats
 from app.views.lifecycle import bp
@@ -27,6 +29,7 @@ def _page(user: User, form: ManualIssueForm, status: int = 200):
         outcomes=enrollment.row_outcomes(enrollments),
         certificates=db.session.scalars(certificates.certificate_query(user_id=user.id)).all(),
         steps=issuing.learning_path(user),
+        required=compliance.person(user, utcnow()),  # each required certification with its state
         # Admins see where the person is signed in (next to "End all sessions"); nobody else does.
         devices=sessions.live_sessions(user) if current_user.is_admin else [],
     ), status

@@ -1,0 +1,1 @@
+from app.views.compliance import bp, matrix, requirements  # noqa: F401
