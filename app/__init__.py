@@ -89,7 +89,8 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.de
                 "messaging.previews", "messaging.email_texts", "messaging.live", "integrations.console",
                 "integrations.hooks", "analytics.routes", "credentials.admin", "credentials.public",
                 "sharing.profiles", "sharing.embed", "sharing.wallet", "credentials.status",
-                "credentials.badges", "identity.routes", "identity.scim", "identity.directories")
+                "credentials.badges", "identity.routes", "identity.scim", "identity.directories",
+                "privacy.routes")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -127,4 +128,5 @@ def _load_subscribers() -> None:
     import app.services.lifecycle.stats  # noqa: F401  (drop the cached dashboard tiles when their data changes)
     import app.services.messaging.live_updates  # noqa: F401  (open pages hear about changes: app/live.py)
     import app.services.messaging.notifications  # noqa: F401  (in-app notifications on certificate events)
+    import app.services.privacy.exports  # noqa: F401  (sweep: lost and abandoned data exports)
     import app.services.sharing.engagement  # noqa: F401  (sweep: flush verify-page view counts)

@@ -16,6 +16,7 @@ _TITLES = {
     "enrollment.completed": ":mortar_board: Course completed",
     "enrollment.withdrawn": ":wave: Enrollment withdrawn",
     "user.created": ":bust_in_silhouette: New user",
+    "user.erased": ":broom: Personal data erased",
     "certification.created": ":sparkles: Certification created",
     "certification.updated": ":pencil2: Certification updated",
     "certification.deleted": ":wastebasket: Certification deleted",
@@ -61,6 +62,8 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
             parts.append(f"score {data['score']:g}" if isinstance(data["score"], float | int) else "")
     elif event_type == "user.created":
         parts.append(f"{_escape(data.get('name', ''))} ({_escape(data.get('email', ''))})")
+    elif event_type == "user.erased":
+        parts.append(_escape(str(data.get("pseudonym", ""))))
     elif event_type.startswith("certification."):
         parts.append(f"*{_escape(data.get('name', ''))}*")
     else:

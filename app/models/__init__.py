@@ -29,6 +29,7 @@ from app.models.mfa import Passkey, RecoveryCode, RememberedDevice, TotpFactor
 from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
+from app.models.privacy import DataExport, Erasure, PrivacySettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
 from app.models.saml import SamlAssertionUse, SamlProvider, SamlServiceKey
@@ -42,7 +43,7 @@ from app.models.user_session import UserSession
 __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
     "BADGE_SOURCES", "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "BadgeImage", "Certificate",
-    "CertificateTemplate",
+    "CertificateTemplate", "DataExport", "Erasure", "PrivacySettings",
     "Certification", "Completion", "Course", "Department",
     "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",

@@ -1,5 +1,5 @@
 """The daily sweep (cron, see schedule.py): renewal reminders, expiries, the weekly digest, old sessions,
-recovery.
+the retention policy (app/services/privacy/retention.py), recovery.
 
 Safe to run twice at once: a Redis lock lets one run at a time, and the database keys
 (`reminders_sent` unique rows, the conditional `expired_notified_at` update, outbox dedupe keys) keep
@@ -18,6 +18,7 @@ from app.extensions import db
 from app.queue import get_redis
 from app.services.accounts import sessions
 from app.services.lifecycle import reminders
+from app.services.privacy import retention
 
 LOCK_KEY = "laurel:lock:daily"
 LOCK_TIMEOUT = 1800
@@ -40,7 +41,8 @@ def run_steps(now: datetime) -> dict:
     """The steps without the lock; each commits so one failing step does not undo the others."""
     counts: dict = {}
     for name, step in (("reminders", reminders.send_due_reminders), ("expired", reminders.notify_expired),
-                       ("digests", reminders.send_weekly_digest), ("sessions", sessions.clean_up)):
+                       ("digests", reminders.send_weekly_digest), ("sessions", sessions.clean_up),
+                       ("retention", retention.enforce)):
         try:
             counts[name] = step(now)
             db.session.commit()

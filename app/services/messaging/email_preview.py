@@ -30,12 +30,14 @@ SUBJECTS = {
     "admin_digest": "{org} weekly digest (2026-W10)",
     "integration_disabled": "Integration disabled: HR system webhook",
     "report": "{org} weekly report: 2 – 8 March 2026",
+    "data_export_ready": "Your data export is ready",
 }
 
 #: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
 LABELS = {
     "admin_digest": "Weekly admin digest", "integration_disabled": "Integration disabled",
     "invite": "Invitation", "password_reset": "Password reset", "report": "Scheduled report",
+    "data_export_ready": "Data export ready",
 }
 
 
