@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Certificate, Course, User
+from app.models import Certificate, Course, PrivacySettings, User
 from app.services.accounts import departments
 from app.services.accounts import users as accounts
 from app.services.lifecycle import catalog, enrollment, revocation
+from app.services.privacy import exports, policy
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
 LOGINS = [
@@ -117,7 +118,19 @@ def seed() -> bool:
     if db.session.scalar(select(Course.id).where(Course.code == "FA-101")) is None:
         _seed_lifecycle()
         created = True
+    if db.session.scalar(select(PrivacySettings.id)) is None:
+        _seed_privacy()
+        created = True
     return created
+
+
+def _seed_privacy() -> None:
+    """The default privacy policy saved (Admin › Privacy), and the demo learner's data export (built by
+    the worker: Profile › Your data lists it, the link is in instance/mail/)."""
+    policy.update(policy.current_values(), actor="seed")
+    learner = accounts.find_by_email("learner@example.com")
+    if learner is not None:
+        exports.request_export(learner, actor=learner)
 
 
 def _seed_departments() -> None:
