@@ -146,6 +146,7 @@ def test_only_admins_erase(busy_person, make_user, login_as, role):
 def test_exports_are_refused_after_erasure(busy_person, admin, login_as):
     client = login_as(admin)
     _erase(client, busy_person.id, EMAIL)
-    response = client.post(f"/admin/privacy/people/{busy_person.id}/export", data={"csrf_token": client.csrf_token})
+    response = client.post(f"/admin/privacy/people/{busy_person.id}/export",
+                           data={"csrf_token": client.csrf_token})
     assert response.status_code == 302
     assert "was erased" in client.get(f"/admin/privacy/people/{busy_person.id}").get_data(as_text=True)

@@ -125,7 +125,8 @@ def test_admin_exports_for_a_person_and_may_download_it(busy_person, admin, logi
     client = login_as(admin)
     page = client.get(f"/admin/privacy/people/{busy_person.id}")
     assert page.status_code == 200
-    response = client.post(f"/admin/privacy/people/{busy_person.id}/export", data={"csrf_token": client.csrf_token})
+    response = client.post(f"/admin/privacy/people/{busy_person.id}/export",
+                           data={"csrf_token": client.csrf_token})
     assert response.status_code == 302
     jobs()
     link = _link_from_mail(smtp_server)  # mailed to the person
@@ -138,7 +139,8 @@ def test_a_worker_dying_mid_build_is_recovered(busy_person, jobs):
 
     export = exports.request_export(busy_person, actor=busy_person)
     db.session.commit()
-    db.session.execute(db.update(DataExport).values(status="building", started_at=utcnow() - timedelta(hours=1)))
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    db.session.execute(db.update(DataExport).values(status="building", started_at=an_hour_ago))
     db.session.commit()
     claims = recovery.Claims(held=frozenset(), claimed_before=utcnow(), now=utcnow())
     assert exports.free_abandoned_exports(claims) == {"data_exports_abandoned": 1}

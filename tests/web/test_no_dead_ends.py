@@ -70,7 +70,7 @@ NOT_LINKS = {
     "identity.saml_metadata": "our SAML metadata, fetched by identity providers (linked from a provider's "
                               "page, and the demo has none)",
     "identity.saml_slo": "single logout, reached by redirects to and from the identity provider",
-    "privacy.download_export": "a data export's ZIP: mailed to its owner, and linked from Profile › Your data "
+    "privacy.download_export": "a data export's ZIP: mailed to its owner, linked from Profile › Your data "
                                "once the job has built it (the crawl runs no jobs)",
     "identity.saml_provider_edit": "a SAML provider's page, linked from Admin › Sign-in once one "
                                    "exists (the demo has none)",
