@@ -147,3 +147,19 @@ def test_a_worker_dying_mid_build_is_recovered(busy_person, jobs):
     db.session.commit()
     jobs()
     assert db.session.get(DataExport, export.id, populate_existing=True).status == "ready"
+
+
+def test_an_export_redis_lost_is_enqueued_again_by_the_sweep(busy_person, jobs):
+    from app.queue import get_redis
+
+    export = exports.request_export(busy_person, actor=busy_person)
+    db.session.commit()
+    assert exports.requeue_lost_exports() == {"data_exports_requeued": 0}  # just asked: its job waits
+    get_redis().flushdb()
+    db.session.execute(db.update(DataExport).values(created_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    assert exports.requeue_lost_exports() == {"data_exports_requeued": 1}
+    db.session.commit()
+    assert exports.requeue_lost_exports() == {"data_exports_requeued": 0}  # now waiting in the queue
+    jobs()
+    assert db.session.get(DataExport, export.id, populate_existing=True).status == "ready"

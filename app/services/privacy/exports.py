@@ -20,7 +20,7 @@ from app.database import utcnow
 from app.documents.storage import StorageError, get_storage
 from app.extensions import db
 from app.models import DataExport, User
-from app.queue import enqueue_after_commit
+from app.queue import enqueue_after_commit, waiting
 from app.services import audit, recovery
 from app.services.errors import NotAllowed
 from app.services.messaging import outbox
@@ -30,7 +30,7 @@ BUILD_JOB = "app.tasks.privacy.build_export"
 PENDING = ("queued", "building")
 INTERRUPTED = "The worker stopped while building this export; it is being built again."
 MAX_TOKEN = 64
-LOST_AFTER = timedelta(minutes=5)  # queued longer than this: its job was probably lost
+LOST_AFTER = timedelta(minutes=1)  # grace for the job enqueued right after the commit
 
 
 def request_export(user: User, *, actor: User) -> DataExport:
@@ -151,13 +151,20 @@ def delete_files(keys: list[str | None]) -> None:
 
 @recovery.register
 def requeue_lost_exports() -> dict:
-    """Queued exports whose job Redis lost (flushed, restarted): enqueue again (duplicates collapse)."""
+    """Queued exports whose job Redis lost (flushed, restarted): enqueue again. A job still waiting in
+    the queue is left alone; the claim makes any extra job do nothing anyway."""
     now = utcnow()
     ids = list(db.session.scalars(select(DataExport.id).where(
         DataExport.status == "queued", DataExport.created_at < now - LOST_AFTER)))
-    for export_id in ids:  # one job id per minute at most; the claim makes extra jobs do nothing
-        _enqueue(export_id, suffix=f"-r{int(now.timestamp()) // 60}")
-    return {"data_exports_requeued": len(ids)}
+    alive = waiting([job for i in ids for job in _job_ids(i)])
+    lost = [i for i in ids if not alive.intersection(_job_ids(i))]
+    for export_id in lost:
+        _enqueue(export_id, suffix="-lost")
+    return {"data_exports_requeued": len(lost)}
+
+
+def _job_ids(export_id: int) -> list[str]:
+    return [f"data-export-{export_id}{suffix}" for suffix in ("", "-again", "-lost")]
 
 
 @recovery.register_abandoned
