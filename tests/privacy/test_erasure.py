@@ -131,6 +131,9 @@ def test_unknown_ids_are_404_and_admins_cannot_erase_themselves(busy_person, adm
     assert _erase(client, 987654, "x@example.com").status_code == 404
     assert client.post("/admin/privacy/people/99999999999999999999999/erase",
                        data={"csrf_token": client.csrf_token}).status_code == 404
+    assert client.post("/admin/privacy/people/987654/export",
+                       data={"csrf_token": client.csrf_token}).status_code == 404
+    assert client.get("/admin/privacy/people/-1").status_code == 404
     response = _erase(client, admin.id, admin.email)
     assert response.status_code == 422 and "cannot erase yourself" in response.get_data(as_text=True)
 
