@@ -77,6 +77,7 @@ def test_another_learner_and_anonymous_get_404_or_login(busy_person, jobs, make_
     db.session.commit()
     jobs()
     export = db.session.scalar(select(DataExport))
+    assert export.status == "ready", (export.status, export.error)
     url = f"/profile/data/exports/{export.token}"
     other = login_as(make_user("learner"))
     assert other.get(url).status_code == 404
@@ -146,7 +147,8 @@ def test_a_worker_dying_mid_build_is_recovered(busy_person, jobs):
     assert exports.free_abandoned_exports(claims) == {"data_exports_abandoned": 1}
     db.session.commit()
     jobs()
-    assert db.session.get(DataExport, export.id, populate_existing=True).status == "ready"
+    row = db.session.get(DataExport, export.id, populate_existing=True)
+    assert row.status == "ready", row.error
 
 
 def test_an_export_redis_lost_is_enqueued_again_by_the_sweep(busy_person, jobs):
@@ -162,4 +164,5 @@ def test_an_export_redis_lost_is_enqueued_again_by_the_sweep(busy_person, jobs):
     db.session.commit()
     assert exports.requeue_lost_exports() == {"data_exports_requeued": 0}  # now waiting in the queue
     jobs()
-    assert db.session.get(DataExport, export.id, populate_existing=True).status == "ready"
+    row = db.session.get(DataExport, export.id, populate_existing=True)
+    assert row.status == "ready", row.error

@@ -70,7 +70,7 @@ def build(export_id: int, now: datetime | None = None) -> str:
     liveness.hold("data-export", export_id)
     export = db.session.get(DataExport, export_id, populate_existing=True)
     assert export is not None
-    key = f"privacy/exports/{secrets.token_urlsafe(24)}.zip"
+    key = f"privacy/exports/{secrets.token_hex(24)}.zip"  # storage keys allow no leading "-" or "_"
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "export.zip"
