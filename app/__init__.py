@@ -93,7 +93,7 @@ VIEW_MODULES = ("accounts.routes", "dashboard.routes", "admin.routes", "admin.de
                 "credentials.badges", "identity.routes", "identity.scim", "identity.directories",
                 "training.calendar", "training.attendance",
                 "payments.admin", "payments.learner", "payments.hooks",
-                "compliance.routes")
+                "compliance.routes", "privacy.routes")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -131,4 +131,5 @@ def _load_subscribers() -> None:
     import app.services.lifecycle.stats  # noqa: F401  (drop the cached dashboard tiles when their data changes)
     import app.services.messaging.live_updates  # noqa: F401  (open pages hear about changes: app/live.py)
     import app.services.messaging.notifications  # noqa: F401  (in-app notifications on certificate events)
+    import app.services.privacy.exports  # noqa: F401  (sweep: lost and abandoned data exports)
     import app.services.sharing.engagement  # noqa: F401  (sweep: flush verify-page view counts)

@@ -19,6 +19,7 @@ from app.models import (
     Certificate,
     Certification,
     Course,
+    PrivacySettings,
     Requirement,
     SessionRegistration,
     TrainingSession,
@@ -31,6 +32,7 @@ from app.services.compliance import requirements
 from app.services.documents import designer_layout
 from app.services.lifecycle import catalog, corrections, enrollment, evidence, issuing, revocation
 from app.services.payments import fees, ledger
+from app.services.privacy import exports, policy
 from app.services.training import registrations, sessions
 
 DEMO_PASSWORD = "laurel-demo"  # noqa: S105 - printed by `make run`; demo data only, never a default for real accounts
@@ -143,6 +145,9 @@ def seed() -> bool:
     if db.session.scalar(select(Requirement.id).limit(1)) is None:
         _seed_compliance()
         created = True
+    if db.session.scalar(select(PrivacySettings.id)) is None:
+        _seed_privacy()
+        created = True
     return created
 
 
@@ -175,6 +180,15 @@ def _seed_fees() -> None:
         ledger.mark_paid(olga, cert, "INV-2026-0117", actor="seed")
         enrollment.record_completion(olga, course, score=93, completed_at=utcnow() - timedelta(days=1),
                                      actor="seed", source="seed")
+
+
+def _seed_privacy() -> None:
+    """The default privacy policy saved (Admin › Privacy), and the demo learner's data export (built by
+    the worker: Profile › Your data lists it, the link is in instance/mail/)."""
+    policy.update(policy.current_values(), actor="seed")
+    learner = accounts.find_by_email("learner@example.com")
+    if learner is not None:
+        exports.request_export(learner, actor=learner)
 
 
 def _seed_departments() -> None:

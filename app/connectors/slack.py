@@ -17,6 +17,7 @@ _TITLES = {
     "enrollment.completed": ":mortar_board: Course completed",
     "enrollment.withdrawn": ":wave: Enrollment withdrawn",
     "user.created": ":bust_in_silhouette: New user",
+    "user.erased": ":broom: Personal data erased",
     "certification.created": ":sparkles: Certification created",
     "certification.updated": ":pencil2: Certification updated",
     "certification.deleted": ":wastebasket: Certification deleted",
@@ -79,6 +80,8 @@ def _line(event_type: str, data: dict[str, Any]) -> str:
         parts.append(f"{_who(data)} for *{_escape(payment_cert)}*")
         if isinstance(data.get("amount"), int):
             parts.append(f"{data['amount']} {_escape(data.get('currency', ''))} (minor units)")
+    elif event_type == "user.erased":
+        parts.append(_escape(str(data.get("pseudonym", ""))))
     elif event_type.startswith("certification."):
         parts.append(f"*{_escape(data.get('name', ''))}*")
     elif event_type.startswith("evidence."):

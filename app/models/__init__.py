@@ -40,6 +40,7 @@ from app.models.notification import OutboxEmail
 from app.models.organisation import OrganisationSettings
 from app.models.payment import PAYMENT_METHODS, PAYMENT_STATUSES, Payment, PaymentSettings
 from app.models.pdf_signing import PdfSigningIdentity, PdfSigningSettings
+from app.models.privacy import DataExport, Erasure, PrivacySettings
 from app.models.profile import PublicProfile, WalletExchange
 from app.models.report import REPORT_FREQUENCIES, ReportSubscription
 from app.models.requirements import (
@@ -63,6 +64,7 @@ __all__ = [
     "CERTIFICATE_STATUSES", "CERTIFICATION_STATUSES", "ENGAGEMENT_KINDS", "ENROLLMENT_STATUSES",
     "BADGE_SOURCES", "REPORT_FREQUENCIES", "ROLES", "ApiToken", "AuditEvent", "BadgeImage", "Certificate",
     "CertificateTemplate", "CertificateVersion", "CORRECTION_STATUSES", "CorrectionRequest",
+    "DataExport", "Erasure", "PrivacySettings",
     "Certification", "Completion", "Course", "Department",
     "EmailText", "EngagementCounter", "Enrollment", "ExportedPdf",
     "IncomingReceipt",

@@ -1,6 +1,6 @@
 """The daily sweep (cron, see schedule.py): renewal reminders, expiries, the weekly digest, old sessions,
 recertification (re-enrolling holders whose renewal window opened), compliance (required notices,
-escalations, the managers' weekly digest), recovery.
+escalations, the managers' weekly digest), the retention policy (app/services/privacy/retention.py), recovery.
 
 Safe to run twice at once: a Redis lock lets one run at a time, and the database keys
 (`reminders_sent` unique rows, the conditional `expired_notified_at` update, outbox dedupe keys) keep
@@ -20,6 +20,7 @@ from app.queue import get_redis
 from app.services.accounts import sessions
 from app.services.compliance import digest, notices
 from app.services.lifecycle import recertification, reminders
+from app.services.privacy import retention
 
 LOCK_KEY = "laurel:lock:daily"
 LOCK_TIMEOUT = 1800
@@ -46,7 +47,8 @@ def run_steps(now: datetime) -> dict:
                        ("reenrolled", recertification.reenrol_due),
                        ("required_notices", notices.send_required_notices),
                        ("escalations", notices.send_escalations),
-                       ("compliance_digests", digest.send_digests)):
+                       ("compliance_digests", digest.send_digests),
+                       ("retention", retention.enforce)):
         try:
             counts[name] = step(now)
             db.session.commit()

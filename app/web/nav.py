@@ -30,7 +30,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Admin": ("admin.users", "admin.departments_page", "integrations.index", "payments.index",
               "documents.templates",
               "admin.mail_log", "messaging.email_previews", "admin.audit", "credentials.admin",
-              "identity.sign_in_admin", "identity.directories", "admin.settings"),
+              "identity.sign_in_admin", "identity.directories", "privacy.admin_page", "admin.settings"),
 }
 
 

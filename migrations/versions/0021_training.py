@@ -1,7 +1,7 @@
 """training_sessions, session_registrations (waitlist, attendance), course_training_settings
 
 Revision ID: 0021_training
-Revises: 0019_reissue
+Revises: 0020_privacy
 Create Date: 2026-12-02 13:40:00
 
 """
@@ -13,7 +13,7 @@ import app.database
 
 revision = '0021_training'
 # Issue 17's migrations (0018..0022) all start from 0017_scim; the lead re-chains them at merge.
-down_revision = '0019_reissue'
+down_revision = '0020_privacy'
 branch_labels = None
 depends_on = None
 

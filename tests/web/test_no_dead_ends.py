@@ -72,6 +72,8 @@ NOT_LINKS = {
     "identity.saml_slo": "single logout, reached by redirects to and from the identity provider",
     "training.check_in": "the check-in link a session's QR code encodes: opened by scanning the code the "
                          "trainer shows (linked under the code only during the session window)",
+    "privacy.download_export": "a data export's ZIP: mailed to its owner, linked from Profile › Your data "
+                               "once the job has built it (the crawl runs no jobs)",
     "identity.saml_provider_edit": "a SAML provider's page, linked from Admin › Sign-in once one "
                                    "exists (the demo has none)",
 }

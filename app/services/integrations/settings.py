@@ -39,6 +39,7 @@ EVENT_TYPES = (
     "enrollment.completed",
     "enrollment.withdrawn",
     "user.created",
+    "user.erased",
     "certification.created",
     "certification.updated",
     "certification.deleted",

@@ -42,6 +42,7 @@ SUBJECTS = {
     "compliance_required": "You are required to hold First Aid Level 2",
     "compliance_overdue": "Overdue: Lena Learner does not hold First Aid Level 2",
     "compliance_digest": "Compliance this week (2026-W10)",
+    "data_export_ready": "Your data export is ready",
 }
 
 #: What the emails admins cannot reword are for (the editable ones have their label in email_texts.KINDS).
@@ -56,6 +57,7 @@ LABELS = {
     "compliance_required": "Required certification (to the learner)",
     "compliance_overdue": "Required certification overdue (escalation)",
     "compliance_digest": "Weekly compliance digest (managers)",
+    "data_export_ready": "Data export ready",
 }
 
 
