@@ -10,9 +10,11 @@
    the cells exempt.
 3. Times, per run, `--samples` executions (p95) of: the first page of the matrix for one department of
    2,000 people (its 40,000 cells ordered and counted: app.services.compliance.matrix.page), and the
-   organisation's summary (per department and per certification: matrix.summary). Each next to its anchor,
-   the same SQL statement executed alone (no Python shaping), in the same run.
-Goal: p95 < 300 ms for both.
+   organisation's summary (per department and per certification: matrix.summary, which pages read from
+   the Redis cache kept under the "compliance" generation), and the same summary computed afresh each time
+   (the generation moved on before each, as any change would). Each next to its anchor, the same SQL
+   statement executed alone (no Python shaping), in the same run.
+Goal: p95 < 300 ms for the department page and the summary.
 """
 
 from __future__ import annotations
@@ -151,6 +153,7 @@ def main() -> None:
     from app.extensions import db
     from app.models import User
     from app.services.compliance import matrix
+    from app.services.lifecycle import generations
 
     with app.app_context():
         seed(db, args.reseed)
@@ -170,6 +173,10 @@ def main() -> None:
             "organisation summary": (
                 lambda: matrix.summary(org, now, admin),
                 raw(db, matrix.summary_statement(org, now, admin))),
+            # Every time computed afresh (the generation moved on first, as a commit would):
+            "organisation summary, uncached": (
+                lambda: (generations.bump(matrix.GENERATION), matrix.summary(org, now, admin)),
+                raw(db, matrix.summary_statement(org, now, admin))),
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in measures}
         for run in range(args.runs):
@@ -182,7 +189,8 @@ def main() -> None:
         for name, pairs in results.items():
             figures = [f for f, _ in pairs]
             anchor = statistics.median(a for _, a in pairs)
-            kind = "department page" if name.startswith("department") else "org summary"
+            kind = {"department page (2,000 people)": "department page",
+                    "organisation summary": "org summary"}.get(name, "org summary, uncached")
             slug = f"compliance p95: {kind}"
             print(f"FIGURE|{slug}|{statistics.median(figures):.1f}|{min(figures):.1f}|{max(figures):.1f}|ms"
                   f"|<{GOAL_MS:.0f}|raw SQL alone p95|{anchor:.1f}")

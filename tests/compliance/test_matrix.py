@@ -65,3 +65,22 @@ def test_several_requirements_for_one_certification_make_one_cell(world):
     assert mia.due_at.date().isoformat() == "2026-06-19"  # the named requirement has no due date
     summary = matrix.summary(matrix.Filters(), NOW, None)
     assert summary.overall.total == 14 and summary.overall.counts["overdue"] == 5
+
+
+def test_the_summary_comes_from_the_cache_until_what_it_counts_changes(world, statements):
+    """The organisation's summary reads every cell: it is kept under the "compliance" generation, which a
+    commit changing people, certificates, requirements or exemptions moves on."""
+    from app.extensions import db
+    from app.services.compliance import requirements
+
+    first = matrix.summary(matrix.Filters(), NOW, None)
+    statements.clear()
+    again = matrix.summary(matrix.Filters(), NOW, None)
+    assert statements == [] and again.data() == first.data()
+
+    rex, safeguarding = world.people["Rex"], world.certifications["Safeguarding"]
+    requirements.exempt(rex, safeguarding, {"reason": "On leave"}, actor=world.admin)
+    db.session.commit()
+    after = matrix.summary(matrix.Filters(), NOW, None)
+    assert after.overall.counts["exempt"] == first.overall.counts["exempt"] + 1
+    assert after.overall.counts["missing"] == first.overall.counts["missing"] - 1

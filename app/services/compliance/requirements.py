@@ -202,12 +202,14 @@ def exempt(user: User, certification: Certification, fields: dict[str, Any], *,
         errors["expires_on"] = str(exc)
     if errors:
         raise ValidationError(errors)
+    # Read before a row is pending: loading an expired actor's id autoflushes the session.
+    actor_id = getattr(actor, "id", None)
     row = db.session.scalar(select(Exemption).where(Exemption.user_id == user.id,
                                                     Exemption.certification_id == certification.id))
     if row is None:
-        row = Exemption(user_id=user.id, certification_id=certification.id)
+        row = Exemption(user_id=user.id, certification_id=certification.id, reason=reason)
         db.session.add(row)
-    row.reason, row.expires_on, row.created_by_id = reason, expires_on, getattr(actor, "id", None)
+    row.reason, row.expires_on, row.created_by_id = reason, expires_on, actor_id
     db.session.flush()
     audit.record(actor, "exemption.granted", "user", user.id,
                  f"{user.email} exempt from {certification.name}", certification=certification.name,
