@@ -227,3 +227,9 @@ def run_jobs(app, max_jobs: int | None = None) -> None:
 def jobs(app):
     """jobs() runs the queues empty with a real RQ worker."""
     return lambda **kw: run_jobs(app, **kw)
+
+
+@pytest.fixture
+def allow_private(app, monkeypatch):
+    """Let outgoing connections reach loopback peers (OUTGOING_ALLOW_PRIVATE, as in dev)."""
+    monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", True)

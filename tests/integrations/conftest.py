@@ -14,12 +14,6 @@ from tests.support import s3
 from tests.support.receiver import Receiver
 
 
-@pytest.fixture
-def allow_private(app, monkeypatch):
-    """Let deliveries reach the loopback receiver (OUTGOING_ALLOW_PRIVATE, as in dev)."""
-    monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", True)
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """A real S3-compatible server (moto) on loopback, shared by the run; tests use their own buckets."""

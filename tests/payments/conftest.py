@@ -48,11 +48,6 @@ def post_event(client, payload: bytes, signature: str | None = None):
 
 
 @pytest.fixture
-def allow_private(app, monkeypatch):
-    monkeypatch.setitem(app.config, "OUTGOING_ALLOW_PRIVATE", True)
-
-
-@pytest.fixture
 def fake_stripe(app, monkeypatch, allow_private):
     """A fake Stripe API on loopback: POST /v1/checkout/sessions answers a session, recorded."""
     counter = {"n": 0}

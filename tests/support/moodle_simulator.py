@@ -47,6 +47,9 @@ CORE_FUNCTIONS = frozenset(
         "core_course_get_categories",
         "core_enrol_get_enrolled_users",
         "core_completion_get_course_completion_status",
+        # Used by the compliance auto-enrolment (app/services/integrations/moodle.py enrol_learner).
+        "core_user_get_users_by_field",
+        "enrol_manual_enrol_users",
     }
 )
 ALL_FUNCTIONS = CORE_FUNCTIONS | IOMAD_FUNCTIONS
@@ -59,6 +62,8 @@ REQUIRED_CAPABILITY: dict[str, str | None] = {
     "core_course_get_categories": None,
     "core_enrol_get_enrolled_users": "moodle/course:viewparticipants",
     "core_completion_get_course_completion_status": "report/completion:view",
+    "core_user_get_users_by_field": "moodle/user:viewdetails",
+    "enrol_manual_enrol_users": "enrol/manual:enrol",
     "block_iomad_company_admin_get_companies": "block/iomad_company_admin:company_view",
     "block_iomad_company_admin_get_company_courses": "block/iomad_company_admin:viewcourses",
     "block_iomad_company_admin_get_department_users": "block/iomad_company_admin:edit_users",
@@ -69,6 +74,8 @@ CAPABILITY_NAMES = {
     "moodle/course:view": "View courses without participation",
     "moodle/course:viewparticipants": "View participants",
     "report/completion:view": "View course completion report",
+    "moodle/user:viewdetails": "View user profiles",
+    "enrol/manual:enrol": "Enrol users",
     "block/iomad_company_admin:company_view": "View company",
     "block/iomad_company_admin:viewcourses": "View company courses",
     "block/iomad_company_admin:edit_users": "Edit users",
@@ -496,6 +503,29 @@ class MoodleSite:
         if user.hide_email:
             del record["email"]
         return {k: v for k, v in record.items() if k in wanted}
+
+    def _fn_core_user_get_users_by_field(self, token: Token, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Moodle: the users whose `field` (id, idnumber, username or email) is one of `values`."""
+        field = str(params.get("field", ""))
+        if field not in ("id", "idnumber", "username", "email"):
+            raise _invalid_parameter("Invalid parameter value detected (field)")
+        wanted = {str(v).lower() for v in _as_list(params.get("values", []), "values")}
+        self._require(token, "core_user_get_users_by_field")
+        return [{"id": u.id, "username": u.username, "firstname": u.firstname, "lastname": u.lastname,
+                 "fullname": f"{u.firstname} {u.lastname}", "email": u.email}
+                for u in self.users.values() if str(getattr(u, field)).lower() in wanted]
+
+    def _fn_enrol_manual_enrol_users(self, token: Token, params: dict[str, Any]) -> None:
+        """Moodle: enrol each {roleid, userid, courseid} with the course's manual method; returns null."""
+        self._require(token, "enrol_manual_enrol_users")
+        for item in _as_list(params.get("enrolments", []), "enrolments"):
+            course = self._course(int(item["courseid"]))
+            user_id = int(item["userid"])
+            if user_id not in self.users:
+                raise _missing_record("user")
+            role = "student" if int(item.get("roleid", 5)) == 5 else "teacher"
+            self.enrol(course, user_id, role=role)
+        return None
 
     def _fn_core_completion_get_course_completion_status(self, token: Token,
                                                          params: dict[str, Any]) -> dict[str, Any]:
