@@ -37,7 +37,7 @@ def reissue_certificate(item: Certificate, body: dict):
 
 
 @bp.get("/certificates/<id:id>/versions")
-@endpoint("A certificate's corrections", access="login", tag=TAG, response="CertificateVersion",
+@endpoint("A certificate's corrections", access="login", tag=TAG, response="CertificateVersions",
           load=Certificate, own="user_id", description="Newest first. Learners: their own certificates.")
 def certificate_versions(item: Certificate):
     return {"items": [version_data(item, v) for v in corrections.versions(item)]}
@@ -87,7 +87,7 @@ def reject_correction_request(item: CorrectionRequest, body: dict):
 
 @bp.post("/certificates/expiry")
 @endpoint("Extend or set the expiry of certificates", access="manager", tag=TAG, response="ExpiryResult",
-          body="ExpiryChange", errors=(422,),
+          body="ExpiryChange", errors=(404, 422),
           description="All or nothing: an unknown id (or a person outside a manager's departments) is 404; "
                       "a revoked certificate, a date before the issue date or over 50 years ahead is 422 and "
                       "nothing changes. Audited per certificate; each holder is told by mail; reminders "

@@ -321,6 +321,8 @@ _TALLY = {"type": "object", "required": ["id", "name", "total", "compliant", "pe
                "properties": {s: {"type": "integer", "minimum": 0} for s in COMPLIANCE_STATES}}}}
 
 RESPONSES = {
+    "CertificateVersions": {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": CERTIFICATE_VERSION, "description": "Newest first."}}},
     "ExpiryResult": {"type": "object", "required": ["changed", "certificates"], "properties": {
         "changed": {"type": "integer", "minimum": 1},
         "certificates": {"type": "array", "items": CERTIFICATE}}},

@@ -28,7 +28,7 @@ KINDS = {"learners": "user", "users": "user", "certificates": "certificate", "en
 PERSONAL = {"user", "certificate", "enrollment", "code"}
 # 404 for a record in scope too: no PDF rendered in these tests; a manager's own certificates only (/me).
 NOT_FOUND_FOR_A1 = {"documents.certificate_pdf", "api.certificate_pdf", "sharing.linkedin",
-                    "sharing.embed_controls", "sharing.wallet_page"}
+                    "sharing.embed_controls", "sharing.wallet_page", "lifecycle.request_correction"}
 
 
 class Org:
