@@ -26,7 +26,7 @@ def add(endpoint: str, label: str, roles: tuple[str, ...], prefix: str = "", ord
 # The menu's shape lives here, in one place: these entries fold into dropdowns; the rest stay top-level.
 GROUPS: dict[str, tuple[str, ...]] = {
     "Catalog": ("lifecycle.courses", "lifecycle.certifications", "lifecycle.enrollments",
-                "lifecycle.import_csv"),
+                "lifecycle.evidence_queue", "lifecycle.import_csv"),
     "Admin": ("admin.users", "admin.departments_page", "integrations.index", "payments.index",
               "documents.templates",
               "admin.mail_log", "messaging.email_previews", "admin.audit", "credentials.admin",
