@@ -67,7 +67,7 @@ def test_chips_type_enter_remove_and_submit(new_page, live_server, courses):
     search.press("Enter")
     form.get_by_label("Name").fill("First Aid Level 2")
     form.get_by_label("Validity (months)").fill("12")
-    form.get_by_label("Renewal window").fill("30")
+    form.get_by_label("Renewal window", exact=True).fill("30")
     form.get_by_label("Reminder days").fill("60, 7")
     _shoot(page, "certification-form-1366")
     form.get_by_role("button", name="Create certification").click()

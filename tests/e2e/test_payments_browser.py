@@ -9,7 +9,6 @@ import requests
 
 from tests.e2e.conftest import CHROMIUM, assert_clean
 from tests.payments.conftest import (  # noqa: F401 (fixtures)
-    allow_private,
     complete,
     completed_session,
     event,

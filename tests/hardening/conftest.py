@@ -21,7 +21,6 @@ from app.services.integrations import registry
 from app.services.lifecycle import enrollment
 from tests.documents.conftest import certification, fresh_storage, issue  # noqa: F401 (fixtures)
 from tests.integrations.conftest import (  # noqa: F401 (fixtures)
-    allow_private,
     bucket,
     catalog_one,
     make_webhook,

@@ -20,7 +20,6 @@ from app.services.accounts import tokens
 from app.services.errors import ValidationError
 from app.services.integrations import registry
 from app.services.lifecycle import enrollment, imports
-from tests.integrations.conftest import allow_private  # noqa: F401 (fixture)
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.moodle_simulator import MoodleSimulator, small_site
 from tests.support.syncs import active_sql_source, run_sync

@@ -27,7 +27,6 @@ from app.services.errors import ValidationError
 from app.services.fields import checked_text
 from app.services.integrations import registry
 from app.services.lifecycle import enrollment, imports
-from tests.integrations.conftest import allow_private  # noqa: F401 (fixture)
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.moodle_simulator import MoodleSimulator, small_site
 from tests.support.syncs import active_sql_source, run_sync

@@ -20,7 +20,7 @@ from app.models import Completion, Enrollment, User
 from app.models.integration import SyncRun
 from app.services.integrations import registry, syncs
 from app.services.lifecycle import imports
-from tests.integrations.conftest import allow_private, bucket, s3_endpoint  # noqa: F401 (fixtures)
+from tests.integrations.conftest import bucket, s3_endpoint  # noqa: F401 (fixtures)
 from tests.support import s3
 from tests.support.catalog_fixtures import first_aid, make_certification, make_course  # noqa: F401
 from tests.support.syncs import active_sql_source

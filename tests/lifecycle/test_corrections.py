@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import AuditEvent, Certificate, CertificateVersion, CorrectionRequest, OutboxEmail
 from app.services.errors import NotAllowed, ValidationError
 from app.services.lifecycle import corrections, revocation
-from tests.integrations.conftest import allow_private, make_webhook, receiver  # noqa: F401
+from tests.integrations.conftest import make_webhook, receiver  # noqa: F401
 from tests.support.lifecycle_views import post
 from tests.support.smtp import body_text
 
