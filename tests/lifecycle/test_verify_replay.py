@@ -135,3 +135,20 @@ def test_hostile_addresses_never_reach_the_replay_and_never_fail(client, cert):
                     f"/verify/{cert.code}/", "/verify/\u202e" + cert.code):
         assert client.get(address).status_code < 500
         assert client.get(address).status_code < 500
+
+
+def test_the_old_share_link_is_replayed_with_its_own_limit_and_no_view(app, client, cert, flask_ran):
+    first = client.get(f"/s/{cert.code}")
+    assert first.status_code == 301 and first.headers["Location"].endswith(f"/verify/{cert.code}")
+    flask_ran.clear()
+    again = client.get(f"/s/{cert.code}")
+    assert flask_ran == [] and again.status_code == 301 and again.headers == first.headers
+    app.config["SHARE_RATE_LIMIT"] = "3 per minute"
+    try:
+        answers = [client.get(f"/s/{cert.code}").status_code for _ in range(5)]
+    finally:
+        app.config.pop("SHARE_RATE_LIMIT")
+    assert answers == [301, 301, 301, 429, 429]  # a window of its own (the limit is part of its key)
+    recover_stuck_work()
+    db.session.expire_all()
+    assert engagement.totals(cert.id)["view"] == 0  # the redirect is not a view; following it would be

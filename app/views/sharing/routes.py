@@ -15,8 +15,9 @@ from app.services.sharing import shares
 from app.views.sharing import bp
 from app.views.sharing.forms import share_form
 from app.views.sharing.helpers import card_context
-from app.web import nav
+from app.web import nav, replay
 from app.web.auth import login_required
+from app.web.caching import shareable
 from app.web.forms import attempt, submit
 from app.web.pages import is_fragment_request
 
@@ -84,10 +85,18 @@ def share_email(cert_id: int):
 
 
 @bp.get("/s/<code>")
-@limiter.limit(lambda: current_app.config.get("SHARE_RATE_LIMIT", "120 per minute"))
+@limiter.exempt  # limited in the Redis round trip that also reads the generation (app/web/replay.py)
 def public_page(code: str):
-    """The old share page: one public page per certificate now, the verify page (which counts the view)."""
+    """The old share page: one public page per certificate now, the verify page (which counts the view).
+    The same answer for every anonymous visitor: the replay middleware sends it again without Flask."""
+    generation, _ = replay.limit_and_generation(current_app.config.get("SHARE_RATE_LIMIT", "120 per minute"),
+                                                "share")
+    if generation is not None and shareable():
+        replay.offer(request.environ, generation, None, SHARE_REPLAY_SECONDS)
     return redirect(url_for("verify.show", code=code), 301)
+
+
+SHARE_REPLAY_SECONDS = 60  # the answer depends on nothing that changes; this bounds the memory it holds
 
 
 @bp.get("/c/<code>/linkedin")

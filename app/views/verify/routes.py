@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import redis
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from app.extensions import limiter
@@ -24,7 +23,7 @@ from app.services.messaging.outbox import external_url
 from app.services.sharing import engagement, shares
 from app.views.verify import bp
 from app.web import replay
-from app.web.caching import LocalAnswers, limited_generation, public_answer, shareable, too_many
+from app.web.caching import LocalAnswers, public_answer, shareable
 from app.web.errors import problem
 
 
@@ -109,7 +108,7 @@ def _shared_render(code: str, as_json: bool, generation: int | None) -> Rendered
 
 
 def _verify(code: str, as_json: bool):
-    generation, counted = _limit_and_generation()
+    generation, counted = replay.limit_and_generation(_limit(), "verify")
     shared = shareable()
     rendered = _shared_render(code, as_json, generation) if shared else _render(code, as_json)
     if not counted:
@@ -118,24 +117,6 @@ def _verify(code: str, as_json: bool):
         replay.offer(request.environ, generation, rendered.certificate_id, _local_seconds())
     response = current_app.response_class(rendered.body, rendered.status, mimetype=rendered.mimetype)
     return public_answer(response, rendered.version, "json" if as_json else "html")
-
-
-def _limit_and_generation() -> tuple[int | None, bool]:
-    """(the data's generation, was this view counted already?). The per-IP limit and the generation come
-    in one Redis round trip (raises the 429): ours, or the replay middleware's (app/web/replay.py), which
-    counted the view in it."""
-    prechecked = request.environ.get(replay.PRECHECKED)
-    if prechecked is None:
-        return limited_generation(_limit(), "verify", verification.GENERATION), False
-    over, generation = prechecked
-    if over:
-        raise too_many()
-    if generation is None:  # Redis had none yet: generations picks a random start
-        try:
-            generation = verification.generation()
-        except redis.RedisError:
-            generation = None
-    return generation, True
 
 
 @bp.get("/<code>")
