@@ -5,6 +5,7 @@ sees their departments only. Screenshots: test-artifacts/compliance-*.png."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from app import demo
 from app.extensions import db
@@ -37,7 +38,7 @@ def test_admin_creates_a_requirement_and_sees_the_matrix(new_page, live_server, 
     form = page.locator('[data-testid="requirement-form"]')
     page.select_option("#certification_id", label="Infection Control Practitioner")
     page.select_option("#scope", "job_title")
-    assert form.locator("#department_id").is_hidden()  # only the chosen kind's fields show
+    expect(form.locator("#department_id")).to_be_hidden()  # only the chosen kind's fields show (show-for.js)
     page.fill("#job_title", "Nurse")
     page.fill("#due_days", "21")
     no_horizontal_scroll(page)

@@ -82,7 +82,7 @@ def test_an_evidence_requirement_issues_only_after_approval(app, setup, live_ser
     review = new_page(**WIDE)
     log_in(review, live_server, assessor.email)
     menu = review.get_by_role("navigation", name="Main")
-    menu.get_by_role("button", name="Catalog", exact=True).click()  # the review queue sits in the Catalog menu
+    menu.get_by_role("button", name="Catalog", exact=True).click()  # the queue is in the Catalog menu
     menu.get_by_role("link", name="Evidence to review").click()
     review.get_by_role("row", name="Lena Learner").get_by_role("link", name="Review").click()
     expect(review.get_by_text("Led the walk of ward 3")).to_be_visible()
