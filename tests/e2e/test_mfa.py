@@ -11,6 +11,7 @@ import time
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import assert_clean
@@ -36,7 +37,7 @@ def test_enrol_an_authenticator_app_then_log_in_with_a_code(new_page, live_serve
     page.get_by_label("Code from the app").fill(totp.now())
     page.get_by_role("button", name="Turn on").click()
     codes = page.get_by_test_id("recovery-codes").locator("code")
-    assert codes.count() == 10
+    expect(codes).to_have_count(10)  # waits for the POST's answer (a bare count raced it under load)
     recovery = codes.first.inner_text()
     assert_clean(page)
 
