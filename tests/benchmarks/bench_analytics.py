@@ -30,8 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from tests.benchmarks import pg_seed  # noqa: E402
+from tests.benchmarks.pg_seed import ensure_database  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/laurel_bench"
 GOAL_MS = 300.0
@@ -98,14 +101,6 @@ def bench_url():
     return make_url(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL).set(drivername="postgresql+psycopg")
 
 
-def ensure_database(url) -> None:
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-
-
 def make_app(url):
     os.environ.setdefault("LAUREL_INSTANCE_PATH", tempfile.mkdtemp(prefix="laurel-bench-"))
     from flask_login import FlaskLoginClient
@@ -119,25 +114,8 @@ def make_app(url):
 
 
 def seed(db, reseed: bool) -> None:
-    from flask_migrate import upgrade
-
-    if reseed:
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade()
-    if db.session.scalar(text("SELECT count(*) FROM certificates")) >= CERTIFICATES:
-        print("data already seeded (use --reseed to start over)")
-        return
-    started = time.perf_counter()
-    for statement in SEED_SQL:
-        t0 = time.perf_counter()
-        db.session.execute(text(statement))
-        print(f"  {time.perf_counter() - t0:6.1f} s  {statement.split('(')[0].strip()}")
-    db.session.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-    print(f"seeded in {time.perf_counter() - started:.1f} s")
+    pg_seed.seed(db, SEED_SQL, done_when="SELECT count(*) FROM certificates",
+                 enough=CERTIFICATES, reseed=reseed)
 
 
 def show(row: tuple) -> None:
