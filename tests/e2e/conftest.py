@@ -134,3 +134,13 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def demo_data(app):
+    """The demo organisation of `make run` (app/demo.py), committed (pages open it in another thread)."""
+    from app import demo
+    from app.extensions import db
+
+    demo.seed()
+    db.session.commit()

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from app import demo
-from app.extensions import db
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +16,6 @@ CHARTS_DRAWN = """() => {
   return !document.querySelector('[data-figure-placeholder]') && canvases.length > 0
     && canvases.every(c => window.Chart && window.Chart.getChart(c));
 }"""
-
-
-@pytest.fixture
-def demo_data():
-    demo.seed()
-    db.session.commit()
 
 
 def _log_in(page, live_server):

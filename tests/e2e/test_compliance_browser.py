@@ -8,18 +8,11 @@ import pytest
 from playwright.sync_api import expect
 
 from app import demo
-from app.extensions import db
 from tests.e2e.conftest import CHROMIUM, assert_clean
 from tests.support.browser import PHONE, WIDE, log_in, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")]
-
-
-@pytest.fixture
-def demo_data(app):
-    demo.seed()
-    db.session.commit()
 
 
 @pytest.mark.parametrize("size", ["wide", "phone"])

@@ -17,12 +17,6 @@ pytestmark = [pytest.mark.browser,
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
-@pytest.fixture
-def demo_data():
-    demo.seed()
-    db.session.commit()
-
-
 def _certificate_of(email: str) -> Certificate:
     holder = db.session.scalar(db.select(User).where(User.email == email))
     return db.session.scalar(db.select(Certificate).where(Certificate.user_id == holder.id,

@@ -16,12 +16,6 @@ from tests.support.browser import PHONE, log_in, no_horizontal_scroll
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def demo_data():
-    demo.seed()
-    db.session.commit()
-
-
 def _nav(page):
     return page.get_by_role("navigation", name="Main")
 

@@ -21,12 +21,6 @@ REASON = ("The practical assessment was completed by another person on the learn
           "the learner must sit the assessment again in person before a new certificate is issued.")
 
 
-@pytest.fixture
-def demo_data():
-    demo.seed()
-    db.session.commit()
-
-
 def test_revoke_on_a_phone_then_the_holder_sees_it(new_page, live_server, demo_data, screenshot):
     from playwright.sync_api import expect
 
