@@ -7,7 +7,10 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-dev run test bench lint migrate clean
+.PHONY: install install-dev run test bench lint migrate clean translations
+
+# Compiled catalogues (.mo) are built from the committed .po files, never committed themselves.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -26,12 +29,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 install: $(RUN_STAMP)
 install-dev: $(DEV_STAMP)
 
-run: install            ## migrate, seed the demo once, serve web + worker + cron on $(HOST):$(PORT)
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(RUN_STAMP)
+	@$(BIN)/pybabel compile --statistics -i $< -o $@ -l $*
+
+run: install $(CATALOGUES) ## migrate, seed the demo once, serve web + worker + cron on $(HOST):$(PORT)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) serve
 
-test: install-dev       ## the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: install-dev $(CATALOGUES) ## the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install-dev      ## benchmarks in tests/benchmarks (not part of `make test`)
@@ -40,6 +46,16 @@ bench: install-dev      ## benchmarks in tests/benchmarks (not part of `make tes
 lint: install-dev       ## ruff, and the import contract (pyproject.toml [tool.importlinter])
 	$(BIN)/ruff check app tests
 	$(BIN)/lint-imports
+
+translations: install-dev  ## extract marked strings, update every catalogue, compile (docs/i18n.md)
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --add-location=file --sort-by-file \
+		--project=Laurel --copyright-holder=Laurel -o translations/messages.pot .
+	@for po in translations/*/LC_MESSAGES/messages.po; do \
+		[ -f "$$po" ] || continue; \
+		locale=$$(basename $$(dirname $$(dirname $$po))); \
+		$(BIN)/pybabel -q update --no-fuzzy-matching -i translations/messages.pot -d translations -l $$locale; \
+	done
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d translations --statistics; fi
 
 migrate: install-dev    ## after changing models: make migrate m="what changed"
 	$(FLASK) db migrate -m "$(m)"

@@ -35,8 +35,10 @@ def create_app(config: dict | None = None) -> Flask:
     _load_subscribers()
 
     from app import cli
-    from app.web import errors, formatting, inputs, live, nav, placement, replay, security, transactions
+    from app.web import errors, formatting, i18n, inputs, live, nav, placement, replay, security, transactions
 
+    app.config.setdefault("TRANSLATIONS_DIR", PROJECT_ROOT / "translations")
+    i18n.init_app(app)
     errors.init_app(app)
     transactions.init_app(app)
     inputs.init_app(app)

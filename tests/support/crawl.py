@@ -105,8 +105,12 @@ def _local(url: str, base: str) -> str | None:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def crawl(app, client, start: str = "/", per_endpoint: int = 3, max_pages: int = 2000) -> CrawlResult:
-    """Walk breadth-first from `start` with `client` (logged in as the person whose view it is)."""
+def crawl(app, client, start: str = "/", per_endpoint: int = 3, max_pages: int = 2000,
+          on_page=None) -> CrawlResult:
+    """Walk breadth-first from `start` with `client` (logged in as the person whose view it is).
+
+    `on_page(url, endpoint, html, htmx)`, when given, sees every HTML page and fragment as it is read
+    (the pseudo-locale test checks each one's visible text)."""
     result = CrawlResult()
     queue: deque[tuple[str, str, bool]] = deque([(start, "(start)", False)])  # (url, found on, htmx?)
     seen = {(start, False)}
@@ -136,7 +140,10 @@ def crawl(app, client, start: str = "/", per_endpoint: int = 3, max_pages: int =
             links, fragments = [response.headers.get("Location", "")], []
         elif response.mimetype == "text/html":
             parser = _Links()
-            parser.feed(body.decode("utf-8", "replace"))
+            html = body.decode("utf-8", "replace")
+            parser.feed(html)
+            if on_page is not None:
+                on_page(url, endpoint, html, htmx)
             if not htmx:
                 result.pages.append(url)
             links, fragments = parser.links, parser.htmx
